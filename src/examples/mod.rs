@@ -1,0 +1,196 @@
+//! The seed programs, written once and run from the CLI, the web page and the tests.
+//!
+//! Each example is a function over a [`Run`], which collects its output lines and its named
+//! checks. [`run`] executes one by name and returns a [`Report`]: the same JSON object the CLI
+//! prints with `--json` and the npm package's `runExample` resolves to.
+//!
+//! | name | seed | what it shows |
+//! |---|---|---|
+//! | `bank-account` | 002 | 100 threads deposit under a [`Lock`](crate::Lock); the race without it |
+
+mod bank_account;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::{sys, Error};
+
+/// One runnable example.
+#[derive(Clone, Copy)]
+pub struct Example {
+    /// The name used by `amphi run NAME` and `runExample(NAME)`.
+    pub name: &'static str,
+    /// One line saying what it shows.
+    pub summary: &'static str,
+    body: fn(&mut Run) -> Result<(), Error>,
+}
+
+impl fmt::Debug for Example {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Example")
+            .field("name", &self.name)
+            .field("summary", &self.summary)
+            .finish()
+    }
+}
+
+const EXAMPLES: &[Example] = &[Example {
+    name: "bank-account",
+    summary: "100 threads each deposit 1 under a Lock; the balance is 100 (and what goes wrong without the lock)",
+    body: bank_account::run,
+}];
+
+/// Every example, in a stable order.
+///
+/// # Examples
+///
+/// ```
+/// assert!(amphi::examples::list().iter().any(|e| e.name == "bank-account"));
+/// ```
+pub fn list() -> &'static [Example] {
+    EXAMPLES
+}
+
+/// The example called `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static Example> {
+    EXAMPLES.iter().find(|example| example.name == name)
+}
+
+/// How an example is run.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Called with each output line as it is produced (the CLI prints them live).
+    pub on_line: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("on_line", &self.on_line.is_some())
+            .finish()
+    }
+}
+
+/// A named check an example makes about its own result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What is checked, e.g. `balance == 100`.
+    pub name: String,
+    /// Whether it held.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// The outcome of one example run: the CLI's `--json` object and `runExample`'s value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The example's name.
+    pub example: String,
+    /// True when the example finished without error and every check held.
+    pub ok: bool,
+    /// The example's checks, in order.
+    pub checks: Vec<Check>,
+    /// The lines it printed, in order.
+    pub output: Vec<String>,
+    /// The error that stopped it, if any.
+    pub error: Option<String>,
+    /// Wall-clock time of the run, in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// Where an example writes its lines. Clone it into threads; lines keep their order of arrival.
+#[derive(Clone)]
+pub struct Output {
+    lines: Arc<Mutex<Vec<String>>>,
+    on_line: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+}
+
+impl Output {
+    /// Prints one line.
+    pub fn line(&self, text: impl Into<String>) {
+        let text = text.into();
+        if let Some(on_line) = &self.on_line {
+            on_line(&text);
+        }
+        self.lines
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(text);
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output").finish_non_exhaustive()
+    }
+}
+
+/// An example in progress: its output and its checks.
+#[derive(Debug)]
+pub struct Run {
+    out: Output,
+    checks: Vec<Check>,
+}
+
+impl Run {
+    /// The output, to clone into threads.
+    pub fn out(&self) -> &Output {
+        &self.out
+    }
+
+    /// Prints one line.
+    pub fn line(&self, text: impl Into<String>) {
+        self.out.line(text);
+    }
+
+    /// Records a check named `name` that holds when `ok`, with what was seen.
+    pub fn check(&mut self, name: impl Into<String>, ok: bool, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        });
+    }
+}
+
+/// Runs the example called `name` on the calling thread (which must be allowed to block: in
+/// the browser, a worker) and reports what happened. An unknown name is a failed report.
+///
+/// # Examples
+///
+/// ```
+/// let report = amphi::examples::run("bank-account", &Default::default());
+/// assert!(report.ok, "{report:?}");
+/// assert!(report.checks.iter().any(|c| c.name == "balance == 100"));
+/// ```
+pub fn run(name: &str, options: &Options) -> Report {
+    let started = sys::now();
+    let mut run = Run {
+        out: Output {
+            lines: Arc::default(),
+            on_line: options.on_line.clone(),
+        },
+        checks: Vec::new(),
+    };
+    let error = match find(name) {
+        Some(example) => (example.body)(&mut run).err().map(|e| e.to_string()),
+        None => Some(format!("no example named '{name}'")),
+    };
+    let output = run
+        .out
+        .lines
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .clone();
+    Report {
+        example: name.to_owned(),
+        ok: error.is_none() && !run.checks.is_empty() && run.checks.iter().all(|c| c.ok),
+        checks: run.checks,
+        output,
+        error,
+        elapsed_ms: sys::now().saturating_sub(started).as_secs_f64() * 1000.0,
+    }
+}

@@ -1,0 +1,41 @@
+//! # amphi
+//!
+//! Python's `threading` and `multiprocessing`, for Rust, on two targets from one code base:
+//! OS threads natively, and Web Workers over `SharedArrayBuffer` atomics in the browser.
+//! The same [`Lock`] and [`Thread`] work unchanged on both.
+//!
+//! ## A tour
+//!
+//! - [`Lock`]: Python's `threading.Lock`, with `acquire`, `try_acquire`, `acquire_timeout`,
+//!   `acquire_async` and `release`, and a guard that releases on drop.
+//! - [`Thread`]: spawn a named thread, `join`, `join_timeout`, `join_async`, `is_alive`.
+//!   A panicking thread is reported to its joiner as [`Error::Panicked`]; a lost browser
+//!   worker as [`Error::ThreadLost`]. Nothing waits forever on a dead thread.
+//! - [`Error`]: one error type; timeouts are [`Error::Timeout`].
+//! - [`examples`]: the seed programs, runnable from the CLI, the web page and tests.
+//!
+//! ## Blocking and the browser's main thread
+//!
+//! The page's main thread must never block (`Atomics.wait` traps there). Every blocking call
+//! in amphi checks first and returns [`Error::WouldBlock`] instead; its `_async` twin works
+//! there, and `try_` forms work everywhere. Workers block normally.
+//!
+//! ## How it is built
+//!
+//! Each primitive is a small state machine over 32-bit words, written once. The platform layer
+//! (`sys`) gives it "wait while this word holds X", "wake", a clock and thread spawning: Linux
+//! futexes natively, `memory.atomic.wait32`/`notify` and `Atomics.waitAsync` in the browser.
+//! See `docs/ARCHITECTURE.md`.
+
+#![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
+
+mod error;
+pub mod examples;
+mod lock;
+mod sys;
+pub mod thread;
+mod time;
+
+pub use error::{Error, PanicReport, Result};
+pub use lock::{Lock, LockGuard};
+pub use thread::Thread;

@@ -1,0 +1,333 @@
+//! [`Lock`]: Python's `threading.Lock`, a mutual-exclusion lock not tied to its owner.
+//!
+//! # State machine
+//!
+//! The lock is one 32-bit word:
+//!
+//! | value | name | meaning |
+//! |---|---|---|
+//! | 0 | `UNLOCKED` | free |
+//! | 1 | `LOCKED` | held, and no thread has gone to sleep waiting for it |
+//! | 2 | `CONTENDED` | held, and a waiter may be asleep: the releaser must wake one |
+//!
+//! Acquire is one compare-and-swap `UNLOCKED -> LOCKED` on the fast path. The slow path spins
+//! briefly while the holder is `LOCKED`, then swaps in `CONTENDED` (acquiring if that swap saw
+//! `UNLOCKED`) and sleeps while the word stays `CONTENDED`. Release swaps in `UNLOCKED` and
+//! wakes one sleeper only if it saw `CONTENDED`. This is the futex mutex of std and of
+//! Drepper's "Futexes Are Tricky".
+//!
+//! # Guarantees
+//!
+//! - No lost wake-ups: a sleeper only sleeps while the word is `CONTENDED`, and every release
+//!   of a `CONTENDED` lock wakes one sleeper, which marks the word `CONTENDED` again before it
+//!   sleeps, so remaining sleepers are woken in turn.
+//! - Spurious wake-ups are absorbed by the loop; timed waits re-compute what is left.
+//! - Not fair: a thread arriving at the right moment can overtake a woken sleeper (as with
+//!   std's and Python's locks). Throughput wins over strict FIFO order.
+//!
+//! # Memory ordering
+//!
+//! Taking the lock is an `Acquire` operation and releasing it a `Release` operation, so
+//! everything written while holding the lock happens-before everything read by the next holder.
+//! Nothing else needs ordering: the word is the only shared state.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use crate::time::Deadline;
+use crate::{sys, Error};
+
+const UNLOCKED: u32 = 0;
+const LOCKED: u32 = 1;
+const CONTENDED: u32 = 2;
+
+/// How many times the slow path polls a `LOCKED` word before going to sleep.
+const SPIN_LIMIT: u32 = 100;
+
+/// A mutual-exclusion lock, as Python's `threading.Lock`.
+///
+/// Unlike `std::sync::Mutex`, the lock guards no data of its own and is not tied to the thread
+/// that acquired it: any thread may [`release`](Lock::release) it, as in Python. The usual way
+/// to hold it is the [`LockGuard`] returned by the acquiring calls, which releases on drop.
+///
+/// Every blocking call comes in four forms: [`acquire`](Lock::acquire),
+/// [`try_acquire`](Lock::try_acquire), [`acquire_timeout`](Lock::acquire_timeout) and
+/// [`acquire_async`](Lock::acquire_async). On the browser's main thread the blocking forms
+/// return [`Error::WouldBlock`]; the async and `try_` forms work everywhere.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use amphi::{Lock, Thread};
+///
+/// let lock = Arc::new(Lock::new());
+/// let worker = {
+///     let lock = Arc::clone(&lock);
+///     Thread::spawn(move || {
+///         let _held = lock.acquire().unwrap();
+///         // ... critical section ...
+///     })?
+/// };
+/// worker.join()?;
+/// assert!(!lock.locked());
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct Lock {
+    /// `UNLOCKED`, `LOCKED` or `CONTENDED`; see the module docs.
+    state: AtomicU32,
+}
+
+impl Lock {
+    /// A new, unlocked lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// static LOCK: amphi::Lock = amphi::Lock::new();
+    /// assert!(!LOCK.locked());
+    /// ```
+    pub const fn new() -> Lock {
+        Lock {
+            state: AtomicU32::new(UNLOCKED),
+        }
+    }
+
+    /// Acquires the lock, sleeping as long as it takes.
+    ///
+    /// Returns [`Error::WouldBlock`] on a thread that may not block (the browser's main thread),
+    /// whether or not the lock is free, so code behaves the same under any contention.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::Lock::new();
+    /// let guard = lock.acquire()?;
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<LockGuard<'_>, Error> {
+        self.acquire_until(Deadline::NEVER)
+    }
+
+    /// Acquires the lock, or returns [`Error::Timeout`] once `timeout` has passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lock = amphi::Lock::new();
+    /// let _held = lock.acquire()?;
+    /// let again = lock.acquire_timeout(Duration::from_millis(10));
+    /// assert_eq!(again.unwrap_err(), amphi::Error::Timeout);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, Error> {
+        self.acquire_until(Deadline::after(timeout))
+    }
+
+    /// Acquires the lock if it is free right now. Never blocks; works on every thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::Lock::new();
+    /// let first = lock.try_acquire();
+    /// assert!(first.is_some());
+    /// assert!(lock.try_acquire().is_none());
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
+        self.try_lock_word().then_some(LockGuard { lock: self })
+    }
+
+    /// Acquires the lock without blocking the thread: the future completes once the lock is
+    /// held. Works on the browser's main thread (backed by `Atomics.waitAsync`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::Lock::new();
+    /// let guard = futures_executor::block_on(lock.acquire_async());
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// ```
+    pub async fn acquire_async(&self) -> LockGuard<'_> {
+        loop {
+            if self.try_lock_word() || self.state.swap(CONTENDED, Ordering::Acquire) == UNLOCKED {
+                return LockGuard { lock: self };
+            }
+            sys::wait_async(&self.state, CONTENDED).await;
+        }
+    }
+
+    /// Releases the lock, from any thread, as Python's `Lock.release()`.
+    ///
+    /// Use it for a lock held without a guard (see [`LockGuard::leak`]). Releasing a lock that
+    /// is not held returns [`Error::NotLocked`] and leaves it unlocked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::Lock::new();
+    /// lock.acquire()?.leak();
+    /// assert!(lock.locked());
+    /// lock.release()?;
+    /// assert_eq!(lock.release(), Err(amphi::Error::NotLocked));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn release(&self) -> Result<(), Error> {
+        match self.state.swap(UNLOCKED, Ordering::Release) {
+            UNLOCKED => Err(Error::NotLocked),
+            CONTENDED => {
+                sys::wake_one(&self.state);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the lock is held by anyone right now (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::Lock::new();
+    /// assert!(!lock.locked());
+    /// ```
+    #[inline]
+    pub fn locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != UNLOCKED
+    }
+
+    #[inline]
+    fn try_lock_word(&self) -> bool {
+        self.state
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    #[inline]
+    fn acquire_until(&self, deadline: Deadline) -> Result<LockGuard<'_>, Error> {
+        if !sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
+        if !self.try_lock_word() {
+            self.acquire_slow(deadline)?;
+        }
+        Ok(LockGuard { lock: self })
+    }
+
+    #[cold]
+    fn acquire_slow(&self, deadline: Deadline) -> Result<(), Error> {
+        let mut state = self.spin();
+        if state == UNLOCKED && self.try_lock_word() {
+            return Ok(());
+        }
+        loop {
+            // Announce a sleeper; if the lock was free, the swap took it (marked CONTENDED,
+            // which at worst costs one unneeded wake at release).
+            if state != CONTENDED && self.state.swap(CONTENDED, Ordering::Acquire) == UNLOCKED {
+                return Ok(());
+            }
+            let left = deadline.remaining()?;
+            sys::wait(&self.state, CONTENDED, left);
+            state = self.state.swap(CONTENDED, Ordering::Acquire);
+            if state == UNLOCKED {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Polls while the lock is held without sleepers, returning the last state seen.
+    fn spin(&self) -> u32 {
+        let mut spins = 0;
+        loop {
+            let state = self.state.load(Ordering::Relaxed);
+            if state != LOCKED || spins == SPIN_LIMIT {
+                return state;
+            }
+            std::hint::spin_loop();
+            spins += 1;
+        }
+    }
+
+    /// Releases a lock known to be held (by a guard).
+    #[inline]
+    fn unlock(&self) {
+        if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
+            self.wake_one_slow();
+        }
+    }
+
+    #[cold]
+    fn wake_one_slow(&self) {
+        sys::wake_one(&self.state);
+    }
+}
+
+impl Default for Lock {
+    fn default() -> Lock {
+        Lock::new()
+    }
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock")
+            .field("locked", &self.locked())
+            .finish()
+    }
+}
+
+/// Proof that a [`Lock`] is held; releases it when dropped.
+///
+/// # Examples
+///
+/// ```
+/// let lock = amphi::Lock::new();
+/// {
+///     let _guard = lock.acquire()?;
+///     assert!(lock.locked());
+/// }
+/// assert!(!lock.locked());
+/// # Ok::<(), amphi::Error>(())
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard<'a> {
+    lock: &'a Lock,
+}
+
+impl LockGuard<'_> {
+    /// Keeps the lock held without a guard; release it later with [`Lock::release`], from any
+    /// thread, as in Python.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::Lock::new();
+    /// lock.acquire()?.leak();
+    /// assert!(lock.locked());
+    /// lock.release()?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn leak(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}
+
+impl fmt::Debug for LockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockGuard").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,68 @@
+//! The platform layer: the only code in amphi that knows where it runs.
+//!
+//! Every primitive in amphi is a small state machine over 32-bit words. What the platform must
+//! give it is tiny, and this module is that interface, implemented once per target:
+//!
+//! | function | meaning |
+//! |---|---|
+//! | [`wait`] | sleep while a word still holds an expected value, with an optional timeout |
+//! | [`wait_async`] | the same as a future, for threads that must not block |
+//! | [`wake_one`], [`wake_all`] | wake sleepers of a word |
+//! | [`can_block`] | may this thread sleep at all? (no on the browser's main thread) |
+//! | [`now`] | a monotonic clock shared by every thread |
+//! | [`sleep`] | sleep for a while (a wait on a private word) |
+//! | [`spawn`] | start a thread running a closure, with a [`ThreadWatch`] for its exit |
+//!
+//! Backends, exactly one of which is compiled:
+//! - `native`: Linux futexes (`FUTEX_PRIVATE_FLAG` for threads), `clock_gettime`, `std::thread`.
+//! - `web`: `memory.atomic.wait32`/`notify` inside workers, `Atomics.waitAsync` on any thread,
+//!   `performance.timeOrigin + performance.now()`, and Web Workers that share the module's memory.
+//!
+//! Nothing outside this module names a target, `libc`, `js_sys` or `web_sys`.
+
+use std::sync::atomic::AtomicU32;
+
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "native/mod.rs"]
+mod backend;
+
+#[cfg(target_arch = "wasm32")]
+#[path = "web/mod.rs"]
+mod backend;
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+compile_error!(
+    "amphi on wasm32 needs threads: build with nightly, `-Z build-std=panic_abort,std` and \
+     RUSTFLAGS `-C target-feature=+atomics,+bulk-memory,+mutable-globals -C link-arg=--shared-memory \
+     -C link-arg=--import-memory` (see .cargo/config.toml)"
+);
+
+#[cfg(all(not(target_arch = "wasm32"), not(target_os = "linux")))]
+compile_error!("amphi's native backend currently supports Linux (futex) only");
+
+pub(crate) use backend::{can_block, now, sleep, spawn, wait, wait_async, wake_all, wake_one};
+
+/// A thread's exit as the platform sees it: the word a spawned thread's watcher exposes.
+///
+/// The word is [`THREAD_RUNNING`] while the thread runs. The thread's own code moves it to
+/// [`THREAD_EXITED`] when its closure has returned. When the platform loses the thread before
+/// that (a browser worker that trapped or failed to load), the platform moves it to
+/// [`THREAD_LOST`] and wakes every waiter of the word.
+// Natively a thread is never lost (panics unwind), so only the web backend reads the watch.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) trait ThreadWatch: Send + Sync + 'static {
+    /// The exit word described above.
+    fn exit_word(&self) -> &AtomicU32;
+    /// Records why the thread died without finishing. Called before the word becomes
+    /// [`THREAD_LOST`], possibly more than once (the first record wins); never called when the
+    /// platform could not run Rust code (then the word alone says the thread was lost).
+    fn lost(&self, reason: String);
+}
+
+/// The exit word's value while the thread runs.
+pub(crate) const THREAD_RUNNING: u32 = 0;
+/// The exit word's value once the closure returned (or, natively, unwound).
+pub(crate) const THREAD_EXITED: u32 = 1;
+/// The exit word's value when the platform lost the thread (a trap or a worker that never ran).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) const THREAD_LOST: u32 = 2;
