@@ -23,6 +23,7 @@ export interface Report {
 
 /// The examples this build can run, in a stable order.
 #[wasm_bindgen(js_name = listExamples, unchecked_return_type = "ExampleInfo[]")]
+#[allow(unreachable_pub)] // exported to JavaScript
 pub fn list_examples() -> JsValue {
     let list: Vec<_> = examples::list()
         .iter()
@@ -35,6 +36,7 @@ pub fn list_examples() -> JsValue {
 /// Never rejects: a failure to start (for instance a page that is not cross-origin isolated)
 /// is a report with `ok: false` and the reason in `error`.
 #[wasm_bindgen(js_name = runExample, unchecked_return_type = "Promise<Report>")]
+#[allow(unreachable_pub)] // exported to JavaScript
 pub fn run_example(name: String) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let started = amphi::thread::Builder::new()

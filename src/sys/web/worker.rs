@@ -1,20 +1,24 @@
-//! Threads as Web Workers that share this module's `WebAssembly.Memory`.
+//! Threads as pooled Web Workers that share this module's `WebAssembly.Memory`.
 //!
-//! `spawn` parks the closure in a registry under a fresh id and starts a module worker from
-//! `worker.js` (found next to the generated glue through `new URL(.., import.meta.url)`, which
-//! bundlers understand, or at a URL set with `setWorkerUrl`). The worker imports this module's
-//! main script, instantiates the shared module on the shared memory, and calls
-//! `__amphi_worker_run(id)`. JS passes only that id: Rust looks it up and refuses unknown ids,
-//! so no pointer from JS is ever trusted.
+//! `spawn` registers the thread's closure under a fresh id and queues the id. Idle workers
+//! sleep on `QUEUED` (the number of queued ids), take the next id, run its closure and wait
+//! again; a worker idle for `RETIRE_AFTER` leaves the pool. `SPARE` counts workers that are
+//! idle or starting, minus queued jobs: when a spawn finds none spare it asks `worker.js` for
+//! one more worker (see there for why a worker's parent, not the worker, creates it).
 //!
-//! Losing a worker never hangs its joiner. A trap (a panic under `panic=abort`, an out-of-memory)
-//! is caught by `worker.js`, which calls `__amphi_worker_lost(id, reason)`. A worker that cannot
-//! even load the module marks the thread's exit word `THREAD_LOST` through `Atomics` and
-//! notifies it, so a blocked joiner wakes without the parent's event loop.
+//! JS never passes a pointer or id into Rust: `__amphi_worker_main` takes jobs from the queue,
+//! and `__amphi_worker_lost` finds the lost job in the worker's own thread-local.
+//!
+//! Losing a worker never hangs a joiner. A trap inside a job (a panic under `panic=abort`)
+//! is caught by `worker.js`, which calls `__amphi_worker_lost`; a worker that cannot load the
+//! module is reported by its parent through `__amphi_worker_start_failed`, which fails the
+//! oldest queued job with the reason (all workers load the same way, so it would fail too).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use wasm_bindgen::prelude::*;
 
@@ -22,15 +26,8 @@ use crate::sys::{ThreadWatch, THREAD_LOST, THREAD_RUNNING};
 
 #[wasm_bindgen(module = "/src/sys/web/worker.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = startWorker, catch)]
-    fn start_worker(
-        name: &str,
-        module: JsValue,
-        memory: JsValue,
-        main_url: &str,
-        id: u32,
-        exit_word: u32,
-    ) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = requestWorker, catch)]
+    fn request_worker(module: JsValue, memory: JsValue, main_url: &str) -> Result<(), JsValue>;
 }
 
 #[wasm_bindgen]
@@ -41,19 +38,35 @@ extern "C" {
     static CROSS_ORIGIN_ISOLATED: JsValue;
 }
 
-struct Pending {
-    body: Option<Box<dyn FnOnce() + Send>>,
+struct Job {
+    body: Box<dyn FnOnce() + Send>,
     watch: Arc<dyn ThreadWatch>,
 }
 
-static NEXT_ID: AtomicU32 = AtomicU32::new(1);
-static REGISTRY: Mutex<Option<HashMap<u32, Pending>>> = Mutex::new(None);
+#[derive(Default)]
+struct Pool {
+    jobs: HashMap<u32, Job>,
+    queue: VecDeque<u32>,
+}
 
-/// Locks the registry by spinning: the page's main thread may not sleep on a contended mutex,
-/// and the critical sections are a map insert or remove.
-fn registry() -> MutexGuard<'static, Option<HashMap<u32, Pending>>> {
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+/// Queued jobs: the word idle workers sleep on.
+static QUEUED: AtomicU32 = AtomicU32::new(0);
+/// Idle or starting workers minus queued jobs.
+static SPARE: AtomicI32 = AtomicI32::new(0);
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+const RETIRE_AFTER: Duration = Duration::from_secs(20);
+
+thread_local! {
+    /// The watch of the job this worker is running, for `__amphi_worker_lost`.
+    static RUNNING_JOB: Cell<Option<*const dyn ThreadWatch>> = const { Cell::new(None) };
+}
+
+/// Locks the pool by spinning: the page's main thread may not sleep on a contended mutex,
+/// and the critical sections are a few map and queue operations.
+fn pool() -> MutexGuard<'static, Option<Pool>> {
     loop {
-        match REGISTRY.try_lock() {
+        match POOL.try_lock() {
             Ok(guard) => return guard,
             Err(std::sync::TryLockError::Poisoned(poison)) => return poison.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => std::hint::spin_loop(),
@@ -61,9 +74,9 @@ fn registry() -> MutexGuard<'static, Option<HashMap<u32, Pending>>> {
     }
 }
 
-/// Starts a worker named `name` that runs `body`; `watch` learns if the worker is lost.
+/// Queues `body` to run on a pooled worker; `watch` learns if that worker is lost.
 pub(crate) fn spawn(
-    name: &str,
+    _name: &str,
     body: Box<dyn FnOnce() + Send>,
     watch: Arc<dyn ThreadWatch>,
 ) -> Result<(), String> {
@@ -71,82 +84,131 @@ pub(crate) fn spawn(
         return Err(NOT_ISOLATED.to_owned());
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let exit_word = watch.exit_word().as_ptr() as u32;
-    let pending = Pending {
-        body: Some(body),
-        watch,
-    };
-    registry().get_or_insert_with(HashMap::new).insert(id, pending);
-    let main_url = MAIN_URL.with(String::clone);
-    let started = start_worker(
-        name,
-        wasm_bindgen::module(),
-        wasm_bindgen::memory(),
-        &main_url,
-        id,
-        exit_word,
-    );
-    started.map_err(|err| {
-        take(id);
-        format!("could not start a Web Worker: {}", describe(&err))
-    })
+    {
+        let mut guard = pool();
+        let pool = guard.get_or_insert_with(Pool::default);
+        pool.jobs.insert(id, Job { body, watch });
+        pool.queue.push_back(id);
+    }
+    QUEUED.fetch_add(1, Ordering::Release);
+    super::wake_one(&QUEUED);
+    if SPARE.fetch_sub(1, Ordering::AcqRel) <= 0 {
+        SPARE.fetch_add(1, Ordering::AcqRel);
+        let main_url = MAIN_URL.with(String::clone);
+        request_worker(wasm_bindgen::module(), wasm_bindgen::memory(), &main_url).map_err(
+            |err| {
+                fail_oldest_job(&format!("could not start a Web Worker: {err:?}"));
+                format!("could not start a Web Worker: {err:?}")
+            },
+        )?;
+    }
+    Ok(())
 }
 
 const NOT_ISOLATED: &str = "this page is not cross-origin isolated, so Web Workers cannot share \
 memory: serve it with the headers `Cross-Origin-Opener-Policy: same-origin` and \
 `Cross-Origin-Embedder-Policy: require-corp` (then `crossOriginIsolated` is true)";
 
-fn take(id: u32) -> Option<Pending> {
-    registry().as_mut().and_then(|map| map.remove(&id))
-}
-
-fn describe(err: &JsValue) -> String {
-    err.as_string()
-        .or_else(|| {
-            err.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-        })
-        .unwrap_or_else(|| format!("{err:?}"))
-}
-
-/// Worker entry: runs the closure registered under `id`. Unknown ids are refused.
-#[doc(hidden)]
-#[wasm_bindgen(js_name = __amphi_worker_run)]
-pub fn worker_run(id: u32) -> Result<(), JsValue> {
-    let body = {
-        let mut guard = registry();
-        let pending = guard
-            .as_mut()
-            .and_then(|map| map.get_mut(&id))
-            .ok_or_else(|| JsValue::from_str("amphi: unknown worker id"))?;
-        pending.body.take()
-    };
-    let body = body.ok_or_else(|| JsValue::from_str("amphi: worker id already started"))?;
-    body();
-    take(id);
-    Ok(())
-}
-
-/// Reports a lost worker (a trap inside it, or a load error seen by its parent) to whoever
-/// waits on it. The entry stays registered, so a late report from the other side still finds
-/// a live exit word; a finished thread's id is unknown and ignored.
-#[doc(hidden)]
-#[wasm_bindgen(js_name = __amphi_worker_lost)]
-pub fn worker_lost(id: u32, reason: String) {
-    let watch = registry()
-        .as_ref()
-        .and_then(|map| map.get(&id))
-        .map(|pending| Arc::clone(&pending.watch));
-    if let Some(watch) = watch {
-        // Record the reason before publishing LOST, so a woken joiner finds it.
-        watch.lost(reason);
-        let word = watch.exit_word();
-        let _ = word.compare_exchange(
-            THREAD_RUNNING,
-            THREAD_LOST,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-        super::wake_all(word);
+/// Takes the next queued job, or `None` when none came for `RETIRE_AFTER` and this worker
+/// could leave the pool without stranding a job.
+fn next_job() -> Option<Job> {
+    loop {
+        if let Some(job) = pop_job() {
+            return Some(job);
+        }
+        if !super::wait(&QUEUED, 0, Some(RETIRE_AFTER)) && retire() {
+            return None;
+        }
     }
+}
+
+fn pop_job() -> Option<Job> {
+    let mut guard = pool();
+    let pool = guard.as_mut()?;
+    let id = pool.queue.pop_front()?;
+    QUEUED.fetch_sub(1, Ordering::AcqRel);
+    pool.jobs.remove(&id)
+}
+
+/// Leaves the pool if that strands no queued job.
+fn retire() -> bool {
+    let mut spare = SPARE.load(Ordering::Acquire);
+    while spare > 0 {
+        match SPARE.compare_exchange(spare, spare - 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(seen) => spare = seen,
+        }
+    }
+    false
+}
+
+fn fail_oldest_job(reason: &str) {
+    let job = {
+        let mut guard = pool();
+        guard.as_mut().and_then(|pool| {
+            let id = pool.queue.pop_front()?;
+            QUEUED.fetch_sub(1, Ordering::AcqRel);
+            pool.jobs.remove(&id)
+        })
+    };
+    if let Some(job) = job {
+        mark_lost(&*job.watch, reason.to_owned());
+    }
+}
+
+fn mark_lost(watch: &dyn ThreadWatch, reason: String) {
+    // Record the reason before publishing LOST, so a woken joiner finds it.
+    watch.lost(reason);
+    let word = watch.exit_word();
+    let _ = word.compare_exchange(THREAD_RUNNING, THREAD_LOST, Ordering::AcqRel, Ordering::Acquire);
+    super::wake_all(word);
+}
+
+/// Worker entry: runs queued jobs until the worker retires.
+#[doc(hidden)]
+#[allow(unreachable_pub)] // exported to JavaScript, not to Rust
+#[wasm_bindgen(js_name = __amphi_worker_main)]
+pub fn worker_main() {
+    while let Some(Job { body, watch }) = next_job() {
+        RUNNING_JOB.with(|running| running.set(Some(Arc::as_ptr(&watch))));
+        body();
+        RUNNING_JOB.with(|running| running.set(None));
+        drop(watch);
+        SPARE.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Worker entry after a trap: reports the job that was running here as lost.
+#[doc(hidden)]
+#[allow(unreachable_pub)] // exported to JavaScript, not to Rust
+#[wasm_bindgen(js_name = __amphi_worker_lost)]
+pub fn worker_lost(reason: String) {
+    if let Some(watch) = RUNNING_JOB.with(Cell::take) {
+        // SAFETY: the pointer came from the `Arc` that `worker_main` still holds: the trap
+        // unwound nothing, so that frame's `watch` was never dropped and is leaked from now on.
+        let watch = unsafe { &*watch };
+        mark_lost(watch, reason);
+    }
+}
+
+/// Parent-side report that a worker could not load the module: fails the oldest queued job.
+#[doc(hidden)]
+#[allow(unreachable_pub)] // exported to JavaScript, not to Rust
+#[wasm_bindgen(js_name = __amphi_worker_start_failed)]
+pub fn worker_start_failed(reason: String) {
+    SPARE.fetch_sub(1, Ordering::AcqRel);
+    fail_oldest_job(&format!("a Web Worker could not load amphi: {reason}"));
+}
+
+/// Sets the URL of amphi's worker script, for bundlers that do not emit it on their own.
+#[allow(unreachable_pub)] // exported to JavaScript, not to Rust
+#[wasm_bindgen(js_name = setWorkerUrl)]
+pub fn set_worker_url(url: Option<String>) {
+    set_worker_url_js(url);
+}
+
+#[wasm_bindgen(module = "/src/sys/web/worker.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = setWorkerUrl)]
+    fn set_worker_url_js(url: Option<String>);
 }
