@@ -12,6 +12,7 @@
 //!   A panicking thread is reported to its joiner as [`Error::Panicked`]; a lost browser
 //!   worker as [`Error::ThreadLost`]. Nothing waits forever on a dead thread.
 //! - [`Error`]: one error type; timeouts are [`Error::Timeout`].
+//! - [`time::Instant`]: one monotonic clock for every thread, browser workers included.
 //! - [`examples`]: the seed programs, runnable from the CLI, the web page and tests.
 //!
 //! ## Blocking and the browser's main thread
@@ -34,7 +35,7 @@ pub mod examples;
 mod lock;
 mod sys;
 pub mod thread;
-mod time;
+pub mod time;
 
 pub use error::{Error, PanicReport, Result};
 pub use lock::{Lock, LockGuard};

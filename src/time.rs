@@ -1,11 +1,47 @@
-//! Deadlines on the platform's monotonic clock.
+//! Time on the platform's monotonic clock: [`Instant`], and the crate's deadlines.
 //!
-//! Timed waits turn their `Duration` into a [`Deadline`] once, then re-compute what is left
+//! `std::time::Instant` panics in the browser (`wasm32-unknown-unknown` has no clock), and
+//! each Web Worker's `performance.now()` starts at a different origin. amphi's clock is one
+//! clock for every thread on both targets: `CLOCK_MONOTONIC` natively, and
+//! `performance.timeOrigin + performance.now()` in the browser.
+//!
+//! Timed waits turn their `Duration` into a `Deadline` once, then re-compute what is left
 //! after every (possibly spurious) wake-up, so a wait never sleeps longer than asked in total.
 
 use std::time::Duration;
 
 use crate::{sys, Error};
+
+/// A point on amphi's monotonic clock, comparable across threads (and workers).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let start = amphi::time::Instant::now();
+/// amphi::thread::sleep(Duration::from_millis(5))?;
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # Ok::<(), amphi::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(Duration);
+
+impl Instant {
+    /// The current time.
+    pub fn now() -> Instant {
+        Instant(sys::now())
+    }
+
+    /// Time passed since this instant (zero if it is in the future).
+    pub fn elapsed(self) -> Duration {
+        sys::now().saturating_sub(self.0)
+    }
+
+    /// Time from `earlier` to this instant (zero if `earlier` is later).
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+}
 
 /// A point in time after which a wait gives up, or never.
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::{sys, Error};
+use crate::Error;
 
 /// One runnable example.
 #[derive(Clone, Copy)]
@@ -167,7 +167,7 @@ impl Run {
 /// assert!(report.checks.iter().any(|c| c.name == "balance == 100"));
 /// ```
 pub fn run(name: &str, options: &Options) -> Report {
-    let started = sys::now();
+    let started = crate::time::Instant::now();
     let mut run = Run {
         out: Output {
             lines: Arc::default(),
@@ -191,6 +191,6 @@ pub fn run(name: &str, options: &Options) -> Report {
         checks: run.checks,
         output,
         error,
-        elapsed_ms: sys::now().saturating_sub(started).as_secs_f64() * 1000.0,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     }
 }

@@ -1,0 +1,83 @@
+//! Shared support for the conformance suites, which are written once and run on two targets.
+//!
+//! `conformance! { fn name() { body } ... }` turns each body into a test:
+//! - natively, a plain `#[test]` running the body on the test thread;
+//! - in the browser, an async `#[wasm_bindgen_test]` that runs the body on an amphi thread (a
+//!   pooled Web Worker) and awaits it. The test runner's own worker stays free to create the
+//!   workers the body asks for, as the page's main thread does in an application.
+//!
+//! Timing assertions are tolerances only (a timed wait of T takes at least 0.6 T, as in
+//! CPython's `lock_tests.py`); no test asserts an upper bound on time.
+//!
+//! Async bodies use `conformance_async!` instead (see there).
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+/// Runs `body` on an amphi thread and waits for it without blocking the calling thread.
+pub(crate) async fn on_amphi_thread<F: FnOnce() + Send + 'static>(body: F) {
+    let thread = amphi::thread::Builder::new()
+        .name("conformance")
+        .spawn(body)
+        .expect("spawn the test's thread");
+    if let Err(error) = thread.join_async().await {
+        panic!("the test body failed: {error}");
+    }
+}
+
+/// CPython's tolerance for timed waits: a wait of `timeout` must last at least 0.6 of it.
+pub(crate) fn assert_waited_at_least(elapsed: Duration, timeout: Duration) {
+    assert!(
+        elapsed >= timeout.mul_f64(0.6),
+        "a wait of {timeout:?} returned after only {elapsed:?}"
+    );
+}
+
+/// Waits until `done()` holds, polling, for at most 10 s (then panics with `what`).
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = 10_000;
+    for _ in 0..deadline {
+        if done() {
+            return;
+        }
+        amphi::thread::sleep(Duration::from_millis(1)).expect("test threads may block");
+    }
+    panic!("timed out after 10 s waiting for {what}");
+}
+
+/// Defines each `fn` as a conformance test on both targets (see the module docs).
+macro_rules! conformance {
+    ($($(#[$meta:meta])* fn $name:ident() $body:block)*) => {$(
+        $(#[$meta])*
+        #[cfg(not(target_arch = "wasm32"))]
+        #[test]
+        fn $name() $body
+
+        $(#[$meta])*
+        #[cfg(target_arch = "wasm32")]
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() {
+            crate::common::on_amphi_thread(|| $body).await
+        }
+    )*};
+}
+
+/// Defines each `async fn` as a test on both targets: natively driven by a simple executor on
+/// the test thread; in the browser awaited by the test runner's worker (so `Atomics.waitAsync`
+/// promises can settle).
+macro_rules! conformance_async {
+    ($($(#[$meta:meta])* async fn $name:ident() $body:block)*) => {$(
+        $(#[$meta])*
+        #[cfg(not(target_arch = "wasm32"))]
+        #[test]
+        fn $name() {
+            futures_executor::block_on(async $body)
+        }
+
+        $(#[$meta])*
+        #[cfg(target_arch = "wasm32")]
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() $body
+    )*};
+}
