@@ -1,0 +1,71 @@
+//! The browser's main thread: blocking calls return [`Error::WouldBlock`] instead of trapping
+//! ("Atomics.wait cannot be called in this context"), and the async forms work there.
+//!
+//! In the browser these tests run on the page's main thread (not in a worker). Natively every
+//! thread may block, so the same calls succeed; those native counterparts run too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use amphi::{thread, Error, Lock, Thread};
+
+#[cfg(target_arch = "wasm32")]
+mod browser {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn blocking_forms_return_would_block_even_when_free() {
+        let lock = Lock::new();
+        assert_eq!(lock.acquire().map(drop), Err(Error::WouldBlock));
+        assert_eq!(lock.acquire_timeout(Duration::from_millis(1)).map(drop), Err(Error::WouldBlock));
+        assert!(!lock.locked(), "a refused acquire takes nothing");
+        assert_eq!(thread::sleep(Duration::from_millis(1)), Err(Error::WouldBlock));
+        assert!(Error::WouldBlock.to_string().contains("async"), "the error says what to do");
+    }
+
+    #[wasm_bindgen_test]
+    fn try_forms_work_on_the_main_thread() {
+        let lock = Lock::new();
+        let held = lock.try_acquire().expect("try_acquire never blocks");
+        assert!(lock.try_acquire().is_none());
+        drop(held);
+    }
+
+    #[wasm_bindgen_test]
+    async fn join_is_refused_and_join_async_works() {
+        let worker = Thread::spawn(|| 21 * 2).unwrap();
+        assert_eq!(worker.join_timeout(Duration::from_secs(1)), Err(Error::WouldBlock));
+        assert_eq!(worker.join_async().await, Ok(42));
+    }
+
+    #[wasm_bindgen_test]
+    async fn acquire_async_waits_for_a_worker_to_release() {
+        let lock = Arc::new(Lock::new());
+        lock.try_acquire().unwrap().leak();
+        let releaser = {
+            let lock = lock.clone();
+            Thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20)).unwrap();
+                lock.release().unwrap();
+            })
+            .unwrap()
+        };
+        let guard = lock.acquire_async().await;
+        assert!(lock.locked());
+        drop(guard);
+        releaser.join_async().await.unwrap();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn natively_every_blocking_form_is_allowed() {
+    let lock = Arc::new(Lock::new());
+    drop(lock.acquire().unwrap());
+    drop(lock.acquire_timeout(Duration::from_millis(1)).unwrap());
+    thread::sleep(Duration::from_millis(1)).unwrap();
+    assert_eq!(Thread::spawn(|| 1).unwrap().join(), Ok(1));
+}
