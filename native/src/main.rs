@@ -13,11 +13,15 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use amphi::examples::{self, Options, Report};
+use amphi::examples::{self, LineSink, Options, Report};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "amphi", version, about = "Python's multiprocessing and threading, in Rust: run the examples")]
+#[command(
+    name = "amphi",
+    version,
+    about = "Python's multiprocessing and threading, in Rust: run the examples"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,13 +72,16 @@ fn main() -> ExitCode {
 fn run_one(name: &str, json: bool) -> Report {
     if examples::find(name).is_none() {
         let known: Vec<&str> = examples::list().iter().map(|e| e.name).collect();
-        eprintln!("amphi: no example named '{name}' (known: {})", known.join(", "));
+        eprintln!(
+            "amphi: no example named '{name}' (known: {})",
+            known.join(", ")
+        );
     }
     let options = Options {
         on_line: (!json).then(|| {
             Arc::new(|line: &str| {
                 println!("  {line}");
-            }) as Arc<dyn Fn(&str) + Send + Sync>
+            }) as LineSink
         }),
     };
     if !json {
@@ -82,7 +89,10 @@ fn run_one(name: &str, json: bool) -> Report {
     }
     let report = examples::run(name, &options);
     if json {
-        println!("{}", serde_json::to_string(&report).expect("a report always serialises"));
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("a report always serialises")
+        );
     } else {
         print_summary(&report);
     }
@@ -99,5 +109,8 @@ fn print_summary(report: &Report) {
         println!("  [FAIL] error: {error}");
     }
     let verdict = if report.ok { "passed" } else { "FAILED" };
-    println!("== {} {verdict} in {:.0} ms", report.example, report.elapsed_ms);
+    println!(
+        "== {} {verdict} in {:.0} ms",
+        report.example, report.elapsed_ms
+    );
 }

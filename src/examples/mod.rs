@@ -58,11 +58,14 @@ pub fn find(name: &str) -> Option<&'static Example> {
     EXAMPLES.iter().find(|example| example.name == name)
 }
 
+/// A callback that receives each output line as it is produced.
+pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How an example is run.
 #[derive(Clone, Default)]
 pub struct Options {
     /// Called with each output line as it is produced (the CLI prints them live).
-    pub on_line: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    pub on_line: Option<LineSink>,
 }
 
 impl fmt::Debug for Options {
@@ -105,7 +108,7 @@ pub struct Report {
 #[derive(Clone)]
 pub struct Output {
     lines: Arc<Mutex<Vec<String>>>,
-    on_line: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    on_line: Option<LineSink>,
 }
 
 impl Output {

@@ -5,7 +5,6 @@
 //! on an `Int32Array` over the same memory, which `notify` also wakes; where a browser lacks
 //! `waitAsync`, futures poll the word on a short, growing `setTimeout` interval instead.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -57,21 +56,19 @@ fn memory_view() -> Int32Array {
 
 /// A future that completes once `word` may no longer hold `expected` (spurious completions
 /// are allowed). Works on every thread, the page's main thread included.
-pub(crate) fn wait_async(word: &AtomicU32, expected: u32) -> impl Future<Output = ()> + '_ {
-    async move {
-        if word.load(Ordering::Acquire) != expected {
-            return;
-        }
-        let index = (word.as_ptr() as usize / 4) as u32;
-        match atomics_wait_async(&memory_view(), index, expected as i32) {
-            Ok(result) => {
-                let value = Reflect::get(&result, &"value".into()).unwrap_or(JsValue::UNDEFINED);
-                if let Some(promise) = value.dyn_ref::<Promise>() {
-                    let _ = JsFuture::from(promise.clone()).await;
-                }
+pub(crate) async fn wait_async(word: &AtomicU32, expected: u32) {
+    if word.load(Ordering::Acquire) != expected {
+        return;
+    }
+    let index = (word.as_ptr() as usize / 4) as u32;
+    match atomics_wait_async(&memory_view(), index, expected as i32) {
+        Ok(result) => {
+            let value = Reflect::get(&result, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+            if let Some(promise) = value.dyn_ref::<Promise>() {
+                let _ = JsFuture::from(promise.clone()).await;
             }
-            Err(_unsupported) => poll_until_changed(word, expected).await,
         }
+        Err(_unsupported) => poll_until_changed(word, expected).await,
     }
 }
 

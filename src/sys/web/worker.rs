@@ -160,7 +160,12 @@ fn mark_lost(watch: &dyn ThreadWatch, reason: String) {
     // Record the reason before publishing LOST, so a woken joiner finds it.
     watch.lost(reason);
     let word = watch.exit_word();
-    let _ = word.compare_exchange(THREAD_RUNNING, THREAD_LOST, Ordering::AcqRel, Ordering::Acquire);
+    let _ = word.compare_exchange(
+        THREAD_RUNNING,
+        THREAD_LOST,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
     super::wake_all(word);
 }
 

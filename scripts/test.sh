@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every test: lints, native (unit, integration, doc, CLI as a
+# process), browser (wasm-pack test in headless Chromium, in workers and on the main thread)
+# and end to end (the page served by `npm start`, driven by Playwright in Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+section "lint: rustfmt and clippy, native and wasm"
+bash scripts/lint.sh
+
+section "native: cargo test --workspace"
+cargo test --workspace
+
+section "browser: wasm-pack test --headless --chrome"
+(
+  . scripts/wasm-env.sh
+  timeout 900 wasm-pack test --headless --chrome --mode no-install .
+)
+
+section "end to end: npm run build, then the page in Chromium"
+npm run --silent build
+timeout 600 npm run --silent test:e2e
+
+section "all tests passed"
