@@ -7,11 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amphi::{thread, Error, Lock, Thread};
+use amphi::{thread, Lock, Thread};
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use super::*;
+    use amphi::Error;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -20,10 +21,19 @@ mod browser {
     fn blocking_forms_return_would_block_even_when_free() {
         let lock = Lock::new();
         assert_eq!(lock.acquire().map(drop), Err(Error::WouldBlock));
-        assert_eq!(lock.acquire_timeout(Duration::from_millis(1)).map(drop), Err(Error::WouldBlock));
+        assert_eq!(
+            lock.acquire_timeout(Duration::from_millis(1)).map(drop),
+            Err(Error::WouldBlock)
+        );
         assert!(!lock.locked(), "a refused acquire takes nothing");
-        assert_eq!(thread::sleep(Duration::from_millis(1)), Err(Error::WouldBlock));
-        assert!(Error::WouldBlock.to_string().contains("async"), "the error says what to do");
+        assert_eq!(
+            thread::sleep(Duration::from_millis(1)),
+            Err(Error::WouldBlock)
+        );
+        assert!(
+            Error::WouldBlock.to_string().contains("async"),
+            "the error says what to do"
+        );
     }
 
     #[wasm_bindgen_test]
@@ -37,7 +47,10 @@ mod browser {
     #[wasm_bindgen_test]
     async fn join_is_refused_and_join_async_works() {
         let worker = Thread::spawn(|| 21 * 2).unwrap();
-        assert_eq!(worker.join_timeout(Duration::from_secs(1)), Err(Error::WouldBlock));
+        assert_eq!(
+            worker.join_timeout(Duration::from_secs(1)),
+            Err(Error::WouldBlock)
+        );
         assert_eq!(worker.join_async().await, Ok(42));
     }
 

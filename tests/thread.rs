@@ -131,7 +131,7 @@ conformance! {
 
     fn threads_spawn_and_join_threads() {
         let outer = Thread::spawn(|| {
-            let inner = Thread::spawn(|| thread::current_name()).unwrap();
+            let inner = Thread::spawn(thread::current_name).unwrap();
             let inner_name = inner.name().to_owned();
             (inner.join().unwrap(), inner_name)
         })
@@ -179,5 +179,9 @@ conformance_async! {
 #[wasm_bindgen_test::wasm_bindgen_test]
 fn the_test_page_is_cross_origin_isolated() {
     let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into()).unwrap();
-    assert_eq!(isolated.as_bool(), Some(true), "without isolation workers cannot share memory");
+    assert_eq!(
+        isolated.as_bool(),
+        Some(true),
+        "without isolation workers cannot share memory"
+    );
 }
