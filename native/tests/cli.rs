@@ -1,0 +1,220 @@
+//! Integration tests of the `amphi` command line, run as a separate process: `amphi list`,
+//! `amphi run NAME` (text and `--json`), `amphi run --all --json`, and the failures (an unknown
+//! example name, `amphi run` with no names), checking exit codes, stdout and stderr.
+
+// The CLI is tested as a native process; its dev-dependencies are not built for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// The `amphi` binary built from this crate.
+fn amphi() -> Command {
+    Command::cargo_bin("amphi").expect("the amphi binary is built for the tests")
+}
+
+/// Runs `amphi` with `args` and returns (exit success, stdout, stderr).
+fn run(args: &[&str]) -> (bool, String, String) {
+    let output = amphi().args(args).output().expect("amphi can be started");
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+/// Parses every non-empty stdout line as one JSON object.
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}"))
+        })
+        .collect()
+}
+
+/// The check called `name` in a JSON report, after asserting every check has the
+/// `{name, ok, detail}` shape.
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let checks = report["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("checks is not an array: {report}"));
+    for c in checks {
+        assert!(c["name"].is_string(), "check without a string name: {c}");
+        assert!(c["ok"].is_boolean(), "check without a boolean ok: {c}");
+        assert!(
+            c["detail"].is_string(),
+            "check without a string detail: {c}"
+        );
+    }
+    checks
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check named {name:?} in {report}"))
+}
+
+#[test]
+fn list_names_bank_account() {
+    let (ok, stdout, stderr) = run(&["list"]);
+    assert!(ok, "amphi list failed: {stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.split_whitespace().next() == Some("bank-account")),
+        "bank-account is not listed:\n{stdout}"
+    );
+}
+
+#[test]
+fn run_bank_account_prints_output_and_checks() {
+    let (ok, stdout, stderr) = run(&["run", "bank-account"]);
+    assert!(ok, "amphi run bank-account failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("== bank-account"),
+        "no header line:\n{stdout}"
+    );
+    let output_lines = stdout
+        .lines()
+        .filter(|line| line.starts_with("  ") && !line.trim_start().starts_with('['))
+        .count();
+    assert!(
+        output_lines > 0,
+        "no output lines from the example:\n{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.contains("[ok  ] balance == 100")),
+        "the check balance == 100 is not printed as ok:\n{stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "something failed:\n{stdout}");
+    assert!(
+        stdout.contains("== bank-account passed"),
+        "no verdict line:\n{stdout}"
+    );
+}
+
+#[test]
+fn run_bank_account_json_is_one_ok_report() {
+    let (ok, stdout, stderr) = run(&["run", "bank-account", "--json"]);
+    assert!(
+        ok,
+        "amphi run bank-account --json failed:\n{stdout}\n{stderr}"
+    );
+    let reports = json_lines(&stdout);
+    assert_eq!(
+        reports.len(),
+        1,
+        "expected exactly one JSON object:\n{stdout}"
+    );
+    let report = &reports[0];
+    assert!(report.is_object(), "the report is not an object: {report}");
+    assert_eq!(report["example"], "bank-account", "{report}");
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["error"].is_null(), "unexpected error: {report}");
+    let balance = check(report, "balance == 100");
+    assert_eq!(balance["ok"], true, "{balance}");
+    let output = report["output"]
+        .as_array()
+        .unwrap_or_else(|| panic!("output is not an array: {report}"));
+    assert!(!output.is_empty(), "no output lines: {report}");
+    assert!(
+        output.iter().all(Value::is_string),
+        "output lines are not strings: {report}"
+    );
+    assert!(report["elapsed_ms"].is_number(), "no elapsed_ms: {report}");
+}
+
+#[test]
+fn run_unknown_example_fails_and_says_so() {
+    let (ok, stdout, stderr) = run(&["run", "no-such-example"]);
+    assert!(!ok, "an unknown example succeeded:\n{stdout}");
+    assert!(
+        stderr.contains("no example named 'no-such-example'"),
+        "stderr does not say there is no such example:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("bank-account"),
+        "stderr does not list the known examples:\n{stderr}"
+    );
+}
+
+#[test]
+fn run_unknown_example_json_reports_the_error() {
+    let (ok, stdout, stderr) = run(&["run", "no-such-example", "--json"]);
+    assert!(!ok, "an unknown example succeeded:\n{stdout}");
+    assert!(
+        stderr.contains("no example named 'no-such-example'"),
+        "stderr does not say there is no such example:\n{stderr}"
+    );
+    let reports = json_lines(&stdout);
+    assert_eq!(
+        reports.len(),
+        1,
+        "expected exactly one JSON object:\n{stdout}"
+    );
+    let report = &reports[0];
+    assert_eq!(report["example"], "no-such-example", "{report}");
+    assert_eq!(report["ok"], false, "{report}");
+    let error = report["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error string: {report}"));
+    assert!(
+        error.contains("no-such-example"),
+        "the error does not name the example: {error}"
+    );
+}
+
+#[test]
+fn run_without_names_is_a_usage_error() {
+    let output = amphi().arg("run").output().expect("amphi can be started");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "not a usage error (exit 2):\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("Usage:"),
+        "no usage text on stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("<NAMES>"),
+        "the missing argument is not named:\n{stderr}"
+    );
+    assert!(
+        stdout.is_empty(),
+        "something was printed on stdout:\n{stdout}"
+    );
+}
+
+#[test]
+fn run_all_json_prints_one_ok_report_per_example() {
+    let (ok, listed, _) = run(&["list"]);
+    assert!(ok);
+    let names: Vec<&str> = listed
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert!(!names.is_empty(), "amphi list printed no examples");
+
+    let (ok, stdout, stderr) = run(&["run", "--all", "--json"]);
+    assert!(ok, "amphi run --all --json failed:\n{stdout}\n{stderr}");
+    let reports = json_lines(&stdout);
+    assert_eq!(
+        reports.len(),
+        names.len(),
+        "one report per example expected:\n{stdout}"
+    );
+    for (report, name) in reports.iter().zip(&names) {
+        assert_eq!(report["example"], *name, "{report}");
+        assert_eq!(report["ok"], true, "{report}");
+    }
+    assert!(
+        reports.iter().any(|r| r["example"] == "bank-account"),
+        "bank-account was not run:\n{stdout}"
+    );
+}

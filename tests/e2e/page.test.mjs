@@ -1,0 +1,209 @@
+// End-to-end tests of the amphi web page (www/) in a real browser: Debian's Chromium, driven
+// headless by playwright-core, loading the page from the real server (node www/server.mjs).
+// They check that `?run=bank-account` runs the example on Web Workers and reports it ok in a
+// cross-origin isolated page, that the examples list runs an example on click, and that a page
+// served without COOP/COEP headers explains the problem and fails the run with a clear error.
+//
+// The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const builtPackage = fileURLToPath(new URL('../../pkg/amphi.js', import.meta.url));
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RUN_TIMEOUT_MS = 120_000;
+const SERVER_START_TIMEOUT_MS = 30_000;
+
+/** Servers still running, killed if this process exits early. */
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function requireBuiltPackage() {
+  assert.ok(
+    existsSync(builtPackage),
+    `${builtPackage} is missing: build the npm package first with \`npm run build\``,
+  );
+}
+
+/**
+ * Starts `node www/server.mjs` on a free port with `env` added to the environment and resolves
+ * to `{ url, stop }` once it prints the address it listens on.
+ */
+function startServer(env = {}) {
+  const child = spawn(process.execPath, ['www/server.mjs'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    running.delete(child);
+  };
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const fail = (why) => {
+      clearTimeout(timer);
+      stop().finally(() => reject(new Error(`${why}\nserver stderr:\n${stderr}`)));
+    };
+    const timer = setTimeout(
+      () => fail(`the server printed no address within ${SERVER_START_TIMEOUT_MS} ms`),
+      SERVER_START_TIMEOUT_MS,
+    );
+    child.once('error', (error) => fail(`the server could not be started: ${error.message}`));
+    const exitedEarly = (code, signal) =>
+      fail(`the server exited before listening (code ${code}, signal ${signal})`);
+    child.once('exit', exitedEarly);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = line.match(/^amphi page: (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (!match) return;
+      clearTimeout(timer);
+      child.removeListener('exit', exitedEarly);
+      resolve({ url: match[1], stop });
+    });
+  });
+}
+
+/**
+ * Starts a server (with `serverEnv`) and a fresh headless Chromium, calls `body({ url, page,
+ * pageErrors })`, and always closes the browser and stops the server afterwards.
+ */
+async function withPage(serverEnv, body) {
+  requireBuiltPackage();
+  const server = await startServer(serverEnv);
+  let browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const page = await browser.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+    await body({ url: server.url, page, pageErrors });
+  } finally {
+    await browser?.close();
+    await server.stop();
+  }
+}
+
+/** Waits until the page's run has ended and returns `data-status` ("done" or "failed"). */
+async function waitForRunEnd(page) {
+  await page.waitForSelector('body[data-status=done], body[data-status=failed]', {
+    state: 'attached',
+    timeout: RUN_TIMEOUT_MS,
+  });
+  return page.evaluate(() => document.body.dataset.status);
+}
+
+/** The JSON report the page put in #report. */
+async function readReport(page) {
+  const text = await page.locator('#report').textContent();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const output = await page.locator('#output').textContent();
+    assert.fail(`#report is not JSON (${error.message}): ${JSON.stringify(text)}\n#output: ${output}`);
+  }
+}
+
+function describeErrors(errors) {
+  return errors.map((error) => error.stack ?? String(error)).join('\n');
+}
+
+function assertBankAccountOk(report) {
+  assert.equal(report.example, 'bank-account', JSON.stringify(report));
+  assert.equal(report.ok, true, `the report is not ok: ${JSON.stringify(report, null, 2)}`);
+  assert.equal(report.error, null, JSON.stringify(report));
+  assert.ok(Array.isArray(report.checks), JSON.stringify(report));
+  const balance = report.checks.find((check) => check.name === 'balance == 100');
+  assert.ok(balance, `no check "balance == 100": ${JSON.stringify(report.checks)}`);
+  assert.equal(balance.ok, true, JSON.stringify(balance));
+  assert.ok(Array.isArray(report.output), JSON.stringify(report));
+  assert.ok(
+    report.output.some((line) => /balance:? 100\b/i.test(line)),
+    `no output line gives the balance 100: ${JSON.stringify(report.output)}`,
+  );
+}
+
+test('?run=bank-account runs the example in a cross-origin isolated page', async () => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
+    await page.goto(new URL('?run=bank-account', url).href);
+    const status = await waitForRunEnd(page);
+    const report = await readReport(page);
+    assert.equal(status, 'done', `the run failed: ${JSON.stringify(report, null, 2)}`);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+    assert.equal(await page.locator('#isolation').isVisible(), false);
+    assertBankAccountOk(report);
+    assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
+  });
+});
+
+test('the examples list runs bank-account on click', async () => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
+    await page.goto(url);
+    await page.waitForSelector('body[data-status=ready]', {
+      state: 'attached',
+      timeout: RUN_TIMEOUT_MS,
+    });
+    assert.equal(await page.locator('#report').textContent(), '', 'nothing has run yet');
+    const button = page.locator('#examples button', { hasText: /^bank-account$/ });
+    assert.equal(await button.count(), 1, 'no bank-account button in #examples');
+    await button.click();
+    const status = await waitForRunEnd(page);
+    const report = await readReport(page);
+    assert.equal(status, 'done', `the run failed: ${JSON.stringify(report, null, 2)}`);
+    assertBankAccountOk(report);
+    assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
+  });
+});
+
+test('without COOP/COEP headers the page explains isolation and the run fails', async () => {
+  await withPage({ AMPHI_ISOLATION: 'off' }, async ({ url, page, pageErrors }) => {
+    await page.goto(new URL('?run=bank-account', url).href);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
+    const isolation = page.locator('#isolation');
+    await isolation.waitFor({ state: 'visible', timeout: RUN_TIMEOUT_MS });
+    const explanation = await isolation.textContent();
+    assert.match(explanation, /Cross-Origin-Opener-Policy/);
+    assert.match(explanation, /Cross-Origin-Embedder-Policy/);
+
+    const status = await waitForRunEnd(page);
+    const output = await page.locator('#output').textContent();
+    assert.equal(
+      status,
+      'failed',
+      `the run did not fail; #output: ${output}\npage errors:\n${describeErrors(pageErrors)}`,
+    );
+    const reportText = await page.locator('#report').textContent();
+    assert.notEqual(
+      reportText,
+      '',
+      `no report in #report; #output: ${output}\npage errors:\n${describeErrors(pageErrors)}`,
+    );
+    const report = await readReport(page);
+    assert.equal(report.example, 'bank-account', JSON.stringify(report));
+    assert.equal(report.ok, false, JSON.stringify(report));
+    assert.equal(typeof report.error, 'string', `no error in the report: ${JSON.stringify(report)}`);
+    assert.match(report.error, /cross-origin isolat/i);
+  });
+});
