@@ -23,6 +23,24 @@ pub enum Error {
     /// `release` was called on a lock that was not held.
     #[error("release of an unlocked lock")]
     NotLocked,
+    /// The calling thread does not own the lock it tried to use: an `RLock` released by a
+    /// thread that does not hold it (or more times than it acquired it), or a `Condition`
+    /// waited on or notified without holding its lock.
+    #[error("the calling thread does not hold this lock")]
+    NotOwner,
+    /// A `BoundedSemaphore` was released more times than it was acquired; its value is unchanged.
+    #[error("semaphore released too many times (above its initial value {initial})")]
+    SemaphoreOverflow {
+        /// The semaphore's initial (and maximum) value.
+        initial: u32,
+    },
+    /// The `Barrier` is broken (aborted, reset while threads waited, a timed-out wait, or a
+    /// failed action); every waiter and later caller gets this until `reset`.
+    #[error("the barrier is broken")]
+    BrokenBarrier,
+    /// An argument was out of range; the message says which and why.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// The thread panicked; the report carries its message and location.
     #[error("{0}")]
     Panicked(PanicReport),

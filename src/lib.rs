@@ -30,13 +30,25 @@
 
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
 
+mod atomic;
+mod barrier;
+mod condition;
 mod error;
+mod event;
 pub mod examples;
 mod lock;
+mod rlock;
+mod semaphore;
+mod spin;
 mod sys;
 pub mod thread;
 pub mod time;
 
+pub use barrier::Barrier;
+pub use condition::{Condition, ConditionLock};
 pub use error::{Error, PanicReport, Result};
+pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use rlock::{RLock, RLockGuard};
+pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use thread::Thread;

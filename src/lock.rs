@@ -31,8 +31,8 @@
 //! everything written while holding the lock happens-before everything read by the next holder.
 //! Nothing else needs ordering: the word is the only shared state.
 
+use crate::atomic::{AtomicU32, Ordering};
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::time::Deadline;

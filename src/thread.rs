@@ -15,7 +15,9 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
+
+use crate::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::Duration;
 
@@ -311,6 +313,21 @@ impl<T: Send + 'static> PanicSink for Packet<T> {
     fn record_panic(&self, report: PanicReport) {
         *lock(&self.death) = Some(Death::Panicked(report));
     }
+}
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static TOKEN: u32 = {
+        let token = NEXT_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        u32::try_from(token).expect("fewer than 2^32 threads")
+    };
+}
+
+/// A non-zero number identifying the calling thread among the process's threads (the owner
+/// mark of an `RLock`).
+pub(crate) fn current_token() -> u32 {
+    TOKEN.with(|token| *token)
 }
 
 /// The name of the calling thread: its amphi name, or `MainThread` elsewhere (as in Python).

@@ -17,13 +17,18 @@
 //! - `native`: Linux futexes (`FUTEX_PRIVATE_FLAG` for threads), `clock_gettime`, `std::thread`.
 //! - `web`: `memory.atomic.wait32`/`notify` inside workers, `Atomics.waitAsync` on any thread,
 //!   `performance.timeOrigin + performance.now()`, and Web Workers that share the module's memory.
+//! - `loom` (under `--cfg amphi_loom`): a futex emulated on a loom `Condvar`, for model checking.
 //!
 //! Nothing outside this module names a target, `libc`, `js_sys` or `web_sys`.
 
-use std::sync::atomic::AtomicU32;
+use crate::atomic::AtomicU32;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 #[path = "native/mod.rs"]
+mod backend;
+
+#[cfg(amphi_loom)]
+#[path = "loom/mod.rs"]
 mod backend;
 
 #[cfg(target_arch = "wasm32")]

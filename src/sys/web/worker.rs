@@ -65,13 +65,7 @@ thread_local! {
 /// Locks the pool by spinning: the page's main thread may not sleep on a contended mutex,
 /// and the critical sections are a few map and queue operations.
 fn pool() -> MutexGuard<'static, Option<Pool>> {
-    loop {
-        match POOL.try_lock() {
-            Ok(guard) => return guard,
-            Err(std::sync::TryLockError::Poisoned(poison)) => return poison.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => std::hint::spin_loop(),
-        }
-    }
+    crate::spin::lock(&POOL)
 }
 
 /// Queues `body` to run on a pooled worker; `watch` learns if that worker is lost.

@@ -1,0 +1,393 @@
+//! [`Semaphore`] and [`BoundedSemaphore`]: Python's counting semaphores.
+//!
+//! # State machine
+//!
+//! Two words:
+//!
+//! | word | meaning |
+//! |---|---|
+//! | `permits` | how many acquires may succeed now; acquirers sleep on this word while it is 0 |
+//! | `sleepers` | how many acquirers are (about to be) asleep; releasers wake only if it is non-zero |
+//!
+//! Acquire is a compare-and-swap `n -> n - 1` for any `n > 0`. Otherwise the acquirer counts
+//! itself in `sleepers` and sleeps while `permits` is 0. Release adds to `permits` and wakes one
+//! sleeper per permit when `sleepers` is non-zero. A [`BoundedSemaphore`] refuses a release that
+//! would lift `permits` above the initial value, leaving it unchanged.
+//!
+//! # Guarantees
+//!
+//! No lost wake-ups; spurious wake-ups are absorbed; not FIFO-fair (a newcomer can take a permit
+//! before a woken sleeper), like std's and Python's primitives under contention.
+//!
+//! # Memory ordering
+//!
+//! Taking a permit is `Acquire`, adding permits is `Release`, so whatever a releaser did happens
+//! before the acquirer's critical section. The `sleepers` handshake is the store-buffering
+//! pattern: the acquirer increments `sleepers` then reads `permits`; the releaser increments
+//! `permits` then reads `sleepers`, all `SeqCst`, so at least one of them sees the other.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::atomic::{AtomicU32, Ordering};
+use crate::time::Deadline;
+use crate::{sys, Error};
+
+/// A counting semaphore, as Python's `threading.Semaphore`.
+///
+/// It holds a number of permits: [`acquire`](Semaphore::acquire) takes one, sleeping while
+/// there are none, and [`release`](Semaphore::release) gives them back (any thread may release,
+/// and may release more than it acquired, as in Python). The acquiring calls return a
+/// [`SemaphoreGuard`] that gives its permit back on drop.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use amphi::{Semaphore, Thread};
+///
+/// // At most two downloads at once.
+/// let slots = Arc::new(Semaphore::new(2));
+/// let workers: Vec<_> = (0..4)
+///     .map(|_| {
+///         let slots = Arc::clone(&slots);
+///         Thread::spawn(move || {
+///             let _slot = slots.acquire().unwrap();
+///             // ... download ...
+///         })
+///     })
+///     .collect::<Result<_, _>>()?;
+/// for worker in workers {
+///     worker.join()?;
+/// }
+/// assert_eq!(slots.value(), 2);
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct Semaphore {
+    /// Permits available now.
+    permits: AtomicU32,
+    /// Acquirers that are, or are about to be, asleep on `permits`.
+    sleepers: AtomicU32,
+}
+
+impl Semaphore {
+    /// A semaphore with `permits` permits (Python's `Semaphore(value)`; the default is 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(3);
+    /// assert_eq!(sem.value(), 3);
+    /// ```
+    pub fn new(permits: u32) -> Semaphore {
+        Semaphore {
+            permits: AtomicU32::new(permits),
+            sleepers: AtomicU32::new(0),
+        }
+    }
+
+    /// Takes a permit, sleeping until one is available.
+    ///
+    /// Returns [`Error::WouldBlock`] on a thread that may not block (the browser's main thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(1);
+    /// let permit = sem.acquire()?;
+    /// assert_eq!(sem.value(), 0);
+    /// drop(permit);
+    /// assert_eq!(sem.value(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<SemaphoreGuard<'_>, Error> {
+        self.acquire_until(Deadline::NEVER)
+    }
+
+    /// Takes a permit, or returns [`Error::Timeout`] once `timeout` has passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(0);
+    /// let outcome = sem.acquire_timeout(std::time::Duration::from_millis(5));
+    /// assert_eq!(outcome.unwrap_err(), amphi::Error::Timeout);
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>, Error> {
+        self.acquire_until(Deadline::after(timeout))
+    }
+
+    /// Takes a permit if one is available right now. Never blocks; works on every thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(1);
+    /// let first = sem.try_acquire();
+    /// assert!(first.is_some());
+    /// assert!(sem.try_acquire().is_none());
+    /// ```
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+        self.try_take()
+            .then_some(SemaphoreGuard { semaphore: self })
+    }
+
+    /// Takes a permit without blocking the thread: the future completes once it has one.
+    /// Works on the browser's main thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(1);
+    /// let permit = futures_executor::block_on(sem.acquire_async());
+    /// assert_eq!(sem.value(), 0);
+    /// drop(permit);
+    /// ```
+    pub async fn acquire_async(&self) -> SemaphoreGuard<'_> {
+        loop {
+            if self.try_take() {
+                return SemaphoreGuard { semaphore: self };
+            }
+            let sleeping = Sleeping::enter(&self.sleepers);
+            if self.permits.load(Ordering::SeqCst) == 0 {
+                sys::wait_async(&self.permits, 0).await;
+            }
+            drop(sleeping);
+        }
+    }
+
+    /// Gives back `n` permits, waking up to `n` sleepers, from any thread (Python's
+    /// `release(n)`). `n` must be at least 1, and the count may not overflow `u32`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(0);
+    /// sem.release(2)?;
+    /// assert_eq!(sem.value(), 2);
+    /// assert!(sem.release(0).is_err());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn release(&self, n: u32) -> Result<(), Error> {
+        self.release_checked(n, u32::MAX)
+    }
+
+    /// The number of permits available now (a snapshot).
+    pub fn value(&self) -> u32 {
+        self.permits.load(Ordering::Relaxed)
+    }
+
+    fn try_take(&self) -> bool {
+        let mut permits = self.permits.load(Ordering::Relaxed);
+        while permits > 0 {
+            match self.permits.compare_exchange_weak(
+                permits,
+                permits - 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => permits = seen,
+            }
+        }
+        false
+    }
+
+    fn acquire_until(&self, deadline: Deadline) -> Result<SemaphoreGuard<'_>, Error> {
+        if !sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
+        while !self.try_take() {
+            let left = deadline.remaining()?;
+            let sleeping = Sleeping::enter(&self.sleepers);
+            if self.permits.load(Ordering::SeqCst) == 0 {
+                sys::wait(&self.permits, 0, left);
+            }
+            drop(sleeping);
+        }
+        Ok(SemaphoreGuard { semaphore: self })
+    }
+
+    /// Adds `n` permits unless that would exceed `max`; wakes sleepers.
+    fn release_checked(&self, n: u32, max: u32) -> Result<(), Error> {
+        if n == 0 {
+            return Err(Error::InvalidArgument(
+                "a semaphore must be released at least once (n >= 1)".into(),
+            ));
+        }
+        let mut permits = self.permits.load(Ordering::Relaxed);
+        loop {
+            let raised = permits.checked_add(n).filter(|&raised| raised <= max);
+            let Some(raised) = raised else {
+                return Err(if max == u32::MAX {
+                    Error::InvalidArgument("semaphore value would overflow u32".into())
+                } else {
+                    Error::SemaphoreOverflow { initial: max }
+                });
+            };
+            match self.permits.compare_exchange_weak(
+                permits,
+                raised,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(seen) => permits = seen,
+            }
+        }
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            if n == 1 {
+                sys::wake_one(&self.permits);
+            } else {
+                sys::wake_all(&self.permits);
+            }
+        }
+        Ok(())
+    }
+
+    fn give_back_one(&self) {
+        // One permit given back by a guard: it was taken from this semaphore, so it fits.
+        let _ = self.release_checked(1, u32::MAX);
+    }
+}
+
+/// Counts the calling acquirer in `sleepers` for as long as it lives (also if a future is
+/// dropped while waiting).
+struct Sleeping<'a>(&'a AtomicU32);
+
+impl<'a> Sleeping<'a> {
+    fn enter(sleepers: &'a AtomicU32) -> Sleeping<'a> {
+        sleepers.fetch_add(1, Ordering::SeqCst);
+        Sleeping(sleepers)
+    }
+}
+
+impl Drop for Sleeping<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Default for Semaphore {
+    /// Python's default: one permit.
+    fn default() -> Semaphore {
+        Semaphore::new(1)
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("value", &self.value())
+            .finish()
+    }
+}
+
+/// A permit taken from a [`Semaphore`] (or [`BoundedSemaphore`]); given back when dropped.
+#[must_use = "the permit is given back as soon as the guard is dropped"]
+pub struct SemaphoreGuard<'a> {
+    semaphore: &'a Semaphore,
+}
+
+impl SemaphoreGuard<'_> {
+    /// Keeps the permit without a guard (Python-style); give it back with `release`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(1);
+    /// sem.acquire()?.leak();
+    /// assert_eq!(sem.value(), 0);
+    /// sem.release(1)?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn leak(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    fn drop(&mut self) {
+        self.semaphore.give_back_one();
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreGuard").finish_non_exhaustive()
+    }
+}
+
+/// A semaphore that refuses to be released above its initial value, as Python's
+/// `threading.BoundedSemaphore`: such a release returns [`Error::SemaphoreOverflow`] and leaves
+/// the value unchanged. It catches the bug of releasing more often than acquiring.
+///
+/// # Examples
+///
+/// ```
+/// let pool = amphi::BoundedSemaphore::new(2);
+/// pool.acquire()?.leak();
+/// pool.release(1)?;
+/// assert_eq!(pool.release(1), Err(amphi::Error::SemaphoreOverflow { initial: 2 }));
+/// assert_eq!(pool.value(), 2);
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct BoundedSemaphore {
+    inner: Semaphore,
+    initial: u32,
+}
+
+impl BoundedSemaphore {
+    /// A bounded semaphore with `permits` permits, which is also its maximum.
+    pub fn new(permits: u32) -> BoundedSemaphore {
+        BoundedSemaphore {
+            inner: Semaphore::new(permits),
+            initial: permits,
+        }
+    }
+
+    /// Takes a permit, sleeping until one is available (see [`Semaphore::acquire`]).
+    pub fn acquire(&self) -> Result<SemaphoreGuard<'_>, Error> {
+        self.inner.acquire()
+    }
+
+    /// Takes a permit or returns [`Error::Timeout`] (see [`Semaphore::acquire_timeout`]).
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>, Error> {
+        self.inner.acquire_timeout(timeout)
+    }
+
+    /// Takes a permit if one is available now (see [`Semaphore::try_acquire`]).
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+        self.inner.try_acquire()
+    }
+
+    /// Takes a permit without blocking the thread (see [`Semaphore::acquire_async`]).
+    pub async fn acquire_async(&self) -> SemaphoreGuard<'_> {
+        self.inner.acquire_async().await
+    }
+
+    /// Gives back `n` permits; [`Error::SemaphoreOverflow`] (value unchanged) if that would
+    /// exceed the initial value.
+    pub fn release(&self, n: u32) -> Result<(), Error> {
+        self.inner.release_checked(n, self.initial)
+    }
+
+    /// The number of permits available now (a snapshot).
+    pub fn value(&self) -> u32 {
+        self.inner.value()
+    }
+
+    /// The initial (and maximum) number of permits.
+    pub fn initial(&self) -> u32 {
+        self.initial
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphore")
+            .field("value", &self.value())
+            .field("initial", &self.initial)
+            .finish()
+    }
+}
