@@ -141,7 +141,7 @@ impl Lock {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
-        self.try_lock_word().then_some(LockGuard { lock: self })
+        self.try_lock_word().then(|| LockGuard { lock: self })
     }
 
     /// Acquires the lock without blocking the thread: the future completes once the lock is

@@ -128,8 +128,7 @@ impl Semaphore {
     /// assert!(sem.try_acquire().is_none());
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
-        self.try_take()
-            .then_some(SemaphoreGuard { semaphore: self })
+        self.try_take().then(|| SemaphoreGuard { semaphore: self })
     }
 
     /// Takes a permit without blocking the thread: the future completes once it has one.

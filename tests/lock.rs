@@ -40,7 +40,10 @@ conformance! {
         let lock = Lock::new();
         let held = lock.try_acquire().expect("a free lock is taken");
         assert!(lock.try_acquire().is_none());
+        assert!(lock.locked(), "a failed try_acquire leaves the holder's lock held");
+        assert_eq!(format!("{lock:?}"), "Lock { locked: true }");
         drop(held);
+        assert!(!lock.locked());
         assert!(lock.try_acquire().is_some());
     }
 
