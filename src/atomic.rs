@@ -5,7 +5,7 @@
 //! `tests/loom.rs` explores every interleaving of the primitives' words.
 
 #[cfg(not(amphi_loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicU32, Ordering};
 
 #[cfg(amphi_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicU32, Ordering};

@@ -24,12 +24,14 @@
 //! Taking a permit is `Acquire`, adding permits is `Release`, so whatever a releaser did happens
 //! before the acquirer's critical section. The `sleepers` handshake is the store-buffering
 //! pattern: the acquirer increments `sleepers` then reads `permits`; the releaser increments
-//! `permits` then reads `sleepers`, all `SeqCst`, so at least one of them sees the other.
+//! `permits` then reads `sleepers`, each with a `SeqCst` fence between its write and its read,
+//! so at least one of them sees the other (fences, not just `SeqCst` accesses, because loom
+//! verifies this pattern only through fences).
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::atomic::{AtomicU32, Ordering};
+use crate::atomic::{fence, AtomicU32, Ordering};
 use crate::time::Deadline;
 use crate::{sys, Error};
 
@@ -148,7 +150,7 @@ impl Semaphore {
                 return SemaphoreGuard { semaphore: self };
             }
             let sleeping = Sleeping::enter(&self.sleepers);
-            if self.permits.load(Ordering::SeqCst) == 0 {
+            if self.permits.load(Ordering::Relaxed) == 0 {
                 sys::wait_async(&self.permits, 0).await;
             }
             drop(sleeping);
@@ -199,7 +201,7 @@ impl Semaphore {
         while !self.try_take() {
             let left = deadline.remaining()?;
             let sleeping = Sleeping::enter(&self.sleepers);
-            if self.permits.load(Ordering::SeqCst) == 0 {
+            if self.permits.load(Ordering::Relaxed) == 0 {
                 sys::wait(&self.permits, 0, left);
             }
             drop(sleeping);
@@ -234,7 +236,8 @@ impl Semaphore {
                 Err(seen) => permits = seen,
             }
         }
-        if self.sleepers.load(Ordering::SeqCst) > 0 {
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::Relaxed) > 0 {
             if n == 1 {
                 sys::wake_one(&self.permits);
             } else {
@@ -255,8 +258,10 @@ impl Semaphore {
 struct Sleeping<'a>(&'a AtomicU32);
 
 impl<'a> Sleeping<'a> {
+    /// Counts the caller in; the fence orders this before the caller's next read of `permits`.
     fn enter(sleepers: &'a AtomicU32) -> Sleeping<'a> {
-        sleepers.fetch_add(1, Ordering::SeqCst);
+        sleepers.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         Sleeping(sleepers)
     }
 }

@@ -317,11 +317,20 @@ impl<T: Send + 'static> PanicSink for Packet<T> {
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
+fn next_token() -> u32 {
+    let token = NEXT_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    u32::try_from(token).expect("fewer than 2^32 threads")
+}
+
+#[cfg(not(amphi_loom))]
 thread_local! {
-    static TOKEN: u32 = {
-        let token = NEXT_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        u32::try_from(token).expect("fewer than 2^32 threads")
-    };
+    static TOKEN: u32 = next_token();
+}
+
+// loom runs its threads on one OS thread: tokens must be per loom thread.
+#[cfg(amphi_loom)]
+loom::thread_local! {
+    static TOKEN: u32 = next_token();
 }
 
 /// A non-zero number identifying the calling thread among the process's threads (the owner

@@ -1,0 +1,197 @@
+//! loom models of amphi's state machines: every interleaving of two or three threads over the
+//! primitives' words, with the futex emulated by the `sys` loom backend (timed waits explore
+//! both "woken" and "timed out").
+//!
+//! Run with `RUSTFLAGS="--cfg amphi_loom" cargo test --release --test loom` (scripts/test.sh
+//! does, in its own target folder).
+
+#![cfg(amphi_loom)]
+
+use std::time::Duration;
+
+use amphi::{Barrier, Condition, Error, Event, Lock, RLock, Semaphore};
+use loom::sync::atomic::{AtomicU32, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+
+fn model(body: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(body);
+}
+
+#[test]
+fn lock_excludes_and_wakes() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        let counter = Arc::new(AtomicU32::new(0));
+        let other = {
+            let (lock, counter) = (lock.clone(), counter.clone());
+            thread::spawn(move || {
+                let _held = lock.acquire().unwrap();
+                let seen = counter.load(Ordering::Relaxed);
+                counter.store(seen + 1, Ordering::Relaxed);
+            })
+        };
+        {
+            let _held = lock.acquire().unwrap();
+            let seen = counter.load(Ordering::Relaxed);
+            counter.store(seen + 1, Ordering::Relaxed);
+        }
+        other.join().unwrap();
+        assert_eq!(counter.load(Ordering::Relaxed), 2);
+        assert!(!lock.locked());
+    });
+}
+
+#[test]
+fn lock_three_contenders_never_lose_a_wake_up() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let lock = lock.clone();
+                thread::spawn(move || drop(lock.acquire().unwrap()))
+            })
+            .collect();
+        drop(lock.acquire().unwrap());
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert!(!lock.locked());
+    });
+}
+
+#[test]
+fn lock_timed_waiter_and_release_race() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        lock.acquire().unwrap().leak();
+        let waiter = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                lock.acquire_timeout(Duration::from_millis(1))
+                    .map(|g| g.leak())
+            })
+        };
+        lock.release().unwrap();
+        match waiter.join().unwrap() {
+            Ok(()) => assert!(lock.locked(), "the waiter holds it"),
+            Err(error) => {
+                assert_eq!(error, Error::Timeout);
+                assert!(
+                    lock.try_acquire().is_some(),
+                    "a timed-out waiter leaves it free"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn semaphore_never_over_admits() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let inside = Arc::new(AtomicU32::new(0));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (sem, inside) = (sem.clone(), inside.clone());
+                thread::spawn(move || {
+                    let _permit = sem.acquire().unwrap();
+                    assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(sem.value(), 1);
+    });
+}
+
+#[test]
+fn semaphore_release_wakes_a_sleeper() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let taker = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.acquire().unwrap().leak())
+        };
+        sem.release(1).unwrap();
+        taker.join().unwrap();
+        assert_eq!(sem.value(), 0);
+    });
+}
+
+#[test]
+fn event_set_is_never_missed() {
+    model(|| {
+        let event = Arc::new(Event::new());
+        let waiter = {
+            let event = event.clone();
+            thread::spawn(move || event.wait().unwrap())
+        };
+        event.set();
+        waiter.join().unwrap();
+        assert!(event.is_set());
+    });
+}
+
+#[test]
+fn rlock_hands_over_between_threads() {
+    model(|| {
+        let lock = Arc::new(RLock::new());
+        let other = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                let _outer = lock.acquire().unwrap();
+                let _inner = lock.acquire().unwrap();
+                assert_eq!(lock.depth(), 2);
+            })
+        };
+        {
+            let _held = lock.acquire().unwrap();
+            assert!(lock.is_owned());
+        }
+        other.join().unwrap();
+        assert!(!lock.locked());
+    });
+}
+
+#[test]
+fn condition_notify_reaches_a_waiter_or_the_predicate_holds() {
+    model(|| {
+        let cond = Arc::new(Condition::new());
+        let ready = Arc::new(AtomicU32::new(0));
+        let waiter = {
+            let (cond, ready) = (cond.clone(), ready.clone());
+            thread::spawn(move || {
+                let _held = cond.acquire().unwrap();
+                cond.wait_for(|| ready.load(Ordering::Relaxed) == 1)
+                    .unwrap();
+            })
+        };
+        {
+            let _held = cond.acquire().unwrap();
+            ready.store(1, Ordering::Relaxed);
+            cond.notify_all().unwrap();
+        }
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn barrier_of_two_releases_both_with_distinct_indices() {
+    model(|| {
+        let barrier = Arc::new(Barrier::new(2).unwrap());
+        let other = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.wait().unwrap())
+        };
+        let mine = barrier.wait().unwrap();
+        let theirs = other.join().unwrap();
+        assert_ne!(mine, theirs);
+        assert!(mine < 2 && theirs < 2);
+    });
+}
