@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything amphi's builds and tests need, idempotently; seconds when already done.
 #   - Debian: chromium and chromium-driver (the browser tests drive /usr/bin/chromium), nodejs
-#   - rustup: clippy and rustfmt on stable; the pinned nightly with rust-src and wasm32
+#   - rustup: clippy and rustfmt on stable; the pinned nightly with rust-src, wasm32, clippy, miri
 #   - cargo: wasm-pack and wasm-bindgen-cli at pinned versions (the CLI must match the crate)
 #   - npm: the workspace's devDependencies (playwright-core, which never downloads a browser)
 set -euo pipefail
@@ -34,8 +34,10 @@ if ! rustup run "$WASM_TOOLCHAIN" rustc --version >/dev/null 2>&1 \
   rustup toolchain install "$WASM_TOOLCHAIN" --profile minimal --component rust-src --component clippy \
     --target wasm32-unknown-unknown
 fi
-rustup component list --installed --toolchain "$WASM_TOOLCHAIN" | grep -q '^clippy' \
-  || rustup component add --toolchain "$WASM_TOOLCHAIN" clippy
+for component in clippy miri; do
+  rustup component list --installed --toolchain "$WASM_TOOLCHAIN" | grep -q "^$component" \
+    || { step "rustup component add $component ($WASM_TOOLCHAIN)"; rustup component add --toolchain "$WASM_TOOLCHAIN" "$component"; }
+done
 
 version_of() { "$1" --version 2>/dev/null | awk '{print $2}'; }
 if [ "$(version_of wasm-pack)" != "$WASM_PACK_VERSION" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs every test: lints, native (unit, integration, doc, CLI as a
-# process), browser (wasm-pack test in headless Chromium, in workers and on the main thread)
-# and end to end (the page served by `npm start`, driven by Playwright in Chromium).
+# Sets everything up, then runs every test: lints; native (unit, conformance, doc, the CLI as a
+# process); loom models of the state machines; Miri on the native thread suites; the browser
+# (wasm-pack test in headless Chromium, in workers and on the main thread); and end to end (the
+# page served by `npm start`, driven by Playwright in Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,6 +13,15 @@ bash scripts/lint.sh
 
 section "native: cargo test --workspace"
 cargo test --workspace
+
+section "loom: every interleaving of the primitives' state machines"
+RUSTFLAGS="--cfg amphi_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
+
+section "miri: the native thread suites under Miri"
+. scripts/toolchain.env
+MIRIFLAGS="-Zmiri-disable-isolation" cargo "+$WASM_TOOLCHAIN" miri test \
+  --test lock --test rlock --test semaphore --test event --test condition --test barrier \
+  --test thread --test main_thread
 
 section "browser: wasm-pack test --headless --chrome"
 (

@@ -2,15 +2,16 @@
 //!
 //! # State machine
 //!
-//! One word, `UNSET` (0) or `SET` (1). Waiters sleep while it is `UNSET`; `set` swaps in `SET`
-//! and wakes every sleeper if the flag was unset; `clear` stores `UNSET` (no one to wake).
+//! One word: bit 0 is the flag (`SET_BIT`), the other bits count the `set` calls that found the
+//! flag clear (a generation). `set` moves an unset word to the next generation with the flag
+//! on and wakes every sleeper; `clear` turns the flag off and keeps the generation. A waiter
+//! remembers the word it saw and sleeps while the word is unchanged.
 //!
 //! # Guarantees
 //!
-//! A waiter that starts before `set` returns, even if `clear` follows immediately, only if it
-//! observed the flag set: as in Python, a `set` quickly undone by `clear` may be missed by a
-//! waiter that had not yet re-checked the word. A timed wait that times out still succeeds if
-//! the flag is set when it gives up (Python returns the flag).
+//! A thread waiting when `set` is called returns successfully even if `clear` follows at once:
+//! it sees that the generation moved on (CPython's behaviour since bpo-13502). A timed wait that
+//! times out still succeeds if a `set` happened before it gave up.
 //!
 //! # Memory ordering
 //!
@@ -24,8 +25,8 @@ use crate::atomic::{AtomicU32, Ordering};
 use crate::time::Deadline;
 use crate::{sys, Error};
 
-const UNSET: u32 = 0;
-const SET: u32 = 1;
+const SET_BIT: u32 = 1;
+const GENERATION: u32 = 2;
 
 /// A flag that threads can wait for, as Python's `threading.Event`.
 ///
@@ -46,21 +47,21 @@ const SET: u32 = 1;
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Event {
-    /// `UNSET` or `SET`.
-    flag: AtomicU32,
+    /// Bit 0: the flag; bits 1..: the generation (see the module docs).
+    word: AtomicU32,
 }
 
 impl Event {
     /// A new event, not set.
     pub fn new() -> Event {
         Event {
-            flag: AtomicU32::new(UNSET),
+            word: AtomicU32::new(0),
         }
     }
 
     /// Whether the flag is set (a snapshot). Never blocks: this is also the `try_` form.
     pub fn is_set(&self) -> bool {
-        self.flag.load(Ordering::Acquire) == SET
+        self.word.load(Ordering::Acquire) & SET_BIT != 0
     }
 
     /// Sets the flag and wakes every waiter.
@@ -75,8 +76,16 @@ impl Event {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn set(&self) {
-        if self.flag.swap(SET, Ordering::Release) == UNSET {
-            sys::wake_all(&self.flag);
+        let mut word = self.word.load(Ordering::Relaxed);
+        while word & SET_BIT == 0 {
+            let next = (word & !SET_BIT).wrapping_add(GENERATION) | SET_BIT;
+            match self
+                .word
+                .compare_exchange_weak(word, next, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return sys::wake_all(&self.word),
+                Err(seen) => word = seen,
+            }
         }
     }
 
@@ -91,7 +100,7 @@ impl Event {
     /// assert!(!event.is_set());
     /// ```
     pub fn clear(&self) {
-        self.flag.store(UNSET, Ordering::Relaxed);
+        self.word.fetch_and(!SET_BIT, Ordering::Relaxed);
     }
 
     /// Sleeps until the flag is set.
@@ -125,19 +134,27 @@ impl Event {
     /// futures_executor::block_on(event.wait_async());
     /// ```
     pub async fn wait_async(&self) {
-        while !self.is_set() {
-            sys::wait_async(&self.flag, UNSET).await;
+        let seen = self.word.load(Ordering::Acquire);
+        while !self.was_set_since(seen) {
+            sys::wait_async(&self.word, seen).await;
         }
+    }
+
+    /// Whether the flag is set, or a `set` happened, since the waiter saw `seen`.
+    fn was_set_since(&self, seen: u32) -> bool {
+        let now = self.word.load(Ordering::Acquire);
+        seen & SET_BIT != 0 || now & SET_BIT != 0 || now >> 1 != seen >> 1
     }
 
     fn wait_until(&self, deadline: Deadline) -> Result<(), Error> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
-        while !self.is_set() {
+        let seen = self.word.load(Ordering::Acquire);
+        while !self.was_set_since(seen) {
             match deadline.remaining() {
-                Ok(left) => sys::wait(&self.flag, UNSET, left),
-                Err(timeout) if !self.is_set() => return Err(timeout),
+                Ok(left) => sys::wait(&self.word, seen, left),
+                Err(timeout) if !self.was_set_since(seen) => return Err(timeout),
                 Err(_) => return Ok(()),
             };
         }

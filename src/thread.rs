@@ -279,6 +279,7 @@ impl Builder {
 }
 
 fn run_body<T: Send + 'static>(packet: &Arc<Packet<T>>, f: impl FnOnce() -> T) {
+    renew_token();
     let sink: Arc<dyn PanicSink> = packet.clone();
     CURRENT.with(|current| *current.borrow_mut() = Some((packet.name.clone(), sink)));
     let outcome = panic::catch_unwind(AssertUnwindSafe(f));
@@ -324,19 +325,30 @@ fn next_token() -> u32 {
 
 #[cfg(not(amphi_loom))]
 thread_local! {
-    static TOKEN: u32 = next_token();
+    static TOKEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 // loom runs its threads on one OS thread: tokens must be per loom thread.
 #[cfg(amphi_loom)]
 loom::thread_local! {
-    static TOKEN: u32 = next_token();
+    static TOKEN: std::cell::Cell<u32> = std::cell::Cell::new(0);
 }
 
-/// A non-zero number identifying the calling thread among the process's threads (the owner
-/// mark of an `RLock`).
+/// A non-zero number identifying the calling amphi thread among every thread the process has
+/// run (the owner mark of an `RLock`). A browser worker runs many amphi threads one after
+/// another; each gets a fresh token when it starts (`renew_token`), so a later thread never
+/// inherits what an earlier one left held.
 pub(crate) fn current_token() -> u32 {
-    TOKEN.with(|token| *token)
+    TOKEN.with(|token| {
+        if token.get() == 0 {
+            token.set(next_token());
+        }
+        token.get()
+    })
+}
+
+fn renew_token() {
+    TOKEN.with(|token| token.set(next_token()));
 }
 
 /// The name of the calling thread: its amphi name, or `MainThread` elsewhere (as in Python).
