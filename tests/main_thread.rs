@@ -54,6 +54,51 @@ mod browser {
         assert_eq!(worker.join_async().await, Ok(42));
     }
 
+    /// Removes `Atomics.waitAsync` while alive, as in a browser that lacks it.
+    struct WithoutWaitAsync {
+        atomics: js_sys::Object,
+        saved: wasm_bindgen::JsValue,
+    }
+
+    impl WithoutWaitAsync {
+        fn new() -> WithoutWaitAsync {
+            let global = js_sys::global();
+            let atomics: js_sys::Object = js_sys::Reflect::get(&global, &"Atomics".into())
+                .unwrap()
+                .into();
+            let saved = js_sys::Reflect::get(&atomics, &"waitAsync".into()).unwrap();
+            assert!(saved.is_function(), "this browser has Atomics.waitAsync to remove");
+            assert!(js_sys::Reflect::delete_property(&atomics, &"waitAsync".into()).unwrap());
+            WithoutWaitAsync { atomics, saved }
+        }
+    }
+
+    impl Drop for WithoutWaitAsync {
+        fn drop(&mut self) {
+            js_sys::Reflect::set(&self.atomics, &"waitAsync".into(), &self.saved).unwrap();
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn async_forms_fall_back_to_polling_without_atomics_wait_async() {
+        let _missing = WithoutWaitAsync::new();
+        let lock = Arc::new(Lock::new());
+        lock.try_acquire().unwrap().leak();
+        let releaser = {
+            let lock = lock.clone();
+            Thread::spawn(move || {
+                thread::sleep(Duration::from_millis(30)).unwrap();
+                lock.release().unwrap();
+                "released"
+            })
+            .unwrap()
+        };
+        let guard = lock.acquire_async().await;
+        assert!(lock.locked());
+        drop(guard);
+        assert_eq!(releaser.join_async().await, Ok("released"));
+    }
+
     #[wasm_bindgen_test]
     async fn acquire_async_waits_for_a_worker_to_release() {
         let lock = Arc::new(Lock::new());
