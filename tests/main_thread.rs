@@ -67,7 +67,10 @@ mod browser {
                 .unwrap()
                 .into();
             let saved = js_sys::Reflect::get(&atomics, &"waitAsync".into()).unwrap();
-            assert!(saved.is_function(), "this browser has Atomics.waitAsync to remove");
+            assert!(
+                saved.is_function(),
+                "this browser has Atomics.waitAsync to remove"
+            );
             assert!(js_sys::Reflect::delete_property(&atomics, &"waitAsync".into()).unwrap());
             WithoutWaitAsync { atomics, saved }
         }
