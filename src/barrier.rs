@@ -78,6 +78,15 @@ pub struct Barrier {
 
 impl Barrier {
     /// A barrier for `parties` threads. [`Error::InvalidArgument`] if `parties` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = amphi::Barrier::new(3)?;
+    /// assert_eq!(barrier.parties(), 3);
+    /// assert!(matches!(amphi::Barrier::new(0), Err(amphi::Error::InvalidArgument(_))));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn new(parties: u32) -> Result<Barrier, Error> {
         if parties == 0 {
             return Err(Error::InvalidArgument(
@@ -118,17 +127,54 @@ impl Barrier {
     }
 
     /// Sets the timeout [`wait`](Barrier::wait) uses (Python's `Barrier(timeout=...)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let barrier = amphi::Barrier::new(2)?.with_timeout(Duration::from_millis(5));
+    /// assert_eq!(barrier.wait(), Err(amphi::Error::BrokenBarrier), "nobody else came");
+    /// assert!(barrier.broken());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Barrier {
         self.timeout = Some(timeout);
         self
     }
 
     /// The number of threads needed to pass the barrier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = amphi::Barrier::new(4)?;
+    /// assert_eq!(barrier.parties(), 4);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn parties(&self) -> u32 {
         self.parties
     }
 
     /// How many threads are waiting in the current round (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let barrier = Arc::new(amphi::Barrier::new(2)?);
+    /// let first = {
+    ///     let barrier = barrier.clone();
+    ///     amphi::Thread::spawn(move || barrier.wait())?
+    /// };
+    /// while barrier.n_waiting() == 0 {
+    ///     amphi::thread::sleep(std::time::Duration::from_millis(1))?;
+    /// }
+    /// assert_eq!(barrier.n_waiting(), 1);
+    /// barrier.wait()?; // the second party releases both
+    /// first.join()??;
+    /// assert_eq!(barrier.n_waiting(), 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn n_waiting(&self) -> u32 {
         if self.state.load(Ordering::Relaxed) == FILLING {
             self.count.load(Ordering::Relaxed)
@@ -138,6 +184,16 @@ impl Barrier {
     }
 
     /// Whether the barrier is broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = amphi::Barrier::new(2)?;
+    /// assert!(!barrier.broken());
+    /// barrier.abort()?;
+    /// assert!(barrier.broken());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn broken(&self) -> bool {
         self.state.load(Ordering::Relaxed) == BROKEN
     }
@@ -147,6 +203,21 @@ impl Barrier {
     ///
     /// [`Error::BrokenBarrier`] if the barrier is or becomes broken (on a timeout, the barrier
     /// breaks, as in Python); [`Error::WouldBlock`] on the browser's main thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let barrier = Arc::new(amphi::Barrier::new(2)?);
+    /// let other = {
+    ///     let barrier = barrier.clone();
+    ///     amphi::Thread::spawn(move || barrier.wait())?
+    /// };
+    /// let mine = barrier.wait()?;
+    /// let theirs = other.join()??;
+    /// assert_eq!(mine + theirs, 1, "the indices are 0 and 1");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn wait(&self) -> Result<u32, Error> {
         self.wait_until(self.timeout.map_or(Deadline::NEVER, Deadline::after))
     }
@@ -171,6 +242,21 @@ impl Barrier {
 
     /// Waits for all parties without blocking the thread (no timeout). Works on the browser's
     /// main thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let barrier = Arc::new(amphi::Barrier::new(2)?);
+    /// let other = {
+    ///     let barrier = barrier.clone();
+    ///     amphi::Thread::spawn(move || barrier.wait())?
+    /// };
+    /// let mine = futures_executor::block_on(barrier.wait_async())?;
+    /// let theirs = other.join()??;
+    /// assert_eq!(mine + theirs, 1, "the indices are 0 and 1");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub async fn wait_async(&self) -> Result<u32, Error> {
         let mut guard = self.lock.acquire_async().await;
         while !self.may_enter()? {
@@ -194,6 +280,24 @@ impl Barrier {
 
     /// Puts the barrier back to its empty state. Threads waiting in it get
     /// [`Error::BrokenBarrier`]; a broken barrier becomes usable again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let barrier = Arc::new(amphi::Barrier::new(2)?);
+    /// let waiter = {
+    ///     let barrier = barrier.clone();
+    ///     amphi::Thread::spawn(move || barrier.wait())?
+    /// };
+    /// while barrier.n_waiting() == 0 {
+    ///     amphi::thread::sleep(std::time::Duration::from_millis(1))?;
+    /// }
+    /// barrier.reset()?;
+    /// assert_eq!(waiter.join()?, Err(amphi::Error::BrokenBarrier));
+    /// assert!(!barrier.broken(), "ready for a new round");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn reset(&self) -> Result<(), Error> {
         let _held = self.lock.acquire()?;
         let state = self.state.load(Ordering::Relaxed);
@@ -209,6 +313,17 @@ impl Barrier {
 
     /// Breaks the barrier: every waiter and later caller gets [`Error::BrokenBarrier`] until
     /// [`reset`](Barrier::reset). Use it to stop a rendezvous that can no longer complete.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = amphi::Barrier::new(2)?;
+    /// barrier.abort()?;
+    /// assert_eq!(barrier.wait(), Err(amphi::Error::BrokenBarrier));
+    /// barrier.reset()?;
+    /// assert!(!barrier.broken());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn abort(&self) -> Result<(), Error> {
         let _held = self.lock.acquire()?;
         self.set_state(BROKEN);

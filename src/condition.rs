@@ -75,18 +75,118 @@ pub struct Condition<L: ConditionLock = RLock> {
 }
 
 /// A lock a [`Condition`] can be built over: [`Lock`] or [`RLock`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use amphi::{Condition, ConditionLock, Lock, RLock};
+///
+/// fn wake_everyone<L: ConditionLock>(cond: &Condition<L>) -> amphi::Result<usize> {
+///     let _held = cond.acquire()?;
+///     cond.notify_all()
+/// }
+/// assert_eq!(wake_everyone(&Condition::<RLock>::new())?, 0);
+/// assert_eq!(wake_everyone(&Condition::with_lock(Arc::new(Lock::new())))?, 0);
+/// # Ok::<(), amphi::Error>(())
+/// ```
 pub trait ConditionLock: sealed::Sealed + Send + Sync + 'static {
     /// What acquiring the lock returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::ConditionLock;
+    /// let lock = amphi::Lock::new();
+    /// let guard: amphi::LockGuard<'_> = lock.acquire_guard()?; // `Lock`'s guard
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// let rlock = amphi::RLock::new();
+    /// let _level: amphi::RLockGuard<'_> = rlock.acquire_guard()?; // `RLock`'s guard
+    /// assert_eq!(rlock.depth(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     type Guard<'a>;
     /// Acquires the lock, blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::ConditionLock;
+    /// let lock = amphi::RLock::new();
+    /// let level = lock.acquire_guard()?;
+    /// assert!(lock.is_owned());
+    /// drop(level);
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     fn acquire_guard(&self) -> Result<Self::Guard<'_>, Error>;
     /// Whether the caller may wait on or notify a condition over this lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::ConditionLock;
+    /// let rlock = amphi::RLock::new();
+    /// assert!(!rlock.held());
+    /// let _level = rlock.acquire()?;
+    /// assert!(rlock.held(), "an RLock is held by its owner");
+    /// let lock = amphi::Lock::new();
+    /// let _guard = lock.acquire()?;
+    /// assert!(lock.held(), "a Lock is held once anyone holds it");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     fn held(&self) -> bool;
     /// Releases the lock fully for a wait and says how to restore it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::ConditionLock;
+    /// let lock = amphi::RLock::new();
+    /// assert_eq!(lock.release_for_wait(), Err(amphi::Error::NotOwner));
+    /// lock.acquire()?.leak();
+    /// lock.acquire()?.leak();
+    /// let saved = lock.release_for_wait()?;
+    /// assert!(!lock.locked(), "every level is released");
+    /// lock.reacquire_after_wait(saved);
+    /// assert_eq!(lock.depth(), 2);
+    /// # lock.release()?;
+    /// # lock.release()?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     fn release_for_wait(&self) -> Result<u32, Error>;
     /// Re-takes the lock after a wait, as [`release_for_wait`](Self::release_for_wait) left it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::ConditionLock;
+    /// let lock = amphi::RLock::new();
+    /// lock.acquire()?.leak();
+    /// let saved = lock.release_for_wait()?;
+    /// lock.reacquire_after_wait(saved);
+    /// assert!(lock.is_owned());
+    /// assert_eq!(lock.depth(), 1);
+    /// lock.release()?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     fn reacquire_after_wait(&self, saved: u32);
     /// The same without blocking the thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::ConditionLock;
+    /// let lock = amphi::Lock::new();
+    /// lock.acquire()?.leak();
+    /// let saved = lock.release_for_wait()?;
+    /// assert!(!lock.locked());
+    /// futures_executor::block_on(lock.reacquire_after_wait_async(saved));
+    /// assert!(lock.locked());
+    /// lock.release()?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     #[allow(async_fn_in_trait)] // used only by `Condition`, whose futures are not `Send`-bound
     async fn reacquire_after_wait_async(&self, saved: u32);
 }
@@ -155,6 +255,14 @@ impl ConditionLock for RLock {
 
 impl Condition<RLock> {
     /// A condition over a new [`RLock`] of its own (Python's `Condition()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::Condition::new();
+    /// assert_eq!(cond.waiting(), 0);
+    /// assert!(!cond.lock().locked());
+    /// ```
     pub fn new() -> Condition<RLock> {
         Condition::with_lock(Arc::new(RLock::new()))
     }
@@ -188,11 +296,31 @@ impl<L: ConditionLock> Condition<L> {
     }
 
     /// The underlying lock (for its `try_`, `_timeout` and `_async` acquiring forms).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::Condition::new();
+    /// let held = cond.lock().try_acquire();
+    /// assert!(held.is_some());
+    /// assert_eq!(cond.notify(1)?, 0, "holding the lock allows notifying");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn lock(&self) -> &L {
         &self.lock
     }
 
     /// Acquires the underlying lock, blocking (Python's `with cond:`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::Condition::new();
+    /// assert_eq!(cond.notify(1), Err(amphi::Error::NotOwner));
+    /// let _held = cond.acquire()?;
+    /// assert_eq!(cond.notify(1)?, 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn acquire(&self) -> Result<L::Guard<'_>, Error> {
         self.lock.acquire_guard()
     }
@@ -200,6 +328,29 @@ impl<L: ConditionLock> Condition<L> {
     /// Releases the lock, sleeps until notified, and re-acquires the lock.
     ///
     /// [`Error::NotOwner`] without the lock; [`Error::WouldBlock`] on the browser's main thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let cond = Arc::new(amphi::Condition::new());
+    /// let notifier = {
+    ///     let cond = cond.clone();
+    ///     amphi::Thread::spawn(move || {
+    ///         while cond.waiting() == 0 {
+    ///             amphi::thread::sleep(std::time::Duration::from_millis(1))?;
+    ///         }
+    ///         let _held = cond.acquire()?;
+    ///         cond.notify(1)
+    ///     })?
+    /// };
+    /// let held = cond.acquire()?;
+    /// cond.wait()?; // the lock is free while asleep, and held again on return
+    /// assert!(cond.lock().is_owned());
+    /// drop(held);
+    /// assert_eq!(notifier.join()??, 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn wait(&self) -> Result<(), Error> {
         self.wait_until(Deadline::NEVER)
     }
@@ -223,6 +374,31 @@ impl<L: ConditionLock> Condition<L> {
 
     /// Waits until `predicate()` holds, re-checking after every wake-up (Python's `wait_for`).
     /// Returns at once if it already holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// let cond = Arc::new(amphi::Condition::new());
+    /// let items = Arc::new(AtomicU32::new(0));
+    /// let producer = {
+    ///     let (cond, items) = (cond.clone(), items.clone());
+    ///     amphi::Thread::spawn(move || {
+    ///         for _ in 0..3 {
+    ///             let _held = cond.acquire()?;
+    ///             items.fetch_add(1, Ordering::Relaxed);
+    ///             cond.notify_all()?;
+    ///         }
+    ///         Ok::<_, amphi::Error>(())
+    ///     })?
+    /// };
+    /// let held = cond.acquire()?;
+    /// cond.wait_for(|| items.load(Ordering::Relaxed) == 3)?;
+    /// drop(held);
+    /// producer.join()??;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), Error> {
         while !predicate() {
             self.wait()?;
@@ -301,6 +477,28 @@ impl<L: ConditionLock> Condition<L> {
 
     /// Wakes the `n` threads that have waited longest (fewer if fewer wait); returns how many
     /// it woke. [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let cond = Arc::new(amphi::Condition::new());
+    /// let waiter = {
+    ///     let cond = cond.clone();
+    ///     amphi::Thread::spawn(move || {
+    ///         let _held = cond.acquire()?;
+    ///         cond.wait()
+    ///     })?
+    /// };
+    /// while cond.waiting() == 0 {
+    ///     amphi::thread::sleep(std::time::Duration::from_millis(1))?;
+    /// }
+    /// let held = cond.acquire()?;
+    /// assert_eq!(cond.notify(5)?, 1, "only one thread was waiting");
+    /// drop(held);
+    /// waiter.join()??;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn notify(&self, n: usize) -> Result<usize, Error> {
         if !self.lock.held() {
             return Err(Error::NotOwner);
@@ -318,11 +516,61 @@ impl<L: ConditionLock> Condition<L> {
     }
 
     /// Wakes every waiting thread; returns how many. [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let cond = Arc::new(amphi::Condition::new());
+    /// let waiters: Vec<_> = (0..2)
+    ///     .map(|_| {
+    ///         let cond = cond.clone();
+    ///         amphi::Thread::spawn(move || {
+    ///             let _held = cond.acquire()?;
+    ///             cond.wait()
+    ///         })
+    ///     })
+    ///     .collect::<Result<_, _>>()?;
+    /// while cond.waiting() < 2 {
+    ///     amphi::thread::sleep(std::time::Duration::from_millis(1))?;
+    /// }
+    /// let held = cond.acquire()?;
+    /// assert_eq!(cond.notify_all()?, 2);
+    /// drop(held);
+    /// for waiter in waiters {
+    ///     waiter.join()??;
+    /// }
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn notify_all(&self) -> Result<usize, Error> {
         self.notify(usize::MAX)
     }
 
     /// How many threads are waiting (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let cond = Arc::new(amphi::Condition::new());
+    /// assert_eq!(cond.waiting(), 0);
+    /// let waiter = {
+    ///     let cond = cond.clone();
+    ///     amphi::Thread::spawn(move || {
+    ///         let _held = cond.acquire()?;
+    ///         cond.wait()
+    ///     })?
+    /// };
+    /// while cond.waiting() == 0 {
+    ///     amphi::thread::sleep(std::time::Duration::from_millis(1))?;
+    /// }
+    /// let held = cond.acquire()?;
+    /// cond.notify(1)?;
+    /// drop(held);
+    /// waiter.join()??;
+    /// assert_eq!(cond.waiting(), 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn waiting(&self) -> usize {
         spin::lock(&self.waiters).len()
     }

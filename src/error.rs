@@ -7,6 +7,19 @@
 use std::fmt;
 
 /// What went wrong in an amphi call.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let lock = amphi::Lock::new();
+/// assert_eq!(lock.release(), Err(amphi::Error::NotLocked));
+/// let _held = lock.acquire()?;
+/// let err = lock.acquire_timeout(Duration::from_millis(5)).unwrap_err();
+/// assert_eq!(err, amphi::Error::Timeout);
+/// assert_eq!(err.to_string(), "timed out");
+/// # Ok::<(), amphi::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -64,9 +77,49 @@ pub enum Error {
     /// The thread's result was already taken by an earlier join.
     #[error("thread '{0}' was already joined")]
     AlreadyJoined(String),
+    /// A `try_put` found the queue full (Python's `queue.Full`).
+    #[error("the queue is full")]
+    Full,
+    /// A `try_get` or `try_recv` found nothing to take (Python's `queue.Empty`).
+    #[error("nothing to take: the queue or connection is empty")]
+    Empty,
+    /// The queue, or this end of a pipe, was closed: a closed queue takes no more items and,
+    /// once drained, gives none; a closed connection can no longer be used.
+    #[error("the queue or connection is closed")]
+    Closed,
+    /// The other end of the pipe was closed and every message it sent has been received
+    /// (Python's `EOFError`).
+    #[error("end of file: the other end of the pipe is closed and everything it sent was received")]
+    Eof,
+    /// A send on a pipe whose other end was closed (Python's `BrokenPipeError`).
+    #[error("broken pipe: the other end of the pipe is closed")]
+    BrokenPipe,
+    /// A receive or poll on the sending-only end of a one-way pipe.
+    #[error("this end of a one-way pipe only sends")]
+    NotReadable,
+    /// A send on the receiving-only end of a one-way pipe.
+    #[error("this end of a one-way pipe only receives")]
+    NotWritable,
+    /// `task_done` was called more times than items were put on a `JoinableQueue`.
+    #[error("task_done() called more times than there were items put")]
+    TooManyTaskDone,
 }
 
 /// A panic in an amphi thread, as seen by whoever joins it.
+///
+/// # Examples
+///
+/// ```
+/// let worker = amphi::Thread::builder().name("cruncher").spawn(|| panic!("out of cheese"))?;
+/// let amphi::Error::Panicked(report) = worker.join().unwrap_err() else {
+///     panic!("expected a panic report");
+/// };
+/// assert_eq!(report.thread, "cruncher");
+/// assert_eq!(report.message, "out of cheese");
+/// assert!(report.location.is_some());
+/// assert!(report.to_string().starts_with("thread 'cruncher' panicked at "));
+/// # Ok::<(), amphi::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PanicReport {
     /// The name of the thread that panicked.
@@ -88,4 +141,15 @@ impl fmt::Display for PanicReport {
 }
 
 /// `Result` with amphi's [`Error`].
+///
+/// # Examples
+///
+/// ```
+/// fn take_two(sem: &amphi::Semaphore) -> amphi::Result<u32> {
+///     sem.acquire()?.leak();
+///     sem.acquire()?.leak();
+///     Ok(sem.value())
+/// }
+/// assert_eq!(take_two(&amphi::Semaphore::new(3)), Ok(1));
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

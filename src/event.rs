@@ -53,6 +53,13 @@ pub struct Event {
 
 impl Event {
     /// A new event, not set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = amphi::Event::new();
+    /// assert!(!event.is_set());
+    /// ```
     pub fn new() -> Event {
         Event {
             word: AtomicU32::new(0),
@@ -60,6 +67,15 @@ impl Event {
     }
 
     /// Whether the flag is set (a snapshot). Never blocks: this is also the `try_` form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = amphi::Event::new();
+    /// assert!(!event.is_set());
+    /// event.set();
+    /// assert!(event.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         self.word.load(Ordering::Acquire) & SET_BIT != 0
     }
@@ -106,6 +122,21 @@ impl Event {
     /// Sleeps until the flag is set.
     ///
     /// Returns [`Error::WouldBlock`] on a thread that may not block (the browser's main thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let done = Arc::new(amphi::Event::new());
+    /// let worker = {
+    ///     let done = done.clone();
+    ///     amphi::Thread::spawn(move || done.set())?
+    /// };
+    /// done.wait()?; // returns once the worker has set the flag
+    /// assert!(done.is_set());
+    /// worker.join()?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn wait(&self) -> Result<(), Error> {
         self.wait_until(Deadline::NEVER)
     }

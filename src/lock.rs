@@ -96,6 +96,13 @@ impl Lock {
     }
 
     /// A new, unlocked lock (loom's atomics cannot be built in a `const fn`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::Lock::new();
+    /// assert!(!lock.locked());
+    /// ```
     #[cfg(amphi_loom)]
     pub fn new() -> Lock {
         Lock {

@@ -50,6 +50,14 @@ pub struct RLock {
 
 impl RLock {
     /// A new, unlocked re-entrant lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::RLock::new();
+    /// assert!(!lock.locked());
+    /// assert_eq!(lock.depth(), 0);
+    /// ```
     pub fn new() -> RLock {
         RLock {
             lock: Lock::new(),
@@ -61,6 +69,18 @@ impl RLock {
     /// Acquires the lock (again, if the caller owns it), sleeping as long as it takes.
     ///
     /// Returns [`Error::WouldBlock`] on a thread that may not block (the browser's main thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::RLock::new();
+    /// let outer = lock.acquire()?;
+    /// let inner = lock.acquire()?; // re-entering does not deadlock
+    /// assert_eq!(lock.depth(), 2);
+    /// drop((inner, outer));
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn acquire(&self) -> Result<RLockGuard<'_>, Error> {
         self.acquire_with(|| self.lock.acquire().map(|guard| guard.leak()))
     }
@@ -85,6 +105,19 @@ impl RLock {
     }
 
     /// Acquires the lock if the caller owns it or it is free right now. Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let lock = Arc::new(amphi::RLock::new());
+    /// let _outer = lock.try_acquire().expect("free");
+    /// assert!(lock.try_acquire().is_some(), "the owner may take it again");
+    /// let other = lock.clone();
+    /// let stranger = amphi::Thread::spawn(move || other.try_acquire().is_some())?;
+    /// assert!(!stranger.join()?, "another thread may not");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn try_acquire(&self) -> Option<RLockGuard<'_>> {
         self.acquire_with(|| {
             self.lock
@@ -139,16 +172,52 @@ impl RLock {
     }
 
     /// Whether the calling thread holds this lock (Python's `_is_owned`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let lock = Arc::new(amphi::RLock::new());
+    /// let _held = lock.acquire()?;
+    /// assert!(lock.is_owned());
+    /// let other = lock.clone();
+    /// let stranger = amphi::Thread::spawn(move || other.is_owned())?;
+    /// assert!(!stranger.join()?);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn is_owned(&self) -> bool {
         self.owner.load(Ordering::Relaxed) == current_token()
     }
 
     /// Whether anyone holds the lock (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::RLock::new();
+    /// assert!(!lock.locked());
+    /// let _held = lock.acquire()?;
+    /// assert!(lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn locked(&self) -> bool {
         self.lock.locked()
     }
 
     /// How many times the calling thread holds the lock (0 if it does not own it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::RLock::new();
+    /// let _outer = lock.acquire()?;
+    /// assert_eq!(lock.depth(), 1);
+    /// let inner = lock.acquire()?;
+    /// assert_eq!(lock.depth(), 2);
+    /// drop(inner);
+    /// assert_eq!(lock.depth(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn depth(&self) -> u32 {
         if self.is_owned() {
             self.depth.load(Ordering::Relaxed)
@@ -218,6 +287,18 @@ impl fmt::Debug for RLock {
 
 /// One level of ownership of an [`RLock`]; released when dropped. Not `Send`: only the owning
 /// thread may release it.
+///
+/// # Examples
+///
+/// ```
+/// let lock = amphi::RLock::new();
+/// {
+///     let _level = lock.acquire()?;
+///     assert!(lock.is_owned());
+/// }
+/// assert!(!lock.locked());
+/// # Ok::<(), amphi::Error>(())
+/// ```
 #[must_use = "the level is released as soon as the guard is dropped"]
 pub struct RLockGuard<'a> {
     lock: &'a RLock,
@@ -234,6 +315,17 @@ impl<'a> RLockGuard<'a> {
 
     /// Keeps this level held without a guard; release it with [`RLock::release`] from the
     /// same thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::RLock::new();
+    /// lock.acquire()?.leak();
+    /// assert_eq!(lock.depth(), 1);
+    /// lock.release()?;
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn leak(self) {
         std::mem::forget(self);
     }

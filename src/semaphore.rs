@@ -174,6 +174,15 @@ impl Semaphore {
     }
 
     /// The number of permits available now (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = amphi::Semaphore::new(2);
+    /// let _permit = sem.acquire()?;
+    /// assert_eq!(sem.value(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn value(&self) -> u32 {
         self.permits.load(Ordering::Relaxed)
     }
@@ -288,6 +297,18 @@ impl fmt::Debug for Semaphore {
 }
 
 /// A permit taken from a [`Semaphore`] (or [`BoundedSemaphore`]); given back when dropped.
+///
+/// # Examples
+///
+/// ```
+/// let sem = amphi::Semaphore::new(1);
+/// {
+///     let _permit = sem.acquire()?;
+///     assert_eq!(sem.value(), 0);
+/// }
+/// assert_eq!(sem.value(), 1);
+/// # Ok::<(), amphi::Error>(())
+/// ```
 #[must_use = "the permit is given back as soon as the guard is dropped"]
 pub struct SemaphoreGuard<'a> {
     semaphore: &'a Semaphore,
@@ -343,6 +364,14 @@ pub struct BoundedSemaphore {
 
 impl BoundedSemaphore {
     /// A bounded semaphore with `permits` permits, which is also its maximum.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = amphi::BoundedSemaphore::new(3);
+    /// assert_eq!(pool.value(), 3);
+    /// assert_eq!(pool.initial(), 3);
+    /// ```
     pub fn new(permits: u32) -> BoundedSemaphore {
         BoundedSemaphore {
             inner: Semaphore::new(permits),
@@ -351,37 +380,109 @@ impl BoundedSemaphore {
     }
 
     /// Takes a permit, sleeping until one is available (see [`Semaphore::acquire`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = amphi::BoundedSemaphore::new(1);
+    /// let permit = pool.acquire()?;
+    /// assert_eq!(pool.value(), 0);
+    /// drop(permit);
+    /// assert_eq!(pool.value(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn acquire(&self) -> Result<SemaphoreGuard<'_>, Error> {
         self.inner.acquire()
     }
 
     /// Takes a permit or returns [`Error::Timeout`] (see [`Semaphore::acquire_timeout`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = amphi::BoundedSemaphore::new(1);
+    /// let _permit = pool.acquire()?;
+    /// let outcome = pool.acquire_timeout(Duration::from_millis(5));
+    /// assert_eq!(outcome.unwrap_err(), amphi::Error::Timeout);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>, Error> {
         self.inner.acquire_timeout(timeout)
     }
 
     /// Takes a permit if one is available now (see [`Semaphore::try_acquire`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = amphi::BoundedSemaphore::new(1);
+    /// let first = pool.try_acquire();
+    /// assert!(first.is_some());
+    /// assert!(pool.try_acquire().is_none());
+    /// ```
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
         self.inner.try_acquire()
     }
 
     /// Takes a permit without blocking the thread (see [`Semaphore::acquire_async`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = amphi::BoundedSemaphore::new(1);
+    /// let permit = futures_executor::block_on(pool.acquire_async());
+    /// assert_eq!(pool.value(), 0);
+    /// drop(permit);
+    /// assert_eq!(pool.value(), 1);
+    /// ```
     pub async fn acquire_async(&self) -> SemaphoreGuard<'_> {
         self.inner.acquire_async().await
     }
 
     /// Gives back `n` permits; [`Error::SemaphoreOverflow`] (value unchanged) if that would
     /// exceed the initial value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = amphi::BoundedSemaphore::new(2);
+    /// pool.acquire()?.leak();
+    /// pool.acquire()?.leak();
+    /// pool.release(2)?;
+    /// assert_eq!(pool.value(), 2);
+    /// assert_eq!(pool.release(1), Err(amphi::Error::SemaphoreOverflow { initial: 2 }));
+    /// assert_eq!(pool.value(), 2, "a refused release changes nothing");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn release(&self, n: u32) -> Result<(), Error> {
         self.inner.release_checked(n, self.initial)
     }
 
     /// The number of permits available now (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = amphi::BoundedSemaphore::new(2);
+    /// let _permit = pool.acquire()?;
+    /// assert_eq!(pool.value(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn value(&self) -> u32 {
         self.inner.value()
     }
 
     /// The initial (and maximum) number of permits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = amphi::BoundedSemaphore::new(2);
+    /// let _permit = pool.acquire()?;
+    /// assert_eq!(pool.initial(), 2, "unchanged while permits are taken");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn initial(&self) -> u32 {
         self.initial
     }

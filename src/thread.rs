@@ -89,6 +89,16 @@ static PANIC_HOOK: Once = Once::new();
 
 impl Thread<()> {
     /// A [`Builder`], to name a thread before spawning it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = amphi::Thread::builder()
+    ///     .name("indexer")
+    ///     .spawn(amphi::thread::current_name)?;
+    /// assert_eq!(worker.join()?, "indexer");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -114,6 +124,16 @@ impl<T: Send + 'static> Thread<T> {
 
 impl<T> Thread<T> {
     /// The thread's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let named = amphi::Thread::builder().name("parser").spawn(|| ())?;
+    /// assert_eq!(named.name(), "parser");
+    /// let unnamed = amphi::Thread::spawn(|| ())?;
+    /// assert!(unnamed.name().starts_with("Thread-"), "Python's default naming");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn name(&self) -> &str {
         &self.packet.name
     }
@@ -235,11 +255,30 @@ impl<T> fmt::Debug for Thread<T> {
 
 impl Builder {
     /// A builder with default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = amphi::thread::Builder::new().spawn(|| 2 + 2)?;
+    /// assert_eq!(worker.join()?, 4);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// Names the thread (shown in panics, debuggers and the browser's devtools).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = amphi::thread::Builder::new()
+    ///     .name(format!("worker-{}", 7))
+    ///     .spawn(amphi::thread::current_name)?;
+    /// assert_eq!(worker.name(), "worker-7");
+    /// assert_eq!(worker.join()?, "worker-7");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
         self
@@ -249,6 +288,16 @@ impl Builder {
     ///
     /// In the browser this starts a Web Worker; it fails with [`Error::Spawn`] when the page
     /// is not cross-origin isolated (workers could not share memory), saying so.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = amphi::thread::Builder::new()
+    ///     .name("summer")
+    ///     .spawn(|| (1..=10).sum::<u32>())?;
+    /// assert_eq!(worker.join()?, 55);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn spawn<F, T>(self, f: F) -> Result<Thread<T>, Error>
     where
         F: FnOnce() -> T + Send + 'static,

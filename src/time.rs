@@ -28,16 +28,46 @@ pub struct Instant(Duration);
 
 impl Instant {
     /// The current time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let first = amphi::time::Instant::now();
+    /// let second = amphi::time::Instant::now();
+    /// assert!(second >= first, "the clock never goes back");
+    /// ```
     pub fn now() -> Instant {
         Instant(sys::now())
     }
 
     /// Time passed since this instant (zero if it is in the future).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let start = amphi::time::Instant::now();
+    /// amphi::thread::sleep(Duration::from_millis(2))?;
+    /// assert!(start.elapsed() >= Duration::from_millis(2));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn elapsed(self) -> Duration {
         sys::now().saturating_sub(self.0)
     }
 
     /// Time from `earlier` to this instant (zero if `earlier` is later).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let earlier = amphi::time::Instant::now();
+    /// amphi::thread::sleep(Duration::from_millis(2))?;
+    /// let later = amphi::time::Instant::now();
+    /// assert!(later.saturating_duration_since(earlier) >= Duration::from_millis(2));
+    /// assert_eq!(earlier.saturating_duration_since(later), Duration::ZERO);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         self.0.saturating_sub(earlier.0)
     }

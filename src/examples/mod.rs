@@ -18,6 +18,14 @@ use serde::Serialize;
 use crate::Error;
 
 /// One runnable example.
+///
+/// # Examples
+///
+/// ```
+/// let example = &amphi::examples::list()[0];
+/// assert_eq!(example.name, "bank-account");
+/// assert!(example.summary.contains("Lock"));
+/// ```
 #[derive(Clone, Copy)]
 pub struct Example {
     /// The name used by `amphi run NAME` and `runExample(NAME)`.
@@ -54,14 +62,47 @@ pub fn list() -> &'static [Example] {
 }
 
 /// The example called `name`, if there is one.
+///
+/// # Examples
+///
+/// ```
+/// use amphi::examples::find;
+/// assert_eq!(find("bank-account").map(|e| e.name), Some("bank-account"));
+/// assert!(find("no-such-example").is_none());
+/// ```
 pub fn find(name: &str) -> Option<&'static Example> {
     EXAMPLES.iter().find(|example| example.name == name)
 }
 
 /// A callback that receives each output line as it is produced.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use amphi::examples::{LineSink, Options};
+/// let printed = Arc::new(Mutex::new(0));
+/// let counter = printed.clone();
+/// let sink: LineSink = Arc::new(move |_line: &str| *counter.lock().unwrap() += 1);
+/// let report = amphi::examples::run("bank-account", &Options { on_line: Some(sink) });
+/// assert_eq!(*printed.lock().unwrap(), report.output.len());
+/// ```
 pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// How an example is run.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// let options = amphi::examples::Options {
+///     on_line: Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned()))),
+/// };
+/// let report = amphi::examples::run("bank-account", &options);
+/// assert_eq!(*seen.lock().unwrap(), report.output, "every line, live and in order");
+/// ```
 #[derive(Clone, Default)]
 pub struct Options {
     /// Called with each output line as it is produced (the CLI prints them live).
@@ -77,6 +118,16 @@ impl fmt::Debug for Options {
 }
 
 /// A named check an example makes about its own result.
+///
+/// # Examples
+///
+/// ```
+/// let report = amphi::examples::run("bank-account", &Default::default());
+/// let check = &report.checks[0];
+/// assert_eq!(check.name, "balance == 100");
+/// assert!(check.ok);
+/// assert_eq!(check.detail, "balance is 100");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// What is checked, e.g. `balance == 100`.
@@ -88,6 +139,16 @@ pub struct Check {
 }
 
 /// The outcome of one example run: the CLI's `--json` object and `runExample`'s value.
+///
+/// # Examples
+///
+/// ```
+/// let report = amphi::examples::run("no-such-example", &Default::default());
+/// assert!(!report.ok);
+/// assert_eq!(report.error.as_deref(), Some("no example named 'no-such-example'"));
+/// let json = serde_json::to_value(&report).unwrap();
+/// assert_eq!(json["example"], "no-such-example");
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The example's name.
@@ -105,6 +166,14 @@ pub struct Report {
 }
 
 /// Where an example writes its lines. Clone it into threads; lines keep their order of arrival.
+///
+/// # Examples
+///
+/// ```
+/// // An example's body writes through its `Output`; the lines end up in the report.
+/// let report = amphi::examples::run("bank-account", &Default::default());
+/// assert!(report.output.iter().any(|line| line.starts_with("With the lock:")));
+/// ```
 #[derive(Clone)]
 pub struct Output {
     lines: Arc<Mutex<Vec<String>>>,
@@ -113,6 +182,15 @@ pub struct Output {
 
 impl Output {
     /// Prints one line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // The bank-account example prints one line per run, guarded and unguarded.
+    /// let report = amphi::examples::run("bank-account", &Default::default());
+    /// assert_eq!(report.output.len(), 2);
+    /// assert!(report.output[1].starts_with("Without the lock:"));
+    /// ```
     pub fn line(&self, text: impl Into<String>) {
         let text = text.into();
         if let Some(on_line) = &self.on_line {
@@ -132,6 +210,15 @@ impl fmt::Debug for Output {
 }
 
 /// An example in progress: its output and its checks.
+///
+/// # Examples
+///
+/// ```
+/// // Each example's body is handed a `Run`; `run` turns it into a `Report`.
+/// let report = amphi::examples::run("bank-account", &Default::default());
+/// assert_eq!(report.checks.len(), 2);
+/// assert_eq!(report.output.len(), 2);
+/// ```
 #[derive(Debug)]
 pub struct Run {
     out: Output,
@@ -140,16 +227,40 @@ pub struct Run {
 
 impl Run {
     /// The output, to clone into threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Whatever a body writes, through `out()` (cloned into its threads) or `line`, is reported.
+    /// let report = amphi::examples::run("bank-account", &Default::default());
+    /// assert!(!report.output.is_empty());
+    /// ```
     pub fn out(&self) -> &Output {
         &self.out
     }
 
     /// Prints one line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let report = amphi::examples::run("bank-account", &Default::default());
+    /// assert!(report.output[0].ends_with("Account balance: 100"));
+    /// ```
     pub fn line(&self, text: impl Into<String>) {
         self.out.line(text);
     }
 
     /// Records a check named `name` that holds when `ok`, with what was seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let report = amphi::examples::run("bank-account", &Default::default());
+    /// let names: Vec<_> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    /// assert_eq!(names, ["balance == 100", "the unguarded balance never exceeds the deposits"]);
+    /// assert!(report.ok, "the report is ok when every check holds");
+    /// ```
     pub fn check(&mut self, name: impl Into<String>, ok: bool, detail: impl Into<String>) {
         self.checks.push(Check {
             name: name.into(),
