@@ -89,7 +89,9 @@ pub enum Error {
     Closed,
     /// The other end of the pipe was closed and every message it sent has been received
     /// (Python's `EOFError`).
-    #[error("end of file: the other end of the pipe is closed and everything it sent was received")]
+    #[error(
+        "end of file: the other end of the pipe is closed and everything it sent was received"
+    )]
     Eof,
     /// A send on a pipe whose other end was closed (Python's `BrokenPipeError`).
     #[error("broken pipe: the other end of the pipe is closed")]

@@ -43,6 +43,7 @@ mod spin;
 mod sys;
 pub mod thread;
 pub mod time;
+mod word;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};

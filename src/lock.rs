@@ -31,11 +31,12 @@
 //! everything written while holding the lock happens-before everything read by the next holder.
 //! Nothing else needs ordering: the word is the only shared state.
 
-use crate::atomic::{AtomicU32, Ordering};
 use std::fmt;
 use std::time::Duration;
 
+use crate::atomic::{AtomicU32, Ordering};
 use crate::time::Deadline;
+use crate::word::Word;
 use crate::{sys, Error};
 
 const UNLOCKED: u32 = 0;
@@ -75,8 +76,14 @@ const SPIN_LIMIT: u32 = if cfg!(amphi_loom) { 0 } else { 100 };
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Lock {
+    raw: RawLock<AtomicU32>,
+}
+
+/// The lock's state machine over any [`Word`]: the thread `Lock` and the process-shared lock
+/// are this, over different words.
+pub(crate) struct RawLock<W> {
     /// `UNLOCKED`, `LOCKED` or `CONTENDED`; see the module docs.
-    state: AtomicU32,
+    state: W,
 }
 
 impl Lock {
@@ -91,7 +98,7 @@ impl Lock {
     #[cfg(not(amphi_loom))]
     pub const fn new() -> Lock {
         Lock {
-            state: AtomicU32::new(UNLOCKED),
+            raw: RawLock::from_word(AtomicU32::new(UNLOCKED)),
         }
     }
 
@@ -106,7 +113,7 @@ impl Lock {
     #[cfg(amphi_loom)]
     pub fn new() -> Lock {
         Lock {
-            state: AtomicU32::new(UNLOCKED),
+            raw: RawLock::from_word(AtomicU32::new(UNLOCKED)),
         }
     }
 
@@ -126,7 +133,8 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<LockGuard<'_>, Error> {
-        self.acquire_until(Deadline::NEVER)
+        self.raw.lock_until(Deadline::NEVER)?;
+        Ok(LockGuard { lock: self })
     }
 
     /// Acquires the lock, or returns [`Error::Timeout`] once `timeout` has passed.
@@ -142,7 +150,8 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, Error> {
-        self.acquire_until(Deadline::after(timeout))
+        self.raw.lock_until(Deadline::after(timeout))?;
+        Ok(LockGuard { lock: self })
     }
 
     /// Acquires the lock if it is free right now. Never blocks; works on every thread.
@@ -157,7 +166,7 @@ impl Lock {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
-        self.try_lock_word().then(|| LockGuard { lock: self })
+        self.raw.try_lock().then(|| LockGuard { lock: self })
     }
 
     /// Acquires the lock without blocking the thread: the future completes once the lock is
@@ -172,12 +181,8 @@ impl Lock {
     /// drop(guard);
     /// ```
     pub async fn acquire_async(&self) -> LockGuard<'_> {
-        loop {
-            if self.try_lock_word() || self.state.swap(CONTENDED, Ordering::Acquire) == UNLOCKED {
-                return LockGuard { lock: self };
-            }
-            sys::wait_async(&self.state, CONTENDED).await;
-        }
+        self.raw.lock_async().await;
+        LockGuard { lock: self }
     }
 
     /// Releases the lock, from any thread, as Python's `Lock.release()`.
@@ -196,14 +201,7 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn release(&self) -> Result<(), Error> {
-        match self.state.swap(UNLOCKED, Ordering::Release) {
-            UNLOCKED => Err(Error::NotLocked),
-            CONTENDED => {
-                sys::wake_one(&self.state);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+        self.raw.release()
     }
 
     /// Whether the lock is held by anyone right now (a snapshot).
@@ -216,31 +214,65 @@ impl Lock {
     /// ```
     #[inline]
     pub fn locked(&self) -> bool {
+        self.raw.locked()
+    }
+}
+
+impl<W: Word> RawLock<W> {
+    /// A lock living in `state`, which must hold `UNLOCKED` (0) for a new lock.
+    pub(crate) const fn from_word(state: W) -> RawLock<W> {
+        RawLock { state }
+    }
+
+    /// Whether anyone holds the lock (a snapshot).
+    #[inline]
+    pub(crate) fn locked(&self) -> bool {
         self.state.load(Ordering::Relaxed) != UNLOCKED
     }
 
+    /// Takes the lock if it is free; never blocks.
     #[inline]
-    fn try_lock_word(&self) -> bool {
+    pub(crate) fn try_lock(&self) -> bool {
         self.state
             .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
     }
 
+    /// Takes the lock, sleeping until `deadline`; refuses on threads that may not block.
     #[inline]
-    fn acquire_until(&self, deadline: Deadline) -> Result<LockGuard<'_>, Error> {
+    pub(crate) fn lock_until(&self, deadline: Deadline) -> Result<(), Error> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
-        if !self.try_lock_word() {
-            self.acquire_slow(deadline)?;
+        if !self.try_lock() {
+            self.lock_slow(deadline)?;
         }
-        Ok(LockGuard { lock: self })
+        Ok(())
+    }
+
+    /// Takes the lock without blocking the thread.
+    pub(crate) async fn lock_async(&self) {
+        while !self.try_lock() && self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
+            self.state.wait_async(CONTENDED).await;
+        }
+    }
+
+    /// Python's `release()`: [`Error::NotLocked`] (and no change) if the lock is free.
+    pub(crate) fn release(&self) -> Result<(), Error> {
+        match self.state.swap(UNLOCKED, Ordering::Release) {
+            UNLOCKED => Err(Error::NotLocked),
+            CONTENDED => {
+                self.state.wake_one();
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     #[cold]
-    fn acquire_slow(&self, deadline: Deadline) -> Result<(), Error> {
+    fn lock_slow(&self, deadline: Deadline) -> Result<(), Error> {
         let mut state = self.spin();
-        if state == UNLOCKED && self.try_lock_word() {
+        if state == UNLOCKED && self.try_lock() {
             return Ok(());
         }
         loop {
@@ -250,7 +282,7 @@ impl Lock {
                 return Ok(());
             }
             let left = deadline.remaining()?;
-            sys::wait(&self.state, CONTENDED, left);
+            self.state.wait(CONTENDED, left);
             state = self.state.swap(CONTENDED, Ordering::Acquire);
             if state == UNLOCKED {
                 return Ok(());
@@ -273,7 +305,7 @@ impl Lock {
 
     /// Releases a lock known to be held (by a guard).
     #[inline]
-    fn unlock(&self) {
+    pub(crate) fn unlock(&self) {
         if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
             self.wake_one_slow();
         }
@@ -281,7 +313,7 @@ impl Lock {
 
     #[cold]
     fn wake_one_slow(&self) {
-        sys::wake_one(&self.state);
+        self.state.wake_one();
     }
 }
 
@@ -338,7 +370,7 @@ impl LockGuard<'_> {
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.unlock();
+        self.lock.raw.unlock();
     }
 }
 
