@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use crate::atomic::{AtomicU32, Ordering};
 use crate::time::Deadline;
+use crate::word::Word;
 use crate::{sys, Error};
 
 const SET_BIT: u32 = 1;
@@ -47,8 +48,7 @@ const GENERATION: u32 = 2;
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Event {
-    /// Bit 0: the flag; bits 1..: the generation (see the module docs).
-    word: AtomicU32,
+    raw: RawEvent<AtomicU32>,
 }
 
 impl Event {
@@ -62,7 +62,7 @@ impl Event {
     /// ```
     pub fn new() -> Event {
         Event {
-            word: AtomicU32::new(0),
+            raw: RawEvent::from_word(AtomicU32::new(0)),
         }
     }
 
@@ -77,7 +77,7 @@ impl Event {
     /// assert!(event.is_set());
     /// ```
     pub fn is_set(&self) -> bool {
-        self.word.load(Ordering::Acquire) & SET_BIT != 0
+        self.raw.is_set()
     }
 
     /// Sets the flag and wakes every waiter.
@@ -92,17 +92,7 @@ impl Event {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn set(&self) {
-        let mut word = self.word.load(Ordering::Relaxed);
-        while word & SET_BIT == 0 {
-            let next = (word & !SET_BIT).wrapping_add(GENERATION) | SET_BIT;
-            match self
-                .word
-                .compare_exchange_weak(word, next, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => return sys::wake_all(&self.word),
-                Err(seen) => word = seen,
-            }
-        }
+        self.raw.set();
     }
 
     /// Clears the flag; later waits sleep until the next `set`.
@@ -116,7 +106,7 @@ impl Event {
     /// assert!(!event.is_set());
     /// ```
     pub fn clear(&self) {
-        self.word.fetch_and(!SET_BIT, Ordering::Relaxed);
+        self.raw.clear();
     }
 
     /// Sleeps until the flag is set.
@@ -138,7 +128,7 @@ impl Event {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn wait(&self) -> Result<(), Error> {
-        self.wait_until(Deadline::NEVER)
+        self.raw.wait_until(Deadline::NEVER)
     }
 
     /// Sleeps until the flag is set, or returns [`Error::Timeout`] once `timeout` has passed
@@ -152,7 +142,7 @@ impl Event {
     /// assert_eq!(outcome, Err(amphi::Error::Timeout));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Error> {
-        self.wait_until(Deadline::after(timeout))
+        self.raw.wait_until(Deadline::after(timeout))
     }
 
     /// Waits for the flag without blocking the thread. Works on the browser's main thread.
@@ -165,9 +155,49 @@ impl Event {
     /// futures_executor::block_on(event.wait_async());
     /// ```
     pub async fn wait_async(&self) {
+        self.raw.wait_async().await;
+    }
+}
+
+/// The event's state machine over any [`Word`]: the thread `Event` and the process-shared one
+/// are this, over different words.
+pub(crate) struct RawEvent<W> {
+    /// Bit 0: the flag; bits 1..: the generation (see the module docs).
+    word: W,
+}
+
+impl<W: Word> RawEvent<W> {
+    /// An event living in `word`, which must hold 0 (unset) for a new event.
+    pub(crate) fn from_word(word: W) -> RawEvent<W> {
+        RawEvent { word }
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.word.load(Ordering::Acquire) & SET_BIT != 0
+    }
+
+    pub(crate) fn set(&self) {
+        let mut word = self.word.load(Ordering::Relaxed);
+        while word & SET_BIT == 0 {
+            let next = (word & !SET_BIT).wrapping_add(GENERATION) | SET_BIT;
+            match self
+                .word
+                .compare_exchange(word, next, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return self.word.wake_all(),
+                Err(seen) => word = seen,
+            }
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.word.fetch_and(!SET_BIT, Ordering::Relaxed);
+    }
+
+    pub(crate) async fn wait_async(&self) {
         let seen = self.word.load(Ordering::Acquire);
         while !self.was_set_since(seen) {
-            sys::wait_async(&self.word, seen).await;
+            self.word.wait_async(seen).await;
         }
     }
 
@@ -177,14 +207,15 @@ impl Event {
         seen & SET_BIT != 0 || now & SET_BIT != 0 || now >> 1 != seen >> 1
     }
 
-    fn wait_until(&self, deadline: Deadline) -> Result<(), Error> {
+    /// Waits for a `set` until `deadline`; refuses on threads that may not block.
+    pub(crate) fn wait_until(&self, deadline: Deadline) -> Result<(), Error> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
         let seen = self.word.load(Ordering::Acquire);
         while !self.was_set_since(seen) {
             match deadline.remaining() {
-                Ok(left) => sys::wait(&self.word, seen, left),
+                Ok(left) => self.word.wait(seen, left),
                 Err(timeout) if !self.was_set_since(seen) => return Err(timeout),
                 Err(_) => return Ok(()),
             };

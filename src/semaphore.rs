@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use crate::atomic::{fence, AtomicU32, Ordering};
 use crate::time::Deadline;
+use crate::word::Word;
 use crate::{sys, Error};
 
 /// A counting semaphore, as Python's `threading.Semaphore`.
@@ -66,10 +67,7 @@ use crate::{sys, Error};
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Semaphore {
-    /// Permits available now.
-    permits: AtomicU32,
-    /// Acquirers that are, or are about to be, asleep on `permits`.
-    sleepers: AtomicU32,
+    raw: RawSemaphore<AtomicU32>,
 }
 
 impl Semaphore {
@@ -83,8 +81,7 @@ impl Semaphore {
     /// ```
     pub fn new(permits: u32) -> Semaphore {
         Semaphore {
-            permits: AtomicU32::new(permits),
-            sleepers: AtomicU32::new(0),
+            raw: RawSemaphore::from_words(AtomicU32::new(permits), AtomicU32::new(0)),
         }
     }
 
@@ -103,7 +100,8 @@ impl Semaphore {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<SemaphoreGuard<'_>, Error> {
-        self.acquire_until(Deadline::NEVER)
+        self.raw.take_until(Deadline::NEVER)?;
+        Ok(SemaphoreGuard { semaphore: self })
     }
 
     /// Takes a permit, or returns [`Error::Timeout`] once `timeout` has passed.
@@ -116,7 +114,8 @@ impl Semaphore {
     /// assert_eq!(outcome.unwrap_err(), amphi::Error::Timeout);
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>, Error> {
-        self.acquire_until(Deadline::after(timeout))
+        self.raw.take_until(Deadline::after(timeout))?;
+        Ok(SemaphoreGuard { semaphore: self })
     }
 
     /// Takes a permit if one is available right now. Never blocks; works on every thread.
@@ -145,16 +144,8 @@ impl Semaphore {
     /// drop(permit);
     /// ```
     pub async fn acquire_async(&self) -> SemaphoreGuard<'_> {
-        loop {
-            if self.try_take() {
-                return SemaphoreGuard { semaphore: self };
-            }
-            let sleeping = Sleeping::enter(&self.sleepers);
-            if self.permits.load(Ordering::Relaxed) == 0 {
-                sys::wait_async(&self.permits, 0).await;
-            }
-            drop(sleeping);
-        }
+        self.raw.take_async().await;
+        SemaphoreGuard { semaphore: self }
     }
 
     /// Gives back `n` permits, waking up to `n` sleepers, from any thread (Python's
@@ -184,13 +175,48 @@ impl Semaphore {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn value(&self) -> u32 {
-        self.permits.load(Ordering::Relaxed)
+        self.raw.value()
     }
 
     fn try_take(&self) -> bool {
+        self.raw.try_take()
+    }
+
+    fn release_checked(&self, n: u32, max: u32) -> Result<(), Error> {
+        self.raw.release_checked(n, max)
+    }
+
+    fn give_back_one(&self) {
+        // One permit given back by a guard: it was taken from this semaphore, so it fits.
+        let _ = self.raw.release_checked(1, u32::MAX);
+    }
+}
+
+/// The semaphore's state machine over any [`Word`]: the thread `Semaphore` and the
+/// process-shared one are this, over different words.
+pub(crate) struct RawSemaphore<W> {
+    /// Permits available now.
+    permits: W,
+    /// Acquirers that are, or are about to be, asleep on `permits`.
+    sleepers: W,
+}
+
+impl<W: Word> RawSemaphore<W> {
+    /// A semaphore living in `permits` (holding the initial value) and `sleepers` (holding 0).
+    pub(crate) fn from_words(permits: W, sleepers: W) -> RawSemaphore<W> {
+        RawSemaphore { permits, sleepers }
+    }
+
+    /// The permits available now (a snapshot).
+    pub(crate) fn value(&self) -> u32 {
+        self.permits.load(Ordering::Relaxed)
+    }
+
+    /// Takes a permit if one is available; never blocks.
+    pub(crate) fn try_take(&self) -> bool {
         let mut permits = self.permits.load(Ordering::Relaxed);
         while permits > 0 {
-            match self.permits.compare_exchange_weak(
+            match self.permits.compare_exchange(
                 permits,
                 permits - 1,
                 Ordering::Acquire,
@@ -203,7 +229,8 @@ impl Semaphore {
         false
     }
 
-    fn acquire_until(&self, deadline: Deadline) -> Result<SemaphoreGuard<'_>, Error> {
+    /// Takes a permit, sleeping until `deadline`; refuses on threads that may not block.
+    pub(crate) fn take_until(&self, deadline: Deadline) -> Result<(), Error> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
@@ -211,15 +238,26 @@ impl Semaphore {
             let left = deadline.remaining()?;
             let sleeping = Sleeping::enter(&self.sleepers);
             if self.permits.load(Ordering::Relaxed) == 0 {
-                sys::wait(&self.permits, 0, left);
+                self.permits.wait(0, left);
             }
             drop(sleeping);
         }
-        Ok(SemaphoreGuard { semaphore: self })
+        Ok(())
+    }
+
+    /// Takes a permit without blocking the thread.
+    pub(crate) async fn take_async(&self) {
+        while !self.try_take() {
+            let sleeping = Sleeping::enter(&self.sleepers);
+            if self.permits.load(Ordering::Relaxed) == 0 {
+                self.permits.wait_async(0).await;
+            }
+            drop(sleeping);
+        }
     }
 
     /// Adds `n` permits unless that would exceed `max`; wakes sleepers.
-    fn release_checked(&self, n: u32, max: u32) -> Result<(), Error> {
+    pub(crate) fn release_checked(&self, n: u32, max: u32) -> Result<(), Error> {
         if n == 0 {
             return Err(Error::InvalidArgument(
                 "a semaphore must be released at least once (n >= 1)".into(),
@@ -235,10 +273,10 @@ impl Semaphore {
                     Error::SemaphoreOverflow { initial: max }
                 });
             };
-            match self.permits.compare_exchange_weak(
+            match self.permits.compare_exchange(
                 permits,
                 raised,
-                Ordering::SeqCst,
+                Ordering::Release,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break,
@@ -248,34 +286,29 @@ impl Semaphore {
         fence(Ordering::SeqCst);
         if self.sleepers.load(Ordering::Relaxed) > 0 {
             if n == 1 {
-                sys::wake_one(&self.permits);
+                self.permits.wake_one();
             } else {
-                sys::wake_all(&self.permits);
+                self.permits.wake_all();
             }
         }
         Ok(())
-    }
-
-    fn give_back_one(&self) {
-        // One permit given back by a guard: it was taken from this semaphore, so it fits.
-        let _ = self.release_checked(1, u32::MAX);
     }
 }
 
 /// Counts the calling acquirer in `sleepers` for as long as it lives (also if a future is
 /// dropped while waiting).
-struct Sleeping<'a>(&'a AtomicU32);
+struct Sleeping<'a, W: Word>(&'a W);
 
-impl<'a> Sleeping<'a> {
+impl<'a, W: Word> Sleeping<'a, W> {
     /// Counts the caller in; the fence orders this before the caller's next read of `permits`.
-    fn enter(sleepers: &'a AtomicU32) -> Sleeping<'a> {
+    fn enter(sleepers: &'a W) -> Sleeping<'a, W> {
         sleepers.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         Sleeping(sleepers)
     }
 }
 
-impl Drop for Sleeping<'_> {
+impl<W: Word> Drop for Sleeping<'_, W> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }

@@ -18,7 +18,6 @@ use crate::sys;
 /// A 32-bit word a state machine lives in (see the module docs).
 pub(crate) trait Word {
     fn load(&self, order: Ordering) -> u32;
-    fn store(&self, value: u32, order: Ordering);
     fn swap(&self, value: u32, order: Ordering) -> u32;
     fn compare_exchange(
         &self,
@@ -43,10 +42,6 @@ impl Word for AtomicU32 {
     #[inline]
     fn load(&self, order: Ordering) -> u32 {
         AtomicU32::load(self, order)
-    }
-    #[inline]
-    fn store(&self, value: u32, order: Ordering) {
-        AtomicU32::store(self, value, order);
     }
     #[inline]
     fn swap(&self, value: u32, order: Ordering) -> u32 {
