@@ -8,6 +8,11 @@
 //!
 //! - [`Lock`]: Python's `threading.Lock`, with `acquire`, `try_acquire`, `acquire_timeout`,
 //!   `acquire_async` and `release`, and a guard that releases on drop.
+//! - [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Condition`] and [`Barrier`]:
+//!   the rest of Python's `threading` primitives, with Python's semantics and its error cases
+//!   as typed errors ([`Error::NotOwner`], [`Error::SemaphoreOverflow`],
+//!   [`Error::BrokenBarrier`]). Every blocking call has a blocking, a `try_` (where it makes
+//!   sense), a `_timeout` and an `_async` form.
 //! - [`Thread`]: spawn a named thread, `join`, `join_timeout`, `join_async`, `is_alive`.
 //!   A panicking thread is reported to its joiner as [`Error::Panicked`]; a lost browser
 //!   worker as [`Error::ThreadLost`]. Nothing waits forever on a dead thread.
