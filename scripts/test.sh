@@ -21,7 +21,8 @@ section "miri: the native thread suites under Miri"
 . scripts/toolchain.env
 MIRIFLAGS="-Zmiri-disable-isolation" cargo "+$WASM_TOOLCHAIN" miri test \
   --test lock --test rlock --test semaphore --test event --test condition --test barrier \
-  --test thread --test main_thread
+  --test thread --test main_thread --test queue --test queue_close --test queue_stress \
+  --test simple_queue --test joinable_queue --test pipe
 
 section "browser: wasm-pack test --headless --chrome"
 (

@@ -105,6 +105,46 @@ pub enum Error {
     /// `task_done` was called more times than items were put on a `JoinableQueue`.
     #[error("task_done() called more times than there were items put")]
     TooManyTaskDone,
+    /// `start` was called on a process that was already started (Python's "cannot start a
+    /// process twice").
+    #[error("process '{0}' was already started")]
+    AlreadyStarted(String),
+    /// The process was joined or signalled before it was started.
+    #[error("process '{0}' has not been started")]
+    NotStarted(String),
+    /// A process could not be started; the reason says why.
+    #[error("could not start process '{name}': {reason}")]
+    ProcessStart {
+        /// The process's name.
+        name: String,
+        /// Why (the platform's refusal, arguments that do not serialise, ...).
+        reason: String,
+    },
+    /// The process ended without returning a value: it exited with a code of its own or was
+    /// killed by a signal (`exitcode` is `-N` for signal `N`, as in Python).
+    #[error("process '{name}' {}", describe_exit(.exitcode))]
+    ProcessFailed {
+        /// The process's name.
+        name: String,
+        /// Its exit code.
+        exitcode: i32,
+    },
+    /// The process could not run its target (it is not the same executable as its parent, its
+    /// arguments did not deserialise, ...), or what it sent back was not a valid result.
+    #[error("process '{name}' failed: {reason}")]
+    ProcessBroken {
+        /// The process's name.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn describe_exit(exitcode: &i32) -> String {
+    match *exitcode {
+        code if code < 0 => format!("was killed by signal {}", -code),
+        code => format!("exited with code {code} without returning a value"),
+    }
 }
 
 /// A panic in an amphi thread, as seen by whoever joins it.

@@ -16,6 +16,14 @@
 //! - [`Thread`]: spawn a named thread, `join`, `join_timeout`, `join_async`, `is_alive`.
 //!   A panicking thread is reported to its joiner as [`Error::Panicked`]; a lost browser
 //!   worker as [`Error::ThreadLost`]. Nothing waits forever on a dead thread.
+//! - [`Queue`], [`SimpleQueue`], [`JoinableQueue`]: Python's queues between threads, bounded
+//!   or not, with `put`/`get` in the four forms, `close`, and `task_done`/`join`; a failed put
+//!   hands its item back in a [`PutError`]. See [`queue`].
+//! - [`pipe()`] and [`Pipe`]: pairs of [`Connection`]s (both ways or one way) that keep message
+//!   boundaries and report the end of file as [`Error::Eof`]. See [`mod@pipe`].
+//! - [`process::Process`]: run a function in a child process (natively a re-execution of the
+//!   program), `start`, `join` its result back, `terminate`, `kill`, `exitcode`; with
+//!   [`process::current_process`], [`process::parent_process`], [`process::active_children`].
 //! - [`Error`]: one error type; timeouts are [`Error::Timeout`].
 //! - [`time::Instant`]: one monotonic clock for every thread, browser workers included.
 //! - [`examples`]: the seed programs, runnable from the CLI, the web page and tests.
@@ -42,6 +50,9 @@ mod error;
 mod event;
 pub mod examples;
 mod lock;
+pub mod pipe;
+pub mod process;
+pub mod queue;
 mod rlock;
 mod semaphore;
 mod spin;
@@ -55,6 +66,8 @@ pub use condition::{Condition, ConditionLock};
 pub use error::{Error, PanicReport, Result};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use pipe::{pipe, Connection, Pipe, SendError};
+pub use queue::{GetError, JoinableQueue, PutError, Queue, SimpleQueue};
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use thread::Thread;

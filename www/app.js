@@ -1,5 +1,6 @@
 // The amphi page: lists the examples, runs one on click, and runs `?run=NAME` at once.
-// When a run ends, #report holds its JSON report and <body data-status> is "done" or "failed".
+// Output lines appear as the example prints them. When a run ends, #report holds its JSON report
+// and <body data-status> is "done" or "failed".
 
 import init, { listExamples, runExample } from './pkg/amphi.js';
 
@@ -36,7 +37,13 @@ async function run(name) {
   $('title').textContent = `Output: ${name} (running…)`;
   $('output').textContent = '';
   $('checks').replaceChildren();
-  show(await runExample(name));
+  // The lines as they arrive, while the example runs (kept on window for the tests).
+  const lines = (window.__amphiLines = []);
+  const onLine = (line) => {
+    lines.push(line);
+    $('output').textContent = lines.join('\n');
+  };
+  show(await runExample(name, { onLine }));
 }
 
 async function main() {

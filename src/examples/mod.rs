@@ -7,8 +7,20 @@
 //! | name | seed | what it shows |
 //! |---|---|---|
 //! | `bank-account` | 002 | 100 threads deposit under a [`Lock`](crate::Lock); the race without it |
+//! | `early-stop` | 004 | a child [`Process`](crate::process::Process) loops printing; its parent stops it with `terminate` |
+//! | `producer-consumer` | 001 | a producer and a consumer thread share a [`Queue`](crate::Queue); a `None` sentinel ends it |
+//! | `pipe` | 001 | a sender thread sends three messages through a [`pipe`](crate::pipe()) and closes it; the receiver stops at end of file |
+//! | `queue-workers-lock` | 004 | two workers drain a [`Queue`](crate::Queue), doing each job under a [`Lock`](crate::Lock) |
+//! | `queue-workers-semaphore` | 004 | three workers drain a [`Queue`](crate::Queue); a [`Semaphore`](crate::Semaphore) lets at most two work at once |
+//! | `washer-dryer` | 004 | a washer fills a [`JoinableQueue`](crate::JoinableQueue), two detached dryers empty it, `join` waits for the last dish |
 
 mod bank_account;
+mod early_stop;
+mod pipe_messages;
+mod producer_consumer;
+mod queue_workers_lock;
+mod queue_workers_semaphore;
+mod washer_dryer;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -44,11 +56,43 @@ impl fmt::Debug for Example {
     }
 }
 
-const EXAMPLES: &[Example] = &[Example {
-    name: "bank-account",
-    summary: "100 threads each deposit 1 under a Lock; the balance is 100 (and what goes wrong without the lock)",
-    body: bank_account::run,
-}];
+const EXAMPLES: &[Example] = &[
+    Example {
+        name: "bank-account",
+        summary: "100 threads each deposit 1 under a Lock; the balance is 100 (and what goes wrong without the lock)",
+        body: bank_account::run,
+    },
+    Example {
+        name: "early-stop",
+        summary: "a child process loops printing; the parent works a little, then stops it with terminate (exitcode -15)",
+        body: early_stop::run,
+    },
+    Example {
+        name: "producer-consumer",
+        summary: "a producer thread puts 0..5 and a None sentinel on a Queue; a consumer thread takes them in order until the sentinel",
+        body: producer_consumer::run,
+    },
+    Example {
+        name: "pipe",
+        summary: "a sender thread sends three messages through a pipe and closes it; the receiver gets them, then end of file",
+        body: pipe_messages::run,
+    },
+    Example {
+        name: "queue-workers-lock",
+        summary: "two worker threads drain a Queue of five jobs, doing each job under a Lock",
+        body: queue_workers_lock::run,
+    },
+    Example {
+        name: "queue-workers-semaphore",
+        summary: "three worker threads drain a Queue of five jobs; a Semaphore(2) lets at most two work at once",
+        body: queue_workers_semaphore::run,
+    },
+    Example {
+        name: "washer-dryer",
+        summary: "a washer puts dishes on a JoinableQueue; two detached dryer threads dry them; join() waits for the last dish",
+        body: washer_dryer::run,
+    },
+];
 
 /// Every example, in a stable order.
 ///
@@ -193,13 +237,15 @@ impl Output {
     /// ```
     pub fn line(&self, text: impl Into<String>) {
         let text = text.into();
+        let mut lines = self
+            .lines
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        // Under the lock, so `on_line` sees the lines in the report's order.
         if let Some(on_line) = &self.on_line {
             on_line(&text);
         }
-        self.lines
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .push(text);
+        lines.push(text);
     }
 }
 

@@ -1,4 +1,4 @@
-//! Where a queue's items live: the [`Store`] a [`Core`](super::core::Core) runs its permits
+//! Where a queue's items live: the [`Store`] a [`Core`](super::permits::Core) runs its permits
 //! over, and [`LocalStore`], the store for queues between threads.
 //!
 //! A store keeps the items in FIFO order together with the queue's closed flag, so that "push

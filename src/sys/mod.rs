@@ -12,6 +12,7 @@
 //! | [`now`] | a monotonic clock shared by every thread |
 //! | [`sleep`] | sleep for a while (a wait on a private word) |
 //! | [`spawn`] | start a thread running a closure, with a [`ThreadWatch`] for its exit |
+//! | [`spawn_process`] | start a child process (see `process` for the whole interface) |
 //!
 //! Backends, exactly one of which is compiled:
 //! - `native`: Linux futexes (`FUTEX_PRIVATE_FLAG` for threads), `clock_gettime`, `std::thread`.
@@ -22,6 +23,12 @@
 //! Nothing outside this module names a target, `libc`, `js_sys` or `web_sys`.
 
 use crate::atomic::AtomicU32;
+
+mod process;
+pub(crate) use process::{
+    current_pid, spawn_process, ChildExit, ChildHandle, ChildReport, ProcessEntry, ProcessStart,
+    ProcessWatch, Signal, PROCESS_RUNNING,
+};
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 #[path = "native/mod.rs"]

@@ -1,8 +1,9 @@
 // End-to-end tests of the amphi web page (www/) in a real browser: Debian's Chromium, driven
 // headless by playwright-core, loading the page from the real server (node www/server.mjs).
 // They check that `?run=bank-account` runs the example on Web Workers and reports it ok in a
-// cross-origin isolated page, that the examples list runs an example on click, and that a page
-// served without COOP/COEP headers explains the problem and fails the run with a clear error.
+// cross-origin isolated page (streaming its output lines through `onLine`), that the examples
+// list runs an example on click, and that a page served without COOP/COEP headers explains the
+// problem and fails the run with a clear error.
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
@@ -154,6 +155,11 @@ test('?run=bank-account runs the example in a cross-origin isolated page', async
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
     assert.equal(await page.locator('#isolation').isVisible(), false);
     assertBankAccountOk(report);
+    assert.deepEqual(
+      await page.evaluate(() => window.__amphiLines),
+      report.output,
+      "runExample's onLine received every output line, in order, while the example ran",
+    );
     assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
   });
 });

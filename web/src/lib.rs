@@ -6,7 +6,11 @@
 //! for (const { name, summary } of listExamples()) console.log(name, summary);
 //! const report = await runExample('bank-account');   // runs in a Web Worker
 //! console.log(report.ok, report.checks);
+//! await runExample('washer-dryer', { onLine: (line) => console.log(line) });   // live lines
 //! ```
+//!
+//! `runBenchmark(name)` (used by `www/bench.html`) times an amphi primitive against its
+//! `std::sync` peer on Web Workers and resolves to both figures and their ratio.
 //!
 //! `runExample` never blocks the page: the example runs on an amphi thread (a Web Worker) and
 //! the page awaits its `join_async`. The page must be cross-origin isolated (COOP/COEP
@@ -14,5 +18,7 @@
 //!
 //! This crate is only meaningful on wasm32; natively it compiles to nothing.
 
+#[cfg(target_arch = "wasm32")]
+mod bench;
 #[cfg(target_arch = "wasm32")]
 mod bindings;

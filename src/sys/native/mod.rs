@@ -3,9 +3,16 @@
 //! Sub-modules:
 //! - `futex`: `wait`, `wake_one`, `wake_all` on private futexes.
 //! - `async_wait`: `wait_async`, a futex-free waker registry for futures.
+//! - `process`: child processes (re-executions of this binary), with `child` (the child's
+//!   side, before `main`), `reaper` (the thread that starts, feeds and reaps children) and
+//!   `frame` (the bytes they exchange).
 
 mod async_wait;
+mod child;
+mod frame;
 mod futex;
+pub(crate) mod process;
+mod reaper;
 
 use std::time::Duration;
 

@@ -10,9 +10,23 @@
 // So every amphi worker is a child of a thread that never blocks for long, and a worker started
 // while its requester blocks still comes up.
 //
-// Finding this script: `new URL('./worker.js', import.meta.url)`, which works from plain
-// <script type="module"> pages and which bundlers (Vite, webpack 5, Parcel) recognise and emit;
-// or the URL given to setWorkerUrl() (exported by the npm package).
+// Finding this script, and the glue (the wasm-bindgen module that exports amphi's functions)
+// from inside it:
+//   - The worker is this very file: `new Worker(new URL('./worker.js', import.meta.url), ...)`,
+//     written literally in one expression. Unbundled, that is this file's own address. Bundlers
+//     that recognise the expression (Vite; webpack 5 and Parcel document it too) build this
+//     file, with what it imports, as a worker entry.
+//   - The npm package's build (scripts/build-pkg.mjs) replaces the `packageGlue` line below with
+//     a static import of the package's entry, which it names. A bundler follows it and puts the
+//     glue in the worker's bundle; unbundled, it is the file the page loaded (the two import each
+//     other, which ES modules allow).
+//   - Without that line (wasm-bindgen's own output, as in the test runner) the worker imports
+//     the glue from the URL the page loaded it from (`mainUrl`).
+//   - setWorkerUrl(url) replaces the script: a copy of this file served with the package's
+//     other files, or this file bundled as a module worker.
+
+// The package's entry, or null: scripts/build-pkg.mjs rewrites this line.
+const packageGlue = null;
 
 const PREFIX = 'amphi:';
 let workerUrl = null;
@@ -29,42 +43,68 @@ const isAmphiWorker =
   typeof self.name === 'string' &&
   self.name.startsWith(PREFIX);
 
-/// Starts one more pooled worker, here or through this worker's parent.
-export function requestWorker(module, memory, mainUrl) {
+/// Starts one more pooled worker, here or through this worker's parent. `startFailed(reason)`
+/// reports a worker that could not load amphi (it fails the oldest queued thread).
+export function requestWorker(module, memory, mainUrl, startFailed) {
   if (isAmphiWorker) {
     self.postMessage({ amphi: 'spawn' });
   } else {
-    startWorker(module, memory, mainUrl);
+    // A glue bundled into one file with the code around it must never be imported by a
+    // worker: that would run the application there.
+    const glueUrl = mainUrl === import.meta.url ? null : mainUrl;
+    startWorker({ module, memory, mainUrl: glueUrl }, startFailed);
   }
 }
 
-function reportStartFailure(mainUrl, reason) {
-  console.error('amphi: a worker failed to start:', reason);
-  import(mainUrl).then((glue) => glue.__amphi_worker_start_failed(String(reason)));
+function createWorker() {
+  // Each `new Worker` stays one literal expression: that is what bundlers recognise.
+  return workerUrl
+    ? new Worker(workerUrl, { type: 'module', name: 'amphi:worker' })
+    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'amphi:worker' });
 }
 
-function startWorker(module, memory, mainUrl) {
-  const url = workerUrl ?? new URL('./worker.js', import.meta.url);
-  const worker = new Worker(url, { type: 'module', name: `${PREFIX}worker` });
+function startWorker(init, startFailed) {
+  const fail = (reason) => {
+    console.error('amphi: a worker failed to start:', reason);
+    startFailed(String(reason));
+  };
+  let worker;
+  try {
+    worker = createWorker();
+  } catch (error) {
+    fail(error?.stack ?? error);
+    return;
+  }
   live.add(worker);
   worker.addEventListener('error', (event) => {
     event.preventDefault();
-    reportStartFailure(mainUrl, event.message || `could not load the worker script ${url}`);
+    fail(event.message || `could not load the worker script ${workerUrl ?? 'worker.js'}`);
   });
   worker.addEventListener('message', ({ data }) => {
-    if (data?.amphi === 'spawn') startWorker(module, memory, mainUrl);
-    else if (data?.amphi === 'start-failed') reportStartFailure(mainUrl, data.reason);
+    if (data?.amphi === 'spawn') startWorker(init, startFailed);
+    else if (data?.amphi === 'start-failed') fail(data.reason);
     else if (data?.amphi === 'exit') live.delete(worker);
   });
-  worker.postMessage({ module, memory, mainUrl });
+  worker.postMessage(init);
 }
 
-async function runWorker({ module, memory, mainUrl }) {
+/// The glue, in this worker.
+async function importGlue(mainUrl) {
+  if (packageGlue) return packageGlue;
+  if (mainUrl) return import(/* @vite-ignore */ /* webpackIgnore: true */ mainUrl);
+  throw new Error(
+    "amphi's worker script was bundled without the package's entry: build the package " +
+      'with scripts/build-pkg.mjs, or serve this file with the package and pass its URL to ' +
+      'setWorkerUrl()',
+  );
+}
+
+async function runWorker(init) {
   let glue;
   let exports;
   try {
-    glue = await import(mainUrl);
-    exports = await glue.default({ module_or_path: module, memory });
+    glue = await importGlue(init.mainUrl);
+    exports = await glue.default({ module_or_path: init.module, memory: init.memory });
   } catch (error) {
     self.postMessage({ amphi: 'start-failed', reason: String(error?.stack ?? error) });
     self.postMessage({ amphi: 'exit' });

@@ -11,8 +11,10 @@
 //!
 //! Losing a worker never hangs a joiner. A trap inside a job (a panic under `panic=abort`)
 //! is caught by `worker.js`, which calls `__amphi_worker_lost`; a worker that cannot load the
-//! module is reported by its parent through `__amphi_worker_start_failed`, which fails the
-//! oldest queued job with the reason (all workers load the same way, so it would fail too).
+//! module is reported by its parent through the callback `spawn` hands to `requestWorker`
+//! (`START_FAILED`), which fails the oldest queued job with the reason (all workers load the
+//! same way, so it would fail too). A callback, not an export: a bundled page has no URL from
+//! which the parent could import the glue's exports.
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
@@ -27,7 +29,12 @@ use crate::sys::{ThreadWatch, THREAD_LOST, THREAD_RUNNING};
 #[wasm_bindgen(module = "/src/sys/web/worker.js")]
 extern "C" {
     #[wasm_bindgen(js_name = requestWorker, catch)]
-    fn request_worker(module: JsValue, memory: JsValue, main_url: &str) -> Result<(), JsValue>;
+    fn request_worker(
+        module: JsValue,
+        memory: JsValue,
+        main_url: &str,
+        start_failed: &JsValue,
+    ) -> Result<(), JsValue>;
 }
 
 #[wasm_bindgen]
@@ -60,6 +67,9 @@ const RETIRE_AFTER: Duration = Duration::from_secs(20);
 thread_local! {
     /// The watch of the job this worker is running, for `__amphi_worker_lost`.
     static RUNNING_JOB: Cell<Option<*const dyn ThreadWatch>> = const { Cell::new(None) };
+    /// `worker_start_failed` as a JS function of this thread, for the workers it starts.
+    static START_FAILED: JsValue =
+        Closure::<dyn Fn(String)>::new(worker_start_failed).into_js_value();
 }
 
 /// Locks the pool by spinning: the page's main thread may not sleep on a contended mutex,
@@ -89,12 +99,19 @@ pub(crate) fn spawn(
     if SPARE.fetch_sub(1, Ordering::AcqRel) <= 0 {
         SPARE.fetch_add(1, Ordering::AcqRel);
         let main_url = MAIN_URL.with(String::clone);
-        request_worker(wasm_bindgen::module(), wasm_bindgen::memory(), &main_url).map_err(
-            |err| {
+        START_FAILED
+            .with(|start_failed| {
+                request_worker(
+                    wasm_bindgen::module(),
+                    wasm_bindgen::memory(),
+                    &main_url,
+                    start_failed,
+                )
+            })
+            .map_err(|err| {
                 fail_oldest_job(&format!("could not start a Web Worker: {err:?}"));
                 format!("could not start a Web Worker: {err:?}")
-            },
-        )?;
+            })?;
     }
     Ok(())
 }
@@ -191,15 +208,13 @@ pub fn worker_lost(reason: String) {
 }
 
 /// Parent-side report that a worker could not load the module: fails the oldest queued job.
-#[doc(hidden)]
-#[allow(unreachable_pub)] // exported to JavaScript, not to Rust
-#[wasm_bindgen(js_name = __amphi_worker_start_failed)]
-pub fn worker_start_failed(reason: String) {
+fn worker_start_failed(reason: String) {
     SPARE.fetch_sub(1, Ordering::AcqRel);
     fail_oldest_job(&format!("a Web Worker could not load amphi: {reason}"));
 }
 
-/// Sets the URL of amphi's worker script, for bundlers that do not emit it on their own.
+/// Sets the URL of amphi's worker script, for bundlers that do not emit it on their own: a copy
+/// of `worker.js` served with the package's other files, or that file bundled as a module worker.
 #[allow(unreachable_pub)] // exported to JavaScript, not to Rust
 #[wasm_bindgen(js_name = setWorkerUrl)]
 pub fn set_worker_url(url: Option<String>) {

@@ -29,6 +29,14 @@
 //! put or get before it completes takes nothing and loses nothing (except, for a put, the item
 //! the dropped future owned).
 //!
+//! # What a queue between processes reuses
+//!
+//! The protocol uses only a semaphore's `try_acquire`, `acquire`, `acquire_timeout`,
+//! `acquire_async` and `release`, and the [`Store`] trait. A process queue keeps this protocol
+//! and the error types, with semaphores whose words live in the shared region (the primitives'
+//! state machines are already generic over where their words live) and a store of serialised
+//! messages there.
+//!
 //! # Memory ordering
 //!
 //! The store's mutex orders the items themselves; the semaphores' `Release`/`Acquire` order a
@@ -216,7 +224,10 @@ impl<S: Store> Core<S> {
                 Ok(item)
             }
             None => {
-                debug_assert!(self.store.is_closed(), "a permit without an item before close");
+                debug_assert!(
+                    self.store.is_closed(),
+                    "a permit without an item before close"
+                );
                 Err(GetError::Closed) // the permit guard passes the baton on
             }
         }
@@ -226,5 +237,8 @@ impl<S: Store> Core<S> {
 /// Adds one permit. Counts stay within `MAX_CAPACITY + 1` (module docs), so this cannot fail.
 fn give_back(semaphore: &Semaphore) {
     let added = semaphore.release(1);
-    debug_assert!(added.is_ok(), "a queue's permit count overflowed: {added:?}");
+    debug_assert!(
+        added.is_ok(),
+        "a queue's permit count overflowed: {added:?}"
+    );
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every benchmark, each against its peers measured in the same run, and prints the ratios:
+#   1. the native criterion benchmarks (benches/: lock, event, semaphore, condition);
+#   2. the browser benchmarks (www/bench.html in headless Chromium, after a release build of the
+#      npm package into pkg/);
+#   3. a Markdown summary of amphi's figures, the peers' and the ratios (scripts/bench-report.mjs).
+# Both kinds run AMPHI_BENCH_ROUNDS times (default 3; each round is kept under
+# target/bench-runs/) and the summary gives the median ratio with its range, since a busy
+# machine easily moves one round's figures. About 5 minutes on 2 cores once everything is built.
+# Nothing here asserts on timings.
+#   bash scripts/bench.sh                            # everything, 3 rounds
+#   AMPHI_BENCH_ROUNDS=1 bash scripts/bench.sh       # one round
+#   AMPHI_BENCH_BROWSER=0 bash scripts/bench.sh      # native only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+section() { printf '\n\033[1m== %s\033[0m (load average: %s)\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+
+rounds=${AMPHI_BENCH_ROUNDS:-3}
+runs=target/bench-runs
+rm -rf "$runs"
+mkdir -p "$runs"
+report_args=()
+
+cargo bench --no-run --bench lock --bench event --bench semaphore --bench condition
+for round in $(seq 1 "$rounds"); do
+  section "native, round $round of $rounds: cargo bench --bench lock --bench event --bench semaphore --bench condition"
+  cargo bench --bench lock --bench event --bench semaphore --bench condition
+  cp -r target/criterion "$runs/criterion-$round"
+  report_args+=(--criterion "$runs/criterion-$round")
+done
+
+if [ "${AMPHI_BENCH_BROWSER:-1}" != 0 ]; then
+  section "browser: build the npm package (release)"
+  node scripts/build-pkg.mjs
+  for round in $(seq 1 "$rounds"); do
+    section "browser, round $round of $rounds: www/bench.html in Chromium"
+    timeout 600 node scripts/bench-browser.mjs --out "$runs/browser-$round.json"
+    report_args+=(--browser "$runs/browser-$round.json")
+  done
+fi
+
+section "summary: amphi / peer (below 1: amphi is faster)"
+echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), Linux $(uname -r)"
+node scripts/bench-report.mjs "${report_args[@]}"

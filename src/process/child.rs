@@ -1,0 +1,113 @@
+//! The child's side: the entry the platform calls in a child, one per `(A, R)`.
+//!
+//! `entry::<A, R>` is monomorphised in the parent when a `Process<R>` is built from a
+//! `fn(A) -> R`, and the parent hands the platform the pair (entry, target). In the child the
+//! platform calls the entry with the target's address and the start-up payload; the entry
+//! decodes the [`Start`], records who the child is, deserialises `A`, calls the target under
+//! `catch_unwind`, and returns the [`Report`] and the exit code: 0 when the target returned,
+//! 1 when it panicked or could not be run (Python's code for an uncaught exception).
+//!
+//! A panic's message and location are recorded by a panic hook (chained to the previous one,
+//! which still prints the panic on standard error, as Python prints the traceback) while the
+//! target runs on this thread.
+
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Mutex, Once};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::current;
+use super::wire::{Report, Start};
+use crate::sys::ChildExit;
+
+thread_local! {
+    static IN_TARGET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The last panic of the target: (message, location).
+static PANIC: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
+static HOOK: Once = Once::new();
+
+/// Runs the target in a child (see the module docs).
+///
+/// # Safety
+///
+/// `target` must be the address of a `fn(A) -> R` in this process.
+pub(super) unsafe fn entry<A, R>(target: *const (), payload: &[u8]) -> ChildExit
+where
+    A: DeserializeOwned,
+    R: Serialize,
+{
+    // SAFETY: the caller guarantees `target` is the address of a `fn(A) -> R` in this process;
+    // a function pointer and `*const ()` have the same size and representation.
+    let target = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(target) };
+    let report = run(target, payload);
+    let code = i32::from(!matches!(report, Report::Returned(_)));
+    match serde_json::to_vec(&report) {
+        Ok(report) => ChildExit { report, code },
+        Err(err) => ChildExit {
+            report: failure(&format!("the return value does not serialise: {err}")),
+            code: 1,
+        },
+    }
+}
+
+fn failure(reason: &str) -> Vec<u8> {
+    serde_json::to_vec(&Report::<()>::Failed(reason.to_owned())).unwrap_or_default()
+}
+
+fn run<A: DeserializeOwned, R>(target: fn(A) -> R, payload: &[u8]) -> Report<R> {
+    let start = match serde_json::from_slice::<Start<serde_json::Value>>(payload) {
+        Ok(start) => start,
+        Err(err) => return Report::Failed(format!("the start-up message is not valid: {err}")),
+    };
+    let args = match serde_json::from_value::<A>(start.args) {
+        Ok(args) => args,
+        Err(err) => {
+            let expected = std::any::type_name::<A>();
+            return Report::Failed(format!(
+                "the arguments do not deserialise as {expected}: {err}"
+            ));
+        }
+    };
+    current::become_child(start.name, start.daemon, start.identity, start.parent);
+    HOOK.call_once(install_panic_hook);
+    IN_TARGET.with(|flag| flag.set(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| target(args)));
+    IN_TARGET.with(|flag| flag.set(false));
+    match outcome {
+        Ok(value) => Report::Returned(value),
+        Err(payload) => {
+            let recorded = PANIC
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .take();
+            let (message, location) = recorded.unwrap_or_else(|| (text(payload.as_ref()), None));
+            Report::Panicked { message, location }
+        }
+    }
+}
+
+fn install_panic_hook() {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if IN_TARGET.with(Cell::get) {
+            let record = (
+                text(info.payload()),
+                info.location().map(ToString::to_string),
+            );
+            *PANIC.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(record);
+        }
+        previous(info);
+    }));
+}
+
+fn text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "Box<dyn Any>".to_owned())
+}

@@ -1,0 +1,85 @@
+//! Queues between threads: Python's `queue` module and the queues of `multiprocessing`.
+//!
+//! ## A tour
+//!
+//! - [`Queue`]: first in, first out; bounded ([`Queue::bounded`]) or not
+//!   ([`Queue::unbounded`]; `Queue::new(0)` as in Python); any number of producers and
+//!   consumers. [`put`](Queue::put) and [`get`](Queue::get) come in four forms: blocking,
+//!   `try_` (Python's `put_nowait`/`get_nowait`), `_timeout` and `_async`. Plus
+//!   [`qsize`](Queue::qsize), [`empty`](Queue::empty), [`full`](Queue::full) and
+//!   [`close`](Queue::close).
+//! - [`SimpleQueue`]: unbounded, with a `put` that never waits.
+//! - [`JoinableQueue`]: a queue whose producer can [`join`](JoinableQueue::join) until every
+//!   item was marked [`task_done`](JoinableQueue::task_done) by a consumer.
+//! - [`PutError`] hands the item back (`Full`, `Closed`, `Timeout`, `WouldBlock`);
+//!   [`GetError`] says why nothing came (`Empty`, `Closed`, `Timeout`, `WouldBlock`). Both
+//!   convert into [`crate::Error`] for `?`.
+//!
+//! Between threads an item moves as it is: no copy, no serialisation, any `T: Send`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use amphi::{Queue, Thread};
+//!
+//! let queue = Arc::new(Queue::new(10));
+//! let consumer = {
+//!     let queue = Arc::clone(&queue);
+//!     Thread::spawn(move || {
+//!         let mut total = 0;
+//!         while let Some(n) = queue.get()? {
+//!             total += n;
+//!         }
+//!         Ok::<_, amphi::Error>(total)
+//!     })?
+//! };
+//! for n in 1..=4 {
+//!     queue.put(Some(n))?;
+//! }
+//! queue.put(None)?; // the sentinel: no more work
+//! assert_eq!(consumer.join()??, 10);
+//! # Ok::<(), amphi::Error>(())
+//! ```
+//!
+//! ## Closing
+//!
+//! After [`Queue::close`], puts fail with `Closed` (the item handed back); gets take the items
+//! left and then fail with `Closed`; threads asleep in a put or a get wake up with `Closed`.
+//! Closing is how a producer says "no more", without a sentinel per consumer.
+//!
+//! ## When a producer or consumer dies
+//!
+//! No lock is held while user code runs, so a thread that panics (or a browser worker that is
+//! lost) never leaves a queue locked or inconsistent: the survivors keep using it.
+//!
+//! - A consumer that dies loses only the item it had taken. The other consumers go on taking
+//!   the rest. A [`JoinableQueue`] still counts the dead consumer's task as unfinished, so
+//!   `join` would wait for it: use `join_timeout`, or have the thread that joins the
+//!   consumers (and sees [`Error::Panicked`](crate::Error::Panicked)) call `task_done` for it.
+//! - A producer that dies simply puts no more. Consumers blocked in `get` wait for the other
+//!   producers; if none is left they would wait forever, so whoever joins the producers
+//!   closes the queue once they have all ended, however they ended: [`Thread::join`] reports
+//!   a panic on both targets, and the consumers then drain the queue and see `Closed`.
+//!   Alternatively, consumers use `get_timeout`.
+//!
+//! [`Thread::join`]: crate::Thread::join
+//!
+//! ## How it is built
+//!
+//! The state machine (when a put or a get may go ahead, and what `close` does to sleepers) is
+//! two [`Semaphore`](crate::Semaphore)s over a store; see `permits.rs`. The store (`store.rs`)
+//! keeps the items and the closed flag. A queue between processes will reuse the state machine
+//! and the error types unchanged, with a store of serialised messages in shared memory.
+
+mod error;
+mod fifo;
+mod joinable;
+mod permits;
+mod simple;
+mod store;
+
+pub use error::{GetError, PutError};
+pub use fifo::Queue;
+pub use joinable::JoinableQueue;
+pub(crate) use permits::Core;
+pub use simple::SimpleQueue;
+pub(crate) use store::LocalStore;

@@ -1,0 +1,143 @@
+//! The process interface every backend offers: start a child running a function of this
+//! executable, learn how it ended, signal it.
+//!
+//! `crate::process` builds Python's `Process` on these few items:
+//!
+//! | item | meaning |
+//! |---|---|
+//! | [`spawn_process`] | start a child that runs [`ProcessStart::entry`] on the payload |
+//! | [`ProcessWatch`] | the exit word a child's handle sleeps on, and the `exited` callback |
+//! | [`ChildHandle::signal`] | [`Signal::Terminate`] or [`Signal::Kill`] a child not yet reaped |
+//! | [`current_pid`] | this process's id |
+//!
+//! A child runs `entry(target, payload)` and its [`ChildExit`] travels back to the parent, which
+//! hands the watch a [`ChildReport`]: the entry's bytes, nothing (the child died first), or the
+//! reason the child could not run the entry at all. The backend moves the exit word from
+//! [`PROCESS_RUNNING`] to [`PROCESS_EXITED`] once it knows the exit code, after calling
+//! [`ProcessWatch::exited`], and wakes every waiter of the word (futures included).
+//!
+//! Natively (`sys/native/process.rs`) children are re-executions of the current binary. The
+//! browser and the loom model cannot start processes yet: there [`spawn_process`] returns an
+//! error that says so (the browser's Web Worker processes plug in here).
+
+// Only the native backend starts processes: elsewhere the parts it reads go unread.
+#![cfg_attr(any(target_arch = "wasm32", amphi_loom), allow(dead_code))]
+
+use std::sync::Arc;
+
+use crate::atomic::AtomicU32;
+
+#[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
+pub(crate) use super::backend::process::{current_pid, spawn_process, ChildHandle};
+#[cfg(any(target_arch = "wasm32", amphi_loom))]
+pub(crate) use unsupported::{current_pid, spawn_process, ChildHandle};
+
+/// What a child runs. `target` is the address, in the child, of the function the parent named
+/// in [`ProcessStart::target`]; `payload` is [`ProcessStart::payload`].
+///
+/// # Safety
+///
+/// `target` must be the address of the function that this entry was paired with in the
+/// [`ProcessStart`] the parent built (see there), relocated into the calling process.
+pub(crate) type ProcessEntry = unsafe fn(target: *const (), payload: &[u8]) -> ChildExit;
+
+/// Everything a backend needs to start a child.
+#[derive(Debug)]
+pub(crate) struct ProcessStart {
+    /// A daemonic child dies with its parent, whatever ends the parent.
+    pub(crate) daemon: bool,
+    /// The function the child calls. It must be a function of this executable.
+    pub(crate) entry: ProcessEntry,
+    /// The address of a function of this executable that `entry` knows how to call: building
+    /// a `ProcessStart` promises that `entry(target relocated, payload)` is sound in a child.
+    pub(crate) target: usize,
+    /// The bytes handed to `entry`.
+    pub(crate) payload: Vec<u8>,
+}
+
+/// What the entry hands back in the child: the bytes to report and the exit code to use.
+#[derive(Debug)]
+pub(crate) struct ChildExit {
+    /// The report, delivered to the parent's watch as [`ChildReport::Sent`].
+    pub(crate) report: Vec<u8>,
+    /// The child's exit code.
+    pub(crate) code: i32,
+}
+
+/// What the parent heard from a child by the time it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ChildReport {
+    /// The entry's report, complete.
+    Sent(Vec<u8>),
+    /// No complete report: the child died (or exited) before sending one.
+    Missing,
+    /// The child could not run the entry (its reason), or what it sent was not a report.
+    Broken(String),
+}
+
+/// A child's end as its handle sees it.
+pub(crate) trait ProcessWatch: Send + Sync + 'static {
+    /// The exit word: [`PROCESS_RUNNING`], then [`PROCESS_EXITED`].
+    fn exit_word(&self) -> &AtomicU32;
+    /// Records how the child ended, once, before the word becomes [`PROCESS_EXITED`].
+    /// `exitcode` is Python's: the exit status, or `-N` after signal `N`.
+    fn exited(&self, exitcode: i32, report: ChildReport);
+}
+
+/// The exit word's value while the child runs (or has not been reaped yet).
+pub(crate) const PROCESS_RUNNING: u32 = 0;
+/// The exit word's value once the child's exit code is known.
+pub(crate) const PROCESS_EXITED: u32 = 1;
+
+/// The signals a parent may send a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// Ask it to stop (SIGTERM natively).
+    Terminate,
+    /// Stop it now (SIGKILL natively).
+    Kill,
+}
+
+/// Keeps the watch type used by every backend in one place.
+pub(crate) type Watch = Arc<dyn ProcessWatch>;
+
+/// The backends that cannot start processes: the browser (for now) and the loom model.
+#[cfg(any(target_arch = "wasm32", amphi_loom))]
+mod unsupported {
+    use super::{ProcessStart, Signal, Watch};
+
+    #[cfg(target_arch = "wasm32")]
+    const WHY: &str = "processes in the browser are not implemented yet";
+    #[cfg(not(target_arch = "wasm32"))]
+    const WHY: &str = "processes are not modelled under loom";
+
+    /// A started child; never constructed here.
+    #[derive(Debug)]
+    pub(crate) enum ChildHandle {}
+
+    impl ChildHandle {
+        pub(crate) fn pid(&self) -> u32 {
+            match *self {}
+        }
+
+        pub(crate) fn signal(&self, _signal: Signal) -> Result<(), String> {
+            match *self {}
+        }
+    }
+
+    /// Refuses, saying why.
+    pub(crate) fn spawn_process(
+        _start: ProcessStart,
+        _watch: Watch,
+    ) -> Result<ChildHandle, String> {
+        Err(WHY.to_owned())
+    }
+
+    /// No OS process ids in the browser (0); the host's under loom.
+    pub(crate) fn current_pid() -> u32 {
+        #[cfg(target_arch = "wasm32")]
+        return 0;
+        #[cfg(not(target_arch = "wasm32"))]
+        return std::process::id();
+    }
+}

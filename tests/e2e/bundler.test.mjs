@@ -1,0 +1,135 @@
+// End-to-end test of the npm package through a bundler: builds the app in tests/e2e/vite-app/
+// (`import init, { runExample } from 'amphi'`, with `amphi` resolved to pkg/) with Vite's
+// production build, serves the output cross-origin isolated, and checks in Debian's Chromium,
+// driven headless by playwright-core, that the bundled worker runs bank-account to an ok report.
+//
+// The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
+
+import { createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { build } from 'vite';
+
+const app = fileURLToPath(new URL('./vite-app/', import.meta.url));
+const builtPackage = fileURLToPath(new URL('../../pkg/amphi.js', import.meta.url));
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RUN_TIMEOUT_MS = 120_000;
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/** Builds the fixture app into a fresh temporary folder and returns that folder. */
+async function buildApp() {
+  const outDir = await mkdtemp(join(tmpdir(), 'amphi-vite-'));
+  await build({
+    configFile: join(app, 'vite.config.mjs'),
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  });
+  return outDir;
+}
+
+/** Serves `dir` cross-origin isolated on a free port; resolves to `{ url, close }`. */
+async function serve(dir) {
+  const server = createServer(async (request, response) => {
+    const headers = {
+      'Cache-Control': 'no-store',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+    };
+    try {
+      const { pathname } = new URL(request.url, 'http://localhost');
+      let file = join(dir, normalize(decodeURIComponent(pathname)));
+      if (file !== dir && !file.startsWith(dir + sep)) {
+        throw Object.assign(new Error('outside the served folder'), { code: 'ENOENT' });
+      }
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      headers['Content-Type'] = types[extname(file)] ?? 'application/octet-stream';
+      response.writeHead(200, headers).end(body);
+    } catch (error) {
+      const status = error.code === 'ENOENT' || error.code === 'EISDIR' ? 404 : 500;
+      response.writeHead(status, { ...headers, 'Content-Type': 'text/plain' }).end(String(status));
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+test('a Vite production build of an app that imports amphi runs bank-account', async () => {
+  assert.ok(
+    existsSync(builtPackage),
+    `${builtPackage} is missing: build the npm package first with \`npm run build\``,
+  );
+  const outDir = await buildApp();
+  const server = await serve(outDir);
+  let browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const page = await browser.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+    const consoleErrors = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-status=done], body[data-status=failed]', {
+      state: 'attached',
+      timeout: RUN_TIMEOUT_MS,
+    });
+    const status = await page.evaluate(() => document.body.dataset.status);
+    const output = await page.locator('#output').textContent();
+    const reportText = await page.locator('#report').textContent();
+    const context =
+      `#output: ${output}\n#report: ${reportText}\n` +
+      `console errors:\n${consoleErrors.join('\n')}`;
+    assert.equal(status, 'done', `the run failed\n${context}`);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+
+    const report = JSON.parse(reportText);
+    assert.equal(report.example, 'bank-account', context);
+    assert.equal(report.ok, true, context);
+    assert.equal(report.error, null, context);
+    const balance = report.checks.find((check) => check.name === 'balance == 100');
+    assert.ok(balance?.ok, `no passing check "balance == 100"\n${context}`);
+    assert.deepEqual(
+      await page.evaluate(() => window.__amphiLines),
+      report.output,
+      'onLine received every output line, in order',
+    );
+    const errors = pageErrors.map((error) => error.stack ?? String(error)).join('\n');
+    assert.deepEqual(pageErrors, [], `page errors:\n${errors}`);
+  } finally {
+    await browser?.close();
+    await server.close();
+    await rm(outDir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,284 @@
+//! The browser benchmarks behind `runBenchmark`: an amphi primitive against its `std::sync` peer
+//! compiled to the same wasm module, both run on amphi threads (Web Workers) and timed with
+//! amphi's clock in the same call, so the ratio compares like with like.
+//!
+//! - `lock-contended`: two threads each do `OPS_PER_THREAD` acquire/increment/release of a shared
+//!   counter, on an `amphi::Lock` or a `std::sync::Mutex<u64>`. One op is one critical section.
+//! - `event-ping-pong`: round trips between two threads, each waiting for its event, clearing it
+//!   and setting the other's, with `amphi::Event`s or `Mutex<bool>` + `Condvar` events. One op
+//!   is one round trip.
+//!
+//! Each benchmark runs both sides once to warm up (starting the workers), then `RUNS` times,
+//! alternating amphi and the peer; the figures are the medians.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use amphi::time::Instant;
+use amphi::{Event, Lock, Thread};
+use serde::Serialize;
+
+/// The benchmarks `run` knows, in the order the page shows them.
+pub(crate) const NAMES: [&str; 2] = ["lock-contended", "event-ping-pong"];
+
+const RUNS: usize = 7;
+const THREADS: u64 = 2;
+const OPS_PER_THREAD: u64 = 500_000;
+const ROUND_TRIPS: u64 = 20_000;
+
+/// One benchmark's outcome; `ratio` is amphi's time over the peer's (below 1: amphi is faster).
+#[derive(Debug, Serialize)]
+pub(crate) struct Comparison {
+    name: &'static str,
+    op: &'static str,
+    amphi: &'static str,
+    amphi_ns_per_op: f64,
+    peer: &'static str,
+    peer_ns_per_op: f64,
+    ratio: f64,
+    ops_per_run: u64,
+    runs: usize,
+}
+
+/// Runs the benchmark `name`. Must run on a thread that may block (an amphi worker).
+pub(crate) fn run(name: &str) -> Result<Comparison, String> {
+    match name {
+        "lock-contended" => {
+            let ops = THREADS * OPS_PER_THREAD;
+            let (amphi_ns, peer_ns) = compare(
+                || contended::<AmphiCounter>().map(|t| per_op(t, ops)),
+                || contended::<StdCounter>().map(|t| per_op(t, ops)),
+            )?;
+            Ok(Comparison {
+                name: NAMES[0],
+                op: "one acquire/increment/release, 2 threads contending",
+                amphi: "amphi::Lock",
+                amphi_ns_per_op: amphi_ns,
+                peer: "std::sync::Mutex",
+                peer_ns_per_op: peer_ns,
+                ratio: amphi_ns / peer_ns,
+                ops_per_run: ops,
+                runs: RUNS,
+            })
+        }
+        "event-ping-pong" => {
+            let (amphi_ns, peer_ns) = compare(
+                || ping_pong::<Event>().map(|t| per_op(t, ROUND_TRIPS)),
+                || ping_pong::<CondvarEvent>().map(|t| per_op(t, ROUND_TRIPS)),
+            )?;
+            Ok(Comparison {
+                name: NAMES[1],
+                op: "one round trip between 2 threads",
+                amphi: "amphi::Event",
+                amphi_ns_per_op: amphi_ns,
+                peer: "std::sync::Mutex + Condvar",
+                peer_ns_per_op: peer_ns,
+                ratio: amphi_ns / peer_ns,
+                ops_per_run: ROUND_TRIPS,
+                runs: RUNS,
+            })
+        }
+        _ => Err(format!(
+            "unknown benchmark {name:?}; known: {}",
+            NAMES.join(", ")
+        )),
+    }
+}
+
+fn per_op(elapsed: Duration, ops: u64) -> f64 {
+    elapsed.as_nanos() as f64 / ops as f64
+}
+
+/// Warms both sides up, then runs them `RUNS` times each, alternating; returns the medians.
+fn compare(
+    mut amphi: impl FnMut() -> Result<f64, String>,
+    mut peer: impl FnMut() -> Result<f64, String>,
+) -> Result<(f64, f64), String> {
+    amphi()?;
+    peer()?;
+    let (mut amphi_ns, mut peer_ns) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        amphi_ns.push(amphi()?);
+        peer_ns.push(peer()?);
+    }
+    Ok((median(amphi_ns), median(peer_ns)))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn spawn<T: Send + 'static>(
+    name: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> Result<Thread<T>, String> {
+    amphi::thread::Builder::new()
+        .name(name)
+        .spawn(body)
+        .map_err(|error| error.to_string())
+}
+
+/// The state two threads share: a lock and the counter it protects.
+trait Counter: Send + Sync + 'static {
+    fn new() -> Self;
+    /// Acquires, increments the counter, releases.
+    fn bump(&self);
+    fn get(&self) -> u64;
+}
+
+/// An amphi `Lock` guards no data, so the counter sits beside it; relaxed load and store make
+/// the increment the same plain read-modify-write as `*guard += 1` under a mutex.
+struct AmphiCounter {
+    lock: Lock,
+    value: AtomicU64,
+}
+
+impl Counter for AmphiCounter {
+    fn new() -> Self {
+        AmphiCounter {
+            lock: Lock::new(),
+            value: AtomicU64::new(0),
+        }
+    }
+    #[inline]
+    fn bump(&self) {
+        let _held = self.lock.acquire().expect("workers may block");
+        let value = self.value.load(Ordering::Relaxed);
+        self.value.store(value + 1, Ordering::Relaxed);
+    }
+    fn get(&self) -> u64 {
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+struct StdCounter(Mutex<u64>);
+
+impl Counter for StdCounter {
+    fn new() -> Self {
+        StdCounter(Mutex::new(0))
+    }
+    #[inline]
+    fn bump(&self) {
+        *self.0.lock().unwrap() += 1;
+    }
+    fn get(&self) -> u64 {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// `THREADS` threads each `bump` `OPS_PER_THREAD` times; the time runs from the moment every
+/// thread is ready until the last one has been joined (thread start-up is not measured).
+fn contended<C: Counter>() -> Result<Duration, String> {
+    let counter = Arc::new(C::new());
+    let ready = Arc::new(AtomicU32::new(0));
+    let go = Arc::new(Event::new());
+    let workers = (0..THREADS)
+        .map(|i| {
+            let (counter, ready, go) = (counter.clone(), ready.clone(), go.clone());
+            spawn(&format!("bench contender {i}"), move || {
+                ready.fetch_add(1, Ordering::SeqCst);
+                go.wait().expect("workers may block");
+                for _ in 0..OPS_PER_THREAD {
+                    counter.bump();
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    while ready.load(Ordering::SeqCst) < THREADS as u32 {
+        amphi::thread::sleep(Duration::from_micros(100)).map_err(|e| e.to_string())?;
+    }
+    let began = Instant::now();
+    go.set();
+    for worker in workers {
+        worker.join().map_err(|error| error.to_string())?;
+    }
+    let elapsed = began.elapsed();
+    let total = counter.get();
+    if total != THREADS * OPS_PER_THREAD {
+        return Err(format!("lost increments: {total}"));
+    }
+    Ok(elapsed)
+}
+
+/// The event operations the ping-pong needs.
+trait Flag: Send + Sync + 'static {
+    fn new() -> Self;
+    fn set(&self);
+    fn wait(&self);
+    fn clear(&self);
+}
+
+impl Flag for Event {
+    fn new() -> Self {
+        Event::new()
+    }
+    fn set(&self) {
+        Event::set(self);
+    }
+    fn wait(&self) {
+        Event::wait(self).expect("workers may block");
+    }
+    fn clear(&self) {
+        Event::clear(self);
+    }
+}
+
+/// An event as `Mutex<bool>` + `Condvar` (Python's `threading.Event` design).
+struct CondvarEvent {
+    flag: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Flag for CondvarEvent {
+    fn new() -> Self {
+        CondvarEvent {
+            flag: Mutex::new(false),
+            changed: Condvar::new(),
+        }
+    }
+    fn set(&self) {
+        *self.flag.lock().unwrap() = true;
+        self.changed.notify_all();
+    }
+    fn wait(&self) {
+        let mut flag = self.flag.lock().unwrap();
+        while !*flag {
+            flag = self.changed.wait(flag).unwrap();
+        }
+    }
+    fn clear(&self) {
+        *self.flag.lock().unwrap() = false;
+    }
+}
+
+/// `ROUND_TRIPS` round trips between this thread and a peer thread, not counting a first one
+/// that waits for the peer to start.
+fn ping_pong<F: Flag>() -> Result<Duration, String> {
+    let ping = Arc::new(F::new());
+    let pong = Arc::new(F::new());
+    let peer = {
+        let (ping, pong) = (ping.clone(), pong.clone());
+        spawn("bench ping-pong peer", move || {
+            for _ in 0..=ROUND_TRIPS {
+                ping.wait();
+                ping.clear();
+                pong.set();
+            }
+        })?
+    };
+    let round_trip = || {
+        ping.set();
+        pong.wait();
+        pong.clear();
+    };
+    round_trip();
+    let began = Instant::now();
+    for _ in 0..ROUND_TRIPS {
+        round_trip();
+    }
+    let elapsed = began.elapsed();
+    peer.join().map_err(|error| error.to_string())?;
+    Ok(elapsed)
+}
