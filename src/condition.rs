@@ -468,9 +468,14 @@ impl<L: ConditionLock> Condition<L> {
     pub async fn wait_async(&self) -> Result<(), Error> {
         let waiter = self.enqueue()?;
         let saved = self.release_or_dequeue(&waiter)?;
+        let pending = CancelledWait {
+            condition: self,
+            waiter: &waiter,
+        };
         while waiter.load(Ordering::Acquire) == WAITING {
             sys::wait_async(&waiter, WAITING).await;
         }
+        std::mem::forget(pending);
         self.lock.reacquire_after_wait_async(saved).await;
         Ok(())
     }
@@ -503,6 +508,11 @@ impl<L: ConditionLock> Condition<L> {
         if !self.lock.held() {
             return Err(Error::NotOwner);
         }
+        Ok(self.wake_oldest(n))
+    }
+
+    /// Dequeues and wakes the `n` oldest waiters; returns how many.
+    fn wake_oldest(&self, n: usize) -> usize {
         let chosen: Vec<_> = {
             let mut waiters = spin::lock(&self.waiters);
             let count = n.min(waiters.len());
@@ -512,7 +522,7 @@ impl<L: ConditionLock> Condition<L> {
             waiter.store(NOTIFIED, Ordering::Release);
             sys::wake_all(waiter);
         }
-        Ok(chosen.len())
+        chosen.len()
     }
 
     /// Wakes every waiting thread; returns how many. [`Error::NotOwner`] without the lock.
@@ -620,6 +630,22 @@ impl<L: ConditionLock> Condition<L> {
         }
         self.lock.reacquire_after_wait(saved);
         outcome
+    }
+}
+
+/// Armed while a `wait_async` future sleeps: if the future is dropped there, its waiter leaves
+/// the queue, and a notification it had already been chosen for passes to the next waiter, so a
+/// cancelled wait never swallows a `notify`.
+struct CancelledWait<'a, L: ConditionLock> {
+    condition: &'a Condition<L>,
+    waiter: &'a Arc<AtomicU32>,
+}
+
+impl<L: ConditionLock> Drop for CancelledWait<'_, L> {
+    fn drop(&mut self) {
+        if !self.condition.dequeue(self.waiter) {
+            self.condition.wake_oldest(1);
+        }
     }
 }
 

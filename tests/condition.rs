@@ -10,14 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amphi::time::Instant;
-use amphi::{thread, Condition, Error, Lock, RLock, Thread};
+use amphi::{thread, Condition, ConditionLock, Error, Lock, RLock, Thread};
 use common::{assert_waited_at_least, wait_for};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 /// Starts `n` threads that each wait once on `cond` and count themselves in `woken`.
-fn start_waiters(cond: &Arc<Condition>, n: u32, woken: &Arc<AtomicU32>) -> Vec<Thread<()>> {
+fn start_waiters<L: ConditionLock>(
+    cond: &Arc<Condition<L>>,
+    n: u32,
+    woken: &Arc<AtomicU32>,
+) -> Vec<Thread<()>> {
     (0..n)
         .map(|_| {
             let (cond, woken) = (cond.clone(), woken.clone());
@@ -250,4 +254,43 @@ conformance_async! {
         let cond = Condition::with_lock(Arc::new(Lock::new()));
         assert_eq!(cond.wait_async().await, Err(Error::NotOwner));
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_cancelled_wait_async_passes_its_notification_on() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    let cond = Arc::new(Condition::with_lock(Arc::new(Lock::new())));
+    // An async waiter that will be dropped after being chosen by notify(1).
+    cond.lock().try_acquire().unwrap().leak();
+    let mut cancelled = Box::pin(cond.wait_async());
+    // Polled once: it queues itself, releases the lock and sleeps.
+    let mut context = Context::from_waker(Waker::noop());
+    assert!(cancelled.as_mut().poll(&mut context).is_pending());
+    // A blocking waiter queued after it.
+    let woken = Arc::new(AtomicU32::new(0));
+    let blocking = start_waiters(&cond, 1, &woken);
+    wait_for("both waiters", || cond.waiting() == 2);
+    assert_eq!(
+        notify_plain_lock(&cond),
+        1,
+        "notify(1) chose the async waiter"
+    );
+    drop(cancelled);
+    for waiter in blocking {
+        waiter.join_timeout(Duration::from_secs(10)).unwrap();
+    }
+    assert_eq!(
+        woken.load(Ordering::SeqCst),
+        1,
+        "the notification reached the next waiter"
+    );
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn notify_plain_lock(cond: &Condition<Lock>) -> usize {
+    let _held = cond.acquire().unwrap();
+    cond.notify(1).unwrap()
 }
