@@ -260,7 +260,7 @@ conformance_async! {
 #[test]
 fn a_cancelled_wait_async_passes_its_notification_on() {
     use std::future::Future;
-    use std::task::{Context, Poll, Waker};
+    use std::task::{Context, Waker};
 
     let cond = Arc::new(Condition::with_lock(Arc::new(Lock::new())));
     // An async waiter that will be dropped after being chosen by notify(1).
