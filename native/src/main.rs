@@ -48,8 +48,9 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::List => {
+            let width = examples::list().iter().map(|e| e.name.len()).max().unwrap_or(0);
             for example in examples::list() {
-                println!("{:<16} {}", example.name, example.summary);
+                println!("{:<width$}  {}", example.name, example.summary);
             }
             ExitCode::SUCCESS
         }
