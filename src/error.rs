@@ -129,6 +129,18 @@ pub enum Error {
         /// Its exit code.
         exitcode: i32,
     },
+    /// Memory shared between processes could not be had: the platform has no shared region
+    /// (the browser, for now), it could not be created, or it is full.
+    #[error("shared memory: {0}")]
+    SharedMemory(String),
+    /// A process-shared lock is held by a process that no longer runs (it died, or exited,
+    /// without releasing it). The lock stays held: any process may `release` it, after
+    /// repairing whatever it protected.
+    #[error("the lock is held by process {pid}, which no longer runs")]
+    OwnerDied {
+        /// The id of the process that acquired the lock last.
+        pid: u32,
+    },
     /// The process could not run its target (it is not the same executable as its parent, its
     /// arguments did not deserialise, ...), or what it sent back was not a valid result.
     #[error("process '{name}' failed: {reason}")]

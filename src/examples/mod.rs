@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `bank-account` | 002 | 100 threads deposit under a [`Lock`](crate::Lock); the race without it |
 //! | `early-stop` | 004 | a child [`Process`](crate::process::Process) loops printing; its parent stops it with `terminate` |
+//! | `shared-memory` | 001 | two processes update a shared [`Value`](crate::process::Value) and [`Array`](crate::process::Array), without and with a lock |
 //! | `producer-consumer` | 001 | a producer and a consumer thread share a [`Queue`](crate::Queue); a `None` sentinel ends it |
 //! | `pipe` | 001 | a sender thread sends three messages through a [`pipe`](crate::pipe()) and closes it; the receiver stops at end of file |
 //! | `queue-workers-lock` | 004 | two workers drain a [`Queue`](crate::Queue), doing each job under a [`Lock`](crate::Lock) |
@@ -20,6 +21,7 @@ mod pipe_messages;
 mod producer_consumer;
 mod queue_workers_lock;
 mod queue_workers_semaphore;
+mod shared_memory;
 mod washer_dryer;
 
 use std::fmt;
@@ -66,6 +68,11 @@ const EXAMPLES: &[Example] = &[
         name: "early-stop",
         summary: "a child process loops printing; the parent works a little, then stops it with terminate (exitcode -15)",
         body: early_stop::run,
+    },
+    Example {
+        name: "shared-memory",
+        summary: "two processes update a shared Value and Array, first without a lock (updates may be lost), then with one (exactly 200)",
+        body: shared_memory::run,
     },
     Example {
         name: "producer-consumer",

@@ -36,6 +36,12 @@
 //! when it is killed; non-daemonic children outlive it (unlike Python, a program that returns
 //! from `main` does not wait for them: join them).
 //!
+//! ## Shared objects
+//!
+//! [`Lock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Value`] and [`Array`] live in
+//! memory shared by the whole process tree: create them in the parent and pass them to children
+//! as arguments (see `shared`).
+//!
 //! In the browser, starting a process returns [`Error::ProcessStart`](crate::Error) for now.
 //!
 //! Sub-modules, one concept each:
@@ -45,7 +51,8 @@
 //! - `children`: [`active_children`], [`ChildProcess`];
 //! - `packet`: what a process's handles share with the platform (exit word, code, report);
 //! - `child`: the entry a child runs, its panic capture;
-//! - `wire`: what parent and child send each other.
+//! - `wire`: what parent and child send each other;
+//! - `shared`: objects in memory shared by a process tree.
 
 mod builder;
 mod child;
@@ -53,9 +60,14 @@ mod children;
 mod current;
 mod handle;
 mod packet;
+mod shared;
 mod wire;
 
 pub use builder::Builder;
 pub use children::{active_children, ChildProcess};
 pub use current::{current_process, parent_process, ProcessInfo};
 pub use handle::Process;
+pub use shared::{
+    Array, BoundedSemaphore, Event, Integer, Lock, LockGuard, Number, Semaphore, SemaphoreGuard,
+    Value,
+};

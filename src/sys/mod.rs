@@ -13,6 +13,7 @@
 //! | [`sleep`] | sleep for a while (a wait on a private word) |
 //! | [`spawn`] | start a thread running a closure, with a [`ThreadWatch`] for its exit |
 //! | [`spawn_process`] | start a child process (see `process` for the whole interface) |
+//! | [`map_region`], [`wait_shared`], [`wake_shared`] | memory shared by a process tree (see `shared`) |
 //!
 //! Backends, exactly one of which is compiled:
 //! - `native`: Linux futexes (`FUTEX_PRIVATE_FLAG` for threads), `clock_gettime`, `std::thread`.
@@ -25,10 +26,12 @@
 use crate::atomic::AtomicU32;
 
 mod process;
+mod shared;
 pub(crate) use process::{
     current_pid, spawn_process, ChildExit, ChildHandle, ChildReport, ProcessEntry, ProcessStart,
     ProcessWatch, Signal, PROCESS_RUNNING,
 };
+pub(crate) use shared::{map_region, pid_alive, random_u64, wait_shared, wake_shared};
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 #[path = "native/mod.rs"]

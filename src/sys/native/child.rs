@@ -5,8 +5,9 @@
 //! every process before `main`: without that variable it only notes that it is linked; with it,
 //! the process is a child and never reaches `main`:
 //!
-//! 1. it removes the variable (a grandchild gets its own), marks the socket close-on-exec and
-//!    reads the [`Header`] and payload the parent wrote there;
+//! 1. it removes the variable (a grandchild gets its own), adopts the shared-memory region the
+//!    parent may have handed over (`shm.rs`), marks the socket close-on-exec and reads the
+//!    [`Header`] and payload the parent wrote there;
 //! 2. it checks that it is the same executable file as its parent (device and inode of
 //!    `/proc/self/exe`), else it refuses with a clear error;
 //! 3. it finds the entry and the target as offsets from [`start_up`] (same file, so same
@@ -55,6 +56,7 @@ fn start_up() {
     };
     // Before main, no other thread exists yet to read the environment concurrently.
     std::env::remove_var(CHILD_ENV);
+    super::shm::inherit();
     std::process::exit(run(&fd));
 }
 

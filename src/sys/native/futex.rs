@@ -54,3 +54,36 @@ pub(crate) fn wake_one(word: &AtomicU32) {
 pub(crate) fn wake_all(word: &AtomicU32) {
     wake(word, i32::MAX);
 }
+
+/// Sleeps while `*word == expected`, like [`wait`], on a word that other processes may map
+/// (a shared futex: no `FUTEX_PRIVATE_FLAG`, so the kernel keys it by the page, not by this
+/// process's address space).
+pub(crate) fn wait_shared(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a live, aligned 32-bit atomic for the duration of the call; the kernel
+    // only reads it. `ts_ptr` is null or points at a timespec that outlives the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            ts_ptr,
+        )
+    };
+    !(rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT))
+}
+
+/// Wakes at most `count` sleepers of a shared word, in any process that maps it.
+pub(crate) fn wake_shared(word: &AtomicU32, count: i32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key; `word` is live for the call.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count);
+    }
+}

@@ -6,6 +6,7 @@
 //! - `process`: child processes (re-executions of this binary), with `child` (the child's
 //!   side, before `main`), `reaper` (the thread that starts, feeds and reaps children) and
 //!   `frame` (the bytes they exchange).
+//! - `shm`: the process tree's shared-memory region (an anonymous `memfd`), and shared futexes.
 
 mod async_wait;
 mod child;
@@ -13,11 +14,12 @@ mod frame;
 mod futex;
 pub(crate) mod process;
 mod reaper;
+pub(crate) mod shm;
 
 use std::time::Duration;
 
 pub(crate) use async_wait::wait_async;
-pub(crate) use futex::{wait, wake_all, wake_one};
+pub(crate) use futex::{wait, wait_shared, wake_all, wake_one, wake_shared};
 
 use super::ThreadWatch;
 use std::sync::Arc;

@@ -5,7 +5,9 @@
 //! message, and asks the process service (`reaper.rs`) to start the child and feed it. The
 //! child is `execve("/proc/self/exe")`, which is this very file even if it was since replaced
 //! on disk, with `argv[0]` kept, standard input from `/dev/null` (as Python's children), and
-//! `AMPHI_PROCESS_FD` naming the one descriptor it inherits: its end of a socket pair.
+//! `AMPHI_PROCESS_FD` naming the one descriptor it inherits: its end of a socket pair. When
+//! this process has a shared-memory region (`shm.rs`), the child also inherits its descriptor,
+//! named by `AMPHI_SHM_FD`.
 //!
 //! Between `fork` and `exec` a daemonic child asks for `SIGKILL` when its parent dies
 //! (`PR_SET_PDEATHSIG`) and then checks that its parent is still the process that forked it:
@@ -23,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::child::{code_offset, constructor_linked, exe_identity, CHILD_ENV};
 use super::frame::{Header, MAX_BODY};
 use super::reaper::{self, Launch};
+use super::shm::SHM_ENV;
 use crate::sys::process::Watch;
 use crate::sys::{ProcessStart, Signal};
 
@@ -148,21 +151,34 @@ pub(super) fn spawn_child(socket: libc::c_int, daemon: bool) -> io::Result<libc:
     command
         .env(CHILD_ENV, socket.to_string())
         .stdin(Stdio::null());
+    let region = super::shm::region_fd();
+    match region {
+        Some(fd) => command.env(SHM_ENV, fd.to_string()),
+        None => command.env_remove(SHM_ENV),
+    };
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the closure runs in the forked child before exec and only makes system calls
     // that are async-signal-safe (fcntl, prctl, getppid) on integers it captured by value; it
     // allocates nothing and touches no lock.
-    unsafe { command.pre_exec(move || prepare_child(socket, daemon, parent)) };
+    unsafe { command.pre_exec(move || prepare_child(socket, region, daemon, parent)) };
     let child = command.spawn()?;
     Ok(child.id() as libc::pid_t)
 }
 
-/// In the forked child: keep the socket across exec; tie a daemon's life to its parent's.
-fn prepare_child(socket: libc::c_int, daemon: bool, parent: libc::pid_t) -> io::Result<()> {
-    // SAFETY: fcntl on an open descriptor (the socket, inherited by the fork), integer flags.
-    if unsafe { libc::fcntl(socket, libc::F_SETFD, 0) } == -1 {
-        return Err(io::Error::last_os_error());
+/// In the forked child: keep the socket (and the shared region) across exec; tie a daemon's
+/// life to its parent's.
+fn prepare_child(
+    socket: libc::c_int,
+    region: Option<libc::c_int>,
+    daemon: bool,
+    parent: libc::pid_t,
+) -> io::Result<()> {
+    for fd in std::iter::once(socket).chain(region) {
+        // SAFETY: fcntl on an open descriptor (inherited by the fork), integer flags.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
     }
     if daemon {
         // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number, no pointers.

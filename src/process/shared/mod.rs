@@ -1,0 +1,37 @@
+//! Objects shared by processes: Python's `multiprocessing` synchronisation primitives and
+//! shared `Value`/`Array`, in one memory region mapped by a whole process tree.
+//!
+//! The first process that creates a shared object creates the region (natively an anonymous
+//! `memfd`, never a named file; 16 MiB, sparse), and every child amphi starts afterwards maps
+//! the same region. Objects are allocated in it and never freed. Each public type is a handle
+//! (an offset, a kind and a checksum): clone it, or pass it to a child as (part of) a
+//! [`Process`](super::Process)'s arguments, and every copy names the same object. Opening a
+//! handle validates it, so a corrupt or hostile one is an error, never undefined behaviour.
+//!
+//! The primitives are the thread primitives' state machines (`RawLock`, `RawSemaphore`,
+//! `RawEvent`) over words in the region ([`object::SharedWord`]), which sleep on shared
+//! futexes natively. Their blocking calls have `try_` and `_timeout` forms but no `_async`
+//! form (a future woken by another process would need a thread per waiter).
+//!
+//! A process that dies holding a [`Lock`] leaves it locked, as in Python, but an acquirer
+//! learns it as [`Error::OwnerDied`](crate::Error::OwnerDied) instead of waiting forever (see
+//! [`Lock`]). Semaphore permits and events have no owner; use their `_timeout` forms where a
+//! child may die first.
+//!
+//! In the browser (for now) and under loom there is no region: creating an object returns
+//! [`Error::SharedMemory`](crate::Error::SharedMemory).
+//!
+//! Sub-modules: `region` (the mapping and its allocator), `object` (object headers, handles,
+//! `SharedWord`), `lock`, `semaphore`, `event`, `value` (`Value`, `Array`).
+
+mod event;
+mod lock;
+mod object;
+mod region;
+mod semaphore;
+mod value;
+
+pub use event::Event;
+pub use lock::{Lock, LockGuard};
+pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
+pub use value::{Array, Integer, Number, Value};

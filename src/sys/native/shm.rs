@@ -1,0 +1,154 @@
+//! The shared-memory region of a process tree, natively: an anonymous `memfd`.
+//!
+//! The first process of a tree that needs shared objects creates the region with
+//! `memfd_create(MFD_CLOEXEC)` (a file with no name in any directory, so no other user can open
+//! it), sizes it with `ftruncate` (sparse: untouched pages cost nothing) and maps it
+//! `MAP_SHARED`. The descriptor stays open, close-on-exec, for the life of the process.
+//!
+//! Children started by amphi inherit it: `process.rs` clears close-on-exec on the descriptor
+//! between `fork` and `exec` (in the child only) and names it in `AMPHI_SHM_FD`. The child's
+//! start-up hook ([`inherit`]) removes the variable, checks the descriptor (a regular file of
+//! exactly [`REGION_SIZE`] bytes), marks it close-on-exec again and keeps it; the child maps it
+//! the first time it needs a shared object, and hands it on to its own children the same way.
+//!
+//! The mapping is never unmapped: references into it live as long as the process.
+
+use std::io;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// The region's fixed size (sparse).
+pub(crate) const REGION_SIZE: usize = 16 << 20;
+
+/// The variable that names the inherited region's descriptor in a child.
+pub(super) const SHM_ENV: &str = "AMPHI_SHM_FD";
+
+/// The region's descriptor in this process, or -1 before there is one.
+static FD: AtomicI32 = AtomicI32::new(-1);
+
+/// In a child, before `main`: adopts the region named by [`SHM_ENV`], if any. A value that
+/// does not name a region is reported and ignored (shared objects then fail with an error).
+pub(super) fn inherit() {
+    let Some(value) = std::env::var_os(SHM_ENV) else {
+        return;
+    };
+    // Before main, no other thread exists yet to read the environment concurrently.
+    std::env::remove_var(SHM_ENV);
+    let Some(fd) = value
+        .to_str()
+        .and_then(|text| text.parse::<libc::c_int>().ok())
+        .filter(|&fd| fd > 2)
+    else {
+        eprintln!("amphi: {SHM_ENV}={value:?} is not a descriptor number; ignored");
+        return;
+    };
+    // SAFETY: `libc::stat` is plain integers, so all zeros is a valid value; fstat writes into
+    // it, a valid, writable `libc::stat`; an unknown descriptor is an error, never used.
+    let fits = unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        libc::fstat(fd, &mut stat) == 0
+            && (stat.st_mode & libc::S_IFMT) == libc::S_IFREG
+            && stat.st_size as u64 == REGION_SIZE as u64
+    };
+    // SAFETY: fcntl on an open descriptor (checked above), integer flags.
+    if !fits || unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+        eprintln!("amphi: descriptor {fd} is not a shared-memory region; ignored");
+        return;
+    }
+    FD.store(fd, Ordering::Release);
+}
+
+/// The region's descriptor, once this process created or inherited one (for its children).
+pub(super) fn region_fd() -> Option<libc::c_int> {
+    let fd = FD.load(Ordering::Acquire);
+    (fd >= 0).then_some(fd)
+}
+
+/// Maps the process tree's region: the inherited one, or a new one, which `init` fills in
+/// before any child can inherit it. Returns the base and length of the mapping, which is
+/// never unmapped. Called once per process (the caller keeps the result).
+pub(crate) fn map_region(
+    init: impl FnOnce(NonNull<u8>, usize),
+) -> Result<(NonNull<u8>, usize), String> {
+    if let Some(fd) = region_fd() {
+        return map(fd).map(|base| (base, REGION_SIZE));
+    }
+    // SAFETY: the name is a NUL-terminated literal; the flags are integers.
+    let fd = unsafe { libc::memfd_create(c"amphi-shared".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd == -1 {
+        return Err(format!(
+            "memfd_create failed: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: ftruncate on the descriptor just created; the size is a constant that fits.
+    if unsafe { libc::ftruncate(fd, REGION_SIZE as libc::off_t) } == -1 {
+        let err = io::Error::last_os_error();
+        // SAFETY: closing the descriptor this function created and nothing else uses.
+        unsafe { libc::close(fd) };
+        return Err(format!("cannot size the shared region: {err}"));
+    }
+    let base = map(fd)?;
+    init(base, REGION_SIZE);
+    FD.store(fd, Ordering::Release);
+    Ok((base, REGION_SIZE))
+}
+
+fn map(fd: libc::c_int) -> Result<NonNull<u8>, String> {
+    // SAFETY: a fresh shared mapping chosen by the kernel (null hint) of a descriptor sized
+    // REGION_SIZE; it overlaps nothing Rust owns. It is never unmapped.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            REGION_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(format!(
+            "cannot map the shared region: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    NonNull::new(base.cast()).ok_or_else(|| "the shared region mapped at 0".to_owned())
+}
+
+/// Whether process `pid` still runs: it exists (`kill(pid, 0)`) and is not a zombie.
+pub(crate) fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    if unsafe { libc::kill(pid, 0) } == -1
+        && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    {
+        return false;
+    }
+    // A zombie still exists until reaped; its state in /proc is 'Z' (after the ")" of the name).
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().as_bytes().first()),
+            Some(Some(b'Z' | b'X'))
+        ),
+        Err(_) => false,
+    }
+}
+
+/// 64 random bits from the kernel (or, failing that, from the clock and the pid).
+pub(crate) fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the valid, writable buffer.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if got == bytes.len() as isize {
+        return u64::from_ne_bytes(bytes);
+    }
+    let now = super::now();
+    now.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32)
+}
