@@ -48,7 +48,11 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::List => {
-            let width = examples::list().iter().map(|e| e.name.len()).max().unwrap_or(0);
+            let width = examples::list()
+                .iter()
+                .map(|e| e.name.len())
+                .max()
+                .unwrap_or(0);
             for example in examples::list() {
                 println!("{:<width$}  {}", example.name, example.summary);
             }
