@@ -13,12 +13,10 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { build } from 'vite';
+import { builtPackage, launchChromium } from './support/browser.mjs';
 
 const app = fileURLToPath(new URL('./vite-app/', import.meta.url));
-const builtPackage = fileURLToPath(new URL('../../pkg/amphi.js', import.meta.url));
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RUN_TIMEOUT_MS = 120_000;
 const types = {
   '.html': 'text/html; charset=utf-8',
@@ -81,18 +79,7 @@ test('a Vite production build of an app that imports amphi runs bank-account', a
   const server = await serve(outDir);
   let browser;
   try {
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error));

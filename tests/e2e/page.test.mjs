@@ -7,73 +7,18 @@
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { builtPackage, launchChromium, startServer } from './support/browser.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const builtPackage = fileURLToPath(new URL('../../pkg/amphi.js', import.meta.url));
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RUN_TIMEOUT_MS = 120_000;
-const SERVER_START_TIMEOUT_MS = 30_000;
-
-/** Servers still running, killed if this process exits early. */
-const running = new Set();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 function requireBuiltPackage() {
   assert.ok(
     existsSync(builtPackage),
     `${builtPackage} is missing: build the npm package first with \`npm run build\``,
   );
-}
-
-/**
- * Starts `node www/server.mjs` on a free port with `env` added to the environment and resolves
- * to `{ url, stop }` once it prints the address it listens on.
- */
-function startServer(env = {}) {
-  const child = spawn(process.execPath, ['www/server.mjs'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    running.delete(child);
-  };
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const fail = (why) => {
-      clearTimeout(timer);
-      stop().finally(() => reject(new Error(`${why}\nserver stderr:\n${stderr}`)));
-    };
-    const timer = setTimeout(
-      () => fail(`the server printed no address within ${SERVER_START_TIMEOUT_MS} ms`),
-      SERVER_START_TIMEOUT_MS,
-    );
-    child.once('error', (error) => fail(`the server could not be started: ${error.message}`));
-    const exitedEarly = (code, signal) =>
-      fail(`the server exited before listening (code ${code}, signal ${signal})`);
-    child.once('exit', exitedEarly);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = line.match(/^amphi page: (http:\/\/127\.0\.0\.1:\d+\/)/);
-      if (!match) return;
-      clearTimeout(timer);
-      child.removeListener('exit', exitedEarly);
-      resolve({ url: match[1], stop });
-    });
-  });
 }
 
 /**
@@ -85,18 +30,7 @@ async function withPage(serverEnv, body) {
   const server = await startServer(serverEnv);
   let browser;
   try {
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error));
