@@ -40,6 +40,9 @@ if [ "${AMPHI_BENCH_BROWSER:-1}" != 0 ]; then
   done
 fi
 
+section "processes: amphi::process::Process against Python's multiprocessing (spawn, fork)"
+cargo bench -q --bench process | tee "$runs/process.txt"
+
 section "summary: amphi / peer (below 1: amphi is faster)"
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), Linux $(uname -r)"
 node scripts/bench-report.mjs "${report_args[@]}"
