@@ -1,5 +1,10 @@
-//! Process start + join: `amphi::process::Process` against Python's `multiprocessing.Process`
-//! with the `spawn` and `fork` start methods, measured in the same run.
+//! Processes against their peers, measured in the same run:
+//!
+//! - process start + join: `amphi::process::Process` against Python's `multiprocessing.Process`
+//!   with the `spawn` and `fork` start methods;
+//! - the process-shared `Lock` uncontended (acquire + release) against the thread `Lock`;
+//! - a shared `Value` incremented under its lock by 2 processes, against Python's
+//!   `Value.get_lock()` with 2 forked processes.
 //!
 //! Each side starts and joins `N` processes that do nothing, one after another, after one
 //! warm-up start; the figure is the mean wall time per process. Python runs from
@@ -13,13 +18,54 @@ mod native {
     use std::process::Command;
     use std::time::Duration;
 
-    use amphi::process::Process;
+    use amphi::process::{Process, Value};
     use amphi::time::Instant;
 
     const N: u32 = 200;
     const PYTHON_N: u32 = 40;
+    const LOCK_OPS: u32 = 2_000_000;
+    const INCREMENTS: u32 = 100_000;
 
     fn noop(_: ()) {}
+
+    /// Seconds per acquire + release of an uncontended lock.
+    fn per_lock_op(mut acquire_release: impl FnMut()) -> f64 {
+        for _ in 0..LOCK_OPS / 10 {
+            acquire_release();
+        }
+        let start = Instant::now();
+        for _ in 0..LOCK_OPS {
+            acquire_release();
+        }
+        start.elapsed().as_secs_f64() / f64::from(LOCK_OPS)
+    }
+
+    fn add_under_lock((value, n): (Value<i64>, u32)) {
+        let lock = value.get_lock().expect("a Value made with a lock");
+        for _ in 0..n {
+            let _held = lock.acquire().expect("acquire");
+            value.set(value.get() + 1);
+        }
+    }
+
+    /// Seconds per locked increment of a Value shared by 2 child processes.
+    fn value_increment() -> f64 {
+        let value = Value::new(0i64).expect("a shared Value");
+        let start = Instant::now();
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let worker = Process::new(add_under_lock, (value.clone(), INCREMENTS));
+                worker.start().expect("start");
+                worker
+            })
+            .collect();
+        for worker in workers {
+            worker.join().expect("join");
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        assert_eq!(value.get(), 2 * i64::from(INCREMENTS));
+        elapsed / f64::from(2 * INCREMENTS)
+    }
 
     fn amphi_per_process() -> Duration {
         let warm_up = Process::new(noop, ());
@@ -34,7 +80,7 @@ mod native {
         start.elapsed() / N
     }
 
-    fn python_per_process() -> Option<(f64, f64)> {
+    fn python_figures() -> Option<(f64, f64, f64)> {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/benches/peers/python_process.py"
@@ -42,34 +88,58 @@ mod native {
         let output = Command::new("python3")
             .arg(script)
             .arg(PYTHON_N.to_string())
+            .arg(INCREMENTS.to_string())
             .output()
             .ok()?;
         let figures: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-        Some((figures["spawn"].as_f64()?, figures["fork"].as_f64()?))
+        Some((
+            figures["spawn"].as_f64()?,
+            figures["fork"].as_f64()?,
+            figures["value_increment"].as_f64()?,
+        ))
     }
 
     pub(crate) fn main() {
+        let thread_lock = amphi::Lock::new();
+        let thread = per_lock_op(|| drop(thread_lock.acquire().expect("acquire")));
+        let process_lock = amphi::process::Lock::new().expect("a shared Lock");
+        let shared = per_lock_op(|| drop(process_lock.acquire().expect("acquire")));
+        println!(
+            "lock_uncontended: process Lock {:.1} ns, thread Lock {:.1} ns, process / thread = {:.3}x",
+            shared * 1e9,
+            thread * 1e9,
+            shared / thread
+        );
+        let increment = value_increment();
         let amphi = amphi_per_process().as_secs_f64();
         println!(
             "process_start_join: amphi {:.3} ms per process ({N} processes)",
             amphi * 1e3
         );
-        match python_per_process() {
-            Some((spawn, fork)) => {
-                println!(
-                    "process_start_join: python spawn {:.3} ms, fork {:.3} ms ({PYTHON_N} each)",
-                    spawn * 1e3,
-                    fork * 1e3
-                );
-                println!(
-                    "process_start_join: amphi / python_spawn = {:.3}x ({:.1}x faster), amphi / python_fork = {:.3}x",
-                    amphi / spawn,
-                    spawn / amphi,
-                    amphi / fork
-                );
-            }
-            None => println!("process_start_join: python3 not found; no peer figures"),
-        }
+        println!(
+            "value_increment_2_processes: amphi {:.1} ns per locked increment",
+            increment * 1e9
+        );
+        let Some((spawn, fork, python_increment)) = python_figures() else {
+            println!("python3 not found: no peer figures");
+            return;
+        };
+        println!(
+            "process_start_join: python spawn {:.3} ms, fork {:.3} ms ({PYTHON_N} each)",
+            spawn * 1e3,
+            fork * 1e3
+        );
+        println!(
+            "process_start_join: amphi / python_spawn = {:.3}x ({:.1}x faster), amphi / python_fork = {:.3}x",
+            amphi / spawn,
+            spawn / amphi,
+            amphi / fork
+        );
+        println!(
+            "value_increment_2_processes: python {:.1} ns, amphi / python = {:.3}x",
+            python_increment * 1e9,
+            increment / python_increment
+        );
     }
 }
 

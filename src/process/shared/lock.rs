@@ -134,6 +134,12 @@ impl Lock {
     }
 
     fn acquire_within(&self, timeout: Option<Duration>) -> Result<LockGuard<'_>, Error> {
+        if !sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
+        if self.raw.try_lock() {
+            return Ok(self.held());
+        }
         let start = Instant::now();
         loop {
             let slice = match timeout {

@@ -20,7 +20,8 @@
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use super::child::{code_offset, constructor_linked, exe_identity, CHILD_ENV};
 use super::frame::{Header, MAX_BODY};
@@ -107,8 +108,28 @@ impl ChildHandle {
 }
 
 /// This process's id.
+/// This process's id, cached (`getpid` is a system call, and the process-shared lock records its
+/// owner on every acquire). A `fork` that amphi did not make resets the cache in the child
+/// through a `pthread_atfork` handler registered with the first read.
 pub(crate) fn current_pid() -> u32 {
-    std::process::id()
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static RESET_ON_FORK: Once = Once::new();
+    extern "C" fn forget_pid_in_child() {
+        PID.store(0, Ordering::Relaxed);
+    }
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            RESET_ON_FORK.call_once(|| {
+                // SAFETY: registers a handler that only stores to an atomic, which is
+                // async-signal-safe and so allowed in a forked child.
+                unsafe { libc::pthread_atfork(None, None, Some(forget_pid_in_child)) };
+            });
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
 }
 
 /// Starts a child running `start.entry` (see the module docs).
