@@ -2,7 +2,10 @@
 //!
 //! # State machine
 //!
-//! CPython's algorithm, over an internal [`Lock`] and words read and written under it:
+//! CPython's algorithm, over an internal lock and words read and written under it. It lives in
+//! `RawBarrier<W>`, generic over [`Word`](crate::word::Word) like the other state machines: the
+//! thread [`Barrier`] is it over `AtomicU32` plus the optional action, and the process barrier
+//! (`amphi::process::Barrier`) is it over words in the shared region.
 //!
 //! | `state` | meaning |
 //! |---|---|
@@ -29,8 +32,10 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::atomic::{AtomicU32, Ordering};
+use crate::lock::RawLock;
 use crate::time::Deadline;
-use crate::{sys, Error, Lock, LockGuard};
+use crate::word::Word;
+use crate::Error;
 
 const FILLING: u32 = 0;
 const DRAINING: u32 = 1;
@@ -67,13 +72,29 @@ pub struct Barrier {
     parties: u32,
     action: Option<Action>,
     timeout: Option<Duration>,
-    lock: Lock,
+    raw: RawBarrier<AtomicU32>,
+}
+
+/// The barrier's state machine over any [`Word`]; the number of parties and the action are
+/// passed to each wait, so the words alone hold the shared state.
+pub(crate) struct RawBarrier<W> {
+    lock: RawLock<W>,
     /// `FILLING`, `DRAINING`, `RESETTING` or `BROKEN`; under `lock`.
-    state: AtomicU32,
+    state: W,
     /// Threads inside `wait`; under `lock`.
-    count: AtomicU32,
+    count: W,
     /// Bumped on every change of `state`; waiters sleep on it.
-    changed: AtomicU32,
+    changed: W,
+}
+
+/// Holds a [`RawBarrier`]'s lock; releases it when dropped (also while a panicking action
+/// unwinds).
+struct Held<'a, W: Word>(&'a RawLock<W>);
+
+impl<W: Word> Drop for Held<'_, W> {
+    fn drop(&mut self) {
+        self.0.unlock();
+    }
 }
 
 impl Barrier {
@@ -97,10 +118,12 @@ impl Barrier {
             parties,
             action: None,
             timeout: None,
-            lock: Lock::new(),
-            state: AtomicU32::new(FILLING),
-            count: AtomicU32::new(0),
-            changed: AtomicU32::new(0),
+            raw: RawBarrier::from_words(
+                AtomicU32::new(0),
+                AtomicU32::new(FILLING),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+            ),
         })
     }
 
@@ -176,11 +199,7 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn n_waiting(&self) -> u32 {
-        if self.state.load(Ordering::Relaxed) == FILLING {
-            self.count.load(Ordering::Relaxed)
-        } else {
-            0
-        }
+        self.raw.n_waiting()
     }
 
     /// Whether the barrier is broken.
@@ -195,7 +214,7 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn broken(&self) -> bool {
-        self.state.load(Ordering::Relaxed) == BROKEN
+        self.raw.broken()
     }
 
     /// Waits for all parties, using the barrier's default timeout if it has one. Returns this
@@ -219,7 +238,9 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn wait(&self) -> Result<u32, Error> {
-        self.wait_until(self.timeout.map_or(Deadline::NEVER, Deadline::after))
+        let deadline = self.timeout.map_or(Deadline::NEVER, Deadline::after);
+        self.raw
+            .wait_until(self.parties, self.action.as_deref().map(as_fn), deadline)
     }
 
     /// Waits for all parties for at most `timeout`; on timeout the barrier breaks and this
@@ -237,7 +258,9 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<u32, Error> {
-        self.wait_until(Deadline::after(timeout))
+        let action = self.action.as_deref().map(as_fn);
+        self.raw
+            .wait_until(self.parties, action, Deadline::after(timeout))
     }
 
     /// Waits for all parties without blocking the thread (no timeout). Works on the browser's
@@ -258,24 +281,8 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn wait_async(&self) -> Result<u32, Error> {
-        let mut guard = self.lock.acquire_async().await;
-        while !self.may_enter()? {
-            guard = self.changed_async(guard).await;
-        }
-        let index = self.arrive();
-        let outcome = if index + 1 == self.parties {
-            self.run_action_and_release()
-        } else {
-            loop {
-                if let Some(outcome) = self.released() {
-                    break outcome;
-                }
-                guard = self.changed_async(guard).await;
-            }
-        };
-        self.leave();
-        drop(guard);
-        outcome.map(|()| index)
+        let action = self.action.as_deref().map(as_fn);
+        self.raw.wait_async(self.parties, action).await
     }
 
     /// Puts the barrier back to its empty state. Threads waiting in it get
@@ -299,16 +306,7 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn reset(&self) -> Result<(), Error> {
-        let _held = self.lock.acquire()?;
-        let state = self.state.load(Ordering::Relaxed);
-        if self.count.load(Ordering::Relaxed) > 0 {
-            if state == FILLING || state == BROKEN {
-                self.set_state(RESETTING);
-            }
-        } else {
-            self.set_state(FILLING);
-        }
-        Ok(())
+        self.raw.reset()
     }
 
     /// Breaks the barrier: every waiter and later caller gets [`Error::BrokenBarrier`] until
@@ -325,19 +323,54 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn abort(&self) -> Result<(), Error> {
-        let _held = self.lock.acquire()?;
-        self.set_state(BROKEN);
-        Ok(())
+        self.raw.abort()
+    }
+}
+
+/// The action as the plain `dyn Fn()` that [`RawBarrier`] takes.
+fn as_fn(action: &(dyn Fn() + Send + Sync)) -> &dyn Fn() {
+    action
+}
+
+impl<W: Word> RawBarrier<W> {
+    /// A barrier in four words, which must hold 0 (`UNLOCKED`, `FILLING`, 0, any) when new.
+    pub(crate) const fn from_words(lock: W, state: W, count: W, changed: W) -> RawBarrier<W> {
+        RawBarrier {
+            lock: RawLock::from_word(lock),
+            state,
+            count,
+            changed,
+        }
     }
 
-    fn wait_until(&self, deadline: Deadline) -> Result<u32, Error> {
-        let mut guard = self.lock.acquire()?;
+    /// How many parties wait in the current round (a snapshot).
+    pub(crate) fn n_waiting(&self) -> u32 {
+        if self.state.load(Ordering::Relaxed) == FILLING {
+            self.count.load(Ordering::Relaxed)
+        } else {
+            0
+        }
+    }
+
+    /// Whether the barrier is broken (a snapshot).
+    pub(crate) fn broken(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == BROKEN
+    }
+
+    /// Waits for `parties` parties until `deadline`; the last to arrive runs `action`.
+    pub(crate) fn wait_until(
+        &self,
+        parties: u32,
+        action: Option<&dyn Fn()>,
+        deadline: Deadline,
+    ) -> Result<u32, Error> {
+        let mut guard = self.acquire()?;
         while !self.may_enter()? {
             guard = self.changed(guard, Deadline::NEVER)?;
         }
         let index = self.arrive();
-        let outcome = if index + 1 == self.parties {
-            self.run_action_and_release()
+        let outcome = if index + 1 == parties {
+            self.run_action_and_release(action)
         } else {
             loop {
                 if let Some(outcome) = self.released() {
@@ -355,6 +388,63 @@ impl Barrier {
         outcome.map(|()| index)
     }
 
+    /// [`wait_until`](Self::wait_until) without a deadline, never blocking the thread.
+    pub(crate) async fn wait_async(
+        &self,
+        parties: u32,
+        action: Option<&dyn Fn()>,
+    ) -> Result<u32, Error> {
+        let mut guard = self.acquire_async().await;
+        while !self.may_enter()? {
+            guard = self.changed_async(guard).await;
+        }
+        let index = self.arrive();
+        let outcome = if index + 1 == parties {
+            self.run_action_and_release(action)
+        } else {
+            loop {
+                if let Some(outcome) = self.released() {
+                    break outcome;
+                }
+                guard = self.changed_async(guard).await;
+            }
+        };
+        self.leave();
+        drop(guard);
+        outcome.map(|()| index)
+    }
+
+    /// Python's `reset()`.
+    pub(crate) fn reset(&self) -> Result<(), Error> {
+        let _held = self.acquire()?;
+        let state = self.state.load(Ordering::Relaxed);
+        if self.count.load(Ordering::Relaxed) > 0 {
+            if state == FILLING || state == BROKEN {
+                self.set_state(RESETTING);
+            }
+        } else {
+            self.set_state(FILLING);
+        }
+        Ok(())
+    }
+
+    /// Python's `abort()`.
+    pub(crate) fn abort(&self) -> Result<(), Error> {
+        let _held = self.acquire()?;
+        self.set_state(BROKEN);
+        Ok(())
+    }
+
+    fn acquire(&self) -> Result<Held<'_, W>, Error> {
+        self.lock.lock_until(Deadline::NEVER)?;
+        Ok(Held(&self.lock))
+    }
+
+    async fn acquire_async(&self) -> Held<'_, W> {
+        self.lock.lock_async().await;
+        Held(&self.lock)
+    }
+
     /// False while the previous round drains or resets; an error if broken.
     fn may_enter(&self) -> Result<bool, Error> {
         match self.state.load(Ordering::Relaxed) {
@@ -368,8 +458,8 @@ impl Barrier {
         self.count.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn run_action_and_release(&self) -> Result<(), Error> {
-        if let Some(action) = &self.action {
+    fn run_action_and_release(&self, action: Option<&dyn Fn()>) -> Result<(), Error> {
+        if let Some(action) = action {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action));
             if let Err(panic) = ran {
                 self.set_state(BROKEN);
@@ -400,37 +490,33 @@ impl Barrier {
     }
 
     fn set_state(&self, state: u32) {
-        self.state.store(state, Ordering::Relaxed);
+        self.state.swap(state, Ordering::Relaxed);
         self.changed.fetch_add(1, Ordering::Release);
-        sys::wake_all(&self.changed);
+        self.changed.wake_all();
     }
 
     /// Releases the lock, sleeps until `changed` moves (or the deadline passes), re-locks.
-    fn changed<'a>(
-        &'a self,
-        guard: LockGuard<'a>,
-        deadline: Deadline,
-    ) -> Result<LockGuard<'a>, Error> {
+    fn changed<'a>(&'a self, guard: Held<'a, W>, deadline: Deadline) -> Result<Held<'a, W>, Error> {
         let seen = self.changed.load(Ordering::Acquire);
         drop(guard);
         while self.changed.load(Ordering::Acquire) == seen {
             match deadline.remaining() {
                 Ok(left) => {
-                    sys::wait(&self.changed, seen, left);
+                    self.changed.wait(seen, left);
                 }
                 Err(_) => break,
             }
         }
-        self.lock.acquire()
+        self.acquire()
     }
 
-    async fn changed_async<'a>(&'a self, guard: LockGuard<'a>) -> LockGuard<'a> {
+    async fn changed_async<'a>(&'a self, guard: Held<'a, W>) -> Held<'a, W> {
         let seen = self.changed.load(Ordering::Acquire);
         drop(guard);
         while self.changed.load(Ordering::Acquire) == seen {
-            sys::wait_async(&self.changed, seen).await;
+            self.changed.wait_async(seen).await;
         }
-        self.lock.acquire_async().await
+        self.acquire_async().await
     }
 }
 

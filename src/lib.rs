@@ -24,9 +24,10 @@
 //! - [`process::Process`]: run a function in a child process (natively a re-execution of the
 //!   program), `start`, `join` its result back, `terminate`, `kill`, `exitcode`; with
 //!   [`process::current_process`], [`process::parent_process`], [`process::active_children`].
-//!   Shared by processes (natively): [`process::Lock`], [`process::Semaphore`],
-//!   [`process::BoundedSemaphore`], [`process::Event`], [`process::Value`] and
-//!   [`process::Array`], handles passed to children as arguments.
+//!   Shared by processes (natively): [`process::Lock`], [`process::RLock`],
+//!   [`process::Semaphore`], [`process::BoundedSemaphore`], [`process::Event`],
+//!   [`process::Condition`], [`process::Barrier`], [`process::Value`] and [`process::Array`],
+//!   handles passed to children as arguments.
 //! - [`Error`]: one error type; timeouts are [`Error::Timeout`].
 //! - [`time::Instant`]: one monotonic clock for every thread, browser workers included.
 //! - [`examples`]: the seed programs, runnable from the CLI, the web page and tests.

@@ -38,9 +38,9 @@
 //!
 //! ## Shared objects
 //!
-//! [`Lock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Value`] and [`Array`] live in
-//! memory shared by the whole process tree: create them in the parent and pass them to children
-//! as arguments (see `shared`).
+//! [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Condition`],
+//! [`Barrier`], [`Value`] and [`Array`] live in memory shared by the whole process tree: create
+//! them in the parent and pass them to children as arguments (see `shared`).
 //!
 //! In the browser, starting a process returns [`Error::ProcessStart`](crate::Error) for now.
 //!
@@ -68,6 +68,6 @@ pub use children::{active_children, ChildProcess};
 pub use current::{current_process, parent_process, ProcessInfo};
 pub use handle::Process;
 pub use shared::{
-    Array, BoundedSemaphore, Event, Integer, Lock, LockGuard, Number, Semaphore, SemaphoreGuard,
-    Value,
+    Array, Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Integer, Lock, LockGuard,
+    Number, RLock, RLockGuard, Semaphore, SemaphoreGuard, Value,
 };

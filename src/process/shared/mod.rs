@@ -9,8 +9,10 @@
 //! handle validates it, so a corrupt or hostile one is an error, never undefined behaviour.
 //!
 //! The primitives are the thread primitives' state machines (`RawLock`, `RawSemaphore`,
-//! `RawEvent`) over words in the region ([`object::SharedWord`]), which sleep on shared
-//! futexes natively. Their blocking calls have `try_` and `_timeout` forms but no `_async`
+//! `RawEvent`, `RawBarrier`) over words in the region ([`object::SharedWord`]), which sleep on
+//! shared futexes natively. [`RLock`] is the thread `RLock`'s scheme over a process [`Lock`],
+//! with an owner word naming a (process, thread) pair; [`Condition`] keeps the thread
+//! `Condition`'s FIFO of one word per waiter, as a fixed number of slots in the region. Their blocking calls have `try_` and `_timeout` forms but no `_async`
 //! form (a future woken by another process would need a thread per waiter).
 //!
 //! A process that dies holding a [`Lock`] leaves it locked, as in Python, but an acquirer
@@ -22,16 +24,23 @@
 //! [`Error::SharedMemory`](crate::Error::SharedMemory).
 //!
 //! Sub-modules: `region` (the mapping and its allocator), `object` (object headers, handles,
-//! `SharedWord`), `lock`, `semaphore`, `event`, `value` (`Value`, `Array`).
+//! `SharedWord`), `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`, `value`
+//! (`Value`, `Array`).
 
+mod barrier;
+mod condition;
 mod event;
 mod lock;
 mod object;
 mod region;
+mod rlock;
 mod semaphore;
 mod value;
 
+pub use barrier::Barrier;
+pub use condition::{Condition, ConditionLock};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use value::{Array, Integer, Number, Value};

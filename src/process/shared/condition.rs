@@ -1,0 +1,556 @@
+//! [`Condition`]: a condition variable shared by processes, over a process [`Lock`] or
+//! [`RLock`], with the thread [`crate::Condition`]'s FIFO guarantee.
+//!
+//! # Layout
+//!
+//! Header aux: the number of waiter slots, `SLOTS` (64). Body: an internal mutex word (a
+//! `RawLock`), `next` (the next ticket), then the slots, each a `ticket` (`u32`) and a `state`
+//! word (`FREE`, `WAITING` or `NOTIFIED`).
+//!
+//! # How it works
+//!
+//! As in CPython and the thread version, each waiter has a word of its own: here a slot in the
+//! region, taken under the internal mutex together with a ticket from `next`. `wait` takes a
+//! slot (`FREE -> WAITING`), releases the lock fully (every level of an `RLock`), sleeps while
+//! the slot is `WAITING`, frees the slot and re-acquires the lock as it was. `notify(n)`, under
+//! the mutex, picks the `n` `WAITING` slots with the oldest tickets (tickets are compared by
+//! their distance from `next`, so they may wrap), marks them `NOTIFIED` and wakes each. So it
+//! wakes exactly the `n` callers that have waited longest, never one that started waiting after
+//! the notify. A waiter that times out frees its slot under the mutex; if a notify chose it at
+//! the same moment, the wait counts as notified (no notification is lost).
+//!
+//! # Limits
+//!
+//! At most 64 callers (in all processes) may wait at once; one more gets
+//! [`Error::SharedMemory`](crate::Error::SharedMemory). A process that dies while waiting keeps
+//! its slot, and a later notify may choose it (counting it as woken); give waiters timeouts
+//! where children may die. There is no async form.
+//!
+//! # Memory ordering
+//!
+//! The user's lock orders the user's state; the internal mutex orders the slots; a slot's
+//! `NOTIFIED` is stored with `Release` and read with `Acquire`.
+
+use std::fmt;
+use std::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::lock::{Lock, LockGuard};
+use super::object::{Handle, Object, SharedWord};
+use super::rlock::{RLock, RLockGuard};
+use crate::atomic::Ordering;
+use crate::lock::RawLock;
+use crate::time::Deadline;
+use crate::word::Word;
+use crate::Error;
+
+const KIND_CONDITION: u32 = 7;
+/// How many callers may wait on one process condition at once.
+const SLOTS: u32 = 64;
+const SLOTS_AT: usize = 8;
+const SLOT_LEN: usize = 8;
+const BODY: usize = SLOTS_AT + SLOTS as usize * SLOT_LEN;
+
+const FREE: u32 = 0;
+const WAITING: u32 = 1;
+const NOTIFIED: u32 = 2;
+
+/// A lock a process [`Condition`] can be built over: a process [`Lock`] or [`RLock`].
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Condition, ConditionLock, Lock, RLock};
+///
+/// fn wake_everyone<L: ConditionLock>(cond: &Condition<L>) -> amphi::Result<usize> {
+///     let _held = cond.acquire()?;
+///     cond.notify_all()
+/// }
+/// assert_eq!(wake_everyone(&Condition::new()?)?, 0);
+/// assert_eq!(wake_everyone(&Condition::with_lock(Lock::new()?)?)?, 0);
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub trait ConditionLock:
+    sealed::ForCondition + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// What acquiring the lock through [`Condition::acquire`] returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::with_lock(amphi::process::Lock::new()?)?;
+    /// let guard: amphi::process::LockGuard<'_> = cond.acquire()?;
+    /// assert!(cond.lock().locked());
+    /// drop(guard);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    type Guard<'a>;
+    /// Acquires the lock, blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::process::ConditionLock;
+    /// let lock = amphi::process::RLock::new()?;
+    /// let level = lock.acquire_guard()?;
+    /// assert!(lock.is_owned());
+    /// drop(level);
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    fn acquire_guard(&self) -> Result<Self::Guard<'_>, Error>;
+}
+
+impl ConditionLock for Lock {
+    type Guard<'a> = LockGuard<'a>;
+    fn acquire_guard(&self) -> Result<LockGuard<'_>, Error> {
+        self.acquire()
+    }
+}
+
+impl ConditionLock for RLock {
+    type Guard<'a> = RLockGuard<'a>;
+    fn acquire_guard(&self) -> Result<RLockGuard<'_>, Error> {
+        self.acquire()
+    }
+}
+
+mod sealed {
+    use super::{Error, Lock, LockGuard, RLock};
+
+    /// What a condition needs from its lock (not nameable outside the crate).
+    pub trait ForCondition {
+        /// Whether the caller may wait on or notify.
+        fn held(&self) -> bool;
+        /// Releases the lock fully; what to restore.
+        fn release_for_wait(&self) -> Result<u32, Error>;
+        fn reacquire_after_wait(&self, saved: u32) -> Result<(), Error>;
+    }
+
+    impl ForCondition for Lock {
+        /// A `Lock` has no owner: as in CPython, "held" means "held by someone".
+        fn held(&self) -> bool {
+            self.locked()
+        }
+        fn release_for_wait(&self) -> Result<u32, Error> {
+            self.release().map_err(|_| Error::NotOwner)?;
+            Ok(1)
+        }
+        fn reacquire_after_wait(&self, _saved: u32) -> Result<(), Error> {
+            self.acquire().map(LockGuard::leak)
+        }
+    }
+
+    impl ForCondition for RLock {
+        fn held(&self) -> bool {
+            self.is_owned()
+        }
+        fn release_for_wait(&self) -> Result<u32, Error> {
+            self.release_all()
+        }
+        fn reacquire_after_wait(&self, saved: u32) -> Result<(), Error> {
+            self.reacquire(saved)
+        }
+    }
+}
+
+/// A condition variable shared by processes, as Python's `multiprocessing.Condition`.
+///
+/// Callers hold its lock, check some shared state, and [`wait`](Condition::wait) until another
+/// caller (in any process of the tree) changes that state and calls
+/// [`notify`](Condition::notify), which wakes exactly the `n` oldest waiters. By default it owns
+/// a process [`RLock`]; [`Condition::with_lock`] builds one over a given [`Lock`] or [`RLock`].
+/// Pass it to children as arguments. At most 64 callers may wait at once (see the module
+/// docs).
+///
+/// Waiting or notifying without holding the lock is [`Error::NotOwner`].
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Condition, Process, Value};
+///
+/// fn produce((cond, ready): (Condition, Value<u32>)) {
+///     let _held = cond.acquire().unwrap();
+///     ready.set(1);
+///     cond.notify_all().unwrap();
+/// }
+///
+/// let cond = Condition::new()?;
+/// let ready = Value::new(0u32)?;
+/// let child = Process::new(produce, (cond.clone(), ready.clone()));
+/// let held = cond.acquire()?;
+/// child.start()?;
+/// cond.wait_for(|| ready.get() == 1)?;
+/// drop(held);
+/// child.join()?;
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct Condition<L: ConditionLock = RLock> {
+    object: Object,
+    lock: L,
+    mutex: RawLock<SharedWord>,
+}
+
+impl Condition<RLock> {
+    /// A condition over a new process [`RLock`] of its own. [`Error::SharedMemory`] where there
+    /// is no region or it is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.waiting(), 0);
+    /// assert!(!cond.lock().locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn new() -> Result<Condition<RLock>, Error> {
+        Condition::with_lock(RLock::new()?)
+    }
+}
+
+impl<L: ConditionLock> Condition<L> {
+    /// A condition over `lock`, which other conditions may share (Python's `Condition(lock)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::process::{Condition, Lock};
+    /// let lock = Lock::new()?;
+    /// let not_empty = Condition::with_lock(lock.clone())?;
+    /// let not_full = Condition::with_lock(lock)?;
+    /// let _held = not_empty.acquire()?;
+    /// assert!(not_full.lock().locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn with_lock(lock: L) -> Result<Condition<L>, Error> {
+        let object = Object::create(KIND_CONDITION, SLOTS, BODY)?;
+        Ok(Condition::from_parts(object, lock))
+    }
+
+    fn from_parts(object: Object, lock: L) -> Condition<L> {
+        Condition {
+            mutex: RawLock::from_word(object.word(0)),
+            object,
+            lock,
+        }
+    }
+
+    /// The underlying lock (for its `try_` and `_timeout` acquiring forms).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.lock().try_acquire().expect("free");
+    /// assert_eq!(cond.notify(1)?, 0, "holding the lock allows notifying");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn lock(&self) -> &L {
+        &self.lock
+    }
+
+    /// Acquires the underlying lock, blocking (Python's `with cond:`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.notify(1), Err(amphi::Error::NotOwner));
+    /// let _held = cond.acquire()?;
+    /// assert_eq!(cond.notify(1)?, 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<L::Guard<'_>, Error> {
+        self.lock.acquire_guard()
+    }
+
+    /// Releases the lock, sleeps until notified, and re-acquires the lock.
+    /// [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::process::Condition;
+    /// let cond = Condition::new()?;
+    /// let notifier = {
+    ///     let cond = cond.clone();
+    ///     std::thread::spawn(move || loop {
+    ///         let _held = cond.acquire().unwrap();
+    ///         if cond.notify(1).unwrap() == 1 {
+    ///             break;
+    ///         }
+    ///     })
+    /// };
+    /// let held = cond.acquire()?;
+    /// cond.wait()?; // the lock is free while asleep, and held again on return
+    /// assert!(cond.lock().is_owned());
+    /// drop(held);
+    /// notifier.join().unwrap();
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait(&self) -> Result<(), Error> {
+        self.wait_until(Deadline::NEVER)
+    }
+
+    /// As [`wait`](Condition::wait), but gives up after `timeout` with [`Error::Timeout`]
+    /// (the lock is re-acquired either way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// let outcome = cond.wait_timeout(std::time::Duration::from_millis(5));
+    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// assert!(cond.lock().is_owned(), "the lock is held again after the wait");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.wait_until(Deadline::after(timeout))
+    }
+
+    /// Waits until `predicate()` holds, re-checking after every wake-up. Returns at once if it
+    /// already holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// cond.wait_for(|| true)?;
+    /// assert!(cond.lock().is_owned());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), Error> {
+        while !predicate() {
+            self.wait()?;
+        }
+        Ok(())
+    }
+
+    /// As [`wait_for`](Condition::wait_for) with an overall `timeout`: [`Error::Timeout`] if
+    /// the predicate still does not hold when it passes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// let never = cond.wait_for_timeout(|| false, std::time::Duration::from_millis(5));
+    /// assert_eq!(never, Err(amphi::Error::Timeout));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait_for_timeout(
+        &self,
+        mut predicate: impl FnMut() -> bool,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let deadline = Deadline::after(timeout);
+        while !predicate() {
+            match self.wait_until(deadline) {
+                Err(Error::Timeout) => {
+                    return if predicate() {
+                        Ok(())
+                    } else {
+                        Err(Error::Timeout)
+                    }
+                }
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Wakes the `n` callers that have waited longest, in any process (fewer if fewer wait);
+    /// returns how many it woke. [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// assert_eq!(cond.notify(5)?, 0, "nobody waits");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn notify(&self, n: usize) -> Result<usize, Error> {
+        if !self.lock.held() {
+            return Err(Error::NotOwner);
+        }
+        self.wake_oldest(n)
+    }
+
+    /// Wakes every waiting caller; returns how many. [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.notify_all(), Err(amphi::Error::NotOwner));
+    /// let _held = cond.acquire()?;
+    /// assert_eq!(cond.notify_all()?, 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn notify_all(&self) -> Result<usize, Error> {
+        self.notify(usize::MAX)
+    }
+
+    /// How many callers are waiting, in all processes (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.waiting(), 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn waiting(&self) -> usize {
+        (0..SLOTS as usize)
+            .filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
+            .count()
+    }
+
+    fn ticket(&self, slot: usize) -> &'static AtomicU32 {
+        self.object.atom(SLOTS_AT + slot * SLOT_LEN)
+    }
+
+    fn state(&self, slot: usize) -> SharedWord {
+        self.object.word(SLOTS_AT + slot * SLOT_LEN + 4)
+    }
+
+    fn next(&self) -> &'static AtomicU32 {
+        self.object.atom(4)
+    }
+
+    /// Runs `f` under the internal mutex.
+    fn locked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Error> {
+        self.mutex.lock_until(Deadline::NEVER)?;
+        let result = f();
+        self.mutex.unlock();
+        Ok(result)
+    }
+
+    /// Takes a free slot with the next ticket.
+    fn enqueue(&self) -> Result<usize, Error> {
+        if !self.lock.held() {
+            return Err(Error::NotOwner);
+        }
+        self.locked(|| {
+            let slot = (0..SLOTS as usize)
+                .find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
+                .ok_or_else(|| {
+                    Error::SharedMemory(format!(
+                        "more than {SLOTS} callers wait on one process condition"
+                    ))
+                })?;
+            let ticket = self.next().fetch_add(1, Ordering::Relaxed);
+            self.ticket(slot).store(ticket, Ordering::Relaxed);
+            self.state(slot).swap(WAITING, Ordering::Relaxed);
+            Ok(slot)
+        })?
+    }
+
+    /// Frees `slot` if it still waits; false if a notify already chose it.
+    fn dequeue(&self, slot: usize) -> Result<bool, Error> {
+        self.locked(|| {
+            self.state(slot)
+                .compare_exchange(WAITING, FREE, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        })
+    }
+
+    /// Marks the `n` oldest waiting slots notified and wakes them; returns how many.
+    fn wake_oldest(&self, n: usize) -> Result<usize, Error> {
+        let mut woken = 0;
+        self.locked(|| {
+            let next = self.next().load(Ordering::Relaxed);
+            while woken < n {
+                let oldest = (0..SLOTS as usize)
+                    .filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
+                    .max_by_key(|&slot| {
+                        next.wrapping_sub(self.ticket(slot).load(Ordering::Relaxed))
+                    });
+                let Some(slot) = oldest else { break };
+                let state = self.state(slot);
+                state.swap(NOTIFIED, Ordering::Release);
+                state.wake_all();
+                woken += 1;
+            }
+        })?;
+        Ok(woken)
+    }
+
+    fn wait_until(&self, deadline: Deadline) -> Result<(), Error> {
+        if !crate::sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
+        let slot = self.enqueue()?;
+        let saved = match self.lock.release_for_wait() {
+            Ok(saved) => saved,
+            Err(err) => {
+                if !self.dequeue(slot)? {
+                    // Chosen by a notify meanwhile: pass the notification on.
+                    self.state(slot).swap(FREE, Ordering::Relaxed);
+                    self.wake_oldest(1)?;
+                }
+                return Err(err);
+            }
+        };
+        let state = self.state(slot);
+        let mut outcome = Ok(());
+        loop {
+            if state.load(Ordering::Acquire) != WAITING {
+                state.swap(FREE, Ordering::Relaxed);
+                break;
+            }
+            match deadline.remaining() {
+                Ok(left) => {
+                    state.wait(WAITING, left);
+                }
+                Err(timeout) => {
+                    if self.dequeue(slot)? {
+                        outcome = Err(timeout);
+                    } else {
+                        state.swap(FREE, Ordering::Relaxed);
+                    }
+                    break;
+                }
+            }
+        }
+        self.lock.reacquire_after_wait(saved)?;
+        outcome
+    }
+}
+
+impl<L: ConditionLock> Clone for Condition<L> {
+    /// Another handle to the same condition (and lock).
+    fn clone(&self) -> Condition<L> {
+        Condition::from_parts(self.object, self.lock.clone())
+    }
+}
+
+impl<L: ConditionLock> fmt::Debug for Condition<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("waiting", &self.waiting())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: ConditionLock> Serialize for Condition<L> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.lock, self.object.handle()).serialize(serializer)
+    }
+}
+
+impl<'de, L: ConditionLock> Deserialize<'de> for Condition<L> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Condition<L>, D::Error> {
+        let (lock, handle) = <(L, Handle)>::deserialize(deserializer)?;
+        let object = Object::open(handle, KIND_CONDITION, |aux| (aux == SLOTS).then_some(BODY))
+            .map_err(serde::de::Error::custom)?;
+        Ok(Condition::from_parts(object, lock))
+    }
+}
