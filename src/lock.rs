@@ -12,7 +12,8 @@
 //!
 //! Acquire is one compare-and-swap `UNLOCKED -> LOCKED` on the fast path. The slow path spins
 //! briefly while the holder is `LOCKED`, then swaps in `CONTENDED` (acquiring if that swap saw
-//! `UNLOCKED`) and sleeps while the word stays `CONTENDED`. Release swaps in `UNLOCKED` and
+//! `UNLOCKED`) and sleeps while the word stays `CONTENDED`; after each wake-up it spins again
+//! before re-announcing itself. Release swaps in `UNLOCKED` and
 //! wakes one sleeper only if it saw `CONTENDED`. This is the futex mutex of std and of
 //! Drepper's "Futexes Are Tricky".
 //!
@@ -283,10 +284,9 @@ impl<W: Word> RawLock<W> {
             }
             let left = deadline.remaining()?;
             self.state.wait(CONTENDED, left);
-            state = self.state.swap(CONTENDED, Ordering::Acquire);
-            if state == UNLOCKED {
-                return Ok(());
-            }
+            // Woken: spin again while the lock is briefly held before re-announcing a sleeper,
+            // as std's futex mutex does.
+            state = self.spin();
         }
     }
 
