@@ -9,7 +9,8 @@
 //!
 //! A panic's message and location are recorded by a panic hook (chained to the previous one,
 //! which still prints the panic on standard error, as Python prints the traceback) while the
-//! target runs on this thread.
+//! target runs on this thread. Where a panic aborts (the browser), the platform calls [`lost`]
+//! after the trap, which reports what the hook recorded.
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
@@ -51,6 +52,24 @@ where
             report: failure(&format!("the return value does not serialise: {err}")),
             code: 1,
         },
+    }
+}
+
+/// What a child reports when the thread running its entry was lost before the entry returned:
+/// in the browser, a trap, which is how a panic ends under `panic=abort`. The hook recorded the
+/// panic's message and location before the trap; without a record, the reason is reported.
+pub(super) fn lost(reason: &str) -> ChildExit {
+    let recorded = PANIC
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .take();
+    let report = match recorded {
+        Some((message, location)) => Report::<()>::Panicked { message, location },
+        None => Report::Failed(format!("the process's thread was lost: {reason}")),
+    };
+    ChildExit {
+        report: serde_json::to_vec(&report).unwrap_or_default(),
+        code: 1,
     }
 }
 

@@ -162,6 +162,7 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
             entry: pending.entry,
             target: pending.target,
             payload,
+            lost: child::lost,
         };
         let handle = sys::spawn_process(start, packet.clone()).map_err(fail)?;
         packet.set_handle(handle);

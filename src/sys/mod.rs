@@ -31,7 +31,10 @@ pub(crate) use process::{
     current_pid, spawn_process, ChildExit, ChildHandle, ChildReport, ProcessEntry, ProcessStart,
     ProcessWatch, Signal, PROCESS_RUNNING,
 };
-pub(crate) use shared::{map_region, pid_alive, random_u64, wait_shared, wake_shared};
+pub(crate) use shared::{
+    atomics as region_atomics, map_region, pid_alive, random_u64, wait_shared, wait_shared_async,
+    wake_shared,
+};
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 #[path = "native/mod.rs"]

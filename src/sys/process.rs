@@ -16,12 +16,13 @@
 //! [`PROCESS_RUNNING`] to [`PROCESS_EXITED`] once it knows the exit code, after calling
 //! [`ProcessWatch::exited`], and wakes every waiter of the word (futures included).
 //!
-//! Natively (`sys/native/process.rs`) children are re-executions of the current binary. The
-//! browser and the loom model cannot start processes yet: there [`spawn_process`] returns an
-//! error that says so (the browser's Web Worker processes plug in here).
+//! Natively (`sys/native/process.rs`) children are re-executions of the current binary. In the
+//! browser (`sys/web/process.rs`) each child is a Web Worker with its own instance of the
+//! module and its own memory. The loom model cannot start processes: there [`spawn_process`]
+//! returns an error that says so.
 
-// Only the native backend starts processes: elsewhere the parts it reads go unread.
-#![cfg_attr(any(target_arch = "wasm32", amphi_loom), allow(dead_code))]
+// Under loom no process starts: the parts it reads go unread.
+#![cfg_attr(amphi_loom, allow(dead_code))]
 
 use std::sync::Arc;
 
@@ -29,7 +30,9 @@ use crate::atomic::AtomicU32;
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::process::{current_pid, spawn_process, ChildHandle};
-#[cfg(any(target_arch = "wasm32", amphi_loom))]
+#[cfg(target_arch = "wasm32")]
+pub(crate) use super::backend::process::{current_pid, spawn_process, ChildHandle};
+#[cfg(amphi_loom)]
 pub(crate) use unsupported::{current_pid, spawn_process, ChildHandle};
 
 /// What a child runs. `target` is the address, in the child, of the function the parent named
@@ -40,6 +43,10 @@ pub(crate) use unsupported::{current_pid, spawn_process, ChildHandle};
 /// `target` must be the address of the function that this entry was paired with in the
 /// [`ProcessStart`] the parent built (see there), relocated into the calling process.
 pub(crate) type ProcessEntry = unsafe fn(target: *const (), payload: &[u8]) -> ChildExit;
+
+/// What a child reports when the thread running the entry was lost before the entry returned
+/// (in the browser, a trap: how a panic ends under `panic=abort`), given the reason.
+pub(crate) type ChildLost = fn(reason: &str) -> ChildExit;
 
 /// Everything a backend needs to start a child.
 #[derive(Debug)]
@@ -53,6 +60,9 @@ pub(crate) struct ProcessStart {
     pub(crate) target: usize,
     /// The bytes handed to `entry`.
     pub(crate) payload: Vec<u8>,
+    /// What the child reports if the entry's thread is lost (used where a panic aborts).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) lost: ChildLost,
 }
 
 /// What the entry hands back in the child: the bytes to report and the exit code to use.
@@ -101,14 +111,11 @@ pub(crate) enum Signal {
 /// Keeps the watch type used by every backend in one place.
 pub(crate) type Watch = Arc<dyn ProcessWatch>;
 
-/// The backends that cannot start processes: the browser (for now) and the loom model.
-#[cfg(any(target_arch = "wasm32", amphi_loom))]
+/// The loom model, which cannot start processes.
+#[cfg(amphi_loom)]
 mod unsupported {
     use super::{ProcessStart, Signal, Watch};
 
-    #[cfg(target_arch = "wasm32")]
-    const WHY: &str = "processes in the browser are not implemented yet";
-    #[cfg(not(target_arch = "wasm32"))]
     const WHY: &str = "processes are not modelled under loom";
 
     /// A started child; never constructed here.
@@ -133,11 +140,8 @@ mod unsupported {
         Err(WHY.to_owned())
     }
 
-    /// No OS process ids in the browser (0); the host's under loom.
+    /// The host's.
     pub(crate) fn current_pid() -> u32 {
-        #[cfg(target_arch = "wasm32")]
-        return 0;
-        #[cfg(not(target_arch = "wasm32"))]
-        return std::process::id();
+        std::process::id()
     }
 }

@@ -5,34 +5,53 @@
 //! |---|---|
 //! | [`map_region`] | map the process tree's region (inherited, or new and initialised) |
 //! | [`wait_shared`], [`wake_shared`] | futex wait and wake on a word that several processes map |
+//! | [`wait_shared_async`] | the wait as a future (in the browser; natively it completes at once) |
 //! | [`pid_alive`] | whether a process still runs (for locks whose owner died) |
 //! | [`random_u64`] | a random region identity |
+//! | [`atomics`] | the atomic types that name locations of the region |
 //!
-//! Natively (`sys/native/shm.rs`) the region is an anonymous `memfd` inherited by children.
-//! The browser and the loom model have no region yet: [`map_region`] returns an error saying
-//! so (the browser's `SharedArrayBuffer` region plugs in here), so no shared word ever exists
-//! there and the wait and wake below are never reached.
+//! Natively (`sys/native/shm.rs`) the region is an anonymous `memfd` inherited by children,
+//! mapped into each process, and its atomics are `std`'s. In the browser (`sys/web/region.rs`)
+//! it is a `SharedArrayBuffer` outside every module's memory, and its atomics are zero-sized
+//! proxies whose addresses name offsets of that buffer (see there). The loom model has no
+//! region: [`map_region`] returns an error saying so, so no shared word ever exists there and
+//! the wait and wake below are never reached.
 
-// Only the native backend maps a region: elsewhere the parts it reads go unread.
-#![cfg_attr(any(target_arch = "wasm32", amphi_loom), allow(dead_code))]
+// Under loom no region is ever mapped: the parts it reads go unread.
+#![cfg_attr(amphi_loom, allow(dead_code))]
 
+#[cfg(target_arch = "wasm32")]
+pub(crate) use super::backend::region::{
+    atomics, map_region, pid_alive, random_u64, wait_shared, wait_shared_async, wake_shared,
+};
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::shm::{map_region, pid_alive, random_u64};
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::{wait_shared, wake_shared};
-#[cfg(any(target_arch = "wasm32", amphi_loom))]
+
+/// Natively a future cannot learn of a wake-up from another process without a thread of its
+/// own, so this completes at once (a spurious completion, which the contract allows); the
+/// process family offers no async forms natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) async fn wait_shared_async(_word: &atomics::AtomicU32, _expected: u32) {}
+#[cfg(amphi_loom)]
 pub(crate) use unsupported::{map_region, pid_alive, random_u64, wait_shared, wake_shared};
 
-/// The backends without a shared region: the browser (for now) and the loom model.
-#[cfg(any(target_arch = "wasm32", amphi_loom))]
+/// The region's atomics natively and under loom: `std`'s, in a mapping of this process.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) mod atomics {
+    pub(crate) use std::sync::atomic::{
+        AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicU16, AtomicU32, AtomicU64, AtomicU8,
+    };
+}
+
+/// The loom model, which has no shared region.
+#[cfg(amphi_loom)]
 mod unsupported {
     use std::ptr::NonNull;
     use std::sync::atomic::AtomicU32;
     use std::time::Duration;
 
-    #[cfg(target_arch = "wasm32")]
-    const WHY: &str = "shared memory between processes is not implemented in the browser yet";
-    #[cfg(not(target_arch = "wasm32"))]
     const WHY: &str = "shared memory between processes is not modelled under loom";
 
     /// Refuses, saying why.

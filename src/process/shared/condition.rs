@@ -31,8 +31,8 @@
 //! The user's lock orders the user's state; the internal mutex orders the slots; a slot's
 //! `NOTIFIED` is stored with `Release` and read with `Acquire`.
 
+use crate::sys::region_atomics::AtomicU32;
 use std::fmt;
-use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;

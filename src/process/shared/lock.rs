@@ -18,8 +18,8 @@
 //! lock acquired by one process and handed over to another names the first, and a pid reused
 //! by a new process looks alive (then the acquirer keeps waiting, or times out).
 
+use crate::sys::region_atomics::AtomicU32;
 use std::fmt;
-use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

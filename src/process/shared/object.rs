@@ -13,8 +13,8 @@
 //! has been allocated, the check matches this region and the kind, and the header in the region
 //! says the same. A corrupt or hostile handle (or one from another process tree) is an error.
 
+use crate::sys::region_atomics::{AtomicU32, AtomicU64};
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -161,10 +161,7 @@ impl Object {
 
     /// The atomic at byte `at` of the body; `at` must be aligned for `A` and in the body.
     pub(crate) fn atom<A: Atom>(&self, at: usize) -> &'static A {
-        assert!(
-            at + std::mem::size_of::<A>() <= self.body_len,
-            "outside the object's body"
-        );
+        assert!(at + A::SIZE <= self.body_len, "outside the object's body");
         self.region
             .atom(self.offset + OBJECT_HEADER + at)
             .expect("a validated body is in bounds and aligned")
@@ -178,9 +175,9 @@ impl Object {
 
 /// A 32-bit word in the region: the process family's [`Word`], on shared futexes.
 ///
-/// It holds a `'static` reference into a mapping that is never unmapped. The browser's version
-/// (a word of a `SharedArrayBuffer` outside the module's memory) will plug in behind this same
-/// type, through `sys`.
+/// It holds a `'static` reference to a region atomic: natively into a mapping that is never
+/// unmapped, in the browser a proxy for a word of the region's `SharedArrayBuffer` (see
+/// `sys`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SharedWord(&'static AtomicU32);
 
@@ -218,11 +215,11 @@ impl Word for SharedWord {
     fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool {
         sys::wait_shared(self.0, expected, timeout)
     }
-    /// The process family offers no async forms: a future would need a waiter that sees wakes
-    /// from other processes (a thread per waiter natively). This completes at once, which the
-    /// contract allows (a spurious completion).
-    fn wait_async(&self, _expected: u32) -> impl Future<Output = ()> + '_ {
-        std::future::ready(())
+    /// In the browser, `Atomics.waitAsync` on the region's buffer. Natively a future would
+    /// need a waiter that sees wakes from other processes (a thread per waiter), so this
+    /// completes at once, which the contract allows (a spurious completion).
+    fn wait_async(&self, expected: u32) -> impl Future<Output = ()> + '_ {
+        sys::wait_shared_async(self.0, expected)
     }
     fn wake_one(&self) {
         sys::wake_shared(self.0, 1);

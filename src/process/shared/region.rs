@@ -21,10 +21,12 @@
 //! `'static`. A hostile offset can therefore only produce an error, never undefined behaviour.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{
-    AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering,
-};
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
+
+use crate::sys::region_atomics::{
+    AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicU16, AtomicU32, AtomicU64, AtomicU8,
+};
 
 use crate::{sys, Error};
 
@@ -43,17 +45,34 @@ pub(crate) const ALIGN: usize = 8;
 /// # Safety
 ///
 /// Implementors must be atomics (interior mutability through atomic instructions only), valid
-/// for every bit pattern, with `align_of <= ALIGN`.
+/// for every bit pattern, with `align_of <= ALIGN`: the platform's region atomics, which are
+/// `std`'s natively and zero-sized proxies for `Atomics` on a `SharedArrayBuffer` in the
+/// browser (valid at any non-null aligned address, since they occupy no memory).
 #[allow(unreachable_pub)]
-pub unsafe trait Atom: Sync + 'static {}
+pub unsafe trait Atom: Sync + 'static {
+    /// The bytes of the region it stands for (also its alignment there).
+    const SIZE: usize;
+}
 
 macro_rules! atoms {
-    ($($atom:ty),*) => {$(
-        // SAFETY: a std atomic integer: valid for every bit pattern, alignment <= 8.
-        unsafe impl Atom for $atom {}
+    ($($atom:ty = $size:literal),*) => {$(
+        // SAFETY: a region atomic (a std atomic integer, or a zero-sized proxy): valid for
+        // every bit pattern, alignment <= 8.
+        unsafe impl Atom for $atom {
+            const SIZE: usize = $size;
+        }
     )*};
 }
-atoms!(AtomicI8, AtomicU8, AtomicI16, AtomicU16, AtomicI32, AtomicU32, AtomicI64, AtomicU64);
+atoms!(
+    AtomicI8 = 1,
+    AtomicU8 = 1,
+    AtomicI16 = 2,
+    AtomicU16 = 2,
+    AtomicI32 = 4,
+    AtomicU32 = 4,
+    AtomicI64 = 8,
+    AtomicU64 = 8
+);
 
 /// The process tree's region, mapped in this process.
 #[derive(Debug)]
@@ -142,16 +161,17 @@ impl Region {
 
     /// The atomic at byte offset `at`, if it lies wholly inside the region and is aligned.
     pub(crate) fn atom<A: Atom>(&self, at: usize) -> Option<&'static A> {
-        let size = std::mem::size_of::<A>();
-        let end = at.checked_add(size)?;
-        if end > self.len || at % std::mem::align_of::<A>() != 0 {
+        let end = at.checked_add(A::SIZE)?;
+        if end > self.len || at % A::SIZE != 0 || std::mem::align_of::<A>() > A::SIZE {
             return None;
         }
         // SAFETY: `[at, end)` lies inside the mapping (checked above), which is never
         // unmapped, so the reference may be `'static`. The base is page-aligned and `at` a
-        // multiple of `A`'s alignment, so the pointer is aligned. `A` is an atomic valid for
-        // every bit pattern (the `Atom` contract) and only shared references are handed out,
-        // so concurrent access by other threads and processes is through atomics only.
-        Some(unsafe { &*self.base.as_ptr().add(at).cast::<A>() })
+        // multiple of `A::SIZE`, itself a multiple of `A`'s alignment, so the pointer is
+        // aligned (and not null: the base is not). `A` is an atomic valid for every bit pattern
+        // (the `Atom` contract) and only shared references are handed out, so concurrent
+        // access by other threads and processes is through atomics only. In the browser `A`
+        // is zero-sized and the base a reserved address: the reference touches no memory.
+        Some(unsafe { &*self.base.as_ptr().wrapping_add(at).cast::<A>() })
     }
 }

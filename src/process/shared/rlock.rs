@@ -22,9 +22,9 @@
 //! As for [`Lock`]: the lock stays held, and an acquirer gets
 //! [`Error::OwnerDied`](crate::Error::OwnerDied) instead of waiting forever.
 
+use crate::sys::region_atomics::{AtomicU32, AtomicU64};
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -14,16 +14,17 @@
 //! type, so a handle opens only as the type it was made with. The attached lock is a
 //! [`Lock`] object of its own.
 
-use std::fmt;
-use std::marker::PhantomData;
-use std::sync::atomic::{
+use crate::sys::region_atomics::{
     AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicU16, AtomicU32, AtomicU64, AtomicU8,
 };
+use std::fmt;
+use std::marker::PhantomData;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::lock::Lock;
 use super::object::{Handle, Object};
+use super::region::Atom;
 use crate::atomic::Ordering;
 use crate::Error;
 
@@ -31,7 +32,7 @@ const KIND_VALUE: u32 = 0x100;
 const KIND_ARRAY: u32 = 0x200;
 
 mod sealed {
-    use super::super::region::Atom;
+    use super::Atom;
     use crate::atomic::Ordering;
 
     /// How a number lives in the region (crate-private, hence the sealed [`super::Number`]).
@@ -479,7 +480,7 @@ pub struct Array<T: Number> {
 }
 
 fn body_len<T: Number>(len: u32) -> Option<usize> {
-    (len as usize).checked_mul(std::mem::size_of::<T::Atom>())
+    (len as usize).checked_mul(<T::Atom as Atom>::SIZE)
 }
 
 impl<T: Number> Array<T> {
@@ -531,7 +532,7 @@ impl<T: Number> Array<T> {
     }
 
     fn atom(&self, index: usize) -> &'static T::Atom {
-        self.object.atom(index * std::mem::size_of::<T::Atom>())
+        self.object.atom(index * <T::Atom as Atom>::SIZE)
     }
 
     /// The number of elements.

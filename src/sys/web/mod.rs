@@ -3,10 +3,14 @@
 //! Sub-modules:
 //! - `wait`: `wait`, `wake_*` (`memory.atomic.wait32`/`notify`) and `wait_async`.
 //! - `worker`: starting Web Workers that share this module's memory, and their exports.
+//! - `region`: the process tree's shared region, a `SharedArrayBuffer` reached via `Atomics`.
+//! - `process`: processes as Web Workers with their own instance and memory.
 //!
 //! "May this thread block" is answered positively: only a `DedicatedWorkerGlobalScope` may
 //! call `Atomics.wait`; the page's main thread, shared workers and worklets may not.
 
+pub(super) mod process;
+pub(super) mod region;
 mod wait;
 mod worker;
 

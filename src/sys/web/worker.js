@@ -1,5 +1,12 @@
 // amphi's Web Worker script, and the helpers that start workers.
 //
+// One script, two roles, told apart by the worker's name:
+//   - `amphi:worker`: a thread, sharing its parent's module instance and memory (below);
+//   - `amphi:process`: a process, with its own instance of the module and its own memory. It
+//     behaves as a page does for its instance: it never blocks (the process's code runs on one
+//     of its threads), so it creates that instance's thread workers and child processes.
+// Every worker receives the process tree's shared region (region.js) in its start-up message.
+//
 // Workers are pooled. Rust queues each new thread's closure in shared memory; any idle amphi
 // worker takes it, runs it and goes back to waiting, so a thread start needs no event loop once
 // workers exist. When no worker is spare, Rust asks for one more:
@@ -28,42 +35,111 @@
 // The package's entry, or null: scripts/build-pkg.mjs rewrites this line.
 const packageGlue = null;
 
-const PREFIX = 'amphi:';
+import { regionBuffer, setRegion } from './region.js';
+
+const THREAD_NAME = 'amphi:worker';
+const PROCESS_NAME = 'amphi:process';
 let workerUrl = null;
 // Workers that share memory must stay referenced or some engines collect them.
 const live = new Set();
+// Process workers this realm created, by process id: { worker, exited }.
+const processes = new Map();
 
 export function setWorkerUrl(url) {
   workerUrl = url ? String(url) : null;
 }
 
-const isAmphiWorker =
-  typeof DedicatedWorkerGlobalScope !== 'undefined' &&
-  self instanceof DedicatedWorkerGlobalScope &&
-  typeof self.name === 'string' &&
-  self.name.startsWith(PREFIX);
+const inWorker =
+  typeof DedicatedWorkerGlobalScope !== 'undefined' && self instanceof DedicatedWorkerGlobalScope;
+const isThreadWorker = inWorker && self.name === THREAD_NAME;
+const isProcessWorker = inWorker && self.name === PROCESS_NAME;
+
+/// The glue's URL as workers should import it: null when the glue is bundled into one file
+/// with the code around it, which a worker must never import (that would run the application).
+function glueUrl(mainUrl) {
+  return mainUrl === import.meta.url ? null : mainUrl;
+}
 
 /// Starts one more pooled worker, here or through this worker's parent. `startFailed(reason)`
-/// reports a worker that could not load amphi (it fails the oldest queued thread).
-export function requestWorker(module, memory, mainUrl, startFailed) {
-  if (isAmphiWorker) {
+/// reports a worker that could not load amphi (it fails the oldest queued thread);
+/// `processExited` is this realm's end-of-process report, for processes the new worker's
+/// threads ask this realm to start.
+export function requestWorker(module, memory, mainUrl, startFailed, processExited) {
+  if (isThreadWorker) {
     self.postMessage({ amphi: 'spawn' });
   } else {
-    // A glue bundled into one file with the code around it must never be imported by a
-    // worker: that would run the application there.
-    const glueUrl = mainUrl === import.meta.url ? null : mainUrl;
-    startWorker({ module, memory, mainUrl: glueUrl }, startFailed);
+    // Every worker receives the region at its start (Rust made it before the first worker).
+    const init = { module, memory, mainUrl: glueUrl(mainUrl), region: regionBuffer() };
+    startWorker(init, startFailed, processExited);
   }
 }
 
 function createWorker() {
   // Each `new Worker` stays one literal expression: that is what bundlers recognise.
   return workerUrl
-    ? new Worker(workerUrl, { type: 'module', name: 'amphi:worker' })
-    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'amphi:worker' });
+    ? new Worker(workerUrl, { type: 'module', name: THREAD_NAME })
+    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: THREAD_NAME });
 }
 
-function startWorker(init, startFailed) {
+function createProcessWorker() {
+  return workerUrl
+    ? new Worker(workerUrl, { type: 'module', name: PROCESS_NAME })
+    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: PROCESS_NAME });
+}
+
+/// Starts process `start.pid` (a process worker), here or through this thread's parent.
+/// `exited(pid, code, report, broken)` hears its end, in the realm that created the worker.
+export function requestProcess(module, mainUrl, start, exited) {
+  if (isThreadWorker) {
+    self.postMessage({ amphi: 'process', start });
+  } else {
+    startProcess({ module, mainUrl: glueUrl(mainUrl), region: regionBuffer(), ...start }, exited);
+  }
+}
+
+/// Ends process `pid` with `Worker.terminate()`, reporting exit code `code`.
+export function signalProcess(pid, code) {
+  if (isThreadWorker) {
+    self.postMessage({ amphi: 'signal', pid, code });
+  } else {
+    endProcess(pid, code, null, null);
+  }
+}
+
+function startProcess(init, exited) {
+  let worker;
+  try {
+    worker = createProcessWorker();
+  } catch (error) {
+    exited(init.pid, 1, null, `could not create a process worker: ${error?.stack ?? error}`);
+    return;
+  }
+  processes.set(init.pid, { worker, exited });
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    const reason =
+      event.message || `could not load the worker script ${workerUrl ?? 'worker.js'}`;
+    endProcess(init.pid, 1, null, reason);
+  });
+  worker.addEventListener('message', ({ data }) => {
+    if (data?.amphi === 'process-exit') {
+      endProcess(init.pid, data.code, data.report ?? null, data.broken ?? null);
+    }
+  });
+  worker.postMessage(init);
+}
+
+/// The end of process `pid`, once: its worker (and with it every worker it started) is
+/// terminated, and Rust hears the code and the report (or why there is none).
+function endProcess(pid, code, report, broken) {
+  const entry = processes.get(pid);
+  if (!entry) return;
+  processes.delete(pid);
+  entry.worker.terminate();
+  entry.exited(pid, code, report, broken);
+}
+
+function startWorker(init, startFailed, processExited) {
   const fail = (reason) => {
     console.error('amphi: a worker failed to start:', reason);
     startFailed(String(reason));
@@ -81,9 +157,13 @@ function startWorker(init, startFailed) {
     fail(event.message || `could not load the worker script ${workerUrl ?? 'worker.js'}`);
   });
   worker.addEventListener('message', ({ data }) => {
-    if (data?.amphi === 'spawn') startWorker(init, startFailed);
+    if (data?.amphi === 'spawn') startWorker(init, startFailed, processExited);
     else if (data?.amphi === 'start-failed') fail(data.reason);
     else if (data?.amphi === 'exit') live.delete(worker);
+    else if (data?.amphi === 'process') {
+      const { module, mainUrl, region } = init;
+      startProcess({ module, mainUrl, region, ...data.start }, processExited);
+    } else if (data?.amphi === 'signal') endProcess(data.pid, data.code, null, null);
   });
   worker.postMessage(init);
 }
@@ -102,6 +182,7 @@ async function importGlue(mainUrl) {
 async function runWorker(init) {
   let glue;
   let exports;
+  setRegion(init.region);
   try {
     glue = await importGlue(init.mainUrl);
     exports = await glue.default({ module_or_path: init.module, memory: init.memory });
@@ -123,7 +204,34 @@ async function runWorker(init) {
   self.close();
 }
 
-if (isAmphiWorker && !self.__amphiWorkerStarted) {
+/// A process worker: a fresh instance of the module (no memory given: the glue makes a new
+/// one), then the process's main, which resolves with its exit code and report.
+async function runProcess(init) {
+  setRegion(init.region);
+  let glue;
+  try {
+    glue = await importGlue(init.mainUrl);
+    await glue.default({ module_or_path: init.module });
+  } catch (error) {
+    self.postMessage({ amphi: 'process-exit', code: 1, broken: String(error?.stack ?? error) });
+    return;
+  }
+  try {
+    const { code, report } = await glue.__amphi_process_main(
+      init.pid,
+      init.entry,
+      init.lost,
+      init.target,
+      init.payload,
+    );
+    self.postMessage({ amphi: 'process-exit', code, report }, [report.buffer]);
+  } catch (error) {
+    self.postMessage({ amphi: 'process-exit', code: 1, broken: String(error?.stack ?? error) });
+  }
+}
+
+if ((isThreadWorker || isProcessWorker) && !self.__amphiWorkerStarted) {
   self.__amphiWorkerStarted = true;
-  self.addEventListener('message', ({ data }) => runWorker(data), { once: true });
+  const run = isThreadWorker ? runWorker : runProcess;
+  self.addEventListener('message', ({ data }) => run(data), { once: true });
 }

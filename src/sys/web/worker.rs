@@ -34,6 +34,7 @@ extern "C" {
         memory: JsValue,
         main_url: &str,
         start_failed: &JsValue,
+        process_exited: &JsValue,
     ) -> Result<(), JsValue>;
 }
 
@@ -84,7 +85,7 @@ pub(crate) fn spawn(
     body: Box<dyn FnOnce() + Send>,
     watch: Arc<dyn ThreadWatch>,
 ) -> Result<(), String> {
-    if !CROSS_ORIGIN_ISOLATED.with(JsValue::is_truthy) {
+    if !cross_origin_isolated() {
         return Err(NOT_ISOLATED.to_owned());
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -98,6 +99,7 @@ pub(crate) fn spawn(
     super::wake_one(&QUEUED);
     if SPARE.fetch_sub(1, Ordering::AcqRel) <= 0 {
         SPARE.fetch_add(1, Ordering::AcqRel);
+        super::region::ensure_buffer();
         let main_url = MAIN_URL.with(String::clone);
         START_FAILED
             .with(|start_failed| {
@@ -106,6 +108,7 @@ pub(crate) fn spawn(
                     wasm_bindgen::memory(),
                     &main_url,
                     start_failed,
+                    &super::process::exited_callback(),
                 )
             })
             .map_err(|err| {
@@ -116,7 +119,18 @@ pub(crate) fn spawn(
     Ok(())
 }
 
-const NOT_ISOLATED: &str = "this page is not cross-origin isolated, so Web Workers cannot share \
+/// The URL this realm loaded the module's glue from.
+pub(super) fn main_url() -> String {
+    MAIN_URL.with(String::clone)
+}
+
+/// Whether this page is cross-origin isolated (so `SharedArrayBuffer` exists).
+pub(super) fn cross_origin_isolated() -> bool {
+    CROSS_ORIGIN_ISOLATED.with(JsValue::is_truthy)
+}
+
+pub(super) const NOT_ISOLATED: &str =
+    "this page is not cross-origin isolated, so Web Workers cannot share \
 memory: serve it with the headers `Cross-Origin-Opener-Policy: same-origin` and \
 `Cross-Origin-Embedder-Policy: require-corp` (then `crossOriginIsolated` is true)";
 

@@ -1,0 +1,93 @@
+// The process tree's shared region in the browser: one SharedArrayBuffer, reached through
+// Atomics. Each JS realm (the page, every worker) holds its own reference to the same buffer:
+//   - the realm that creates the region (the tree's first instance, on its first need) makes
+//     the buffer here (createRegion);
+//   - every worker amphi starts gets it in its start-up message and hands it to setRegion
+//     before the module runs, so Rust finds it on any thread.
+//
+// Rust names a location by its byte offset and an access width (1, 2 or 4 bytes, or 8 for the
+// BigInt functions). All operations are sequentially consistent, as Atomics always are.
+
+let buffer = null;
+let views = null;
+
+export function setRegion(sab) {
+  if (!(sab instanceof SharedArrayBuffer)) return;
+  buffer = sab;
+  views = {
+    1: new Uint8Array(sab),
+    2: new Uint16Array(sab),
+    4: new Uint32Array(sab),
+    8: new BigUint64Array(sab),
+    i32: new Int32Array(sab),
+  };
+}
+
+/// The region's buffer in this realm, or null.
+export function regionBuffer() {
+  return buffer;
+}
+
+/// Creates the region (zero-filled) unless this realm has one; returns its byte length.
+export function createRegion(byteLength) {
+  if (!buffer) setRegion(new SharedArrayBuffer(byteLength));
+  return buffer.byteLength;
+}
+
+const OPS = [
+  (view, i) => Atomics.load(view, i),
+  (view, i, v) => Atomics.store(view, i, v),
+  (view, i, v) => Atomics.exchange(view, i, v),
+  (view, i, v) => Atomics.add(view, i, v),
+  (view, i, v) => Atomics.sub(view, i, v),
+  (view, i, v) => Atomics.and(view, i, v),
+  (view, i, v) => Atomics.or(view, i, v),
+  (view, i, v) => Atomics.xor(view, i, v),
+];
+
+/// Operation `op` (load, store, exchange, add, sub, and, or, xor) on the unsigned integer of
+/// `width` bytes at byte `at`; returns the previous value (the stored one for a store).
+export function regionRmw(op, width, at, value) {
+  return OPS[op](views[width], at / width, value);
+}
+
+/// Compare-and-exchange on the unsigned integer of `width` bytes at `at`; returns the
+/// previous value.
+export function regionCas(width, at, expected, value) {
+  return Atomics.compareExchange(views[width], at / width, expected, value);
+}
+
+/// As regionRmw, on the 64-bit word at `at` (values are BigInts).
+export function regionRmw64(op, at, value) {
+  return OPS[op](views[8], at / 8, BigInt.asUintN(64, value));
+}
+
+/// As regionCas, on the 64-bit word at `at`.
+export function regionCas64(at, expected, value) {
+  return Atomics.compareExchange(
+    views[8],
+    at / 8,
+    BigInt.asUintN(64, expected),
+    BigInt.asUintN(64, value),
+  );
+}
+
+/// Atomics.wait on the 32-bit word at `at` (a worker only): true unless it timed out.
+export function regionWait(at, expected, timeoutMs) {
+  return Atomics.wait(views.i32, at / 4, expected | 0, timeoutMs < 0 ? Infinity : timeoutMs) !==
+    'timed-out';
+}
+
+/// Atomics.notify on the 32-bit word at `at`.
+export function regionNotify(at, count) {
+  Atomics.notify(views.i32, at / 4, count < 0 ? Infinity : count);
+}
+
+/// Atomics.waitAsync on the 32-bit word at `at`: a promise that settles when the word is
+/// notified, or null when it no longer holds `expected` (or waitAsync is missing: the caller
+/// polls).
+export function regionWaitAsync(at, expected) {
+  if (typeof Atomics.waitAsync !== 'function') return undefined;
+  const result = Atomics.waitAsync(views.i32, at / 4, expected | 0);
+  return result.async ? result.value : null;
+}
