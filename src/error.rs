@@ -130,7 +130,7 @@ pub enum Error {
         exitcode: i32,
     },
     /// Memory shared between processes could not be had: the platform has no shared region
-    /// (the browser, for now), it could not be created, or it is full.
+    /// (a page that is not cross-origin isolated), it could not be created, or it is full.
     #[error("shared memory: {0}")]
     SharedMemory(String),
     /// A process-shared lock is held by a process that no longer runs (it died, or exited,

@@ -20,9 +20,8 @@
 //! same value and one update is lost (the seed prints "may be inaccurate"). Under the lock the
 //! result is exact: 200. Checks: the locked value is exactly 200; the unlocked value is between
 //! 100 and 200; every array element is between 1.0 and 2.0 (raised by each process, unless two
-//! unlocked raises overlapped). Natively only for now: in
-//! the browser, creating the shared region fails with a clear error until browser processes
-//! exist.
+//! unlocked raises overlapped). The same code runs natively and in the browser (process workers
+//! over a `SharedArrayBuffer` region).
 
 use std::time::Duration;
 

@@ -42,7 +42,17 @@
 //! [`Barrier`], [`Value`] and [`Array`] live in memory shared by the whole process tree: create
 //! them in the parent and pass them to children as arguments (see `shared`).
 //!
-//! In the browser, starting a process returns [`Error::ProcessStart`](crate::Error) for now.
+//! ## In the browser
+//!
+//! A child is a Web Worker with its own instance of the module and its own memory, so
+//! [`terminate`](Process::terminate) (`Worker.terminate()`) cannot corrupt its parent. The same
+//! API works there: `start`, the four joins (only [`join_async`](Process::join_async) on the
+//! page's main thread, which may not block), `is_alive`, `exitcode` (0; 1 after a panic, with
+//! its message and location; -15 after `terminate`, -9 after `kill`), `pid` (ids of the page's
+//! process tree: the page is 1), `name`, `daemon`. Differences: a process's children end with
+//! it (a worker ends the workers it started), so a process waits for its non-daemonic children
+//! before it ends, as a Python process does; and the page must be cross-origin isolated, as
+//! for threads.
 //!
 //! Sub-modules, one concept each:
 //! - `handle`: [`Process`];

@@ -147,3 +147,18 @@ test('without COOP/COEP headers the page explains isolation and the run fails', 
     assert.match(report.error, /cross-origin isolat/i);
   });
 });
+
+test('?run=shared-memory runs processes (workers with their own memory) from the page', async () => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
+    await page.goto(new URL('?run=shared-memory', url).href);
+    const status = await waitForRunEnd(page);
+    const report = await readReport(page);
+    assert.equal(status, 'done', `the run failed: ${JSON.stringify(report, null, 2)}`);
+    assert.equal(report.example, 'shared-memory', JSON.stringify(report));
+    assert.equal(report.ok, true, `the report is not ok: ${JSON.stringify(report, null, 2)}`);
+    const exact = report.checks.find((check) => check.name.startsWith('with the lock'));
+    assert.ok(exact, `no check on the locked total of 200: ${JSON.stringify(report.checks)}`);
+    assert.equal(exact.ok, true, JSON.stringify(exact));
+    assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
+  });
+});

@@ -72,8 +72,8 @@ pub struct Lock {
 impl Lock {
     /// A new, unlocked lock in the shared region (created on first use).
     ///
-    /// Returns [`Error::SharedMemory`] where there is no region (the browser, for now) or it
-    /// is full.
+    /// Returns [`Error::SharedMemory`] where there is no region (a page that is not
+    /// cross-origin isolated) or it is full.
     ///
     /// # Examples
     ///

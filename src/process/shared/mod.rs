@@ -20,7 +20,9 @@
 //! [`Lock`]). Semaphore permits and events have no owner; use their `_timeout` forms where a
 //! child may die first.
 //!
-//! In the browser (for now) and under loom there is no region: creating an object returns
+//! In the browser the region is a `SharedArrayBuffer` handed to every worker of the page's
+//! process tree and reached through `Atomics`; the same objects and state machines serve it.
+//! Under loom there is no region: creating an object returns
 //! [`Error::SharedMemory`](crate::Error::SharedMemory).
 //!
 //! Sub-modules: `region` (the mapping and its allocator), `object` (object headers, handles,
