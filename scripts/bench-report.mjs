@@ -25,6 +25,9 @@ const TARGETS = {
   'lock_uncontended/parking_lot': 1.2,
   'lock_contended_2_threads/std_mutex': 1.0,
   'event_ping_pong_round_trip/raw_futex': 1.5,
+  // At least two thirds of crossbeam-channel's throughput: at most 1.5x its time per item.
+  'queue_throughput_spsc/crossbeam_bounded': 1.5,
+  'queue_throughput_4x4/crossbeam_bounded': 1.5,
 };
 /** The order groups are printed in; others follow, alphabetically. */
 const GROUP_ORDER = [
@@ -34,6 +37,9 @@ const GROUP_ORDER = [
   'condition_ping_pong_round_trip',
   'semaphore_uncontended',
   'semaphore_contended_2_threads',
+  'queue_throughput_spsc',
+  'queue_throughput_4x4',
+  'queue_ping_pong_round_trip',
 ];
 
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));

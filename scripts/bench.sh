@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark, each against its peers measured in the same run, and prints the ratios:
-#   1. the native criterion benchmarks (benches/: lock, event, semaphore, condition);
+#   1. the native criterion benchmarks (benches/: lock, event, semaphore, condition, queue);
 #   2. the browser benchmarks (www/bench.html in headless Chromium, after a release build of the
 #      npm package into pkg/);
 #   3. a Markdown summary of amphi's figures, the peers' and the ratios (scripts/bench-report.mjs).
@@ -22,10 +22,10 @@ rm -rf "$runs"
 mkdir -p "$runs"
 report_args=()
 
-cargo bench --no-run --bench lock --bench event --bench semaphore --bench condition
+cargo bench --no-run --bench lock --bench event --bench semaphore --bench condition --bench queue
 for round in $(seq 1 "$rounds"); do
-  section "native, round $round of $rounds: cargo bench --bench lock --bench event --bench semaphore --bench condition"
-  cargo bench --bench lock --bench event --bench semaphore --bench condition
+  section "native, round $round of $rounds: cargo bench --bench lock --bench event --bench semaphore --bench condition --bench queue"
+  cargo bench --bench lock --bench event --bench semaphore --bench condition --bench queue
   cp -r target/criterion "$runs/criterion-$round"
   report_args+=(--criterion "$runs/criterion-$round")
 done

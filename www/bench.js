@@ -5,7 +5,7 @@
 
 import init, { runBenchmark } from './pkg/amphi.js';
 
-const BENCHMARKS = ['lock-contended', 'event-ping-pong'];
+const BENCHMARKS = ['lock-contended', 'event-ping-pong', 'queue-throughput'];
 const $ = (id) => document.getElementById(id);
 
 function cell(text, className) {

@@ -13,6 +13,10 @@
 //! - get: take an item permit (this is where an empty queue waits), pop, add a slot.
 //! - close: mark the store closed, then add one item permit and one slot: the *closed baton*.
 //!
+//! A blocking put or get retries its permit for a moment (spinning, then yielding) before it
+//! sleeps on the semaphore, since the other side usually frees a slot or adds an item within
+//! that time; see `spin_acquire`.
+//!
 //! Before `close`, item permits never outnumber the items in the store, so a getter holding a
 //! permit always finds an item. After `close`, a getter that finds the store empty knows the
 //! queue is closed and drained: it gives its permit back (passing the baton on) and returns
@@ -123,6 +127,11 @@ impl<S: Store> Core<S> {
         if !sys::can_block() {
             return Err(PutError::WouldBlock(item));
         }
+        // A free slot: `fill` refuses the push if the queue is closed, so the closed flag
+        // (behind the store's lock) is only read before waiting.
+        if let Some(slot) = spin_acquire(&self.slots) {
+            return self.fill(slot, item);
+        }
         if self.store.is_closed() {
             return Err(PutError::Closed(item));
         }
@@ -158,6 +167,9 @@ impl<S: Store> Core<S> {
     pub(crate) fn get(&self, timeout: Option<Duration>) -> Result<S::Item, GetError> {
         if !sys::can_block() {
             return Err(GetError::WouldBlock);
+        }
+        if let Some(permit) = spin_acquire(&self.items) {
+            return self.take(permit);
         }
         let permit = match timeout {
             None => self.items.acquire(),
@@ -232,6 +244,32 @@ impl<S: Store> Core<S> {
             }
         }
     }
+}
+
+/// How a blocking put or get retries a permit before it sleeps: tries with 1, 2, 4, ... 64
+/// spin-loop pauses between them, then `SPIN_YIELDS` tries with a `yield_now` between them
+/// (crossbeam-channel's backoff). A queue's other side usually frees a slot or adds an item
+/// within that time. Sleeping costs more than the sleeper's futex wait: until the sleeper has
+/// woken and run again, every put or get on the other side finds a sleeper counted and makes
+/// a wake system call.
+const SPIN_STEPS: u32 = if cfg!(amphi_loom) { 0 } else { 7 };
+const SPIN_YIELDS: u32 = if cfg!(amphi_loom) { 0 } else { 4 };
+
+/// A permit taken while backing off (see `SPIN_STEPS`), or `None` (the caller then sleeps).
+fn spin_acquire(semaphore: &Semaphore) -> Option<SemaphoreGuard<'_>> {
+    for step in 0..=SPIN_STEPS + SPIN_YIELDS {
+        if let Some(permit) = semaphore.try_acquire() {
+            return Some(permit);
+        }
+        if step < SPIN_STEPS {
+            for _ in 0..1u32 << step {
+                std::hint::spin_loop();
+            }
+        } else if step < SPIN_STEPS + SPIN_YIELDS {
+            std::thread::yield_now();
+        }
+    }
+    None
 }
 
 /// Adds one permit. Counts stay within `MAX_CAPACITY + 1` (module docs), so this cannot fail.

@@ -12,9 +12,7 @@
 //! the processes share, and reuse the core unchanged.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
-
-use crate::spin;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// Storage for a queue's items and its closed flag. Implementations never block.
 pub(crate) trait Store {
@@ -58,7 +56,7 @@ impl<T> Store for LocalStore<T> {
     type Item = T;
 
     fn push(&self, item: T) -> Result<(), T> {
-        let mut state = spin::lock(&self.state);
+        let mut state = lock(&self.state);
         if state.closed {
             return Err(item);
         }
@@ -67,18 +65,38 @@ impl<T> Store for LocalStore<T> {
     }
 
     fn pop(&self) -> Option<T> {
-        spin::lock(&self.state).items.pop_front()
+        lock(&self.state).items.pop_front()
     }
 
     fn close(&self) -> bool {
-        !std::mem::replace(&mut spin::lock(&self.state).closed, true)
+        !std::mem::replace(&mut lock(&self.state).closed, true)
     }
 
     fn is_closed(&self) -> bool {
-        spin::lock(&self.state).closed
+        lock(&self.state).closed
     }
 
     fn len(&self) -> usize {
-        spin::lock(&self.state).items.len()
+        lock(&self.state).items.len()
+    }
+}
+
+/// Locks a store by spinning on `try_lock` (poison is ignored: no user code runs under it),
+/// as `crate::spin::lock` does, but backing off between tries: 1, 2, 4, ... up to 64 pauses.
+/// A producer and a consumer take this lock for every item, and retrying at once would keep
+/// taking the mutex's cache line from the thread that holds it and is about to release it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    let mut pauses = 1u32;
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(poison)) => return poison.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                for _ in 0..pauses {
+                    std::hint::spin_loop();
+                }
+                pauses = (pauses * 2).min(64);
+            }
+        }
     }
 }

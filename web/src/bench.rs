@@ -7,6 +7,9 @@
 //! - `event-ping-pong`: round trips between two threads, each waiting for its event, clearing it
 //!   and setting the other's, with `amphi::Event`s or `Mutex<bool>` + `Condvar` events. One op
 //!   is one round trip.
+//! - `queue-throughput`: one producer thread puts `QUEUE_ITEMS` small items (`u64`) through a
+//!   queue bounded to `QUEUE_CAPACITY` and one consumer thread gets them, on an `amphi::Queue`
+//!   or a `std::sync::mpsc::sync_channel`. One op is one item (one put and one get).
 //!
 //! Each benchmark runs both sides once to warm up (starting the workers), then `RUNS` times,
 //! alternating amphi and the peer; the figures are the medians.
@@ -16,16 +19,18 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use amphi::time::Instant;
-use amphi::{Event, Lock, Thread};
+use amphi::{Event, Lock, Queue, Thread};
 use serde::Serialize;
 
 /// The benchmarks `run` knows, in the order the page shows them.
-pub(crate) const NAMES: [&str; 2] = ["lock-contended", "event-ping-pong"];
+pub(crate) const NAMES: [&str; 3] = ["lock-contended", "event-ping-pong", "queue-throughput"];
 
 const RUNS: usize = 7;
 const THREADS: u64 = 2;
 const OPS_PER_THREAD: u64 = 500_000;
 const ROUND_TRIPS: u64 = 20_000;
+const QUEUE_ITEMS: u64 = 200_000;
+const QUEUE_CAPACITY: usize = 1000;
 
 /// One benchmark's outcome; `ratio` is amphi's time over the peer's (below 1: amphi is faster).
 #[derive(Debug, Serialize)]
@@ -76,6 +81,23 @@ pub(crate) fn run(name: &str) -> Result<Comparison, String> {
                 peer_ns_per_op: peer_ns,
                 ratio: amphi_ns / peer_ns,
                 ops_per_run: ROUND_TRIPS,
+                runs: RUNS,
+            })
+        }
+        "queue-throughput" => {
+            let (amphi_ns, peer_ns) = compare(
+                || throughput::<AmphiQueue>().map(|t| per_op(t, QUEUE_ITEMS)),
+                || throughput::<StdSyncChannel>().map(|t| per_op(t, QUEUE_ITEMS)),
+            )?;
+            Ok(Comparison {
+                name: NAMES[2],
+                op: "one item through a queue bounded to 1000, 1 producer and 1 consumer",
+                amphi: "amphi::Queue",
+                amphi_ns_per_op: amphi_ns,
+                peer: "std::sync::mpsc::sync_channel",
+                peer_ns_per_op: peer_ns,
+                ratio: amphi_ns / peer_ns,
+                ops_per_run: QUEUE_ITEMS,
                 runs: RUNS,
             })
         }
@@ -280,5 +302,90 @@ fn ping_pong<F: Flag>() -> Result<Duration, String> {
     }
     let elapsed = began.elapsed();
     peer.join().map_err(|error| error.to_string())?;
+    Ok(elapsed)
+}
+
+/// A bounded channel of `u64`s with one producer and one consumer.
+trait Channel: 'static {
+    type Sender: Send + 'static;
+    type Receiver: Send + 'static;
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver);
+    fn send(sender: &Self::Sender, item: u64);
+    fn recv(receiver: &Self::Receiver) -> u64;
+}
+
+/// `amphi::Queue`, shared with an `Arc`.
+struct AmphiQueue;
+
+impl Channel for AmphiQueue {
+    type Sender = Arc<Queue<u64>>;
+    type Receiver = Arc<Queue<u64>>;
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
+        let queue = Arc::new(Queue::bounded(capacity));
+        (queue.clone(), queue)
+    }
+    fn send(sender: &Self::Sender, item: u64) {
+        sender.put(item).expect("workers may block");
+    }
+    fn recv(receiver: &Self::Receiver) -> u64 {
+        receiver.get().expect("workers may block")
+    }
+}
+
+struct StdSyncChannel;
+
+impl Channel for StdSyncChannel {
+    type Sender = std::sync::mpsc::SyncSender<u64>;
+    type Receiver = std::sync::mpsc::Receiver<u64>;
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
+        std::sync::mpsc::sync_channel(capacity)
+    }
+    fn send(sender: &Self::Sender, item: u64) {
+        sender.send(item).expect("the consumer is alive");
+    }
+    fn recv(receiver: &Self::Receiver) -> u64 {
+        receiver.recv().expect("the producer is alive")
+    }
+}
+
+/// One producer puts `QUEUE_ITEMS` items and one consumer gets them; the time runs from the
+/// moment both threads are ready until both have been joined (thread start-up is not measured).
+fn throughput<C: Channel>() -> Result<Duration, String> {
+    let (sender, receiver) = C::bounded(QUEUE_CAPACITY);
+    let ready = Arc::new(AtomicU32::new(0));
+    let go = Arc::new(Event::new());
+    let producer = {
+        let (ready, go) = (ready.clone(), go.clone());
+        spawn("bench producer", move || {
+            ready.fetch_add(1, Ordering::SeqCst);
+            go.wait().expect("workers may block");
+            for item in 0..QUEUE_ITEMS {
+                C::send(&sender, item);
+            }
+        })?
+    };
+    let consumer = {
+        let (ready, go) = (ready.clone(), go.clone());
+        spawn("bench consumer", move || {
+            ready.fetch_add(1, Ordering::SeqCst);
+            go.wait().expect("workers may block");
+            let mut sum = 0u64;
+            for _ in 0..QUEUE_ITEMS {
+                sum = sum.wrapping_add(C::recv(&receiver));
+            }
+            sum
+        })?
+    };
+    while ready.load(Ordering::SeqCst) < 2 {
+        amphi::thread::sleep(Duration::from_micros(100)).map_err(|e| e.to_string())?;
+    }
+    let began = Instant::now();
+    go.set();
+    producer.join().map_err(|error| error.to_string())?;
+    let sum = consumer.join().map_err(|error| error.to_string())?;
+    let elapsed = began.elapsed();
+    if sum != QUEUE_ITEMS * (QUEUE_ITEMS - 1) / 2 {
+        return Err(format!("items lost or duplicated: sum {sum}"));
+    }
     Ok(elapsed)
 }

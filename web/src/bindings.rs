@@ -36,7 +36,7 @@ export interface RunOptions {
 }
 /** One browser benchmark: amphi against its std peer, measured in the same call. */
 export interface BenchmarkResult {
-  /** "lock-contended" or "event-ping-pong". */
+  /** "lock-contended", "event-ping-pong" or "queue-throughput". */
   name: string;
   /** What one op is. */
   op: string;
@@ -201,9 +201,10 @@ extern "C" {
     fn console_error(message: &str, error: &JsValue);
 }
 
-/// Runs the benchmark `name` (`"lock-contended"` or `"event-ping-pong"`) on an amphi thread (a
-/// Web Worker, which spawns the threads being measured) and resolves to amphi's and the peer's
-/// time per op and their ratio. Rejects for an unknown name or when threads cannot start.
+/// Runs the benchmark `name` (`"lock-contended"`, `"event-ping-pong"` or `"queue-throughput"`) on
+/// an amphi thread (a Web Worker, which spawns the threads being measured) and resolves to
+/// amphi's and the peer's time per op and their ratio. Rejects for an unknown name or when
+/// threads cannot start.
 #[wasm_bindgen(js_name = runBenchmark, unchecked_return_type = "Promise<BenchmarkResult>")]
 #[allow(unreachable_pub)] // exported to JavaScript
 pub fn run_benchmark(name: String) -> js_sys::Promise {
