@@ -239,6 +239,13 @@ impl<W: Word> RawLock<W> {
             .is_ok()
     }
 
+    /// Takes the lock if it is free, or becomes free while this thread spins briefly (the
+    /// holder has no sleepers waiting). Never sleeps; lets callers with costly sleep
+    /// preparations (reading clocks) skip them when the lock changes hands quickly.
+    pub(crate) fn try_lock_spinning(&self) -> bool {
+        self.try_lock() || (self.spin() == UNLOCKED && self.try_lock())
+    }
+
     /// Takes the lock, sleeping until `deadline`; refuses on threads that may not block.
     #[inline]
     pub(crate) fn lock_until(&self, deadline: Deadline) -> Result<(), Error> {

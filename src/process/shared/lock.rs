@@ -137,7 +137,9 @@ impl Lock {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
-        if self.raw.try_lock() {
+        // Spin before reading clocks: a lock that changes hands quickly is then taken without
+        // them (the timed slices below exist only to notice a holder that died).
+        if self.raw.try_lock_spinning() {
             return Ok(self.held());
         }
         let start = Instant::now();
