@@ -182,6 +182,33 @@ fn condition_notify_reaches_a_waiter_or_the_predicate_holds() {
 }
 
 #[test]
+fn condition_timed_wait_and_notify_never_lose_a_notification() {
+    model(|| {
+        let cond = Arc::new(Condition::new());
+        let waiter = {
+            let cond = cond.clone();
+            thread::spawn(move || {
+                let _held = cond.acquire().unwrap();
+                cond.wait_timeout(Duration::from_millis(1))
+            })
+        };
+        let woken = {
+            let _held = cond.acquire().unwrap();
+            cond.notify(1).unwrap()
+        };
+        let outcome = waiter.join().unwrap();
+        // A waiter the notify chose returns notified, even if its timeout passed meanwhile;
+        // one it did not choose had timed out (or had not started waiting).
+        assert_eq!(outcome.is_ok(), woken == 1);
+        if let Err(error) = outcome {
+            assert_eq!(error, Error::Timeout);
+        }
+        assert_eq!(cond.waiting(), 0);
+        assert!(!cond.lock().locked());
+    });
+}
+
+#[test]
 fn barrier_of_two_releases_both_with_distinct_indices() {
     model(|| {
         let barrier = Arc::new(Barrier::new(2).unwrap());

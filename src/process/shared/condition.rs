@@ -1,5 +1,6 @@
 //! [`Condition`]: a condition variable shared by processes, over a process [`Lock`] or
-//! [`RLock`], with the thread [`crate::Condition`]'s FIFO guarantee.
+//! [`RLock`]: the thread [`crate::Condition`]'s state machine (`crate::condition::RawCondition`)
+//! with its waiters' words in slots of the shared region, so with the same FIFO guarantee.
 //!
 //! # Layout
 //!
@@ -9,15 +10,16 @@
 //!
 //! # How it works
 //!
-//! As in CPython and the thread version, each waiter has a word of its own: here a slot in the
-//! region, taken under the internal mutex together with a ticket from `next`. `wait` takes a
-//! slot (`FREE -> WAITING`), releases the lock fully (every level of an `RLock`), sleeps while
-//! the slot is `WAITING`, frees the slot and re-acquires the lock as it was. `notify(n)`, under
-//! the mutex, picks the `n` `WAITING` slots with the oldest tickets (tickets are compared by
-//! their distance from `next`, so they may wrap), marks them `NOTIFIED` and wakes each. So it
-//! wakes exactly the `n` callers that have waited longest, never one that started waiting after
-//! the notify. A waiter that times out frees its slot under the mutex; if a notify chose it at
-//! the same moment, the wait counts as notified (no notification is lost).
+//! The waiting, notifying, timing out and lock handling are the thread condition's state machine
+//! (see `crate::condition`); what is particular here is the queue, [`SlotQueue`]. Each waiter's
+//! word is a slot of the region, taken under the internal mutex together with a ticket from
+//! `next` (`FREE -> WAITING`), and freed once the waiter has seen its notification or left.
+//! Taking the `n` oldest waiters means, under the mutex, picking the `n` `WAITING` slots with
+//! the oldest tickets (tickets are compared by their distance from `next`, so they may wrap).
+//! So `notify(n)` wakes exactly the `n` callers that have waited longest, in any process, never
+//! one that started waiting after the notify. A waiter that times out frees its slot under the
+//! mutex; if a notify chose it at the same moment, the wait counts as notified (no notification
+//! is lost).
 //!
 //! # Limits
 //!
@@ -42,6 +44,7 @@ use super::lock::{Lock, LockGuard};
 use super::object::{Handle, Object, SharedWord};
 use super::rlock::{RLock, RLockGuard};
 use crate::atomic::Ordering;
+use crate::condition::{RawCondition, WaitLock, WaiterQueue, WAITING};
 use crate::lock::RawLock;
 use crate::time::Deadline;
 use crate::word::Word;
@@ -54,9 +57,9 @@ const SLOTS_AT: usize = 8;
 const SLOT_LEN: usize = 8;
 const BODY: usize = SLOTS_AT + SLOTS as usize * SLOT_LEN;
 
+/// A slot no waiter holds (the slot states are `FREE`, then the condition's `WAITING` and
+/// `NOTIFIED`).
 const FREE: u32 = 0;
-const WAITING: u32 = 1;
-const NOTIFIED: u32 = 2;
 
 /// A lock a process [`Condition`] can be built over: a process [`Lock`] or [`RLock`].
 ///
@@ -74,7 +77,7 @@ const NOTIFIED: u32 = 2;
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub trait ConditionLock:
-    sealed::ForCondition + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+    WaitLock + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
 {
     /// What acquiring the lock through [`Condition::acquire`] returns.
     ///
@@ -118,42 +121,127 @@ impl ConditionLock for RLock {
     }
 }
 
-mod sealed {
-    use super::{Error, Lock, LockGuard, RLock};
+/// A process `RLock` is held by its owning thread, and every level is released and restored.
+/// (A process `Lock` is a `WaitLock` as every plain lock is, see `crate::condition`.)
+impl WaitLock for RLock {
+    fn caller_may_wait(&self) -> bool {
+        self.is_owned()
+    }
+    fn unlock_for_wait(&self) -> Result<u32, Error> {
+        self.raw().release_all()
+    }
+    fn relock_after_wait(&self, saved: u32) -> Result<(), Error> {
+        self.raw().restore(saved)
+    }
+}
 
-    /// What a condition needs from its lock (not nameable outside the crate).
-    pub trait ForCondition {
-        /// Whether the caller may wait on or notify.
-        fn held(&self) -> bool;
-        /// Releases the lock fully; what to restore.
-        fn release_for_wait(&self) -> Result<u32, Error>;
-        fn reacquire_after_wait(&self, saved: u32) -> Result<(), Error>;
+/// A process condition's waiters: `SLOTS` slots of the region, each a ticket and a state word,
+/// under an internal mutex word (see the module docs).
+pub(crate) struct SlotQueue {
+    object: Object,
+    mutex: RawLock<SharedWord>,
+}
+
+/// A waiter's slot, and its state word.
+pub(crate) struct SlotWaiter {
+    slot: usize,
+    state: SharedWord,
+}
+
+impl SlotQueue {
+    fn from_object(object: Object) -> SlotQueue {
+        SlotQueue {
+            mutex: RawLock::from_word(object.word(0)),
+            object,
+        }
     }
 
-    impl ForCondition for Lock {
-        /// A `Lock` has no owner: as in CPython, "held" means "held by someone".
-        fn held(&self) -> bool {
-            self.locked()
-        }
-        fn release_for_wait(&self) -> Result<u32, Error> {
-            self.release().map_err(|_| Error::NotOwner)?;
-            Ok(1)
-        }
-        fn reacquire_after_wait(&self, _saved: u32) -> Result<(), Error> {
-            self.acquire().map(LockGuard::leak)
-        }
+    fn ticket(&self, slot: usize) -> &'static AtomicU32 {
+        self.object.atom(SLOTS_AT + slot * SLOT_LEN)
     }
 
-    impl ForCondition for RLock {
-        fn held(&self) -> bool {
-            self.is_owned()
-        }
-        fn release_for_wait(&self) -> Result<u32, Error> {
-            self.release_all()
-        }
-        fn reacquire_after_wait(&self, saved: u32) -> Result<(), Error> {
-            self.reacquire(saved)
-        }
+    fn state(&self, slot: usize) -> SharedWord {
+        self.object.word(SLOTS_AT + slot * SLOT_LEN + 4)
+    }
+
+    fn next(&self) -> &'static AtomicU32 {
+        self.object.atom(4)
+    }
+
+    /// The slots whose state is `WAITING`.
+    fn waiting_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..SLOTS as usize).filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
+    }
+
+    /// Runs `f` under the internal mutex.
+    fn locked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Error> {
+        self.mutex.lock_until(Deadline::NEVER)?;
+        let result = f();
+        self.mutex.unlock();
+        Ok(result)
+    }
+}
+
+impl WaiterQueue for SlotQueue {
+    type Waiter = SlotWaiter;
+    type Word = SharedWord;
+
+    fn word(waiter: &SlotWaiter) -> &SharedWord {
+        &waiter.state
+    }
+
+    /// Takes a free slot with the next ticket.
+    fn push(&self) -> Result<SlotWaiter, Error> {
+        self.locked(|| {
+            let slot = (0..SLOTS as usize)
+                .find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
+                .ok_or_else(|| {
+                    Error::SharedMemory(format!(
+                        "more than {SLOTS} callers wait on one process condition"
+                    ))
+                })?;
+            let ticket = self.next().fetch_add(1, Ordering::Relaxed);
+            self.ticket(slot).store(ticket, Ordering::Relaxed);
+            let state = self.state(slot);
+            state.swap(WAITING, Ordering::Relaxed);
+            Ok(SlotWaiter { slot, state })
+        })?
+    }
+
+    /// Frees the waiter's slot if it still waits.
+    fn remove(&self, waiter: &SlotWaiter) -> Result<bool, Error> {
+        self.locked(|| {
+            self.state(waiter.slot)
+                .compare_exchange(WAITING, FREE, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        })
+    }
+
+    /// Notifies the waiting slots with the oldest tickets, one by one (a notified slot no
+    /// longer waits, so the next round finds the next oldest).
+    fn take_oldest(&self, n: usize, mut notify: impl FnMut(&SharedWord)) -> Result<usize, Error> {
+        let mut taken = 0;
+        self.locked(|| {
+            let next = self.next().load(Ordering::Relaxed);
+            while taken < n {
+                let oldest = self.waiting_slots().max_by_key(|&slot| {
+                    next.wrapping_sub(self.ticket(slot).load(Ordering::Relaxed))
+                });
+                let Some(slot) = oldest else { break };
+                notify(&self.state(slot));
+                taken += 1;
+            }
+        })?;
+        Ok(taken)
+    }
+
+    /// Frees the slot of a waiter that a notify chose.
+    fn retire(&self, waiter: &SlotWaiter) {
+        waiter.state.swap(FREE, Ordering::Relaxed);
+    }
+
+    fn len(&self) -> usize {
+        self.waiting_slots().count()
     }
 }
 
@@ -192,7 +280,7 @@ mod sealed {
 pub struct Condition<L: ConditionLock = RLock> {
     object: Object,
     lock: L,
-    mutex: RawLock<SharedWord>,
+    raw: RawCondition<SlotQueue>,
 }
 
 impl Condition<RLock> {
@@ -233,7 +321,7 @@ impl<L: ConditionLock> Condition<L> {
 
     fn from_parts(object: Object, lock: L) -> Condition<L> {
         Condition {
-            mutex: RawLock::from_word(object.word(0)),
+            raw: RawCondition::from_queue(SlotQueue::from_object(object)),
             object,
             lock,
         }
@@ -293,7 +381,7 @@ impl<L: ConditionLock> Condition<L> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn wait(&self) -> Result<(), Error> {
-        self.wait_until(Deadline::NEVER)
+        self.raw.wait_until(&self.lock, Deadline::NEVER)
     }
 
     /// As [`wait`](Condition::wait), but gives up after `timeout` with [`Error::Timeout`]
@@ -310,7 +398,7 @@ impl<L: ConditionLock> Condition<L> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Error> {
-        self.wait_until(Deadline::after(timeout))
+        self.raw.wait_until(&self.lock, Deadline::after(timeout))
     }
 
     /// Waits until `predicate()` holds, re-checking after every wake-up. Returns at once if it
@@ -325,11 +413,9 @@ impl<L: ConditionLock> Condition<L> {
     /// assert!(cond.lock().is_owned());
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), Error> {
-        while !predicate() {
-            self.wait()?;
-        }
-        Ok(())
+    pub fn wait_for(&self, predicate: impl FnMut() -> bool) -> Result<(), Error> {
+        self.raw
+            .wait_for_until(&self.lock, predicate, Deadline::NEVER)
     }
 
     /// As [`wait_for`](Condition::wait_for) with an overall `timeout`: [`Error::Timeout`] if
@@ -346,23 +432,11 @@ impl<L: ConditionLock> Condition<L> {
     /// ```
     pub fn wait_for_timeout(
         &self,
-        mut predicate: impl FnMut() -> bool,
+        predicate: impl FnMut() -> bool,
         timeout: Duration,
     ) -> Result<(), Error> {
-        let deadline = Deadline::after(timeout);
-        while !predicate() {
-            match self.wait_until(deadline) {
-                Err(Error::Timeout) => {
-                    return if predicate() {
-                        Ok(())
-                    } else {
-                        Err(Error::Timeout)
-                    }
-                }
-                other => other?,
-            }
-        }
-        Ok(())
+        self.raw
+            .wait_for_until(&self.lock, predicate, Deadline::after(timeout))
     }
 
     /// Wakes the `n` callers that have waited longest, in any process (fewer if fewer wait);
@@ -377,10 +451,7 @@ impl<L: ConditionLock> Condition<L> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn notify(&self, n: usize) -> Result<usize, Error> {
-        if !self.lock.held() {
-            return Err(Error::NotOwner);
-        }
-        self.wake_oldest(n)
+        self.raw.notify(&self.lock, n)
     }
 
     /// Wakes every waiting caller; returns how many. [`Error::NotOwner`] without the lock.
@@ -408,120 +479,7 @@ impl<L: ConditionLock> Condition<L> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn waiting(&self) -> usize {
-        (0..SLOTS as usize)
-            .filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
-            .count()
-    }
-
-    fn ticket(&self, slot: usize) -> &'static AtomicU32 {
-        self.object.atom(SLOTS_AT + slot * SLOT_LEN)
-    }
-
-    fn state(&self, slot: usize) -> SharedWord {
-        self.object.word(SLOTS_AT + slot * SLOT_LEN + 4)
-    }
-
-    fn next(&self) -> &'static AtomicU32 {
-        self.object.atom(4)
-    }
-
-    /// Runs `f` under the internal mutex.
-    fn locked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Error> {
-        self.mutex.lock_until(Deadline::NEVER)?;
-        let result = f();
-        self.mutex.unlock();
-        Ok(result)
-    }
-
-    /// Takes a free slot with the next ticket.
-    fn enqueue(&self) -> Result<usize, Error> {
-        if !self.lock.held() {
-            return Err(Error::NotOwner);
-        }
-        self.locked(|| {
-            let slot = (0..SLOTS as usize)
-                .find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
-                .ok_or_else(|| {
-                    Error::SharedMemory(format!(
-                        "more than {SLOTS} callers wait on one process condition"
-                    ))
-                })?;
-            let ticket = self.next().fetch_add(1, Ordering::Relaxed);
-            self.ticket(slot).store(ticket, Ordering::Relaxed);
-            self.state(slot).swap(WAITING, Ordering::Relaxed);
-            Ok(slot)
-        })?
-    }
-
-    /// Frees `slot` if it still waits; false if a notify already chose it.
-    fn dequeue(&self, slot: usize) -> Result<bool, Error> {
-        self.locked(|| {
-            self.state(slot)
-                .compare_exchange(WAITING, FREE, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        })
-    }
-
-    /// Marks the `n` oldest waiting slots notified and wakes them; returns how many.
-    fn wake_oldest(&self, n: usize) -> Result<usize, Error> {
-        let mut woken = 0;
-        self.locked(|| {
-            let next = self.next().load(Ordering::Relaxed);
-            while woken < n {
-                let oldest = (0..SLOTS as usize)
-                    .filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
-                    .max_by_key(|&slot| {
-                        next.wrapping_sub(self.ticket(slot).load(Ordering::Relaxed))
-                    });
-                let Some(slot) = oldest else { break };
-                let state = self.state(slot);
-                state.swap(NOTIFIED, Ordering::Release);
-                state.wake_all();
-                woken += 1;
-            }
-        })?;
-        Ok(woken)
-    }
-
-    fn wait_until(&self, deadline: Deadline) -> Result<(), Error> {
-        if !crate::sys::can_block() {
-            return Err(Error::WouldBlock);
-        }
-        let slot = self.enqueue()?;
-        let saved = match self.lock.release_for_wait() {
-            Ok(saved) => saved,
-            Err(err) => {
-                if !self.dequeue(slot)? {
-                    // Chosen by a notify meanwhile: pass the notification on.
-                    self.state(slot).swap(FREE, Ordering::Relaxed);
-                    self.wake_oldest(1)?;
-                }
-                return Err(err);
-            }
-        };
-        let state = self.state(slot);
-        let mut outcome = Ok(());
-        loop {
-            if state.load(Ordering::Acquire) != WAITING {
-                state.swap(FREE, Ordering::Relaxed);
-                break;
-            }
-            match deadline.remaining() {
-                Ok(left) => {
-                    state.wait(WAITING, left);
-                }
-                Err(timeout) => {
-                    if self.dequeue(slot)? {
-                        outcome = Err(timeout);
-                    } else {
-                        state.swap(FREE, Ordering::Relaxed);
-                    }
-                    break;
-                }
-            }
-        }
-        self.lock.reacquire_after_wait(saved)?;
-        outcome
+        self.raw.waiting()
     }
 }
 

@@ -1,5 +1,5 @@
-//! [`RLock`]: a re-entrant lock shared by processes, the thread [`crate::RLock`]'s scheme over
-//! a process [`Lock`] and words in the shared region.
+//! [`RLock`]: a re-entrant lock shared by processes: the thread [`crate::RLock`]'s state
+//! machine (`crate::rlock::RawRLock`) over a process [`Lock`] and words in the shared region.
 //!
 //! # Layout
 //!
@@ -13,9 +13,9 @@
 //! the low 32; 0 means free. Pids are unique among the live processes of a tree (they share a
 //! pid namespace) and tokens within a process, so no two live threads anywhere in the tree have
 //! the same owner word, and because the word is read and written whole, a thread can never see
-//! its own identity there unless it wrote it itself. As in the thread version, only the thread
-//! that just took the inner lock writes `owner` (its own identity) and only the owner clears
-//! it, so `owner == me` means "I hold it", with `Relaxed` loads.
+//! its own identity there unless it wrote it itself. The state machine writes `owner` only from
+//! the thread that just took the inner lock (its own identity) and clears it only from the
+//! owner, so `owner == me` means "I hold it", with `Relaxed` loads.
 //!
 //! # A holder that dies
 //!
@@ -29,9 +29,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::lock::Lock;
+use super::lock::{Lock, LockGuard};
 use super::object::{Handle, Object};
 use crate::atomic::Ordering;
+use crate::rlock::{DepthCell, InnerLock, OwnerCell, RawRLock};
 use crate::thread::current_token;
 use crate::{sys, Error};
 
@@ -43,6 +44,53 @@ const NO_OWNER: u64 = 0;
 fn me() -> u64 {
     (u64::from(sys::current_pid()) << 32) | u64::from(current_token())
 }
+
+/// The owner of a process [`RLock`]: [`me`] of the holding thread, or `NO_OWNER`, in one
+/// 64-bit word of the region.
+pub(crate) struct ProcessOwner(&'static AtomicU64);
+
+impl OwnerCell for ProcessOwner {
+    fn names_caller(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == me()
+    }
+    fn set_to_caller(&self) {
+        self.0.store(me(), Ordering::Relaxed);
+    }
+    fn clear(&self) {
+        self.0.store(NO_OWNER, Ordering::Relaxed);
+    }
+}
+
+/// A process [`RLock`]'s depth: a word of the region.
+impl DepthCell for &'static AtomicU32 {
+    fn get(&self) -> u32 {
+        self.load(Ordering::Relaxed)
+    }
+    fn set(&self, depth: u32) {
+        self.store(depth, Ordering::Relaxed);
+    }
+}
+
+impl InnerLock for Lock {
+    fn lock(&self) -> Result<(), Error> {
+        self.acquire().map(LockGuard::leak)
+    }
+    fn lock_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.acquire_timeout(timeout).map(LockGuard::leak)
+    }
+    fn try_lock(&self) -> bool {
+        self.try_acquire().map(LockGuard::leak).is_some()
+    }
+    fn unlock(&self) -> Result<(), Error> {
+        self.release()
+    }
+    fn is_locked(&self) -> bool {
+        self.locked()
+    }
+}
+
+/// The state machine of a process [`RLock`].
+pub(crate) type RawProcessRLock = RawRLock<Lock, ProcessOwner, &'static AtomicU32>;
 
 /// A re-entrant lock shared by processes, as Python's `multiprocessing.RLock`: the thread that
 /// holds it (in whichever process) may acquire it again, and must release it as many times.
@@ -61,9 +109,7 @@ fn me() -> u64 {
 /// ```
 pub struct RLock {
     object: Object,
-    lock: Lock,
-    depth: &'static AtomicU32,
-    owner: &'static AtomicU64,
+    raw: RawProcessRLock,
 }
 
 impl RLock {
@@ -84,10 +130,13 @@ impl RLock {
 
     fn from_object(object: Object) -> RLock {
         RLock {
-            // The inner lock's words are the first 8 bytes of the body, where `Lock` keeps them.
-            lock: Lock::from_object(object),
-            depth: object.atom(8),
-            owner: object.atom(16),
+            raw: RawRLock::from_parts(
+                // The inner lock's words are the first 8 bytes of the body, where `Lock` keeps
+                // them.
+                Lock::from_object(object),
+                ProcessOwner(object.atom(16)),
+                object.atom(8),
+            ),
             object,
         }
     }
@@ -111,7 +160,8 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<RLockGuard<'_>, Error> {
-        self.acquire_with(|| self.lock.acquire().map(|guard| guard.leak()))
+        self.raw.acquire()?;
+        Ok(self.guard())
     }
 
     /// Acquires the lock, or returns [`Error::Timeout`] once `timeout` has passed.
@@ -130,7 +180,8 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<RLockGuard<'_>, Error> {
-        self.acquire_with(|| self.lock.acquire_timeout(timeout).map(|guard| guard.leak()))
+        self.raw.acquire_timeout(timeout)?;
+        Ok(self.guard())
     }
 
     /// Acquires the lock if the calling thread owns it or it is free right now. Never blocks.
@@ -147,13 +198,7 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_acquire(&self) -> Option<RLockGuard<'_>> {
-        self.acquire_with(|| {
-            self.lock
-                .try_acquire()
-                .map(|guard| guard.leak())
-                .ok_or(Error::Timeout)
-        })
-        .ok()
+        self.raw.try_acquire().then(|| self.guard())
     }
 
     /// Releases one level of ownership (for a level held without a guard, see
@@ -169,16 +214,7 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn release(&self) -> Result<(), Error> {
-        if !self.is_owned() {
-            return Err(Error::NotOwner);
-        }
-        let depth = self.depth.load(Ordering::Relaxed).saturating_sub(1);
-        self.depth.store(depth, Ordering::Relaxed);
-        if depth == 0 {
-            self.owner.store(NO_OWNER, Ordering::Relaxed);
-            self.lock.release()?;
-        }
-        Ok(())
+        self.raw.release()
     }
 
     /// Whether the calling thread (of this process) holds this lock.
@@ -193,7 +229,7 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn is_owned(&self) -> bool {
-        self.owner.load(Ordering::Relaxed) == me()
+        self.raw.is_owned()
     }
 
     /// Whether anyone holds the lock (a snapshot).
@@ -207,7 +243,7 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn locked(&self) -> bool {
-        self.lock.locked()
+        self.raw.locked()
     }
 
     /// How many times the calling thread holds the lock (0 if it does not own it).
@@ -224,51 +260,20 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn depth(&self) -> u32 {
-        if self.is_owned() {
-            self.depth.load(Ordering::Relaxed)
-        } else {
-            0
-        }
+        self.raw.depth()
     }
 
-    /// Releases every level the owner holds and returns how many, for a condition's wait.
-    pub(super) fn release_all(&self) -> Result<u32, Error> {
-        if !self.is_owned() {
-            return Err(Error::NotOwner);
-        }
-        let depth = self.depth.swap(0, Ordering::Relaxed);
-        self.owner.store(NO_OWNER, Ordering::Relaxed);
-        self.lock.release()?;
-        Ok(depth)
+    /// The state machine, for a condition to release every level for a wait and restore them.
+    pub(super) fn raw(&self) -> &RawProcessRLock {
+        &self.raw
     }
 
-    /// Takes the inner lock again and restores `depth` levels, after a condition's wait.
-    pub(super) fn reacquire(&self, depth: u32) -> Result<(), Error> {
-        self.lock.acquire()?.leak();
-        self.take_ownership(depth);
-        Ok(())
-    }
-
-    fn take_ownership(&self, depth: u32) {
-        self.owner.store(me(), Ordering::Relaxed);
-        self.depth.store(depth, Ordering::Relaxed);
-    }
-
-    fn acquire_with(
-        &self,
-        take_inner: impl FnOnce() -> Result<(), Error>,
-    ) -> Result<RLockGuard<'_>, Error> {
-        if self.is_owned() {
-            let depth = self.depth.load(Ordering::Relaxed);
-            self.depth.store(depth.saturating_add(1), Ordering::Relaxed);
-        } else {
-            take_inner()?;
-            self.take_ownership(1);
-        }
-        Ok(RLockGuard {
+    /// A guard for a level just acquired.
+    fn guard(&self) -> RLockGuard<'_> {
+        RLockGuard {
             lock: self,
             _owner_thread_only: PhantomData,
-        })
+        }
     }
 }
 
