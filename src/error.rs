@@ -141,6 +141,24 @@ pub enum Error {
         /// The id of the process that acquired the lock last.
         pid: u32,
     },
+    /// An item could not be serialised for a process [`Queue`](crate::process::Queue) or
+    /// [`Connection`](crate::process::Connection) (its `Serialize` impl failed, or JSON cannot
+    /// express it, as a map with non-string keys). Nothing was sent; the queue or pipe is
+    /// unchanged.
+    #[error("the item could not be serialised: {0}")]
+    Encode(String),
+    /// A message taken from a process queue or pipe could not be deserialised as the
+    /// receiver's type (the processes disagree on it). The message is consumed.
+    #[error("a received message could not be deserialised: {0}")]
+    Decode(String),
+    /// A process died in the middle of writing or reading a message of a process queue or
+    /// pipe, leaving a partial message in it; the queue (or this direction of the pipe) can no
+    /// longer be used, and every call on it returns this error.
+    #[error("process {pid} died in the middle of a message: the queue or pipe is unusable")]
+    PeerDied {
+        /// The id of the process that died.
+        pid: u32,
+    },
     /// The process could not run its target (it is not the same executable as its parent, its
     /// arguments did not deserialise, ...), or what it sent back was not a valid result.
     #[error("process '{name}' failed: {reason}")]

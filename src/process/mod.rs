@@ -40,7 +40,8 @@
 //!
 //! [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Condition`],
 //! [`Barrier`], [`Value`] and [`Array`] live in memory shared by the whole process tree: create
-//! them in the parent and pass them to children as arguments (see `shared`).
+//! them in the parent and pass them to children as arguments (see `shared`). So does
+//! [`Queue`], whose items travel serialised.
 //!
 //! ## In the browser
 //!
@@ -79,5 +80,5 @@ pub use current::{current_process, parent_process, ProcessInfo};
 pub use handle::Process;
 pub use shared::{
     Array, Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Integer, Lock, LockGuard,
-    Number, RLock, RLockGuard, Semaphore, SemaphoreGuard, Value,
+    Number, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, Value,
 };

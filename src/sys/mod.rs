@@ -13,7 +13,7 @@
 //! | [`sleep`] | sleep for a while (a wait on a private word) |
 //! | [`spawn`] | start a thread running a closure, with a [`ThreadWatch`] for its exit |
 //! | [`spawn_process`] | start a child process (see `process` for the whole interface) |
-//! | [`map_region`], [`wait_shared`], [`wake_shared`] | memory shared by a process tree (see `shared`) |
+//! | [`map_region`], [`wait_shared`], [`wake_shared`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`) |
 //!
 //! Backends, exactly one of which is compiled:
 //! - `native`: Linux futexes (`FUTEX_PRIVATE_FLAG` for threads), `clock_gettime`, `std::thread`.
@@ -32,8 +32,8 @@ pub(crate) use process::{
     ProcessWatch, Signal, PROCESS_RUNNING,
 };
 pub(crate) use shared::{
-    atomics as region_atomics, map_region, pid_alive, random_u64, wait_shared, wait_shared_async,
-    wake_shared,
+    atomics as region_atomics, map_region, pid_alive, random_u64, region_read_bytes,
+    region_write_bytes, wait_shared, wait_shared_async, wake_shared,
 };
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]

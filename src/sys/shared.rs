@@ -8,6 +8,7 @@
 //! | [`wait_shared_async`] | the wait as a future (in the browser; natively it completes at once) |
 //! | [`pid_alive`] | whether a process still runs (for locks whose owner died) |
 //! | [`random_u64`] | a random region identity |
+//! | [`region_write_bytes`], [`region_read_bytes`] | bulk copies into and out of the region (bounds-checked) |
 //! | [`atomics`] | the atomic types that name locations of the region |
 //!
 //! Natively (`sys/native/shm.rs`) the region is an anonymous `memfd` inherited by children,
@@ -22,10 +23,13 @@
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) use super::backend::region::{
-    atomics, map_region, pid_alive, random_u64, wait_shared, wait_shared_async, wake_shared,
+    atomics, map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, wait_shared,
+    wait_shared_async, wake_shared,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
-pub(crate) use super::backend::shm::{map_region, pid_alive, random_u64};
+pub(crate) use super::backend::shm::{
+    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes,
+};
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::{wait_shared, wake_shared};
 
@@ -35,7 +39,10 @@ pub(crate) use super::backend::{wait_shared, wake_shared};
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) async fn wait_shared_async(_word: &atomics::AtomicU32, _expected: u32) {}
 #[cfg(amphi_loom)]
-pub(crate) use unsupported::{map_region, pid_alive, random_u64, wait_shared, wake_shared};
+pub(crate) use unsupported::{
+    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, wait_shared,
+    wake_shared,
+};
 
 /// The region's atomics natively and under loom: `std`'s, in a mapping of this process.
 #[cfg(not(target_arch = "wasm32"))]
@@ -81,5 +88,15 @@ mod unsupported {
     /// Not needed without a region.
     pub(crate) fn random_u64() -> u64 {
         0
+    }
+
+    /// Never reached (no region, so no object to copy into).
+    pub(crate) fn region_write_bytes(_at: usize, _bytes: &[u8]) {
+        unreachable!("{WHY}")
+    }
+
+    /// Never reached (no region, so no object to copy from).
+    pub(crate) fn region_read_bytes(_at: usize, _out: &mut [u8]) {
+        unreachable!("{WHY}")
     }
 }

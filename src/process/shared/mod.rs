@@ -25,16 +25,23 @@
 //! Under loom there is no region: creating an object returns
 //! [`Error::SharedMemory`](crate::Error::SharedMemory).
 //!
+//! [`Queue`] carries serialised items through a ring of bytes in the region (`ring`): a
+//! frame per item, streamed through in chunks when it is longer than the ring. A process that
+//! dies in the middle of an item breaks the queue ([`Error::PeerDied`](crate::Error::PeerDied))
+//! rather than leaving the others waiting forever.
+//!
 //! Sub-modules: `region` (the mapping and its allocator), `object` (object headers, handles,
 //! `SharedWord`), `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`, `value`
-//! (`Value`, `Array`).
+//! (`Value`, `Array`), `ring` (a byte ring of frames), `queue`.
 
 mod barrier;
 mod condition;
 mod event;
 mod lock;
 mod object;
+mod queue;
 mod region;
+mod ring;
 mod rlock;
 mod semaphore;
 mod value;
@@ -43,6 +50,7 @@ pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use queue::Queue;
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use value::{Array, Integer, Number, Value};

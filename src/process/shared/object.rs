@@ -167,6 +167,34 @@ impl Object {
             .expect("a validated body is in bounds and aligned")
     }
 
+    /// Copies `bytes` into the body at byte `at`; panics outside the body. The caller's
+    /// protocol must own those bytes (see [`Region::write_bytes`]).
+    pub(crate) fn write_bytes(&self, at: usize, bytes: &[u8]) {
+        assert!(
+            at.checked_add(bytes.len())
+                .is_some_and(|end| end <= self.body_len),
+            "outside the object's body"
+        );
+        let copied = self
+            .region
+            .write_bytes(self.offset + OBJECT_HEADER + at, bytes);
+        assert!(copied, "a validated body is in bounds");
+    }
+
+    /// Copies the body's bytes at `at` into `out`; panics outside the body. The caller's
+    /// protocol must keep writers off them (see [`Region::read_bytes`]).
+    pub(crate) fn read_bytes(&self, at: usize, out: &mut [u8]) {
+        assert!(
+            at.checked_add(out.len())
+                .is_some_and(|end| end <= self.body_len),
+            "outside the object's body"
+        );
+        let copied = self
+            .region
+            .read_bytes(self.offset + OBJECT_HEADER + at, out);
+        assert!(copied, "a validated body is in bounds");
+    }
+
     /// The 32-bit word at byte `at` of the body.
     pub(crate) fn word(&self, at: usize) -> SharedWord {
         SharedWord(self.atom(at))

@@ -18,7 +18,9 @@
 //! Other processes write this memory at any time, so it is only ever read and written through
 //! atomics ([`Atom`]), for which every bit pattern is valid. Every access is bounds- and
 //! alignment-checked against the mapping, which is never unmapped: references into it are
-//! `'static`. A hostile offset can therefore only produce an error, never undefined behaviour.
+//! `'static`. Bulk copies of bytes ([`Region::write_bytes`], [`Region::read_bytes`]) go
+//! through `sys`, bounds-checked, for protocols (a ring of bytes) that hand ranges of bytes
+//! from one process to another through atomics. A hostile offset can therefore only produce an error, never undefined behaviour.
 
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
@@ -157,6 +159,32 @@ impl Region {
                 Err(seen) => at = seen,
             }
         }
+    }
+
+    /// Whether `[at, at + len)` lies wholly inside the region.
+    fn contains(&self, at: usize, len: usize) -> bool {
+        at.checked_add(len).is_some_and(|end| end <= self.len)
+    }
+
+    /// Copies `bytes` into the region at byte offset `at`; `false` (and nothing copied) if
+    /// they would not lie wholly inside it. The caller's protocol must own those bytes (no
+    /// other process touches them until it publishes them through an atomic).
+    pub(crate) fn write_bytes(&self, at: usize, bytes: &[u8]) -> bool {
+        let inside = self.contains(at, bytes.len());
+        if inside {
+            sys::region_write_bytes(at, bytes);
+        }
+        inside
+    }
+
+    /// Copies the region's bytes at offset `at` into `out`; `false` (and nothing copied) if
+    /// they would not lie wholly inside it. The caller's protocol must keep writers off them.
+    pub(crate) fn read_bytes(&self, at: usize, out: &mut [u8]) -> bool {
+        let inside = self.contains(at, out.len());
+        if inside {
+            sys::region_read_bytes(at, out);
+        }
+        inside
     }
 
     /// The atomic at byte offset `at`, if it lies wholly inside the region and is aligned.

@@ -15,7 +15,7 @@
 
 use std::io;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 /// The region's fixed size (sparse).
 pub(crate) const REGION_SIZE: usize = 16 << 20;
@@ -25,6 +25,9 @@ pub(super) const SHM_ENV: &str = "AMPHI_SHM_FD";
 
 /// The region's descriptor in this process, or -1 before there is one.
 static FD: AtomicI32 = AtomicI32::new(-1);
+
+/// The region's mapping in this process, or null before [`map_region`] mapped it.
+static BASE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 
 /// In a child, before `main`: adopts the region named by [`SHM_ENV`], if any. A value that
 /// does not name a region is reported and ignored (shared objects then fail with an error).
@@ -71,7 +74,9 @@ pub(crate) fn map_region(
     init: impl FnOnce(NonNull<u8>, usize),
 ) -> Result<(NonNull<u8>, usize), String> {
     if let Some(fd) = region_fd() {
-        return map(fd).map(|base| (base, REGION_SIZE));
+        let base = map(fd)?;
+        BASE.store(base.as_ptr(), Ordering::Release);
+        return Ok((base, REGION_SIZE));
     }
     // SAFETY: the name is a NUL-terminated literal; the flags are integers.
     let fd = unsafe { libc::memfd_create(c"amphi-shared".as_ptr(), libc::MFD_CLOEXEC) };
@@ -90,8 +95,45 @@ pub(crate) fn map_region(
     }
     let base = map(fd)?;
     init(base, REGION_SIZE);
+    BASE.store(base.as_ptr(), Ordering::Release);
     FD.store(fd, Ordering::Release);
     Ok((base, REGION_SIZE))
+}
+
+/// The mapping's base, checking that `[at, at + len)` lies inside the region.
+fn range(at: usize, len: usize) -> *mut u8 {
+    let base = BASE.load(Ordering::Acquire);
+    assert!(!base.is_null(), "the shared region is not mapped");
+    assert!(
+        at.checked_add(len).is_some_and(|end| end <= REGION_SIZE),
+        "bytes {at}+{len} lie outside the shared region"
+    );
+    base
+}
+
+/// Copies `bytes` into the region at byte offset `at` (panics outside the region).
+///
+/// The caller's protocol must give it those bytes alone (no other process reads or writes
+/// them until it publishes them through an atomic), as a ring's writer has its free space.
+pub(crate) fn region_write_bytes(at: usize, bytes: &[u8]) {
+    let base = range(at, bytes.len());
+    // SAFETY: `[at, at + len)` lies inside the mapping (checked by `range`), which is never
+    // unmapped; `bytes` is ordinary memory of this process, so the ranges do not overlap. The
+    // caller's protocol keeps other processes off these bytes during the copy, and publishes
+    // them with a release store afterwards.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(at), bytes.len()) };
+}
+
+/// Copies the region's bytes at offset `at` into `out` (panics outside the region).
+///
+/// The caller's protocol must keep writers off those bytes during the copy (they were
+/// published to it through an atomic it read with acquire ordering).
+pub(crate) fn region_read_bytes(at: usize, out: &mut [u8]) {
+    let base = range(at, out.len());
+    // SAFETY: `[at, at + len)` lies inside the mapping (checked by `range`), never unmapped;
+    // `out` is ordinary memory of this process, so the ranges do not overlap, and every byte
+    // pattern is a valid `u8`. The caller's protocol keeps writers off these bytes meanwhile.
+    unsafe { std::ptr::copy_nonoverlapping(base.add(at), out.as_mut_ptr(), out.len()) };
 }
 
 fn map(fd: libc::c_int) -> Result<NonNull<u8>, String> {

@@ -91,3 +91,13 @@ export function regionWaitAsync(at, expected) {
   const result = Atomics.waitAsync(views.i32, at / 4, expected | 0);
   return result.async ? result.value : null;
 }
+
+/// Copies `bytes` (a view of the module's memory) into the buffer at byte `at`.
+export function regionWriteBytes(at, bytes) {
+  views[1].set(bytes, at);
+}
+
+/// Copies the buffer's bytes at `at` into `out` (a view of the module's memory).
+export function regionReadBytes(at, out) {
+  out.set(new Uint8Array(buffer, at, out.length));
+}

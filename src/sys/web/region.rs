@@ -72,6 +72,10 @@ extern "C" {
     fn region_notify(at: u32, count: i32);
     #[wasm_bindgen(js_name = regionWaitAsync)]
     fn region_wait_async(at: u32, expected: u32) -> JsValue;
+    #[wasm_bindgen(js_name = regionWriteBytes)]
+    fn write_bytes(at: u32, bytes: &[u8]);
+    #[wasm_bindgen(js_name = regionReadBytes)]
+    fn read_bytes(at: u32, out: &mut [u8]);
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(callback: &js_sys::Function, millis: f64) -> JsValue;
 }
@@ -265,6 +269,34 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
         }
     }
     true
+}
+
+/// Checks that `[at, at + len)` lies inside the region's objects; returns `at` for JS.
+fn range(at: usize, len: usize) -> u32 {
+    assert!(
+        at.checked_add(len).is_some_and(|end| end <= REGION_SIZE),
+        "bytes {at}+{len} lie outside the shared region"
+    );
+    at as u32
+}
+
+/// Copies `bytes` into the region's buffer at byte offset `at` (panics outside the region):
+/// one `Uint8Array.set`, ordered before the caller's next `Atomics` operation, which publishes
+/// the bytes.
+pub(crate) fn region_write_bytes(at: usize, bytes: &[u8]) {
+    let at = range(at, bytes.len());
+    if !bytes.is_empty() {
+        write_bytes(at, bytes);
+    }
+}
+
+/// Copies the region's bytes at offset `at` into `out` (panics outside the region): one
+/// `Uint8Array.set` from the buffer into this module's memory.
+pub(crate) fn region_read_bytes(at: usize, out: &mut [u8]) {
+    let at = range(at, out.len());
+    if !out.is_empty() {
+        read_bytes(at, out);
+    }
 }
 
 /// A random region identity.
