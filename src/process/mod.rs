@@ -40,8 +40,8 @@
 //!
 //! [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Condition`],
 //! [`Barrier`], [`Value`] and [`Array`] live in memory shared by the whole process tree: create
-//! them in the parent and pass them to children as arguments (see `shared`). So does
-//! [`Queue`], whose items travel serialised.
+//! them in the parent and pass them to children as arguments (see `shared`). So do
+//! [`Queue`] and the [`Connection`]s of a [`Pipe`], whose items travel serialised.
 //!
 //! ## In the browser
 //!
@@ -79,6 +79,6 @@ pub use children::{active_children, ChildProcess};
 pub use current::{current_process, parent_process, ProcessInfo};
 pub use handle::Process;
 pub use shared::{
-    Array, Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Integer, Lock, LockGuard,
-    Number, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, Value,
+    Array, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, Integer, Lock,
+    LockGuard, Number, Pipe, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, Value,
 };

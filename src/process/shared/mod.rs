@@ -25,20 +25,21 @@
 //! Under loom there is no region: creating an object returns
 //! [`Error::SharedMemory`](crate::Error::SharedMemory).
 //!
-//! [`Queue`] carries serialised items through a ring of bytes in the region (`ring`): a
-//! frame per item, streamed through in chunks when it is longer than the ring. A process that
-//! dies in the middle of an item breaks the queue ([`Error::PeerDied`](crate::Error::PeerDied))
+//! [`Queue`] and [`Pipe`]'s [`Connection`]s carry serialised items through rings of bytes in
+//! the region (`ring`): a frame per item, streamed through in chunks when it is longer than the ring. A process that
+//! dies in the middle of an item breaks the queue or pipe ([`Error::PeerDied`](crate::Error::PeerDied))
 //! rather than leaving the others waiting forever.
 //!
 //! Sub-modules: `region` (the mapping and its allocator), `object` (object headers, handles,
 //! `SharedWord`), `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`, `value`
-//! (`Value`, `Array`), `ring` (a byte ring of frames), `queue`.
+//! (`Value`, `Array`), `ring` (a byte ring of frames), `queue`, `pipe` (`Pipe`, `Connection`).
 
 mod barrier;
 mod condition;
 mod event;
 mod lock;
 mod object;
+mod pipe;
 mod queue;
 mod region;
 mod ring;
@@ -50,6 +51,7 @@ pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use pipe::{Connection, Pipe};
 pub use queue::Queue;
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};

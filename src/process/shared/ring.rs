@@ -470,4 +470,25 @@ impl Ring {
         self.bump((ROOM_SEQ, ROOM_SLEEPERS));
         Ok(payload)
     }
+
+    /// Whether a frame (or the end: the ring closed for writing) can be read, waiting for one
+    /// within `wait`; `false` once the wait is over.
+    pub(super) fn poll(&self, wait: Wait) -> Result<bool, Error> {
+        let waited = self.wait_for(
+            (DATA_SEQ, DATA_SLEEPERS),
+            wait,
+            Error::Empty,
+            || {
+                self.check_broken()?;
+                let pos = self.word(READ_POS).load(SeqCst);
+                Ok(self.available_at(pos) > 0 || self.flags() & WRITE_CLOSED != 0)
+            },
+            || Ok(()),
+        );
+        match waited {
+            Ok(()) => Ok(true),
+            Err(Error::Empty | Error::Timeout) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
 }
