@@ -164,3 +164,45 @@ conformance_async! {
         assert_eq!(child.exitcode(), Some(0));
     }
 }
+
+fn count_forever(counter: amphi::process::Value<u64>) {
+    loop {
+        counter.fetch_add(1);
+    }
+}
+
+fn count_slowly(counter: amphi::process::Value<u64>) {
+    loop {
+        counter.fetch_add(1);
+        nap(1);
+    }
+}
+
+/// Whether `counter` still moves over a while (after its writers were stopped).
+fn still_moving(counter: &amphi::process::Value<u64>) -> bool {
+    nap(200);
+    let before = counter.get();
+    nap(300);
+    counter.get() != before
+}
+
+conformance! {
+    fn a_killed_or_terminated_child_stops_running() {
+        for (target, signal) in [
+            (count_forever as fn(amphi::process::Value<u64>), "kill"),
+            (count_slowly, "terminate"),
+        ] {
+            let counter = amphi::process::Value::new_without_lock(0u64).unwrap();
+            let child = Process::new(target, counter.clone());
+            child.start().unwrap();
+            common::wait_for("the child to count", || counter.get() > 0);
+            if signal == "kill" {
+                child.kill().unwrap();
+            } else {
+                child.terminate().unwrap();
+            }
+            assert!(child.join_timeout(PATIENCE).is_err());
+            assert!(!still_moving(&counter), "the child still runs after {signal}");
+        }
+    }
+}

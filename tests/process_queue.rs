@@ -252,8 +252,6 @@ conformance! {
         assert_eq!(queue.try_get(), Err(Error::Closed));
     }
 
-    // Native only: in the browser a killed process's thread workers have been seen to run on.
-    #[cfg(not(target_arch = "wasm32"))]
     fn a_consumer_killed_while_waiting_costs_nothing() {
         let queue = Queue::new(0).unwrap();
         let child = Process::new(get_one, queue.clone());
@@ -266,8 +264,6 @@ conformance! {
         assert_eq!(queue.get_timeout(PATIENCE), Ok(5));
     }
 
-    // Native only: in the browser a killed process's thread workers have been seen to run on.
-    #[cfg(not(target_arch = "wasm32"))]
     fn a_producer_killed_in_the_middle_of_an_item_breaks_the_queue() {
         let queue = Queue::new(0).unwrap();
         let child = Process::new(put_big, queue.clone());

@@ -107,14 +107,21 @@ impl ChildHandle {
             Signal::Terminate => -15,
             Signal::Kill => -9,
         };
+        // From now on the child's workers may not write shared memory (see `region.js`), even
+        // while they run on before the browser stops them.
+        region::pid_ended(self.pid);
         signal_process(self.pid, code).map_err(|err| format!("{err:?}"))
     }
 }
 
 /// Starts a child process worker (see the module docs).
 pub(crate) fn spawn_process(start: ProcessStart, watch: Watch) -> Result<ChildHandle, String> {
-    // The child needs the region's buffer; the first process of a tree creates it.
-    region::map_region(|_, _| {})?;
+    // The child needs the region's buffer (not its header, which the first instance to use a
+    // shared object initialises); the first process of a tree creates it.
+    if !super::worker::cross_origin_isolated() {
+        return Err(super::worker::NOT_ISOLATED.to_owned());
+    }
+    region::ensure_buffer();
     let pid = region::new_pid(current_pid());
     let spec = Object::new();
     let set = |key: &str, value: JsValue| Reflect::set(&spec, &key.into(), &value).map(drop);

@@ -8,12 +8,25 @@
 // Rust names a location by its byte offset and an access width (1, 2 or 4 bytes, or 8 for the
 // BigInt functions). All operations are sequentially consistent, as Atomics always are.
 
-let buffer = null;
-let views = null;
+// This file can be evaluated more than once in a realm (see worker.js), so the realm's buffer
+// lives on the global object; each evaluation caches it below.
+let buffer = globalThis.__amphiRegion?.buffer ?? null;
+let views = globalThis.__amphiRegion?.views ?? null;
+// This realm's process id, and where its liveness entry is (see sys/web/region.rs): 0 once the
+// process was terminated or ended. A process's workers can outlive `Worker.terminate()` for a
+// while (Chromium lets a busy worker run on for a grace period), so every write checks the
+// entry first and throws once it is 0: a terminated process never changes shared memory again.
+let pid = globalThis.__amphiRegion?.pid ?? 1;
+let liveAt = globalThis.__amphiRegion?.liveAt ?? 0;
+const ROOT_PID = 1;
+const MAX_PIDS = 1 << 16;
 
-export function setRegion(sab) {
+/// Adopts the region's buffer in this realm, for process `processId` (the page's is 1).
+export function setRegion(sab, processId) {
   if (!(sab instanceof SharedArrayBuffer)) return;
   buffer = sab;
+  pid = processId ?? ROOT_PID;
+  liveAt = (sab.byteLength - 4 * MAX_PIDS) / 4 + pid;
   views = {
     1: new Uint8Array(sab),
     2: new Uint16Array(sab),
@@ -21,16 +34,29 @@ export function setRegion(sab) {
     8: new BigUint64Array(sab),
     i32: new Int32Array(sab),
   };
+  globalThis.__amphiRegion = { buffer, views, pid, liveAt };
+}
+
+/// This realm's process id.
+export function regionPid() {
+  return pid;
+}
+
+function writable() {
+  if (pid > ROOT_PID && pid < MAX_PIDS && Atomics.load(views[4], liveAt) === 0) {
+    throw new Error(`amphi: process ${pid} was terminated; it may not write shared memory`);
+  }
 }
 
 /// The region's buffer in this realm, or null.
 export function regionBuffer() {
+  if (!buffer && globalThis.__amphiRegion) ({ buffer, views, pid, liveAt } = globalThis.__amphiRegion);
   return buffer;
 }
 
 /// Creates the region (zero-filled) unless this realm has one; returns its byte length.
 export function createRegion(byteLength) {
-  if (!buffer) setRegion(new SharedArrayBuffer(byteLength));
+  if (!regionBuffer()) setRegion(new SharedArrayBuffer(byteLength), ROOT_PID);
   return buffer.byteLength;
 }
 
@@ -48,22 +74,26 @@ const OPS = [
 /// Operation `op` (load, store, exchange, add, sub, and, or, xor) on the unsigned integer of
 /// `width` bytes at byte `at`; returns the previous value (the stored one for a store).
 export function regionRmw(op, width, at, value) {
+  if (op !== 0) writable();
   return OPS[op](views[width], at / width, value);
 }
 
 /// Compare-and-exchange on the unsigned integer of `width` bytes at `at`; returns the
 /// previous value.
 export function regionCas(width, at, expected, value) {
+  writable();
   return Atomics.compareExchange(views[width], at / width, expected, value);
 }
 
 /// As regionRmw, on the 64-bit word at `at` (values are BigInts).
 export function regionRmw64(op, at, value) {
+  if (op !== 0) writable();
   return OPS[op](views[8], at / 8, BigInt.asUintN(64, value));
 }
 
 /// As regionCas, on the 64-bit word at `at`.
 export function regionCas64(at, expected, value) {
+  writable();
   return Atomics.compareExchange(
     views[8],
     at / 8,
@@ -94,6 +124,7 @@ export function regionWaitAsync(at, expected) {
 
 /// Copies `bytes` (a view of the module's memory) into the buffer at byte `at`.
 export function regionWriteBytes(at, bytes) {
+  writable();
   views[1].set(bytes, at);
 }
 

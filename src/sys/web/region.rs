@@ -215,9 +215,16 @@ pub(crate) fn map_region(
     }
     ensure_buffer();
     let base = NonNull::new(REGION_BASE as *mut u8).expect("REGION_BASE is not null");
+    // 0: nobody started; 1: an instance is initialising; 2: done. The header is a few stores,
+    // so the others spin (the page's main thread may not sleep).
     if cas(4, INITIALISED_AT, 0, 1) == 0 {
         init(base, REGION_SIZE);
         rmw(STORE, 4, pid_entry(ROOT_PID), 1);
+        rmw(STORE, 4, INITIALISED_AT, 2);
+    } else {
+        while tail_word(INITIALISED_AT) != 2 {
+            std::hint::spin_loop();
+        }
     }
     Ok((base, REGION_SIZE))
 }
@@ -247,8 +254,22 @@ pub(crate) fn new_pid(parent: u32) -> u32 {
 
 /// Records that `pid` ended (and so, with it, every process below it).
 pub(crate) fn pid_ended(pid: u32) {
-    if pid < MAX_PIDS && !region_buffer().is_null() {
-        rmw(STORE, 4, pid_entry(pid), 0);
+    if pid <= ROOT_PID || pid >= MAX_PIDS || region_buffer().is_null() {
+        return;
+    }
+    rmw(STORE, 4, pid_entry(pid), 0);
+    // Its descendants end with it (their workers are stopped with its). A child's id is always
+    // above its parent's, so one ascending pass finds every descendant.
+    let handed_out = tail_word(NEXT_PID_AT)
+        .saturating_add(ROOT_PID + 1)
+        .min(MAX_PIDS);
+    let mut ended = vec![pid];
+    for child in pid + 1..handed_out {
+        let entry = tail_word(pid_entry(child));
+        if entry != 0 && ended.contains(&(entry - 1)) {
+            rmw(STORE, 4, pid_entry(child), 0);
+            ended.push(child);
+        }
     }
 }
 

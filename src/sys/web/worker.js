@@ -35,15 +35,17 @@
 // The package's entry, or null: scripts/build-pkg.mjs rewrites this line.
 const packageGlue = null;
 
-import { regionBuffer, setRegion } from './region.js';
+import { regionBuffer, regionPid, setRegion } from './region.js';
 
 const THREAD_NAME = 'amphi:worker';
 const PROCESS_NAME = 'amphi:process';
 let workerUrl = null;
-// Workers that share memory must stay referenced or some engines collect them.
-const live = new Set();
+// This file can be evaluated twice in one realm (as a worker's script and as the glue's import
+// of it), so what the realm must know once lives on the global object.
+// Thread workers this realm created, which must stay referenced or some engines collect them.
+const live = (globalThis.__amphiThreadWorkers ??= new Set());
 // Process workers this realm created, by process id: { worker, exited }.
-const processes = new Map();
+const processes = (globalThis.__amphiProcessWorkers ??= new Map());
 
 export function setWorkerUrl(url) {
   workerUrl = url ? String(url) : null;
@@ -69,7 +71,13 @@ export function requestWorker(module, memory, mainUrl, startFailed, processExite
     self.postMessage({ amphi: 'spawn' });
   } else {
     // Every worker receives the region at its start (Rust made it before the first worker).
-    const init = { module, memory, mainUrl: glueUrl(mainUrl), region: regionBuffer() };
+    const init = {
+      module,
+      memory,
+      mainUrl: glueUrl(mainUrl),
+      region: regionBuffer(),
+      pid: regionPid(),
+    };
     startWorker(init, startFailed, processExited);
   }
 }
@@ -129,14 +137,42 @@ function startProcess(init, exited) {
   worker.postMessage(init);
 }
 
-/// The end of process `pid`, once: its worker (and with it every worker it started) is
-/// terminated, and Rust hears the code and the report (or why there is none).
+/// The end of process `pid`, once: every worker of it is stopped (see stopProcessWorker), then
+/// Rust hears the code and the report (or why there is none).
 function endProcess(pid, code, report, broken) {
   const entry = processes.get(pid);
   if (!entry) return;
   processes.delete(pid);
-  entry.worker.terminate();
-  entry.exited(pid, code, report, broken);
+  stopProcessWorker(entry.worker).then(() => entry.exited(pid, code, report, broken));
+}
+
+// How long a process worker may take to stop its own workers before it is terminated anyway.
+const STOP_PATIENCE_MS = 2000;
+
+/// Stops a process worker and everything it started. `Worker.terminate()` alone is not enough:
+/// Chromium lets the workers a terminated worker started run on. So the process worker, whose
+/// event loop is always free (its process's code runs on its threads), is first asked to stop
+/// its own threads and child processes (recursively), then terminated.
+function stopProcessWorker(worker) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, STOP_PATIENCE_MS);
+    worker.addEventListener('message', ({ data }) => {
+      if (data?.amphi === 'stopped') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    worker.postMessage({ amphi: 'stop' });
+  }).then(() => worker.terminate());
+}
+
+/// In a process worker about to be terminated: stops every worker this realm started.
+async function stopEverything() {
+  const children = [...processes.values()];
+  processes.clear();
+  await Promise.all(children.map((entry) => stopProcessWorker(entry.worker)));
+  for (const worker of live) worker.terminate();
+  live.clear();
 }
 
 function startWorker(init, startFailed, processExited) {
@@ -182,7 +218,7 @@ async function importGlue(mainUrl) {
 async function runWorker(init) {
   let glue;
   let exports;
-  setRegion(init.region);
+  setRegion(init.region, init.pid);
   try {
     glue = await importGlue(init.mainUrl);
     exports = await glue.default({ module_or_path: init.module, memory: init.memory });
@@ -207,7 +243,7 @@ async function runWorker(init) {
 /// A process worker: a fresh instance of the module (no memory given: the glue makes a new
 /// one), then the process's main, which resolves with its exit code and report.
 async function runProcess(init) {
-  setRegion(init.region);
+  setRegion(init.region, init.pid);
   let glue;
   try {
     glue = await importGlue(init.mainUrl);
@@ -234,4 +270,9 @@ if ((isThreadWorker || isProcessWorker) && !self.__amphiWorkerStarted) {
   self.__amphiWorkerStarted = true;
   const run = isThreadWorker ? runWorker : runProcess;
   self.addEventListener('message', ({ data }) => run(data), { once: true });
+  if (isProcessWorker) {
+    self.addEventListener('message', ({ data }) => {
+      if (data?.amphi === 'stop') stopEverything().then(() => self.postMessage({ amphi: 'stopped' }));
+    });
+  }
 }
