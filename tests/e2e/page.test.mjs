@@ -162,3 +162,22 @@ test('?run=shared-memory runs processes (workers with their own memory) from the
     assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
   });
 });
+
+test('?run=early-stop terminates a looping process worker from the page', async () => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
+    await page.goto(new URL('?run=early-stop', url).href);
+    const status = await waitForRunEnd(page);
+    const report = await readReport(page);
+    assert.equal(status, 'done', `the run failed: ${JSON.stringify(report, null, 2)}`);
+    assert.equal(report.example, 'early-stop', JSON.stringify(report));
+    assert.equal(report.ok, true, `the report is not ok: ${JSON.stringify(report, null, 2)}`);
+    const exitcode = report.checks.find((check) => check.name.startsWith('exitcode == -15'));
+    assert.ok(exitcode, `no exit code check: ${JSON.stringify(report.checks)}`);
+    assert.equal(exitcode.ok, true, JSON.stringify(exitcode));
+    assert.ok(
+      report.output.some((line) => line.startsWith('Doing 1 of')),
+      `the child's lines did not reach the page: ${JSON.stringify(report.output)}`,
+    );
+    assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
+  });
+});
