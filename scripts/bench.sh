@@ -3,6 +3,8 @@
 #   1. the native criterion benchmarks (benches/: lock, event, semaphore, condition, queue);
 #   2. the browser benchmarks (www/bench.html in headless Chromium, after a release build of the
 #      npm package into pkg/);
+#      then benches/process.rs and benches/process_queue.rs once each (processes, process queues
+#      and pipes, against Python's multiprocessing, which each benchmark runs itself);
 #   3. a Markdown summary of amphi's figures, the peers' and the ratios (scripts/bench-report.mjs).
 # Both kinds run AMPHI_BENCH_ROUNDS times (default 3; each round is kept under
 # target/bench-runs/) and the summary gives the median ratio with its range, since a busy
@@ -42,6 +44,9 @@ fi
 
 section "processes: amphi::process::Process against Python's multiprocessing (spawn, fork)"
 cargo bench -q --bench process | tee "$runs/process.txt"
+
+section "process queues and pipes: amphi::process::Queue and Pipe against Python's multiprocessing.Queue and Pipe"
+cargo bench -q --bench process_queue | tee "$runs/process_queue.txt"
 
 section "summary: amphi / peer (below 1: amphi is faster)"
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), Linux $(uname -r)"
