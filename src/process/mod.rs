@@ -41,7 +41,9 @@
 //! [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Condition`],
 //! [`Barrier`], [`Value`] and [`Array`] live in memory shared by the whole process tree: create
 //! them in the parent and pass them to children as arguments (see `shared`). So do
-//! [`Queue`] and the [`Connection`]s of a [`Pipe`], whose items travel serialised.
+//! [`Queue`], [`JoinableQueue`] (a queue that counts unfinished tasks, with `task_done` and
+//! `join`), [`SimpleQueue`] and the [`Connection`]s of a [`Pipe`], whose items travel
+//! serialised.
 //!
 //! ## In the browser
 //!
@@ -79,6 +81,7 @@ pub use children::{active_children, ChildProcess};
 pub use current::{current_process, parent_process, ProcessInfo};
 pub use handle::Process;
 pub use shared::{
-    Array, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, Integer, Lock,
-    LockGuard, Number, Pipe, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, Value,
+    Array, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, Integer,
+    JoinableQueue, Lock, LockGuard, Number, Pipe, Queue, RLock, RLockGuard, Semaphore,
+    SemaphoreGuard, SimpleQueue, Value,
 };

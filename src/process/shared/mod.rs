@@ -28,15 +28,19 @@
 //! [`Queue`] and [`Pipe`]'s [`Connection`]s carry serialised items through rings of bytes in
 //! the region (`ring`): a frame per item, streamed through in chunks when it is longer than the ring. A process that
 //! dies in the middle of an item breaks the queue or pipe ([`Error::PeerDied`](crate::Error::PeerDied))
-//! rather than leaving the others waiting forever.
+//! rather than leaving the others waiting forever. [`JoinableQueue`] is a [`Queue`] plus a
+//! count of unfinished tasks in the region (two words: the count, and a generation that
+//! `join` sleeps on); [`SimpleQueue`] is an unbounded [`Queue`] with Python's smaller API.
 //!
 //! Sub-modules: `region` (the mapping and its allocator), `object` (object headers, handles,
 //! `SharedWord`), `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`, `value`
-//! (`Value`, `Array`), `ring` (a byte ring of frames), `queue`, `pipe` (`Pipe`, `Connection`).
+//! (`Value`, `Array`), `ring` (a byte ring of frames), `queue`, `joinable` (`JoinableQueue`),
+//! `simple` (`SimpleQueue`), `pipe` (`Pipe`, `Connection`).
 
 mod barrier;
 mod condition;
 mod event;
+mod joinable;
 mod lock;
 mod object;
 mod pipe;
@@ -45,14 +49,17 @@ mod region;
 mod ring;
 mod rlock;
 mod semaphore;
+mod simple;
 mod value;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
 pub use event::Event;
+pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{Connection, Pipe};
 pub use queue::Queue;
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
+pub use simple::SimpleQueue;
 pub use value::{Array, Integer, Number, Value};

@@ -1,0 +1,211 @@
+//! [`SimpleQueue`]: Python's `multiprocessing.SimpleQueue`, an unbounded process [`Queue`]
+//! with a smaller API.
+//!
+//! It is a [`Queue`] created with no `maxsize` and travels as that queue's handle; opening a
+//! handle also checks that the queue is unbounded.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::queue::Queue;
+use crate::Error;
+
+/// An unbounded first-in first-out queue shared by processes, as Python's
+/// `multiprocessing.SimpleQueue`: [`put`](SimpleQueue::put), [`get`](SimpleQueue::get),
+/// [`empty`](SimpleQueue::empty), [`close`](SimpleQueue::close), plus `try_get` and
+/// `get_timeout`.
+///
+/// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
+/// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
+/// travel serialised (JSON) through the queue's 64 KiB ring of bytes, so a put may wait for a
+/// getter to make room (Python's never waits: it writes to a pipe); it never waits for a
+/// slot. Dying processes are handled as by [`Queue`].
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Process, SimpleQueue};
+///
+/// fn double(queues: (SimpleQueue<u32>, SimpleQueue<u32>)) {
+///     let (requests, replies) = queues;
+///     while let Ok(n) = requests.get() {
+///         replies.put(&(2 * n)).unwrap();
+///     }
+/// }
+///
+/// let (requests, replies) = (SimpleQueue::new()?, SimpleQueue::new()?);
+/// let child = Process::new(double, (requests.clone(), replies.clone()));
+/// child.start()?;
+/// requests.put(&21)?;
+/// assert_eq!(replies.get()?, 42);
+/// requests.close(); // the child's `get` returns `Closed`
+/// child.join()?;
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct SimpleQueue<T> {
+    queue: Queue<T>,
+}
+
+impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
+    /// An empty queue. [`Error::SharedMemory`] where there is no region or it is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::<String>::new()?;
+    /// assert!(queue.empty());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn new() -> Result<SimpleQueue<T>, Error> {
+        Queue::unbounded().map(|queue| SimpleQueue { queue })
+    }
+
+    /// Puts `item` at the back, waiting only for room in the ring (see [`Queue::put`]).
+    ///
+    /// [`Error::Closed`] once the queue is closed, [`Error::Encode`] if the item does not
+    /// serialise, [`Error::WouldBlock`] on the browser's main thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::new()?;
+    /// queue.put(&"a".to_owned())?;
+    /// assert!(!queue.empty());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn put(&self, item: &T) -> Result<(), Error> {
+        self.queue.put(item)
+    }
+
+    /// Takes the item at the front, waiting for one (see [`Queue::get`]): [`Error::Closed`]
+    /// once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::new()?;
+    /// queue.put(&1)?;
+    /// assert_eq!(queue.get(), Ok(1));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn get(&self) -> Result<T, Error> {
+        self.queue.get()
+    }
+
+    /// Takes the item at the front if there is one; [`Error::Empty`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::<u8>::new()?;
+    /// assert_eq!(queue.try_get(), Err(amphi::Error::Empty));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn try_get(&self) -> Result<T, Error> {
+        self.queue.try_get()
+    }
+
+    /// Takes the item at the front, or returns [`Error::Timeout`] if none came within
+    /// `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::<u8>::new()?;
+    /// let outcome = queue.get_timeout(std::time::Duration::from_millis(5));
+    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, Error> {
+        self.queue.get_timeout(timeout)
+    }
+}
+
+impl<T> SimpleQueue<T> {
+    /// Whether the queue holds no items (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::new()?;
+    /// assert!(queue.empty());
+    /// queue.put(&0.5)?;
+    /// assert!(!queue.empty());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn empty(&self) -> bool {
+        self.queue.empty()
+    }
+
+    /// Closes the queue for every process, as [`Queue::close`]: puts fail with
+    /// [`Error::Closed`]; gets take the items left, then fail with [`Error::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::new()?;
+    /// queue.put(&1)?;
+    /// queue.close();
+    /// assert_eq!(queue.put(&2), Err(amphi::Error::Closed));
+    /// assert_eq!(queue.get(), Ok(1));
+    /// assert_eq!(queue.get(), Err(amphi::Error::Closed));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn close(&self) {
+        self.queue.close();
+    }
+
+    /// Whether the queue was closed (by any process).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::<u8>::new()?;
+    /// assert!(!queue.is_closed());
+    /// queue.close();
+    /// assert!(queue.is_closed());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+}
+
+impl<T> Clone for SimpleQueue<T> {
+    /// Another handle to the same queue.
+    fn clone(&self) -> SimpleQueue<T> {
+        SimpleQueue {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SimpleQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimpleQueue")
+            .field("empty", &self.empty())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> Serialize for SimpleQueue<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.queue.serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for SimpleQueue<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SimpleQueue<T>, D::Error> {
+        let queue = Queue::<T>::deserialize(deserializer)?;
+        if queue.maxsize() != 0 {
+            return Err(serde::de::Error::custom(
+                "a handle to a bounded queue, not to a SimpleQueue",
+            ));
+        }
+        Ok(SimpleQueue { queue })
+    }
+}
