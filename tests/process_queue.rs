@@ -112,6 +112,22 @@ fn send_later_then_close(end: Connection<String>) {
     end.close();
 }
 
+/// Sends two messages and returns without closing its end.
+fn send_two_and_leave(end: Connection<u32>) {
+    end.send(&1).unwrap();
+    end.send(&2).unwrap();
+}
+
+/// Takes the sending end and sleeps until it is killed, without ever sending.
+fn hold_silently(end: Connection<u32>) {
+    let _end = end;
+    nap_long();
+}
+
+fn nap_long() {
+    amphi::thread::sleep(Duration::from_secs(600)).unwrap();
+}
+
 fn send_big(end: Connection<String>) {
     end.send(&big_text()).expect("send a 16 MiB message");
 }
@@ -369,5 +385,30 @@ conformance! {
         let got = receiver.recv().unwrap();
         assert!(got.len() == BIG && got == big_text());
         child.join_timeout(PATIENCE).unwrap();
+    }
+
+    fn a_sender_that_ends_without_closing_gives_eof_after_its_messages() {
+        let (receiver, sender) = Pipe::new(false).unwrap();
+        let child = Process::new(send_two_and_leave, sender);
+        child.start().unwrap();
+        child.join_timeout(PATIENCE).unwrap();
+        assert_eq!(receiver.recv_timeout(PATIENCE), Ok(1));
+        assert_eq!(receiver.recv_timeout(PATIENCE), Ok(2));
+        assert_eq!(receiver.recv_timeout(PATIENCE), Err(Error::Eof));
+        assert!(receiver.poll(Duration::ZERO).unwrap(), "the end of file is readable");
+    }
+
+    fn a_killed_sender_that_never_sent_gives_eof() {
+        let (receiver, sender) = Pipe::new(false).unwrap();
+        let child = Process::new(hold_silently, sender);
+        child.start().unwrap();
+        // The child takes the end as it starts; until it has, the parent is the last writer.
+        assert_eq!(
+            receiver.recv_timeout(Duration::from_millis(300)),
+            Err(Error::Timeout)
+        );
+        child.kill().unwrap();
+        assert!(child.join_timeout(PATIENCE).is_err());
+        assert_eq!(receiver.recv_timeout(PATIENCE), Err(Error::Eof));
     }
 }

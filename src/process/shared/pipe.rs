@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::object::Handle;
 use super::queue::{decode, encode};
-use super::ring::{Ring, Wait, READ_CLOSED, WRITE_CLOSED};
+use super::ring::{Ending, Ring, Wait, READ_CLOSED, WRITE_CLOSED};
 use crate::Error;
 
 const KIND_PIPE: u32 = 0x11;
@@ -66,8 +66,10 @@ impl Pipe {
     #[allow(clippy::new_ret_no_self)] // as Python's `Pipe(duplex)`, it makes a pair of ends
     pub fn new<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>), Error> {
         let forward = Ring::create(KIND_PIPE, 0)?;
+        forward.note_writer();
         if duplex {
             let backward = Ring::create(KIND_PIPE, 0)?;
+            backward.note_writer();
             Ok((
                 Connection::new(Some(backward), Some(forward)),
                 Connection::new(Some(forward), Some(backward)),
@@ -89,10 +91,12 @@ impl Pipe {
 ///
 /// Dropping a handle does not close the end (other copies, in other processes, may still use
 /// it): call [`close`](Connection::close), after which the peer receives what was sent, then
-/// [`Error::Eof`]. A process that ends without closing its end leaves its peer waiting: use
-/// [`recv_timeout`](Connection::recv_timeout) or [`poll`](Connection::poll) where that may
-/// happen. A process that dies in the middle of a message breaks that direction
-/// ([`Error::PeerDied`], see [`Queue`](super::Queue)).
+/// [`Error::Eof`]. The peer also gets [`Error::Eof`] (within about 100 ms) once the last
+/// process that sent on the end, or took it as an argument, has ended, whether it returned or
+/// was killed, as a pipe's reader does when the last process holding the other end exits;
+/// a receiver never waits forever for a sender that is gone. A process that dies in the middle
+/// of a message breaks that direction instead ([`Error::PeerDied`], see
+/// [`Queue`](super::Queue)).
 ///
 /// # Examples
 ///
@@ -209,7 +213,8 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool, Error> {
-        self.incoming()?.poll(Wait::timeout(timeout))
+        self.incoming()?
+            .poll(Wait::timeout(timeout), Ending::WithLastWriter)
     }
 }
 
@@ -297,7 +302,11 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     }
 
     fn recv_within(&self, wait: Wait) -> Result<T, Error> {
-        decode(&self.incoming()?.recv(wait, Error::Eof)?)
+        decode(
+            &self
+                .incoming()?
+                .recv(wait, Error::Eof, Ending::WithLastWriter)?,
+        )
     }
 }
 
@@ -344,6 +353,11 @@ impl<'de, T> Deserialize<'de> for Connection<T> {
                 .transpose()
                 .map_err(serde::de::Error::custom)
         };
-        Ok(Connection::new(open(ends.incoming)?, open(ends.outgoing)?))
+        let outgoing = open(ends.outgoing)?;
+        if let Some(ring) = outgoing {
+            // The process that takes a sending end is its writer until it sends, or ends.
+            ring.note_writer();
+        }
+        Ok(Connection::new(open(ends.incoming)?, outgoing))
     }
 }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::object::Handle;
-use super::ring::{Ring, Wait, WRITE_CLOSED};
+use super::ring::{Ending, Ring, Wait, WRITE_CLOSED};
 use crate::Error;
 
 const KIND_QUEUE: u32 = 0x10;
@@ -228,7 +228,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     fn get_within(&self, wait: Wait) -> Result<T, Error> {
-        decode(&self.ring.recv(wait, Error::Closed)?)
+        decode(&self.ring.recv(wait, Error::Closed, Ending::WhenClosed)?)
     }
 }
 

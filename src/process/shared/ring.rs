@@ -17,6 +17,7 @@
 //! | 48 | flags: [`WRITE_CLOSED`], [`READ_CLOSED`] |
 //! | 52 | broken: the pid of a process that died in the middle of a frame, else 0 |
 //! | 56 | used: frames started and not yet wholly read (a queue's `qsize`) |
+//! | 60 | the last writer: the pid of the process that last sent, or took the sending end (pipes) |
 //!
 //! # Protocol
 //!
@@ -42,6 +43,10 @@
 //!   frame whose writer died, or a writer for room that a dead reader will never free), the
 //!   ring holds a partial frame: it is marked broken, and every call on it returns
 //!   [`Error::PeerDied`] from then on, instead of waiting forever.
+//!
+//! - a reader that asked for it ([`Ending::WithLastWriter`], a pipe's receiving end) sees the
+//!   end of the stream once the last writer has ended and everything it sent was read, as a
+//!   pipe's reader does when the last process holding the other end exits.
 //!
 //! Pids are checked with `sys::pid_alive`: a pid reused by a new process looks alive.
 
@@ -77,6 +82,16 @@ const ROOM_SLEEPERS: usize = 44;
 const FLAGS: usize = 48;
 const BROKEN: usize = 52;
 const USED: usize = 56;
+const LAST_WRITER: usize = 60;
+
+/// When a reader waiting for a frame sees the end of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// Only once the ring is closed for writing (a queue: producers come and go).
+    WhenClosed,
+    /// Also once the last writer (see [`Ring::note_writer`]) has ended (a pipe).
+    WithLastWriter,
+}
 
 /// Flag: no more frames will be written (a closed queue; a pipe end closed by its sender).
 pub(super) const WRITE_CLOSED: u32 = 1;
@@ -179,6 +194,21 @@ impl Ring {
     }
 
     /// The flags now.
+    /// Records this process as the ring's last writer (it sends, or it took the sending end).
+    pub(super) fn note_writer(&self) {
+        let me = sys::current_pid();
+        let last = self.word(LAST_WRITER);
+        if last.load(SeqCst) != me {
+            last.swap(me, SeqCst);
+        }
+    }
+
+    /// Whether the last writer has ended and left nothing to read at `pos`.
+    fn writer_gone(&self, pos: u32) -> bool {
+        let pid = self.word(LAST_WRITER).load(SeqCst);
+        pid != 0 && !sys::pid_alive(pid) && self.available_at(pos) == 0
+    }
+
     pub(super) fn flags(&self) -> u32 {
         self.word(FLAGS).load(SeqCst)
     }
@@ -362,6 +392,7 @@ impl Ring {
             return Err(refused);
         }
         let _held = self.lock(Side::Write, wait, Error::Full)?;
+        self.note_writer();
         let first = (FRAME_HEADER + payload.len()).min(RING_LEN);
         let mut pos = self.word(WRITE_POS).load(SeqCst);
         self.wait_for(
@@ -416,7 +447,7 @@ impl Ring {
     /// start of a frame; `at_end` once the ring is closed for writing and drained. The rest of
     /// a long frame is then read whatever the deadline, as the writer streams it (failing only
     /// if the ring breaks).
-    pub(super) fn recv(&self, wait: Wait, at_end: Error) -> Result<Vec<u8>, Error> {
+    pub(super) fn recv(&self, wait: Wait, at_end: Error, ending: Ending) -> Result<Vec<u8>, Error> {
         let _held = self.lock(Side::Read, wait, Error::Empty)?;
         let mut pos = self.word(READ_POS).load(SeqCst);
         self.wait_for(
@@ -433,7 +464,13 @@ impl Ring {
                 }
                 Ok(false)
             },
-            || Ok(()),
+            || {
+                if ending == Ending::WithLastWriter && self.writer_gone(pos) {
+                    self.check_partner(Side::Write)?;
+                    return Err(at_end.clone());
+                }
+                Ok(())
+            },
         )?;
         self.word(R_PARTIAL).swap(1, SeqCst);
         let mut header = [0; FRAME_HEADER];
@@ -473,7 +510,7 @@ impl Ring {
 
     /// Whether a frame (or the end: the ring closed for writing) can be read, waiting for one
     /// within `wait`; `false` once the wait is over.
-    pub(super) fn poll(&self, wait: Wait) -> Result<bool, Error> {
+    pub(super) fn poll(&self, wait: Wait, ending: Ending) -> Result<bool, Error> {
         let waited = self.wait_for(
             (DATA_SEQ, DATA_SLEEPERS),
             wait,
@@ -481,7 +518,9 @@ impl Ring {
             || {
                 self.check_broken()?;
                 let pos = self.word(READ_POS).load(SeqCst);
-                Ok(self.available_at(pos) > 0 || self.flags() & WRITE_CLOSED != 0)
+                Ok(self.available_at(pos) > 0
+                    || self.flags() & WRITE_CLOSED != 0
+                    || (ending == Ending::WithLastWriter && self.writer_gone(pos)))
             },
             || Ok(()),
         );
