@@ -57,8 +57,9 @@ pub struct Queue<T> {
 impl<T> Queue<T> {
     /// A queue holding at most `maxsize` items; 0 means unbounded, as in Python.
     ///
-    /// Capacities above `u32::MAX - 1` are lowered to it; an "unbounded" queue also holds at
-    /// most that many items (a put beyond it is refused as full).
+    /// Capacities above `u32::MAX - 1` are lowered to it. A bounded queue of up to 1,024 items
+    /// (or whose slots fit in 1 MiB) allocates its slots up front; larger and unbounded queues
+    /// allocate as they grow.
     ///
     /// # Examples
     ///
@@ -259,7 +260,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn empty(&self) -> bool {
-        self.core.len() == 0
+        self.core.is_empty()
     }
 
     /// Whether a bounded queue holds `maxsize` items (a snapshot); never for an unbounded one.

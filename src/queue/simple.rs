@@ -48,8 +48,7 @@ impl<T> SimpleQueue<T> {
     }
 
     /// Puts `item` at the back. Never waits. Fails only on a closed queue
-    /// ([`PutError::Closed`]) or one already holding `u32::MAX - 1` items ([`PutError::Full`]),
-    /// handing the item back.
+    /// ([`PutError::Closed`]), handing the item back.
     ///
     /// # Examples
     ///
@@ -145,7 +144,7 @@ impl<T> SimpleQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn empty(&self) -> bool {
-        self.core.len() == 0
+        self.core.is_empty()
     }
 
     /// Closes the queue, as [`Queue::close`]: puts fail, gets drain then fail with `Closed`.
