@@ -465,8 +465,10 @@ impl Ring {
                 Ok(false)
             },
             || {
+                // A writer that died holding its lock in the middle of a frame (perhaps before
+                // publishing any of it) left a partial frame: the ring is broken.
+                self.check_partner(Side::Write)?;
                 if ending == Ending::WithLastWriter && self.writer_gone(pos) {
-                    self.check_partner(Side::Write)?;
                     return Err(at_end.clone());
                 }
                 Ok(())
@@ -522,7 +524,7 @@ impl Ring {
                     || self.flags() & WRITE_CLOSED != 0
                     || (ending == Ending::WithLastWriter && self.writer_gone(pos)))
             },
-            || Ok(()),
+            || self.check_partner(Side::Write),
         );
         match waited {
             Ok(()) => Ok(true),
