@@ -65,16 +65,19 @@
 //!
 //! ## How it is built
 //!
-//! The items sit in a lock-free store (`store.rs`: `crossbeam-queue`'s `ArrayQueue` when
-//! bounded, `SegQueue` when not). The state machine around it (`permits.rs`: the closed flag,
-//! how puts and gets sleep and wake each other, what `close` does to sleepers) costs a put two
-//! uncontended read-modify-writes of a word that only putters write, and a get of a bounded
-//! queue one fence and one read; a system call only when a thread sleeps or must be woken.
+//! The items sit in a lock-free store (`store.rs`): when bounded, a ring of amphi's own
+//! (`ring.rs`, after crossbeam-channel's array flavour) whose tail carries the closed flag as
+//! a mark bit, so a put is one compare-and-swap and a slot write; when unbounded (or bounded
+//! beyond 1 MiB of slots), `crossbeam-queue`'s `SegQueue` with a word counting the pushes
+//! under way. The state machine around it (`permits.rs`: how puts and gets sleep and wake
+//! each other, what `close` does to sleepers) adds one read of a line that the other side
+//! writes only to sleep; a system call only when a thread sleeps or must be woken.
 
 mod error;
 mod fifo;
 mod joinable;
 mod permits;
+mod ring;
 mod simple;
 mod store;
 

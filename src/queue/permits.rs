@@ -5,31 +5,29 @@
 //!
 //! | part | what it holds | written by |
 //! |---|---|---|
-//! | the store | the items, in order; refuses a push when full | puts and gets |
-//! | `state` | `CLOSED`, the puts under way, the getters counted as asleep | every put (twice); a get only to sleep |
+//! | the store | the items, in order, and the closed flag; refuses a push when full or closed | puts, gets, `close` |
+//! | `getters` | the getters counted as asleep | a get only to sleep; read after every put |
 //! | `putters` | the putters counted as asleep (bounded queues) | a put only to sleep; read after every get |
-//! | `closed` | a copy of `CLOSED`, set after it, for gets to read | `close` |
 //! | `items_seq`, `slots_seq` | words getters and putters sleep on; bumped to wake them | wakers |
 //!
-//! - put: enter (add one put under way to `state`; refused if `CLOSED`), push, leave (take it
-//!   off again, which also reads how many getters sleep: wake one if any and the push went in).
-//! - get: pop. Then, on a bounded queue, a `SeqCst` fence and a read of `putters`: wake one if
-//!   any. A get that finds the store empty reads `closed`: not closed is `Empty`; closed, it
-//!   waits until `state` shows no put under way (a handful of instructions each), pops once
-//!   more, and answers with that item or `Closed`.
-//! - close: set `CLOSED`, then wake every sleeper.
+//! - put: push (the store refuses it once closed: "push unless closed" is one step of the
+//!   store, for a bounded queue one compare-and-swap of the ring's tail, which carries the
+//!   closed flag as a mark bit), then a read of `getters`: wake one if any.
+//! - get: pop. Then, on a bounded queue, a read of `putters`: wake one if any. The store
+//!   answers `Closed` only once closed and drained of every item pushed before `close`, so no
+//!   item slips in after a getter was told the queue is closed.
+//! - close: close the store, then wake every sleeper.
 //!
-//! A put whose enter finds `CLOSED` pushes nothing, and one that entered before it finishes
-//! its push before any get answers `Closed`: "push unless closed" is one step, so no item
-//! slips in after a getter was told the queue is closed and drained.
+//! When nobody sleeps, a put of a bounded queue costs its compare-and-swap, the slot write and
+//! a read of a line no put writes; a get the same on the other side.
 //!
 //! # Waiting
 //!
 //! A blocking put or get retries for a moment (spinning, then yielding) before it sleeps,
 //! since the other side usually frees a slot or adds an item within that time; see `Backoff`.
-//! To sleep, it reads the sequence word it will sleep on, counts itself as asleep (`state` for
-//! a getter, `putters` for a putter), tries once more, and sleeps while the sequence word still
-//! holds what it read (a futex wait; `Atomics.waitAsync` or a registered waker for futures).
+//! To sleep, it reads the sequence word it will sleep on, counts itself as asleep (`getters`
+//! or `putters`), tries once more, and sleeps while the sequence word still holds what it read
+//! (a futex wait; `Atomics.waitAsync` or a registered waker for futures).
 //!
 //! A waker *claims* a sleeper: it takes one off the count, bumps the sequence word and wakes
 //! one thread (natively; futures waiting on the word are all woken and re-check). Once every
@@ -54,26 +52,28 @@
 //!
 //! The store orders the items themselves. The wake-up handshakes are the store-buffering
 //! pattern, "I change the condition, then look for sleepers" against "I count myself asleep,
-//! then look at the condition": at least one side must see the other.
+//! then look at the condition": at least one side must see the other. Both sides use `SeqCst`
+//! operations, so in their single total order one comes first and the other sees it:
 //!
-//! - Puts and sleeping getters meet on one word: a put leaves `state` with an `AcqRel`
-//!   read-modify-write after its push, and a getter counts itself into `state` with another
-//!   before its last try. The two are ordered in `state`'s modification order: either the
-//!   put's sees the getter counted, or the getter's synchronises with the put's, and its pop
-//!   then finds the item. This costs a put nothing beyond the leave it makes anyway.
-//! - Gets and sleeping putters meet through `SeqCst` fences: a get fences between its pop and
-//!   its read of `putters`, a putter between counting itself there and its last push.
+//! - A put publishes its item with a `SeqCst` read-modify-write in the store (the ring's claim
+//!   of its tail; the list store's leave of its state word), then reads `getters` (`SeqCst`,
+//!   a plain load on x86). A getter counts itself into `getters` (`SeqCst`), then reads that
+//!   word of the store with `SeqCst` (the ring's pop reads its tail before it answers `Empty`;
+//!   the list store's [`Store::sync_puts`], which also synchronises with the leave, so the
+//!   pop finds the item). The ring's pop that sees a tail claimed and the slot not yet written
+//!   waits for the slot.
+//! - Gets and sleeping putters likewise: a get frees its slot with a `SeqCst`
+//!   read-modify-write (the ring's head, the list store's count) and then reads `putters`; a
+//!   putter counts itself there and its last push concludes `Full` from a `SeqCst` read of
+//!   that word.
 //! - A waker claims a sleeper (`Acquire`) before it bumps the sequence word (`Release`), and a
-//!   sleeper reads the sequence word before it counts itself (`Release`), so a claimed sleeper
-//!   read the old value and either never sleeps or is woken.
-//! - A get that answers `Closed` read `state` with `CLOSED` set and no put under way, after
-//!   every put that entered before `close` left (`Release`), so their items were visible to
-//!   its last pop.
+//!   sleeper reads the sequence word before it counts itself, so a claimed sleeper read the
+//!   old value and either never sleeps or is woken.
 
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::store::Store;
+use super::store::{Drained, Refused, Store};
 use super::{GetError, PutError};
 use crate::atomic::AtomicU32;
 use crate::time::Deadline;
@@ -83,17 +83,6 @@ use crate::{sys, Error};
 /// Bounded queues hold at most `u32::MAX - 1` items: larger capacities are lowered to it (the
 /// limit of the queue's first, semaphore-based design, kept so that `maxsize` reads the same).
 pub(crate) const MAX_CAPACITY: usize = (u32::MAX - 1) as usize;
-
-/// `state`: set once the queue is closed.
-const CLOSED: u64 = 1 << 63;
-/// `state`: one put under way (bits 40 to 62).
-const PUTTER: u64 = 1 << 40;
-/// `state`: the puts under way.
-const PUTTERS: u64 = !CLOSED & !(PUTTER - 1);
-/// `state`: one getter counted as asleep (bits 0 to 39).
-const GETTER: u64 = 1;
-/// `state`: the getters counted as asleep.
-const GETTERS: u64 = PUTTER - 1;
 
 /// Whether a wake claims every sleeper of a word and wakes them all (the browser: see the
 /// module docs) rather than one.
@@ -117,14 +106,11 @@ impl<T> std::ops::Deref for Padded<T> {
 
 /// The protocol over a store (see the module docs).
 pub(crate) struct Core<S> {
-    /// `CLOSED`, puts under way and getters asleep: written by every put.
-    state: Padded<AtomicU64>,
     store: S,
+    /// Getters counted as asleep: read by every put, written only to sleep or to wake.
+    getters: Padded<AtomicU64>,
     /// Putters counted as asleep: read by every get of a bounded queue.
     putters: Padded<AtomicU64>,
-    /// Set by `close` after `CLOSED`: what a get that found the store empty reads, on a line
-    /// that no put writes (reading `state` there would take it from the putters each time).
-    closed: Padded<AtomicBool>,
     /// Getters sleep on this word; wakers bump it.
     items_seq: Padded<AtomicU32>,
     /// Putters sleep on this word; wakers bump it.
@@ -143,10 +129,9 @@ impl<S: Store> Core<S> {
             store.limited(maxsize)
         };
         Core {
-            state: Padded(AtomicU64::new(0)),
             store,
+            getters: Padded(AtomicU64::new(0)),
             putters: Padded(AtomicU64::new(0)),
-            closed: Padded(AtomicBool::new(false)),
             items_seq: Padded(AtomicU32::new(0)),
             slots_seq: AtomicU32::new(0),
             maxsize,
@@ -170,21 +155,19 @@ impl<S: Store> Core<S> {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.store.is_closed()
     }
 
     /// Closes the queue and wakes every sleeper; true for the call that closed it.
     pub(crate) fn close(&self) -> bool {
-        let before = self.state.fetch_or(CLOSED, Ordering::AcqRel);
-        if before & CLOSED != 0 {
+        if !self.store.close() {
             return false;
         }
-        self.closed.store(true, Ordering::Release);
-        // Claim every sleeper; those counting themselves from now on see `CLOSED` first.
-        self.state.fetch_and(!GETTERS, Ordering::AcqRel);
+        // Claim every sleeper; those counting themselves from now on find the store closed.
+        self.getters.swap(0, Ordering::SeqCst);
         self.items_seq.fetch_add(1, Ordering::Release);
         self.items_seq.wake_all();
-        self.putters.swap(0, Ordering::AcqRel);
+        self.putters.swap(0, Ordering::SeqCst);
         self.slots_seq.fetch_add(1, Ordering::Release);
         self.slots_seq.wake_all();
         true
@@ -193,8 +176,7 @@ impl<S: Store> Core<S> {
     /// Takes every item left (only once closed; getters then wait for nothing).
     pub(crate) fn discard_after_close(&self) {
         debug_assert!(self.is_closed());
-        self.puts_finished();
-        while self.store.pop().is_some() {}
+        while self.store.pop().is_ok() {}
     }
 
     pub(crate) fn try_put(&self, item: S::Item) -> Result<(), PutError<S::Item>> {
@@ -224,8 +206,7 @@ impl<S: Store> Core<S> {
         }
         loop {
             let seq = self.slots_seq.load(Ordering::Acquire);
-            self.putters.fetch_add(1, Ordering::AcqRel);
-            fence(Ordering::SeqCst);
+            self.putters.fetch_add(1, Ordering::SeqCst);
             item = match self.push(item) {
                 Err(PutError::Full(item)) => item,
                 done => return done,
@@ -245,8 +226,7 @@ impl<S: Store> Core<S> {
                 done => return done,
             };
             let seq = self.slots_seq.load(Ordering::Acquire);
-            self.putters.fetch_add(1, Ordering::AcqRel);
-            fence(Ordering::SeqCst);
+            self.putters.fetch_add(1, Ordering::SeqCst);
             item = match self.push(item) {
                 Err(PutError::Full(item)) => item,
                 done => return done,
@@ -256,10 +236,10 @@ impl<S: Store> Core<S> {
     }
 
     pub(crate) fn try_get(&self) -> Result<S::Item, GetError> {
-        match self.pop() {
-            Some(item) => Ok(item),
-            None => self.found_empty(),
-        }
+        self.pop().map_err(|drained| match drained {
+            Drained::Empty => GetError::Empty,
+            Drained::Closed => GetError::Closed,
+        })
     }
 
     /// The blocking get: forever when `timeout` is `None`.
@@ -344,72 +324,43 @@ impl<S: Store> Core<S> {
         }
     }
 
-    /// One put: enter, push, leave (see the module docs).
+    /// One put: push (unless closed), then wake a getter if one is counted as asleep.
     #[inline]
     fn push(&self, item: S::Item) -> Result<(), PutError<S::Item>> {
-        let entered = self.state.fetch_add(PUTTER, Ordering::AcqRel);
-        if entered & CLOSED != 0 {
-            self.state.fetch_sub(PUTTER, Ordering::Release);
-            return Err(PutError::Closed(item));
-        }
-        let pushed = self.store.push(item);
-        let left = self.state.fetch_sub(PUTTER, Ordering::AcqRel);
-        match pushed {
+        match self.store.push(item) {
             Ok(()) => {
-                if left & GETTERS != 0 {
+                if self.getters.load(Ordering::SeqCst) != 0 {
                     self.wake_getter();
                 }
                 Ok(())
             }
-            Err(item) => Err(PutError::Full(item)),
+            Err(Refused::Full(item)) => Err(PutError::Full(item)),
+            Err(Refused::Closed(item)) => Err(PutError::Closed(item)),
         }
     }
 
     /// One pop; on a bounded queue, wakes a putter counted as asleep.
     #[inline]
-    fn pop(&self) -> Option<S::Item> {
+    fn pop(&self) -> Result<S::Item, Drained> {
         let item = self.store.pop()?;
-        if self.maxsize != 0 {
-            fence(Ordering::SeqCst);
-            if self.putters.load(Ordering::Relaxed) != 0 {
-                self.wake_putter();
-            }
+        if self.maxsize != 0 && self.putters.load(Ordering::SeqCst) != 0 {
+            self.wake_putter();
         }
-        Some(item)
-    }
-
-    /// What a get that found the store empty answers: `Empty` while open; once closed, the
-    /// item a put that entered before `close` has just pushed, or `Closed`.
-    fn found_empty(&self) -> Result<S::Item, GetError> {
-        if !self.is_closed() {
-            return Err(GetError::Empty);
-        }
-        self.puts_finished();
-        self.pop().ok_or(GetError::Closed)
-    }
-
-    /// Waits out the puts under way (once closed, no new one pushes; each is a handful of
-    /// instructions, no user code).
-    fn puts_finished(&self) {
-        let mut backoff = Backoff::new();
-        while self.state.load(Ordering::Acquire) & PUTTERS != 0 {
-            if !backoff.snooze() {
-                std::thread::yield_now();
-            }
-        }
+        Ok(item)
     }
 
     /// Counts the caller as a getter asleep; returns the sequence word's value to sleep on.
     fn sleep_as_getter(&self) -> u32 {
         let seq = self.items_seq.load(Ordering::Acquire);
-        self.state.fetch_add(GETTER, Ordering::AcqRel);
+        self.getters.fetch_add(1, Ordering::SeqCst);
+        self.store.sync_puts();
         seq
     }
 
     /// A poller that was woken leaves the item: it wakes another getter, if one is counted,
     /// in case the wake-up was meant for that getter.
     fn pass_on(&self) {
-        if self.state.load(Ordering::Relaxed) & GETTERS != 0 {
+        if self.getters.load(Ordering::Relaxed) != 0 {
             self.wake_getter();
         }
     }
@@ -417,55 +368,34 @@ impl<S: Store> Core<S> {
     /// Claims a getter counted as asleep (all of them in the browser) and wakes it.
     #[cold]
     fn wake_getter(&self) {
-        if WAKE_ALL {
-            if self.state.fetch_and(!GETTERS, Ordering::AcqRel) & GETTERS == 0 {
-                return;
-            }
-        } else {
-            let mut state = self.state.load(Ordering::Relaxed);
-            loop {
-                if state & GETTERS == 0 {
-                    return;
-                }
-                match self.state.compare_exchange_weak(
-                    state,
-                    state - GETTER,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => break,
-                    Err(seen) => state = seen,
-                }
-            }
+        if claim(&self.getters) {
+            wake(&self.items_seq);
         }
-        wake(&self.items_seq);
     }
 
     /// Claims a putter counted as asleep (all of them in the browser) and wakes it.
     #[cold]
     fn wake_putter(&self) {
-        if WAKE_ALL {
-            if self.putters.swap(0, Ordering::AcqRel) == 0 {
-                return;
-            }
-        } else {
-            let mut count = self.putters.load(Ordering::Relaxed);
-            loop {
-                if count == 0 {
-                    return;
-                }
-                match self.putters.compare_exchange_weak(
-                    count,
-                    count - 1,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => break,
-                    Err(seen) => count = seen,
-                }
-            }
+        if claim(&self.putters) {
+            wake(&self.slots_seq);
         }
-        wake(&self.slots_seq);
+    }
+}
+
+/// Takes one sleeper (all of them in the browser) off a count; false if there was none.
+fn claim(count: &AtomicU64) -> bool {
+    if WAKE_ALL {
+        return count.swap(0, Ordering::AcqRel) != 0;
+    }
+    let mut held = count.load(Ordering::Relaxed);
+    loop {
+        if held == 0 {
+            return false;
+        }
+        match count.compare_exchange_weak(held, held - 1, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(seen) => held = seen,
+        }
     }
 }
 
