@@ -73,6 +73,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
+
 use super::store::{Drained, Refused, Store};
 use super::{GetError, PutError};
 use crate::atomic::AtomicU32;
@@ -84,35 +86,19 @@ use crate::{sys, Error};
 /// limit of the queue's first, semaphore-based design, kept so that `maxsize` reads the same).
 pub(crate) const MAX_CAPACITY: usize = (u32::MAX - 1) as usize;
 
-/// Whether a wake claims every sleeper of a word and wakes them all (the browser: see the
-/// module docs) rather than one.
-const WAKE_ALL: bool = cfg!(target_arch = "wasm32");
-
-/// A value alone on its cache line(s), so that words written by different sides of the queue
-/// do not share one.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
-struct Padded<T>(T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
+/// Whether a wake claims every sleeper of a word and wakes them all rather than one: where a
+/// single wake-up can be swallowed by a dropped future (the browser: see the module docs).
+const WAKE_ALL: bool = sys::WAKE_ONE_CAN_BE_SWALLOWED;
 
 /// The protocol over a store (see the module docs).
 pub(crate) struct Core<S> {
     store: S,
     /// Getters counted as asleep: read by every put, written only to sleep or to wake.
-    getters: Padded<AtomicU64>,
+    getters: CachePadded<AtomicU64>,
     /// Putters counted as asleep: read by every get of a bounded queue.
-    putters: Padded<AtomicU64>,
+    putters: CachePadded<AtomicU64>,
     /// Getters sleep on this word; wakers bump it.
-    items_seq: Padded<AtomicU32>,
+    items_seq: CachePadded<AtomicU32>,
     /// Putters sleep on this word; wakers bump it.
     slots_seq: AtomicU32,
     /// Python's `maxsize`: 0 for unbounded, else the capacity.
@@ -130,9 +116,9 @@ impl<S: Store> Core<S> {
         };
         Core {
             store,
-            getters: Padded(AtomicU64::new(0)),
-            putters: Padded(AtomicU64::new(0)),
-            items_seq: Padded(AtomicU32::new(0)),
+            getters: CachePadded::new(AtomicU64::new(0)),
+            putters: CachePadded::new(AtomicU64::new(0)),
+            items_seq: CachePadded::new(AtomicU32::new(0)),
             slots_seq: AtomicU32::new(0),
             maxsize,
         }

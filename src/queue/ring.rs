@@ -44,13 +44,7 @@ use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A value alone on its cache line(s).
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
-struct Padded<T>(T);
+use crossbeam_utils::CachePadded;
 
 /// One slot: its stamp (see the module docs) and room for an item.
 struct Slot<T> {
@@ -76,9 +70,9 @@ pub(crate) enum Drained {
 /// A bounded multi-producer, multi-consumer ring that can be closed (see the module docs).
 pub(crate) struct Ring<T> {
     /// The next position to take from.
-    head: Padded<AtomicUsize>,
+    head: CachePadded<AtomicUsize>,
     /// The next position to put at, with `mark` once closed.
-    tail: Padded<AtomicUsize>,
+    tail: CachePadded<AtomicUsize>,
     slots: Box<[Slot<T>]>,
     /// How many items it holds at most (`slots.len()`).
     capacity: usize,
@@ -109,8 +103,8 @@ impl<T> Ring<T> {
             })
             .collect();
         Ring {
-            head: Padded(AtomicUsize::new(0)),
-            tail: Padded(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
             slots,
             capacity,
             mark,
@@ -132,7 +126,7 @@ impl<T> Ring<T> {
     /// Appends `item` unless the ring is full or closed.
     #[inline]
     pub(crate) fn push(&self, item: T) -> Result<(), Refused<T>> {
-        let mut tail = self.tail.0.load(Ordering::Relaxed);
+        let mut tail = self.tail.load(Ordering::Relaxed);
         let mut waits = 0u32;
         loop {
             if tail & self.mark != 0 {
@@ -141,7 +135,7 @@ impl<T> Ring<T> {
             let slot = &self.slots[tail & (self.mark - 1)];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
-                match self.tail.0.compare_exchange_weak(
+                match self.tail.compare_exchange_weak(
                     tail,
                     self.next(tail),
                     Ordering::SeqCst,
@@ -161,16 +155,16 @@ impl<T> Ring<T> {
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
                 // The slot still holds the item of the lap before: full, unless a get has
                 // claimed it and is reading it right now.
-                let head = self.head.0.load(Ordering::SeqCst);
+                let head = self.head.load(Ordering::SeqCst);
                 if head.wrapping_add(self.one_lap) == tail {
                     return Err(Refused::Full(item));
                 }
                 pause(&mut waits);
-                tail = self.tail.0.load(Ordering::Relaxed);
+                tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another put claimed `tail` and moved on; look again.
                 pause(&mut waits);
-                tail = self.tail.0.load(Ordering::Relaxed);
+                tail = self.tail.load(Ordering::Relaxed);
             }
         }
     }
@@ -178,13 +172,13 @@ impl<T> Ring<T> {
     /// Takes the front item, or says why there is none.
     #[inline]
     pub(crate) fn pop(&self) -> Result<T, Drained> {
-        let mut head = self.head.0.load(Ordering::Relaxed);
+        let mut head = self.head.load(Ordering::Relaxed);
         let mut waits = 0u32;
         loop {
             let slot = &self.slots[head & (self.mark - 1)];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
-                match self.head.0.compare_exchange_weak(
+                match self.head.compare_exchange_weak(
                     head,
                     self.next(head),
                     Ordering::SeqCst,
@@ -205,7 +199,7 @@ impl<T> Ring<T> {
             } else if stamp == head {
                 // The slot awaits this lap's item: empty, unless a put has claimed it and is
                 // writing it right now.
-                let tail = self.tail.0.load(Ordering::SeqCst);
+                let tail = self.tail.load(Ordering::SeqCst);
                 if tail & !self.mark == head {
                     return Err(if tail & self.mark != 0 {
                         Drained::Closed
@@ -214,31 +208,31 @@ impl<T> Ring<T> {
                     });
                 }
                 pause(&mut waits);
-                head = self.head.0.load(Ordering::Relaxed);
+                head = self.head.load(Ordering::Relaxed);
             } else {
                 // Another get took `head` and moved on; look again.
                 pause(&mut waits);
-                head = self.head.0.load(Ordering::Relaxed);
+                head = self.head.load(Ordering::Relaxed);
             }
         }
     }
 
     /// Sets the closed mark; true for the call that set it.
     pub(crate) fn close(&self) -> bool {
-        self.tail.0.fetch_or(self.mark, Ordering::SeqCst) & self.mark == 0
+        self.tail.fetch_or(self.mark, Ordering::SeqCst) & self.mark == 0
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.tail.0.load(Ordering::SeqCst) & self.mark != 0
+        self.tail.load(Ordering::SeqCst) & self.mark != 0
     }
 
     /// How many items it holds (a snapshot: counts the puts and gets under way as done).
     pub(crate) fn len(&self) -> usize {
         loop {
-            let tail = self.tail.0.load(Ordering::SeqCst);
-            let head = self.head.0.load(Ordering::SeqCst);
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
             // A consistent pair: `tail` did not move while `head` was read.
-            if self.tail.0.load(Ordering::SeqCst) == tail {
+            if self.tail.load(Ordering::SeqCst) == tail {
                 let tail = tail & !self.mark;
                 let head_index = head & (self.mark - 1);
                 let tail_index = tail & (self.mark - 1);
@@ -256,8 +250,8 @@ impl<T> Ring<T> {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        let head = self.head.0.load(Ordering::SeqCst);
-        let tail = self.tail.0.load(Ordering::SeqCst);
+        let head = self.head.load(Ordering::SeqCst);
+        let tail = self.tail.load(Ordering::SeqCst);
         tail & !self.mark == head
     }
 }

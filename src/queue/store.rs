@@ -33,6 +33,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_queue::SegQueue;
+use crossbeam_utils::CachePadded;
 
 use super::ring::Ring;
 pub(crate) use super::ring::{Drained, Refused};
@@ -79,30 +80,22 @@ enum Items<T> {
 /// A `SegQueue` and the words around it.
 struct Listed<T> {
     /// `CLOSED` and the pushes under way.
-    state: Padded<AtomicU64>,
+    state: CachePadded<AtomicU64>,
     items: SegQueue<T>,
     /// The items held or being pushed: raised below `capacity` before a push, lowered after a
     /// pop (only when bounded).
-    len: Padded<AtomicUsize>,
+    len: CachePadded<AtomicUsize>,
     /// 0: unbounded.
     capacity: usize,
     /// A copy of `CLOSED`, set after it, for pops that found the list empty to read, on a
     /// line that no push writes.
-    closed: Padded<AtomicBool>,
+    closed: CachePadded<AtomicBool>,
 }
 
 /// `state`: set once closed.
 const CLOSED: u64 = 1 << 63;
 /// `state`: one push under way.
 const PUSHER: u64 = 1;
-
-/// A value alone on its cache line(s).
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
-struct Padded<T>(T);
 
 /// The most bytes of slots a bounded store allocates up front (see the module docs).
 const RING_BYTES: usize = 1 << 20;
@@ -121,29 +114,29 @@ impl<T> LocalStore<T> {
 impl<T> Listed<T> {
     fn new(capacity: usize) -> Listed<T> {
         Listed {
-            state: Padded(AtomicU64::new(0)),
+            state: CachePadded::new(AtomicU64::new(0)),
             items: SegQueue::new(),
-            len: Padded(AtomicUsize::new(0)),
+            len: CachePadded::new(AtomicUsize::new(0)),
             capacity,
-            closed: Padded(AtomicBool::new(false)),
+            closed: CachePadded::new(AtomicBool::new(false)),
         }
     }
 
     #[inline]
     fn push(&self, item: T) -> Result<(), Refused<T>> {
-        let entered = self.state.0.fetch_add(PUSHER, Ordering::AcqRel);
+        let entered = self.state.fetch_add(PUSHER, Ordering::AcqRel);
         if entered & CLOSED != 0 {
-            self.state.0.fetch_sub(PUSHER, Ordering::Release);
+            self.state.fetch_sub(PUSHER, Ordering::Release);
             return Err(Refused::Closed(item));
         }
         if self.capacity != 0 {
-            let mut held = self.len.0.load(Ordering::SeqCst);
+            let mut held = self.len.load(Ordering::SeqCst);
             loop {
                 if held >= self.capacity {
-                    self.state.0.fetch_sub(PUSHER, Ordering::Release);
+                    self.state.fetch_sub(PUSHER, Ordering::Release);
                     return Err(Refused::Full(item));
                 }
-                match self.len.0.compare_exchange_weak(
+                match self.len.compare_exchange_weak(
                     held,
                     held + 1,
                     Ordering::SeqCst,
@@ -155,7 +148,7 @@ impl<T> Listed<T> {
             }
         }
         self.items.push(item);
-        self.state.0.fetch_sub(PUSHER, Ordering::SeqCst);
+        self.state.fetch_sub(PUSHER, Ordering::SeqCst);
         Ok(())
     }
 
@@ -164,13 +157,13 @@ impl<T> Listed<T> {
         if let Some(item) = self.take() {
             return Ok(item);
         }
-        if !self.closed.0.load(Ordering::Acquire) {
+        if !self.closed.load(Ordering::Acquire) {
             return Err(Drained::Empty);
         }
         // Closed: no new push goes in; wait out those under way (a handful of instructions
         // each, no user code), then look once more.
         let mut waits = 0u32;
-        while self.state.0.load(Ordering::Acquire) & !CLOSED != 0 {
+        while self.state.load(Ordering::Acquire) & !CLOSED != 0 {
             if waits < 6 {
                 for _ in 0..1u32 << waits {
                     std::hint::spin_loop();
@@ -187,21 +180,21 @@ impl<T> Listed<T> {
     fn take(&self) -> Option<T> {
         let item = self.items.pop()?;
         if self.capacity != 0 {
-            self.len.0.fetch_sub(1, Ordering::SeqCst);
+            self.len.fetch_sub(1, Ordering::SeqCst);
         }
         Some(item)
     }
 
     fn close(&self) -> bool {
-        let before = self.state.0.fetch_or(CLOSED, Ordering::SeqCst);
-        self.closed.0.store(true, Ordering::Release);
+        let before = self.state.fetch_or(CLOSED, Ordering::SeqCst);
+        self.closed.store(true, Ordering::Release);
         before & CLOSED == 0
     }
 
     fn len(&self) -> usize {
         if self.capacity != 0 {
             // The count runs ahead of the items by the pushes under way; never behind.
-            self.len.0.load(Ordering::Relaxed)
+            self.len.load(Ordering::Relaxed)
         } else {
             self.items.len()
         }
@@ -248,7 +241,7 @@ impl<T> Store for LocalStore<T> {
     fn is_closed(&self) -> bool {
         match &self.items {
             Items::Ring(ring) => ring.is_closed(),
-            Items::List(list) => list.closed.0.load(Ordering::Acquire),
+            Items::List(list) => list.closed.load(Ordering::Acquire),
         }
     }
 
@@ -256,7 +249,7 @@ impl<T> Store for LocalStore<T> {
         match &self.items {
             Items::Ring(_) => {}
             Items::List(list) => {
-                list.state.0.load(Ordering::SeqCst);
+                list.state.load(Ordering::SeqCst);
             }
         }
     }

@@ -60,6 +60,12 @@ compile_error!("amphi's native backend currently supports Linux (futex) only");
 
 pub(crate) use backend::{can_block, now, sleep, spawn, wait, wait_async, wake_all, wake_one};
 
+/// Whether a single wake-up of a word can be lost to a waiter that no longer listens: in the
+/// browser a dropped future's `Atomics.waitAsync` stays among the word's waiters until it is
+/// notified, so `wake_one` may wake nobody who cares. Callers that count their sleepers wake
+/// them all there.
+pub(crate) const WAKE_ONE_CAN_BE_SWALLOWED: bool = cfg!(target_arch = "wasm32");
+
 /// A thread's exit as the platform sees it: the word a spawned thread's watcher exposes.
 ///
 /// The word is [`THREAD_RUNNING`] while the thread runs. The thread's own code moves it to
