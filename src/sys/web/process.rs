@@ -118,10 +118,7 @@ impl ChildHandle {
 pub(crate) fn spawn_process(start: ProcessStart, watch: Watch) -> Result<ChildHandle, String> {
     // The child needs the region's buffer (not its header, which the first instance to use a
     // shared object initialises); the first process of a tree creates it.
-    if !super::worker::cross_origin_isolated() {
-        return Err(super::worker::NOT_ISOLATED.to_owned());
-    }
-    region::ensure_buffer();
+    region::isolated_buffer()?;
     let pid = region::new_pid(current_pid());
     let spec = Object::new();
     let set = |key: &str, value: JsValue| Reflect::set(&spec, &key.into(), &value).map(drop);

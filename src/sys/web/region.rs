@@ -210,10 +210,7 @@ fn tail_word(at: u32) -> u32 {
 pub(crate) fn map_region(
     init: impl FnOnce(NonNull<u8>, usize),
 ) -> Result<(NonNull<u8>, usize), String> {
-    if !super::worker::cross_origin_isolated() {
-        return Err(super::worker::NOT_ISOLATED.to_owned());
-    }
-    ensure_buffer();
+    isolated_buffer()?;
     let base = NonNull::new(REGION_BASE as *mut u8).expect("REGION_BASE is not null");
     // 0: nobody started; 1: an instance is initialising; 2: done. The header is a few stores,
     // so the others spin (the page's main thread may not sleep).
@@ -236,6 +233,15 @@ pub(super) fn ensure_buffer() {
     if region_buffer().is_null() {
         create_region(BUFFER_LEN);
     }
+}
+
+/// As [`ensure_buffer`], after checking that the page may share memory at all.
+pub(super) fn isolated_buffer() -> Result<(), String> {
+    if !super::worker::cross_origin_isolated() {
+        return Err(super::worker::NOT_ISOLATED.to_owned());
+    }
+    ensure_buffer();
+    Ok(())
 }
 
 /// The liveness entry of `pid` (which must be below [`MAX_PIDS`]).
