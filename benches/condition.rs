@@ -19,12 +19,15 @@
 //! empty `main`.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod support;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use criterion::{Criterion, SamplingMode};
+    use criterion::SamplingMode;
 
     const MAIN: u32 = 0;
     const PEER: u32 = 1;
@@ -198,11 +201,7 @@ mod native {
     }
 
     pub(crate) fn main() {
-        let mut criterion = Criterion::default()
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-            .sample_size(20)
-            .configure_from_args();
+        let mut criterion = crate::support::criterion();
         let mut group = criterion.benchmark_group("condition_ping_pong_round_trip");
         group.sampling_mode(SamplingMode::Flat);
         group.bench_function("amphi_condition", |b| b.iter_custom(ping_pong::<AmphiTurn>));

@@ -12,6 +12,9 @@
 //! the ratios. Native only: on wasm32 this file compiles to an empty `main`.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod support;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::hint::black_box;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,11 +146,7 @@ mod native {
     }
 
     pub(crate) fn main() {
-        let mut criterion = Criterion::default()
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-            .sample_size(20)
-            .configure_from_args();
+        let mut criterion = crate::support::criterion();
         uncontended(&mut criterion);
         contended_2_threads(&mut criterion);
         criterion.final_summary();

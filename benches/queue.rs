@@ -20,6 +20,9 @@
 //! the ratios. Native only: on wasm32 this file compiles to an empty `main`.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod support;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::sync::{Arc, Barrier, Mutex};
     use std::time::{Duration, Instant};
@@ -225,11 +228,7 @@ mod native {
     }
 
     pub(crate) fn main() {
-        let mut criterion = Criterion::default()
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-            .sample_size(20)
-            .configure_from_args();
+        let mut criterion = crate::support::criterion();
         throughput_group(&mut criterion, "queue_throughput_spsc", 1, 1);
         throughput_group(&mut criterion, "queue_throughput_4x4", 4, 4);
         ping_pong_group(&mut criterion);

@@ -6,19 +6,10 @@
 #[macro_use]
 mod common;
 
+use common::run_ok;
+
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-/// Runs the example `name` and asserts that its report is ok, with at least `checks` checks.
-fn run_ok(name: &str, checks: usize) -> amphi::examples::Report {
-    let report = amphi::examples::run(name, &Default::default());
-    assert!(report.ok, "{name} failed: {report:#?}");
-    assert!(
-        report.checks.len() >= checks,
-        "{name} made too few checks: {report:#?}"
-    );
-    report
-}
 
 conformance! {
     fn producer_consumer() {
