@@ -260,9 +260,27 @@ impl<W: Word> RawLock<W> {
 
     /// Takes the lock without blocking the thread.
     pub(crate) async fn lock_async(&self) {
-        while !self.try_lock() && self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
+        while !self.try_lock_or_announce() {
             self.state.wait_async(CONTENDED).await;
         }
+    }
+
+    /// Takes the lock if it is free; otherwise marks it contended, so that its release wakes
+    /// the sleepers of its word, and returns `false`. For callers that sleep on their own
+    /// terms (futures, sleeps in slices): they then sleep on [`word`](Self::word) while it
+    /// holds [`RawLock::SLEEPING`], and try again when woken. A caller that gives up instead
+    /// costs at most one unneeded wake-up at release.
+    pub(crate) fn try_lock_or_announce(&self) -> bool {
+        self.try_lock() || self.state.swap(CONTENDED, Ordering::Acquire) == UNLOCKED
+    }
+
+    /// The value of the lock's word while sleepers wait on it (see
+    /// [`try_lock_or_announce`](Self::try_lock_or_announce)).
+    pub(crate) const SLEEPING: u32 = CONTENDED;
+
+    /// The word the lock lives in.
+    pub(crate) fn word(&self) -> &W {
+        &self.state
     }
 
     /// Python's `release()`: [`Error::NotLocked`] (and no change) if the lock is free.

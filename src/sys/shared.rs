@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`map_region`] | map the process tree's region (inherited, or new and initialised) |
 //! | [`wait_shared`], [`wake_shared`] | futex wait and wake on a word that several processes map |
-//! | [`wait_shared_async`] | the wait as a future (in the browser; natively it completes at once) |
+//! | [`wait_shared_async`] | the wait as a future, with an optional timeout |
 //! | [`pid_alive`] | whether a process still runs (for locks whose owner died) |
 //! | [`random_u64`] | a random region identity |
 //! | [`region_write_bytes`], [`region_read_bytes`] | bulk copies into and out of the region (bounds-checked) |
@@ -31,17 +31,11 @@ pub(crate) use super::backend::shm::{
     map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
-pub(crate) use super::backend::{wait_shared, wake_shared};
-
-/// Natively a future cannot learn of a wake-up from another process without a thread of its
-/// own, so this completes at once (a spurious completion, which the contract allows); the
-/// process family offers no async forms natively.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) async fn wait_shared_async(_word: &atomics::AtomicU32, _expected: u32) {}
+pub(crate) use super::backend::{wait_shared, wait_shared_async, wake_shared};
 #[cfg(amphi_loom)]
 pub(crate) use unsupported::{
     map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, wait_shared,
-    wake_shared,
+    wait_shared_async, wake_shared,
 };
 
 /// The region's atomics natively and under loom: `std`'s, in a mapping of this process.
@@ -71,6 +65,15 @@ mod unsupported {
     /// Never reached (no region, so no shared word); returns at once, a spurious wake-up.
     pub(crate) fn wait_shared(
         _word: &AtomicU32,
+        _expected: u32,
+        _timeout: Option<Duration>,
+    ) -> bool {
+        true
+    }
+
+    /// Never reached (no region, so no shared word); completes at once, a spurious wake-up.
+    pub(crate) async fn wait_shared_async(
+        _word: &'static AtomicU32,
         _expected: u32,
         _timeout: Option<Duration>,
     ) -> bool {

@@ -26,8 +26,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::drive;
 use super::object::{Handle, Object, SharedWord};
 use super::queue::Queue;
+use super::ring::{Sending, Wait};
 use crate::atomic::Ordering;
 use crate::time::Deadline;
 use crate::word::Word;
@@ -100,6 +102,18 @@ impl Tasks {
         }
     }
 
+    /// As [`join`](Tasks::join), as a future.
+    async fn join_async(&self) {
+        let done = self.done();
+        let generation = done.load(Ordering::SeqCst);
+        if self.unfinished() == 0 {
+            return;
+        }
+        while done.load(Ordering::SeqCst) == generation {
+            done.wait_async(generation).await;
+        }
+    }
+
     /// Waits until the count is 0, or came down to 0 since this call began.
     fn join(&self, deadline: Deadline) -> Result<(), Error> {
         if !sys::can_block() {
@@ -129,8 +143,9 @@ impl Tasks {
 /// A handle to a queue and a count of unfinished tasks in the shared region: clone it, or pass
 /// it to children as (part of) a [`Process`](super::super::Process)'s arguments, and every
 /// copy is the same queue. Items travel as the [`Queue`]'s do (serialised, through a 64 KiB
-/// ring), and puts and gets come in the same three forms. A put that fails adds no task. No
-/// `_async` forms (see [`Lock`](super::Lock)).
+/// ring), and puts and gets come in the same four forms, `_async` included (with the same
+/// behaviour when a future is dropped). A put that fails, or whose future is dropped before
+/// the item went in, adds no task.
 ///
 /// A consumer that dies between `get` and `task_done` leaves its task unfinished, so `join`
 /// waits for it: use [`join_timeout`](JoinableQueue::join_timeout) where a consumer may die.
@@ -210,7 +225,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: &T) -> Result<(), Error> {
-        self.counted(|queue| queue.put(item))
+        drive::run(&mut self.counted(item, Wait::FOREVER)?)
     }
 
     /// Puts `item` as a new task if that needs no waiting; [`Error::Full`] otherwise (see
@@ -226,7 +241,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_put(&self, item: &T) -> Result<(), Error> {
-        self.counted(|queue| queue.try_put(item))
+        drive::run(&mut self.counted(item, Wait::Never)?)
     }
 
     /// Puts `item` as a new task, or returns [`Error::Timeout`] if there was no room for it
@@ -244,7 +259,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), Error> {
-        self.counted(|queue| queue.put_timeout(item, timeout))
+        drive::run(&mut self.counted(item, Wait::timeout(timeout))?)
     }
 
     /// Takes the item at the front, waiting for one (see [`Queue::get`]). Call
@@ -292,15 +307,45 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
         self.queue.get_timeout(timeout)
     }
 
-    /// Runs a put as a task: counted before, taken back if the put fails.
-    fn counted(&self, put: impl FnOnce(&Queue<T>) -> Result<(), Error>) -> Result<(), Error> {
+    /// Takes the item at the front without blocking the thread, waiting for one (see
+    /// [`Queue::get_async`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::JoinableQueue::new(0)?;
+    /// queue.put(&'q')?;
+    /// assert_eq!(futures_executor::block_on(queue.get_async()), Ok('q'));
+    /// queue.task_done()?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn get_async(&self) -> Result<T, Error> {
+        self.queue.get_async().await
+    }
+
+    /// Puts `item` as a new task without blocking the thread (see [`Queue::put_async`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::JoinableQueue::new(0)?;
+    /// futures_executor::block_on(queue.put_async(&1))?;
+    /// assert_eq!(queue.unfinished_tasks(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn put_async(&self, item: &T) -> Result<(), Error> {
+        drive::run_async(self.counted(item, Wait::FOREVER)?).await
+    }
+
+    /// A put of `item` as a task: counted before it runs, taken back unless it went in.
+    fn counted(&self, item: &T, wait: Wait) -> Result<Sending, Error> {
+        let sending = self.queue.sending(item, wait)?;
         self.tasks.add()?;
-        let outcome = put(&self.queue);
-        if outcome.is_err() {
+        let tasks = self.tasks;
+        Ok(sending.undo_unless_sent(move || {
             // The task was counted above, so there is one to take back.
-            let _ = self.tasks.finish();
-        }
-        outcome
+            let _ = tasks.finish();
+        }))
     }
 }
 
@@ -354,6 +399,24 @@ impl<T> JoinableQueue<T> {
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<(), Error> {
         self.tasks.join(Deadline::after(timeout))
+    }
+
+    /// Waits, without blocking the thread, until every task put so far is done (see
+    /// [`join`](JoinableQueue::join)). Works on every thread, the browser's main thread
+    /// included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::JoinableQueue::new(0)?;
+    /// queue.put(&1)?;
+    /// queue.get()?;
+    /// queue.task_done()?;
+    /// futures_executor::block_on(queue.join_async());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn join_async(&self) {
+        self.tasks.join_async().await;
     }
 
     /// Whether every task is done right now. Never blocks; works on every thread.

@@ -12,8 +12,8 @@
 //! `RawEvent`, `RawBarrier`) over words in the region ([`object::SharedWord`]), which sleep on
 //! shared futexes natively. [`RLock`] is the thread `RLock`'s scheme over a process [`Lock`],
 //! with an owner word naming a (process, thread) pair; [`Condition`] keeps the thread
-//! `Condition`'s FIFO of one word per waiter, as a fixed number of slots in the region. Their blocking calls have `try_` and `_timeout` forms but no `_async`
-//! form (a future woken by another process would need a thread per waiter).
+//! `Condition`'s FIFO of one word per waiter, as a fixed number of slots in the region. Their
+//! blocking calls have `try_` and `_timeout` forms but no `_async` form yet.
 //!
 //! A process that dies holding a [`Lock`] leaves it locked, as in Python, but an acquirer
 //! learns it as [`Error::OwnerDied`](crate::Error::OwnerDied) instead of waiting forever (see
@@ -26,19 +26,25 @@
 //! [`Error::SharedMemory`](crate::Error::SharedMemory).
 //!
 //! [`Queue`] and [`Pipe`]'s [`Connection`]s carry serialised items through rings of bytes in
-//! the region (`ring`): a frame per item, streamed through in chunks when it is longer than the ring. A process that
-//! dies in the middle of an item breaks the queue or pipe ([`Error::PeerDied`](crate::Error::PeerDied))
-//! rather than leaving the others waiting forever. [`JoinableQueue`] is a [`Queue`] plus a
+//! the region (`ring`): a frame per item, streamed through in chunks when it is longer than
+//! the ring. Their calls come in all four forms, `_async` included: each is a state machine
+//! (`ring`'s ops) run by a blocking driver or as a future (`drive`), which sleeps in
+//! `Atomics.waitAsync` in the browser and in the process's watcher thread natively. A process
+//! that dies in the middle of an item breaks the queue or pipe
+//! ([`Error::PeerDied`](crate::Error::PeerDied)) rather than leaving the others waiting
+//! forever. [`JoinableQueue`] is a [`Queue`] plus a
 //! count of unfinished tasks in the region (two words: the count, and a generation that
 //! `join` sleeps on); [`SimpleQueue`] is an unbounded [`Queue`] with Python's smaller API.
 //!
 //! Sub-modules: `region` (the mapping and its allocator), `object` (object headers, handles,
 //! `SharedWord`), `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`, `value`
-//! (`Value`, `Array`), `ring` (a byte ring of frames), `queue`, `joinable` (`JoinableQueue`),
+//! (`Value`, `Array`), `ring` (a byte ring of frames), `drive` (running
+//! a ring's ops, blocking or as futures), `queue`, `joinable` (`JoinableQueue`),
 //! `simple` (`SimpleQueue`), `pipe` (`Pipe`, `Connection`).
 
 mod barrier;
 mod condition;
+mod drive;
 mod event;
 mod joinable;
 mod lock;

@@ -209,6 +209,19 @@ impl Object {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SharedWord(&'static AtomicU32);
 
+impl SharedWord {
+    /// Completes once the word may no longer hold `expected` (spurious completions allowed):
+    /// `true`, or `false` once `timeout` passed. Borrows nothing, so it may be kept in a
+    /// future's state.
+    pub(crate) fn wait_async_for(
+        self,
+        expected: u32,
+        timeout: Duration,
+    ) -> impl Future<Output = bool> + 'static {
+        sys::wait_shared_async(self.0, expected, Some(timeout))
+    }
+}
+
 impl Word for SharedWord {
     #[inline]
     fn load(&self, order: Ordering) -> u32 {
@@ -243,11 +256,13 @@ impl Word for SharedWord {
     fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool {
         sys::wait_shared(self.0, expected, timeout)
     }
-    /// In the browser, `Atomics.waitAsync` on the region's buffer. Natively a future would
-    /// need a waiter that sees wakes from other processes (a thread per waiter), so this
-    /// completes at once, which the contract allows (a spurious completion).
+    /// In the browser, `Atomics.waitAsync` on the region's buffer; natively, the process's
+    /// watcher thread (see `sys`).
     fn wait_async(&self, expected: u32) -> impl Future<Output = ()> + '_ {
-        sys::wait_shared_async(self.0, expected)
+        let waited = sys::wait_shared_async(self.0, expected, None);
+        async move {
+            waited.await;
+        }
     }
     fn wake_one(&self) {
         sys::wake_shared(self.0, 1);

@@ -17,9 +17,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::drive;
 use super::object::Handle;
 use super::queue::{decode, encode};
-use super::ring::{Ending, Ring, Wait, READ_CLOSED, WRITE_CLOSED};
+use super::ring::{Ending, Receiving, Ring, Sending, Wait, READ_CLOSED, WRITE_CLOSED};
 use crate::Error;
 
 const KIND_PIPE: u32 = 0x11;
@@ -213,8 +214,33 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool, Error> {
-        self.incoming()?
-            .poll(Wait::timeout(timeout), Ending::WithLastWriter)
+        let polling = self
+            .incoming()?
+            .polling(Wait::timeout(timeout), Ending::WithLastWriter);
+        match drive::run(&mut { polling }) {
+            Err(Error::Timeout) => Ok(false),
+            polled => polled,
+        }
+    }
+
+    /// Completes once a message (or the end of file) is there to receive, without blocking
+    /// the thread. [`Error::NotReadable`] on the sending end of a one-way pipe,
+    /// [`Error::Closed`] on a closed end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new::<u8>(true)?;
+    /// a.send(&1)?;
+    /// futures_executor::block_on(b.poll_async())?;
+    /// assert_eq!(b.try_recv(), Ok(1));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn poll_async(&self) -> Result<(), Error> {
+        let polling = self
+            .incoming()?
+            .polling(Wait::FOREVER, Ending::WithLastWriter);
+        drive::run_async(polling).await.map(drop)
     }
 }
 
@@ -234,12 +260,32 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn send(&self, value: &T) -> Result<(), Error> {
+        drive::run(&mut self.sending(value)?)
+    }
+
+    /// Sends `value` to the other end without blocking the thread: the future completes once
+    /// it is in the pipe. Dropping the future before that sends nothing, except for a message
+    /// longer than the ring (64 KiB) that has begun to stream: a new thread then sends it
+    /// whole. Errors as [`send`](Connection::send)'s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new(true)?;
+    /// futures_executor::block_on(a.send_async(&"hi".to_owned()))?;
+    /// assert_eq!(b.recv()?, "hi");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn send_async(&self, value: &T) -> Result<(), Error> {
+        drive::run_async(self.sending(value)?).await
+    }
+
+    fn sending(&self, value: &T) -> Result<Sending, Error> {
         let ring = self.outgoing.ok_or(Error::NotWritable)?;
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        let message = encode(value)?;
-        ring.send(&message, Wait::FOREVER, 0, |flags| {
+        ring.sending(encode(value)?, Wait::FOREVER, 0, |flags| {
             if flags & WRITE_CLOSED != 0 {
                 Some(Error::Closed)
             } else if flags & READ_CLOSED != 0 {
@@ -301,12 +347,31 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
         self.recv_within(Wait::timeout(timeout))
     }
 
+    /// Receives the next message without blocking the thread, waiting for one. Dropping the
+    /// future before it completes takes nothing, except for a message longer than the ring
+    /// (64 KiB) that has begun to stream: a new thread then reads it to its end and discards
+    /// it. Errors as [`recv`](Connection::recv)'s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new(true)?;
+    /// a.send(&Some(4))?;
+    /// assert_eq!(futures_executor::block_on(b.recv_async())?, Some(4));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn recv_async(&self) -> Result<T, Error> {
+        decode(&drive::run_async(self.receiving(Wait::FOREVER)?).await?)
+    }
+
+    fn receiving(&self, wait: Wait) -> Result<Receiving, Error> {
+        Ok(self
+            .incoming()?
+            .receiving(wait, Error::Eof, Ending::WithLastWriter))
+    }
+
     fn recv_within(&self, wait: Wait) -> Result<T, Error> {
-        decode(
-            &self
-                .incoming()?
-                .recv(wait, Error::Eof, Ending::WithLastWriter)?,
-        )
+        decode(&drive::run(&mut self.receiving(wait)?)?)
     }
 }
 

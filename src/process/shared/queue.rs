@@ -18,8 +18,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::drive;
 use super::object::Handle;
-use super::ring::{Ending, Ring, Wait, WRITE_CLOSED};
+use super::ring::{Ending, Receiving, Ring, Sending, Wait, WRITE_CLOSED};
 use crate::Error;
 
 const KIND_QUEUE: u32 = 0x10;
@@ -40,9 +41,10 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
 /// are serialised with `serde` (JSON): a put copies the item in, a get makes a new one.
 ///
-/// [`put`](Queue::put) and [`get`](Queue::get) come in three forms: blocking, `try_`
-/// (Python's `put_nowait`/`get_nowait`: [`Error::Full`], [`Error::Empty`]) and `_timeout`
-/// ([`Error::Timeout`]); no `_async` (see [`Lock`](super::Lock)). A put also waits for room in
+/// [`put`](Queue::put) and [`get`](Queue::get) come in four forms: blocking, `try_`
+/// (Python's `put_nowait`/`get_nowait`: [`Error::Full`], [`Error::Empty`]), `_timeout`
+/// ([`Error::Timeout`]) and `_async`. The blocking forms return [`Error::WouldBlock`] on the
+/// browser's main thread, where the `try_` and `_async` forms work. A put also waits for room in
 /// the queue's 64 KiB ring of bytes, even when the queue has no `maxsize`: a producer that
 /// runs far ahead of its consumers waits for them (Python's queue buffers in the producer
 /// instead, in a feeder thread). An item that does not serialise is [`Error::Encode`] and
@@ -54,6 +56,14 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// [`Error::PeerDied`] rather than waiting forever. A consumer waiting for a producer that died
 /// between items waits like any consumer: close the queue once the producers are joined, or
 /// use `get_timeout`.
+///
+/// # Cancelling an `_async` call
+///
+/// Dropping the future of [`put_async`](Queue::put_async) or [`get_async`](Queue::get_async)
+/// before it completes puts or takes nothing, with one exception: an item longer than the
+/// ring (64 KiB, with its 4-byte length) that has begun to stream cannot stop half way, so a
+/// new thread finishes it: a put is then delivered whole, and a get reads the item to its end
+/// and discards it.
 ///
 /// # Examples
 ///
@@ -170,11 +180,33 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         self.put_within(item, Wait::timeout(timeout))
     }
 
+    /// Puts `item` without blocking the thread: the future completes once it is in (see the
+    /// type's docs for a future dropped before that). [`Error::Closed`] once the queue is
+    /// closed, [`Error::Encode`] if the item does not serialise. Works on every thread, the
+    /// browser's main thread included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(1)?;
+    /// futures_executor::block_on(queue.put_async(&'z'))?;
+    /// assert_eq!(queue.get()?, 'z');
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn put_async(&self, item: &T) -> Result<(), Error> {
+        drive::run_async(self.sending(item, Wait::FOREVER)?).await
+    }
+
+    /// A put of `item`, to run with a driver of `drive`.
+    pub(super) fn sending(&self, item: &T, wait: Wait) -> Result<Sending, Error> {
+        self.ring
+            .sending(encode(item)?, wait, self.ring.aux(), |flags| {
+                (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
+            })
+    }
+
     fn put_within(&self, item: &T, wait: Wait) -> Result<(), Error> {
-        let message = encode(item)?;
-        self.ring.send(&message, wait, self.ring.aux(), |flags| {
-            (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
-        })
+        drive::run(&mut self.sending(item, wait)?)
     }
 
     /// Takes the item at the front, waiting for one.
@@ -227,8 +259,29 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         self.get_within(Wait::timeout(timeout))
     }
 
+    /// Takes the item at the front without blocking the thread, waiting for one (see the
+    /// type's docs for a future dropped before it completes). [`Error::Closed`] once the
+    /// queue is closed and drained, [`Error::Decode`] if the item is not a `T`. Works on every
+    /// thread, the browser's main thread included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(0)?;
+    /// queue.put(&[1.5, 2.5])?;
+    /// assert_eq!(futures_executor::block_on(queue.get_async())?, [1.5, 2.5]);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn get_async(&self) -> Result<T, Error> {
+        decode(&drive::run_async(self.receiving(Wait::FOREVER)).await?)
+    }
+
+    fn receiving(&self, wait: Wait) -> Receiving {
+        self.ring.receiving(wait, Error::Closed, Ending::WhenClosed)
+    }
+
     fn get_within(&self, wait: Wait) -> Result<T, Error> {
-        decode(&self.ring.recv(wait, Error::Closed, Ending::WhenClosed)?)
+        decode(&drive::run(&mut self.receiving(wait))?)
     }
 }
 

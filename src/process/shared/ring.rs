@@ -34,6 +34,9 @@
 //! announced. All of these are sequentially consistent, so a wake-up is never lost, and a
 //! frame costs no system call when nobody sleeps.
 //!
+//! Each call is an op (`Sending`, `Receiving`, `Polling`), run by a driver of `drive`: blocking,
+//! or as a future for the `_async` forms.
+//!
 //! # Processes that die
 //!
 //! Every wait sleeps in slices of at most 100 ms. After a quiet slice:
@@ -49,9 +52,12 @@
 //!   pipe's reader does when the last process holding the other end exits.
 //!
 //! Pids are checked with `sys::pid_alive`: a pid reused by a new process looks alive.
+//!
+//! A lock is never released in the middle of a frame while the ring is in use: an op that
+//! ends there (its future dropped and no thread to finish it, see `drive`) marks the ring
+//! broken, with its own pid, so nobody reads a torn frame.
 
-use std::time::Duration;
-
+use super::drive::{Block, Op, Step};
 use super::object::{Handle, Object, SharedWord};
 use crate::atomic::Ordering::SeqCst;
 use crate::lock::RawLock;
@@ -59,6 +65,7 @@ use crate::sys::region_atomics::AtomicU32;
 use crate::time::Deadline;
 use crate::word::Word;
 use crate::{sys, Error};
+use std::time::Duration;
 
 /// The ring's bytes of data.
 pub(super) const RING_LEN: usize = 64 << 10;
@@ -98,9 +105,6 @@ pub(super) const WRITE_CLOSED: u32 = 1;
 /// Flag: nobody will read any more (a pipe end closed by its receiver).
 pub(super) const READ_CLOSED: u32 = 2;
 
-/// The longest sleep before a waiter checks on the processes it waits for.
-const SLICE: Duration = Duration::from_millis(100);
-
 /// How long a call may wait.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Wait {
@@ -111,12 +115,20 @@ pub(super) enum Wait {
 }
 
 impl Wait {
-    /// Blocking forms.
+    /// Blocking and `_async` forms.
     pub(super) const FOREVER: Wait = Wait::Until(Deadline::NEVER);
 
     /// `_timeout` forms.
     pub(super) fn timeout(timeout: Duration) -> Wait {
         Wait::Until(Deadline::after(timeout))
+    }
+
+    /// The deadline of a wait before a frame begins.
+    fn deadline(self) -> Deadline {
+        match self {
+            Wait::Never => Deadline::NEVER,
+            Wait::Until(deadline) => deadline,
+        }
     }
 }
 
@@ -127,29 +139,19 @@ enum Side {
     Read,
 }
 
+/// Which sequence word, with its sleepers.
+#[derive(Debug, Clone, Copy)]
+enum Seq {
+    /// Bumped when bytes are published (readers wait on it).
+    Data,
+    /// Bumped when bytes are consumed (writers wait on it).
+    Room,
+}
+
 /// A ring in the region.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ring {
     object: Object,
-}
-
-/// A held writer or reader lock; releases it when dropped.
-struct Held<'a> {
-    ring: &'a Ring,
-    side: Side,
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        let (lock, owner, _) = self.ring.side(self.side);
-        owner.swap(0, SeqCst);
-        lock.unlock();
-    }
-}
-
-/// What is left of `deadline`, at most a [`SLICE`]; [`Error::Timeout`] once passed.
-fn slice_of(deadline: Deadline) -> Result<Duration, Error> {
-    Ok(deadline.remaining()?.map_or(SLICE, |left| left.min(SLICE)))
 }
 
 impl Ring {
@@ -193,7 +195,28 @@ impl Ring {
         )
     }
 
-    /// The flags now.
+    fn seq(&self, seq: Seq) -> (SharedWord, SharedWord) {
+        match seq {
+            Seq::Data => (self.word(DATA_SEQ), self.word(DATA_SLEEPERS)),
+            Seq::Room => (self.word(ROOM_SEQ), self.word(ROOM_SLEEPERS)),
+        }
+    }
+
+    /// The sequence's value now, to wait on (read before checking what is waited for).
+    fn seen(&self, seq: Seq) -> u32 {
+        self.seq(seq).0.load(SeqCst)
+    }
+
+    /// A [`Block`] on `seq` moving on from `seen`.
+    fn block_on(&self, seq: Seq, seen: u32) -> Block {
+        let (seq, sleepers) = self.seq(seq);
+        Block::Seq {
+            seq,
+            sleepers,
+            seen,
+        }
+    }
+
     /// Records this process as the ring's last writer (it sends, or it took the sending end).
     pub(super) fn note_writer(&self) {
         let me = sys::current_pid();
@@ -209,6 +232,7 @@ impl Ring {
         pid != 0 && !sys::pid_alive(pid) && self.available_at(pos) == 0
     }
 
+    /// The flags now.
     pub(super) fn flags(&self) -> u32 {
         self.word(FLAGS).load(SeqCst)
     }
@@ -225,9 +249,10 @@ impl Ring {
     }
 
     fn wake_everyone(&self) {
-        for seq in [DATA_SEQ, ROOM_SEQ] {
-            self.word(seq).fetch_add(1, SeqCst);
-            self.word(seq).wake_all();
+        for seq in [Seq::Data, Seq::Room] {
+            let (seq, _) = self.seq(seq);
+            seq.fetch_add(1, SeqCst);
+            seq.wake_all();
         }
     }
 
@@ -257,82 +282,11 @@ impl Ring {
         Ok(())
     }
 
-    /// Takes `side`'s lock (see the module docs for holders that died); `busy` when `wait`
-    /// is [`Wait::Never`] and the lock is held.
-    fn lock(&self, side: Side, wait: Wait, busy: Error) -> Result<Held<'_>, Error> {
-        self.check_broken()?;
-        let (lock, owner, partial) = self.side(side);
-        let me = sys::current_pid();
-        if !lock.try_lock() {
-            let Wait::Until(deadline) = wait else {
-                return Err(busy);
-            };
-            loop {
-                match lock.lock_until(Deadline::after(slice_of(deadline)?)) {
-                    Ok(()) => break,
-                    Err(Error::Timeout) => {}
-                    Err(other) => return Err(other),
-                }
-                self.check_broken()?;
-                let pid = owner.load(SeqCst);
-                if pid == 0 || !lock.locked() || sys::pid_alive(pid) {
-                    continue;
-                }
-                // The holder died. Whoever swaps its pid for their own now holds the lock.
-                if owner.compare_exchange(pid, me, SeqCst, SeqCst).is_ok() {
-                    let held = Held { ring: self, side };
-                    if partial.load(SeqCst) != 0 {
-                        return Err(self.mark_broken(pid));
-                    }
-                    return Ok(held);
-                }
-            }
-        }
-        owner.swap(me, SeqCst);
-        let held = Held { ring: self, side };
-        self.check_broken()?;
-        Ok(held)
-    }
-
-    /// Sleeps on `seq` until `ready` holds (or fails), within `wait`: `busy` if `wait` is
-    /// [`Wait::Never`], [`Error::Timeout`] past the deadline. After every quiet slice,
-    /// `on_quiet` checks on the processes waited for.
-    fn wait_for(
-        &self,
-        (seq, sleepers): (usize, usize),
-        wait: Wait,
-        busy: Error,
-        mut ready: impl FnMut() -> Result<bool, Error>,
-        mut on_quiet: impl FnMut() -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let seq = self.word(seq);
-        let sleepers = self.word(sleepers);
-        loop {
-            let seen = seq.load(SeqCst);
-            if ready()? {
-                return Ok(());
-            }
-            let Wait::Until(deadline) = wait else {
-                return Err(busy);
-            };
-            if !sys::can_block() {
-                return Err(Error::WouldBlock);
-            }
-            let slice = slice_of(deadline)?;
-            sleepers.fetch_add(1, SeqCst);
-            let woken = seq.load(SeqCst) != seen || seq.wait(seen, Some(slice));
-            sleepers.fetch_sub(1, SeqCst);
-            if !woken {
-                on_quiet()?;
-            }
-        }
-    }
-
     /// Bumps `seq`, waking its sleepers if there are any.
-    fn bump(&self, (seq, sleepers): (usize, usize)) {
-        let seq = self.word(seq);
+    fn bump(&self, seq: Seq) {
+        let (seq, sleepers) = self.seq(seq);
         seq.fetch_add(1, SeqCst);
-        if self.word(sleepers).load(SeqCst) != 0 {
+        if sleepers.load(SeqCst) != 0 {
             seq.wake_all();
         }
     }
@@ -364,21 +318,22 @@ impl Ring {
         self.object.read_bytes(DATA, tail);
     }
 
-    /// Writes one frame holding `payload`.
+    /// A send of one frame holding `payload`, to run with a driver of `drive`.
     ///
-    /// Waits (within `wait`; `Error::Full` for [`Wait::Never`]) for the writer lock, for
+    /// It waits (within `wait`; `Error::Full` for [`Wait::Never`]) for the writer lock, for
     /// fewer than `maxsize` frames in use (0: no limit) and for room for the frame, or its
     /// first [`RING_LEN`] bytes if it is longer; `refuse` turns the flags into an error when
     /// no frame may be written. A longer frame then streams to its end whatever the
     /// deadline, as the reader drains it (failing only if the ring breaks or its reader
-    /// closes it: [`Error::BrokenPipe`]).
-    pub(super) fn send(
-        &self,
-        payload: &[u8],
+    /// closes it: [`Error::BrokenPipe`]). On a thread that may not block, a `try_` send
+    /// begins only a frame that fits whole (`Error::Full` otherwise).
+    pub(super) fn sending(
+        self,
+        payload: Vec<u8>,
         wait: Wait,
         maxsize: u32,
-        refuse: impl Fn(u32) -> Option<Error>,
-    ) -> Result<(), Error> {
+        refuse: fn(u32) -> Option<Error>,
+    ) -> Result<Sending, Error> {
         let len = u32::try_from(payload.len())
             .ok()
             .filter(|&len| len <= u32::MAX - FRAME_HEADER as u32)
@@ -391,145 +346,421 @@ impl Ring {
         if let Some(refused) = refuse(self.flags()) {
             return Err(refused);
         }
-        let _held = self.lock(Side::Write, wait, Error::Full)?;
-        self.note_writer();
-        let first = (FRAME_HEADER + payload.len()).min(RING_LEN);
-        let mut pos = self.word(WRITE_POS).load(SeqCst);
-        self.wait_for(
-            (ROOM_SEQ, ROOM_SLEEPERS),
+        Ok(Sending {
+            hold: Hold::new(self, Side::Write),
+            payload,
+            len,
             wait,
-            Error::Full,
-            || {
-                self.check_broken()?;
-                if let Some(refused) = refuse(self.flags()) {
-                    return Err(refused);
-                }
-                Ok((maxsize == 0 || self.used() < maxsize) && self.room_at(pos) >= first)
-            },
-            || self.check_partner(Side::Read),
-        )?;
-        self.word(W_PARTIAL).swap(1, SeqCst);
-        self.word(USED).fetch_add(1, SeqCst);
-        self.copy_in(pos, &len.to_le_bytes());
-        pos = pos.wrapping_add(FRAME_HEADER as u32);
-        let mut rest = payload;
-        loop {
-            let n = rest.len().min(self.room_at(pos));
-            self.copy_in(pos, &rest[..n]);
-            pos = pos.wrapping_add(n as u32);
-            rest = &rest[n..];
-            self.word(WRITE_POS).swap(pos, SeqCst);
-            self.bump((DATA_SEQ, DATA_SLEEPERS));
-            if rest.is_empty() {
-                break;
-            }
-            self.wait_for(
-                (ROOM_SEQ, ROOM_SLEEPERS),
-                Wait::FOREVER,
-                Error::Full,
-                || {
-                    self.check_broken()?;
-                    if self.flags() & READ_CLOSED != 0 {
-                        return Err(Error::BrokenPipe);
-                    }
-                    Ok(self.room_at(pos) > 0)
-                },
-                || self.check_partner(Side::Read),
-            )?;
+            maxsize,
+            refuse,
+            frame: None,
+            undo: None,
+        })
+    }
+
+    /// A receive of one frame's payload, to run with a driver of `drive`.
+    ///
+    /// It waits (within `wait`; `Error::Empty` for [`Wait::Never`]) for the reader lock and
+    /// the start of a frame; `at_end` once the ring is closed for writing and drained (or, with
+    /// [`Ending::WithLastWriter`], its last writer ended). The rest of a long frame is then read
+    /// whatever the deadline, as the writer streams it (failing only if the ring breaks). On a
+    /// thread that may not block, a `try_` receive takes only a frame that is there whole
+    /// (`Error::Empty` otherwise).
+    pub(super) fn receiving(self, wait: Wait, at_end: Error, ending: Ending) -> Receiving {
+        Receiving {
+            hold: Hold::new(self, Side::Read),
+            wait,
+            at_end,
+            ending,
+            frame: None,
         }
-        self.word(W_PARTIAL).swap(0, SeqCst);
+    }
+
+    /// A wait for a frame (or the end: the ring closed for writing; with
+    /// [`Ending::WithLastWriter`], its last writer ended) to read, within `wait`: `true` once
+    /// there is one, `false` for [`Wait::Never`] when there is none ([`Error::Timeout`] when a
+    /// deadline passes).
+    pub(super) fn polling(self, wait: Wait, ending: Ending) -> Polling {
+        Polling {
+            ring: self,
+            wait,
+            ending,
+        }
+    }
+}
+
+/// One side's lock, as an op holds it across its steps; released when dropped.
+struct Hold {
+    ring: Ring,
+    side: Side,
+    held: bool,
+}
+
+impl Hold {
+    fn new(ring: Ring, side: Side) -> Hold {
+        Hold {
+            ring,
+            side,
+            held: false,
+        }
+    }
+
+    /// Tries to take the lock: `Ok(None)` once held, `Ok(Some(block))` to sleep on it, `busy`
+    /// if it is held and `wait` is [`Wait::Never`].
+    fn try_take(&mut self, wait: Wait, busy: Error) -> Result<Option<Block>, Error> {
+        self.ring.check_broken()?;
+        let (lock, owner, _) = self.ring.side(self.side);
+        let taken = lock.try_lock()
+            || match wait {
+                Wait::Never => return Err(busy),
+                Wait::Until(_) => lock.try_lock_spinning() || lock.try_lock_or_announce(),
+            };
+        if !taken {
+            return Ok(Some(Block::Lock(*lock.word())));
+        }
+        owner.swap(sys::current_pid(), SeqCst);
+        self.held = true;
+        self.ring.check_broken()?;
+        Ok(None)
+    }
+
+    /// After a quiet sleep on the lock: takes it over if its holder died. The dead holder
+    /// was between frames (a consumer killed while waiting in `get` costs nothing), or in the
+    /// middle of one, which breaks the ring.
+    fn take_over(&mut self) -> Result<(), Error> {
+        self.ring.check_broken()?;
+        let (lock, owner, partial) = self.ring.side(self.side);
+        let pid = owner.load(SeqCst);
+        if pid == 0 || !lock.locked() || sys::pid_alive(pid) {
+            return Ok(());
+        }
+        // Whoever swaps the dead holder's pid for their own now holds the lock.
+        if owner
+            .compare_exchange(pid, sys::current_pid(), SeqCst, SeqCst)
+            .is_ok()
+        {
+            self.held = true;
+            if partial.load(SeqCst) != 0 {
+                return Err(self.ring.mark_broken(pid));
+            }
+        }
         Ok(())
     }
 
-    /// Reads one frame's payload.
-    ///
-    /// Waits (within `wait`; `Error::Empty` for [`Wait::Never`]) for the reader lock and the
-    /// start of a frame; `at_end` once the ring is closed for writing and drained. The rest of
-    /// a long frame is then read whatever the deadline, as the writer streams it (failing only
-    /// if the ring breaks).
-    pub(super) fn recv(&self, wait: Wait, at_end: Error, ending: Ending) -> Result<Vec<u8>, Error> {
-        let _held = self.lock(Side::Read, wait, Error::Empty)?;
-        let mut pos = self.word(READ_POS).load(SeqCst);
-        self.wait_for(
-            (DATA_SEQ, DATA_SLEEPERS),
-            wait,
-            Error::Empty,
-            || {
-                self.check_broken()?;
-                if self.available_at(pos) >= FRAME_HEADER {
-                    return Ok(true);
-                }
-                if self.flags() & WRITE_CLOSED != 0 {
-                    return Err(at_end.clone());
-                }
-                Ok(false)
-            },
-            || {
-                // A writer that died holding its lock in the middle of a frame (perhaps before
-                // publishing any of it) left a partial frame: the ring is broken.
-                self.check_partner(Side::Write)?;
-                if ending == Ending::WithLastWriter && self.writer_gone(pos) {
-                    return Err(at_end.clone());
-                }
-                Ok(())
-            },
-        )?;
-        self.word(R_PARTIAL).swap(1, SeqCst);
-        let mut header = [0; FRAME_HEADER];
-        self.copy_out(pos, &mut header);
-        pos = pos.wrapping_add(FRAME_HEADER as u32);
-        let len = u32::from_le_bytes(header) as usize;
-        let mut payload = vec![0; len];
-        let mut filled = 0;
-        while filled < len {
-            let available = self.available_at(pos);
-            if available == 0 {
-                self.word(READ_POS).swap(pos, SeqCst);
-                self.bump((ROOM_SEQ, ROOM_SLEEPERS));
-                self.wait_for(
-                    (DATA_SEQ, DATA_SLEEPERS),
-                    Wait::FOREVER,
-                    Error::Empty,
-                    || {
-                        self.check_broken()?;
-                        Ok(self.available_at(pos) > 0)
-                    },
-                    || self.check_partner(Side::Write),
-                )?;
-                continue;
-            }
-            let n = available.min(len - filled);
-            self.copy_out(pos, &mut payload[filled..filled + n]);
-            pos = pos.wrapping_add(n as u32);
-            filled += n;
-        }
-        self.word(USED).fetch_sub(1, SeqCst);
-        self.word(READ_POS).swap(pos, SeqCst);
-        self.word(R_PARTIAL).swap(0, SeqCst);
-        self.bump((ROOM_SEQ, ROOM_SLEEPERS));
-        Ok(payload)
+    /// Marks the start (`true`) or the end of a frame under this lock.
+    fn in_frame(&self, partial: bool) {
+        self.ring.side(self.side).2.swap(u32::from(partial), SeqCst);
     }
 
-    /// Whether a frame (or the end: the ring closed for writing) can be read, waiting for one
-    /// within `wait`; `false` once the wait is over.
-    pub(super) fn poll(&self, wait: Wait, ending: Ending) -> Result<bool, Error> {
-        let waited = self.wait_for(
-            (DATA_SEQ, DATA_SLEEPERS),
-            wait,
-            Error::Empty,
-            || {
-                self.check_broken()?;
-                let pos = self.word(READ_POS).load(SeqCst);
-                Ok(self.available_at(pos) > 0
-                    || self.flags() & WRITE_CLOSED != 0
-                    || (ending == Ending::WithLastWriter && self.writer_gone(pos)))
-            },
-            || self.check_partner(Side::Write),
-        );
-        match waited {
-            Ok(()) => Ok(true),
-            Err(Error::Empty | Error::Timeout) => Ok(false),
-            Err(other) => Err(other),
+    fn release(&mut self) {
+        if !std::mem::take(&mut self.held) {
+            return;
         }
+        let (lock, owner, partial) = self.ring.side(self.side);
+        if partial.load(SeqCst) != 0 && self.ring.flags() & READ_CLOSED == 0 {
+            // A frame abandoned half done (see the module docs).
+            self.ring.mark_broken(sys::current_pid());
+        }
+        owner.swap(0, SeqCst);
+        lock.unlock();
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A send of one frame (see [`Ring::sending`]).
+pub(super) struct Sending {
+    hold: Hold,
+    payload: Vec<u8>,
+    len: u32,
+    wait: Wait,
+    maxsize: u32,
+    refuse: fn(u32) -> Option<Error>,
+    /// Once the frame has begun: where its next bytes go, and how many of the payload's are in.
+    frame: Option<(u32, usize)>,
+    /// Runs when the op ends without having sent its frame whole.
+    undo: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Sending {
+    /// Runs `undo` if this send ends without having sent its frame whole: it failed, or its
+    /// future was dropped before the frame began (one dropped later is finished, see `drive`).
+    pub(super) fn undo_unless_sent(mut self, undo: impl FnOnce() + Send + 'static) -> Sending {
+        self.undo = Some(Box::new(undo));
+        self
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        let sent_whole = self
+            .frame
+            .is_some_and(|(_, sent)| sent == self.payload.len());
+        if let Some(undo) = self.undo.take().filter(|_| !sent_whole) {
+            undo();
+        }
+    }
+}
+
+impl Sending {
+    /// Begins the frame once the lock is held and there is room; `None` when it has begun.
+    fn begin(&mut self) -> Option<Step<()>> {
+        let ring = self.hold.ring;
+        if !self.hold.held {
+            match self.hold.try_take(self.wait, Error::Full) {
+                Ok(None) => ring.note_writer(),
+                Ok(Some(block)) => return Some(Step::Wait(block, self.wait.deadline())),
+                Err(failed) => return Some(Step::Done(Err(failed))),
+            }
+        }
+        let whole = FRAME_HEADER + self.payload.len();
+        let must_fit_whole = matches!(self.wait, Wait::Never) && !sys::can_block();
+        if must_fit_whole && whole > RING_LEN {
+            return Some(Step::Done(Err(Error::Full)));
+        }
+        let first = whole.min(RING_LEN);
+        let pos = ring.word(WRITE_POS).load(SeqCst);
+        let seen = ring.seen(Seq::Room);
+        if let Err(broken) = ring.check_broken() {
+            return Some(Step::Done(Err(broken)));
+        }
+        if let Some(refused) = (self.refuse)(ring.flags()) {
+            return Some(Step::Done(Err(refused)));
+        }
+        let slot_free = self.maxsize == 0 || ring.used() < self.maxsize;
+        if !(slot_free && ring.room_at(pos) >= first) {
+            return Some(match self.wait {
+                Wait::Never => Step::Done(Err(Error::Full)),
+                Wait::Until(deadline) => Step::Wait(ring.block_on(Seq::Room, seen), deadline),
+            });
+        }
+        self.hold.in_frame(true);
+        ring.word(USED).fetch_add(1, SeqCst);
+        ring.copy_in(pos, &self.len.to_le_bytes());
+        let pos = pos.wrapping_add(FRAME_HEADER as u32);
+        let n = self.payload.len().min(ring.room_at(pos));
+        self.publish(pos, 0, n);
+        None
+    }
+
+    /// Copies the payload's bytes `sent..sent + n` in at `pos`, and publishes them (with any
+    /// bytes written before them).
+    fn publish(&mut self, pos: u32, sent: usize, n: usize) {
+        let ring = self.hold.ring;
+        ring.copy_in(pos, &self.payload[sent..sent + n]);
+        let pos = pos.wrapping_add(n as u32);
+        ring.word(WRITE_POS).swap(pos, SeqCst);
+        ring.bump(Seq::Data);
+        self.frame = Some((pos, sent + n));
+    }
+}
+
+impl Op for Sending {
+    type Output = ();
+
+    fn step(&mut self) -> Step<()> {
+        if self.frame.is_none() {
+            if let Some(step) = self.begin() {
+                return step;
+            }
+        }
+        let ring = self.hold.ring;
+        loop {
+            let (pos, sent) = self.frame.expect("begun");
+            if sent == self.payload.len() {
+                self.hold.in_frame(false);
+                self.hold.release();
+                return Step::Done(Ok(()));
+            }
+            let seen = ring.seen(Seq::Room);
+            let n = (self.payload.len() - sent).min(ring.room_at(pos));
+            if n > 0 {
+                self.publish(pos, sent, n);
+                continue;
+            }
+            if let Err(broken) = ring.check_broken() {
+                return Step::Done(Err(broken));
+            }
+            if ring.flags() & READ_CLOSED != 0 {
+                return Step::Done(Err(Error::BrokenPipe));
+            }
+            return Step::Wait(ring.block_on(Seq::Room, seen), Deadline::NEVER);
+        }
+    }
+
+    fn on_quiet(&mut self) -> Result<(), Error> {
+        if self.hold.held {
+            self.hold.ring.check_partner(Side::Read)
+        } else {
+            self.hold.take_over()
+        }
+    }
+
+    fn mid_frame(&self) -> bool {
+        self.frame
+            .is_some_and(|(_, sent)| sent < self.payload.len())
+    }
+}
+
+/// A frame being read: where its next bytes are, and its payload so far.
+struct Frame {
+    pos: u32,
+    payload: Vec<u8>,
+    filled: usize,
+}
+
+/// A receive of one frame (see [`Ring::receiving`]).
+pub(super) struct Receiving {
+    hold: Hold,
+    wait: Wait,
+    at_end: Error,
+    ending: Ending,
+    frame: Option<Frame>,
+}
+
+impl Receiving {
+    /// Begins reading a frame once the lock is held and one has begun; `None` when it has.
+    fn begin(&mut self) -> Option<Step<Vec<u8>>> {
+        let ring = self.hold.ring;
+        if !self.hold.held {
+            match self.hold.try_take(self.wait, Error::Empty) {
+                Ok(None) => {}
+                Ok(Some(block)) => return Some(Step::Wait(block, self.wait.deadline())),
+                Err(failed) => return Some(Step::Done(Err(failed))),
+            }
+        }
+        let pos = ring.word(READ_POS).load(SeqCst);
+        let seen = ring.seen(Seq::Data);
+        if let Err(broken) = ring.check_broken() {
+            return Some(Step::Done(Err(broken)));
+        }
+        let available = ring.available_at(pos);
+        if available < FRAME_HEADER {
+            if ring.flags() & WRITE_CLOSED != 0 {
+                return Some(Step::Done(Err(self.at_end.clone())));
+            }
+            return Some(match self.wait {
+                Wait::Never => Step::Done(Err(Error::Empty)),
+                Wait::Until(deadline) => Step::Wait(ring.block_on(Seq::Data, seen), deadline),
+            });
+        }
+        let mut header = [0; FRAME_HEADER];
+        ring.copy_out(pos, &mut header);
+        let len = u32::from_le_bytes(header) as usize;
+        let must_be_whole = matches!(self.wait, Wait::Never) && !sys::can_block();
+        if must_be_whole && available < FRAME_HEADER + len {
+            return Some(Step::Done(Err(Error::Empty)));
+        }
+        self.hold.in_frame(true);
+        self.frame = Some(Frame {
+            pos: pos.wrapping_add(FRAME_HEADER as u32),
+            payload: vec![0; len],
+            filled: 0,
+        });
+        None
+    }
+}
+
+impl Op for Receiving {
+    type Output = Vec<u8>;
+
+    fn step(&mut self) -> Step<Vec<u8>> {
+        if self.frame.is_none() {
+            if let Some(step) = self.begin() {
+                return step;
+            }
+        }
+        let ring = self.hold.ring;
+        let frame = self.frame.as_mut().expect("begun");
+        loop {
+            let seen = ring.seen(Seq::Data);
+            let n = ring
+                .available_at(frame.pos)
+                .min(frame.payload.len() - frame.filled);
+            ring.copy_out(
+                frame.pos,
+                &mut frame.payload[frame.filled..frame.filled + n],
+            );
+            frame.pos = frame.pos.wrapping_add(n as u32);
+            frame.filled += n;
+            if frame.filled == frame.payload.len() {
+                ring.word(USED).fetch_sub(1, SeqCst);
+                ring.word(READ_POS).swap(frame.pos, SeqCst);
+                self.hold.in_frame(false);
+                ring.bump(Seq::Room);
+                let payload = std::mem::take(&mut frame.payload);
+                self.frame = None;
+                self.hold.release();
+                return Step::Done(Ok(payload));
+            }
+            if n == 0 {
+                // Free what was read, so that the writer can stream the rest.
+                ring.word(READ_POS).swap(frame.pos, SeqCst);
+                ring.bump(Seq::Room);
+                if let Err(broken) = ring.check_broken() {
+                    return Step::Done(Err(broken));
+                }
+                return Step::Wait(ring.block_on(Seq::Data, seen), Deadline::NEVER);
+            }
+        }
+    }
+
+    fn on_quiet(&mut self) -> Result<(), Error> {
+        let ring = self.hold.ring;
+        if !self.hold.held {
+            return self.hold.take_over();
+        }
+        // A writer that died holding its lock in the middle of a frame (perhaps before
+        // publishing any of it) left a partial frame: the ring is broken.
+        ring.check_partner(Side::Write)?;
+        let pos = ring.word(READ_POS).load(SeqCst);
+        if self.frame.is_none() && self.ending == Ending::WithLastWriter && ring.writer_gone(pos) {
+            return Err(self.at_end.clone());
+        }
+        Ok(())
+    }
+
+    fn mid_frame(&self) -> bool {
+        self.frame.is_some()
+    }
+}
+
+/// A wait for something to read (see [`Ring::polling`]).
+pub(super) struct Polling {
+    ring: Ring,
+    wait: Wait,
+    ending: Ending,
+}
+
+impl Op for Polling {
+    type Output = bool;
+
+    fn step(&mut self) -> Step<bool> {
+        let ring = self.ring;
+        let seen = ring.seen(Seq::Data);
+        if let Err(broken) = ring.check_broken() {
+            return Step::Done(Err(broken));
+        }
+        let pos = ring.word(READ_POS).load(SeqCst);
+        let ready = ring.available_at(pos) > 0
+            || ring.flags() & WRITE_CLOSED != 0
+            || (self.ending == Ending::WithLastWriter && ring.writer_gone(pos));
+        match (ready, self.wait) {
+            (true, _) => Step::Done(Ok(true)),
+            (false, Wait::Never) => Step::Done(Ok(false)),
+            (false, Wait::Until(deadline)) => Step::Wait(ring.block_on(Seq::Data, seen), deadline),
+        }
+    }
+
+    fn on_quiet(&mut self) -> Result<(), Error> {
+        self.ring.check_partner(Side::Write)
+    }
+
+    fn mid_frame(&self) -> bool {
+        false
     }
 }

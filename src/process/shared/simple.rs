@@ -15,8 +15,9 @@ use crate::Error;
 
 /// An unbounded first-in first-out queue shared by processes, as Python's
 /// `multiprocessing.SimpleQueue`: [`put`](SimpleQueue::put), [`get`](SimpleQueue::get),
-/// [`empty`](SimpleQueue::empty), [`close`](SimpleQueue::close), plus `try_get` and
-/// `get_timeout`.
+/// [`empty`](SimpleQueue::empty), [`close`](SimpleQueue::close), plus `try_get`,
+/// `get_timeout`, and the `_async` forms of `put` and `get` (see [`Queue`] for a future
+/// dropped before it completes).
 ///
 /// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
 /// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
@@ -93,6 +94,35 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// ```
     pub fn get(&self) -> Result<T, Error> {
         self.queue.get()
+    }
+
+    /// Puts `item` at the back without blocking the thread (see [`Queue::put_async`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::new()?;
+    /// futures_executor::block_on(queue.put_async(&"b".to_owned()))?;
+    /// assert_eq!(queue.get()?, "b");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn put_async(&self, item: &T) -> Result<(), Error> {
+        self.queue.put_async(item).await
+    }
+
+    /// Takes the item at the front without blocking the thread, waiting for one (see
+    /// [`Queue::get_async`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::SimpleQueue::new()?;
+    /// queue.put(&2)?;
+    /// assert_eq!(futures_executor::block_on(queue.get_async()), Ok(2));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn get_async(&self) -> Result<T, Error> {
+        self.queue.get_async().await
     }
 
     /// Takes the item at the front if there is one; [`Error::Empty`] otherwise.

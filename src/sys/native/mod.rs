@@ -3,6 +3,8 @@
 //! Sub-modules:
 //! - `futex`: `wait`, `wake_one`, `wake_all` on private futexes.
 //! - `async_wait`: `wait_async`, a futex-free waker registry for futures.
+//! - `shared_wait`: `wait_shared_async`, futures woken from other processes (a watcher thread
+//!   in `futex_waitv`).
 //! - `process`: child processes (re-executions of this binary), with `child` (the child's
 //!   side, before `main`), `reaper` (the thread that starts, feeds and reaps children) and
 //!   `frame` (the bytes they exchange).
@@ -14,12 +16,14 @@ mod frame;
 mod futex;
 pub(crate) mod process;
 mod reaper;
+mod shared_wait;
 pub(crate) mod shm;
 
 use std::time::Duration;
 
 pub(crate) use async_wait::wait_async;
 pub(crate) use futex::{wait, wait_shared, wake_all, wake_one, wake_shared};
+pub(crate) use shared_wait::wait_shared_async;
 
 use super::ThreadWatch;
 use std::sync::Arc;

@@ -113,13 +113,18 @@ export function regionNotify(at, count) {
   Atomics.notify(views.i32, at / 4, count < 0 ? Infinity : count);
 }
 
-/// Atomics.waitAsync on the 32-bit word at `at`: a promise that settles when the word is
-/// notified, or null when it no longer holds `expected` (or waitAsync is missing: the caller
-/// polls).
-export function regionWaitAsync(at, expected) {
+/// Atomics.waitAsync on the 32-bit word at `at`, for at most `timeoutMs` (negative: no
+/// limit): a promise of 'ok' or 'timed-out'; the string 'not-equal' or 'timed-out' when that
+/// is known at once; undefined when waitAsync is missing (the caller polls).
+export function regionWaitAsync(at, expected, timeoutMs) {
   if (typeof Atomics.waitAsync !== 'function') return undefined;
-  const result = Atomics.waitAsync(views.i32, at / 4, expected | 0);
-  return result.async ? result.value : null;
+  const result = Atomics.waitAsync(
+    views.i32,
+    at / 4,
+    expected | 0,
+    timeoutMs < 0 ? Infinity : timeoutMs,
+  );
+  return result.value;
 }
 
 /// Copies `bytes` (a view of the module's memory) into the buffer at byte `at`.

@@ -71,7 +71,7 @@ extern "C" {
     #[wasm_bindgen(js_name = regionNotify)]
     fn region_notify(at: u32, count: i32);
     #[wasm_bindgen(js_name = regionWaitAsync)]
-    fn region_wait_async(at: u32, expected: u32) -> JsValue;
+    fn region_wait_async(at: u32, expected: u32, timeout_ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = regionWriteBytes)]
     fn write_bytes(at: u32, bytes: &[u8]);
     #[wasm_bindgen(js_name = regionReadBytes)]
@@ -348,21 +348,35 @@ pub(crate) fn wake_shared(word: &AtomicU32, count: i32) {
 }
 
 /// Completes once the region's word may no longer hold `expected` (spurious completions
-/// allowed), on any thread, the page's main thread included.
-pub(crate) async fn wait_shared_async(word: &AtomicU32, expected: u32) {
-    let at = word_offset(word);
-    let pending = region_wait_async(at, expected);
+/// allowed): `true`, or `false` once `timeout` passed. Works on any thread, the page's main
+/// thread included.
+pub(crate) async fn wait_shared_async(
+    word: &'static AtomicU32,
+    expected: u32,
+    timeout: Option<Duration>,
+) -> bool {
+    let millis = timeout.map_or(-1.0, |timeout| timeout.as_secs_f64() * 1000.0);
+    let pending = region_wait_async(word_offset(word), expected, millis);
     if let Some(promise) = pending.dyn_ref::<Promise>() {
-        let _ = JsFuture::from(promise.clone()).await;
-    } else if pending.is_undefined() {
-        // No Atomics.waitAsync: poll on a short, growing interval.
-        let mut delay = 1.0;
-        while word.load(std::sync::atomic::Ordering::SeqCst) == expected {
-            let timer = Promise::new(&mut |resolve, _reject| {
-                set_timeout(&resolve, delay);
-            });
-            let _ = JsFuture::from(timer).await;
-            delay = f64::min(delay * 2.0, 16.0);
-        }
+        let settled = JsFuture::from(promise.clone()).await;
+        return settled.ok().and_then(|value| value.as_string()).as_deref() != Some("timed-out");
     }
+    if let Some(known) = pending.as_string() {
+        return known != "timed-out";
+    }
+    // No Atomics.waitAsync: poll on a short, growing interval.
+    let deadline = timeout.map_or(crate::time::Deadline::NEVER, crate::time::Deadline::after);
+    let mut delay = 1.0;
+    while word.load(std::sync::atomic::Ordering::SeqCst) == expected {
+        let Ok(left) = deadline.remaining() else {
+            return false;
+        };
+        let wait = left.map_or(delay, |left| f64::min(delay, left.as_secs_f64() * 1000.0));
+        let timer = Promise::new(&mut |resolve, _reject| {
+            set_timeout(&resolve, wait);
+        });
+        let _ = JsFuture::from(timer).await;
+        delay = f64::min(delay * 2.0, 16.0);
+    }
+    true
 }
