@@ -1,5 +1,6 @@
 //! The browser's main thread: blocking calls return [`Error::WouldBlock`] instead of trapping
-//! ("Atomics.wait cannot be called in this context"), and the async forms work there.
+//! ("Atomics.wait cannot be called in this context"), and the async forms work there, for
+//! threads and for process queues and pipes alike.
 //!
 //! In the browser these tests run on the page's main thread (not in a worker). Natively every
 //! thread may block, so the same calls succeed; those native counterparts run too.
@@ -12,7 +13,7 @@ use amphi::{thread, Lock, Thread};
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use super::*;
-    use amphi::Error;
+    use amphi::{process, Error};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -100,6 +101,66 @@ mod browser {
         assert!(lock.locked());
         drop(guard);
         assert_eq!(releaser.join_async().await, Ok("released"));
+    }
+
+    fn square_until_closed(queues: (process::Queue<u32>, process::Queue<u32>)) {
+        let (requests, replies) = queues;
+        while let Ok(n) = requests.get() {
+            replies.put(&(n * n)).unwrap();
+        }
+    }
+
+    fn echo_until_eof(end: process::Connection<String>) {
+        while let Ok(message) = end.recv() {
+            end.send(&message).unwrap();
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn process_queues_and_pipes_refuse_to_block_and_work_through_async_forms() {
+        let requests = process::Queue::new(1).unwrap();
+        let replies = process::Queue::new(0).unwrap();
+        assert_eq!(replies.get(), Err(Error::WouldBlock));
+        assert_eq!(replies.try_get(), Err(Error::Empty));
+        requests.try_put(&2).unwrap();
+        assert_eq!(
+            requests.put(&3),
+            Err(Error::WouldBlock),
+            "the queue is full"
+        );
+        let child = process::Process::new(square_until_closed, (requests.clone(), replies.clone()));
+        child.start().unwrap();
+        assert_eq!(replies.get_async().await, Ok(4));
+        for n in 3..=20 {
+            requests.put_async(&n).await.unwrap();
+            assert_eq!(replies.get_async().await, Ok(n * n));
+        }
+        requests.close();
+        child.join_async().await.unwrap();
+
+        let (here, there) = process::Pipe::new(true).unwrap();
+        let echo = process::Process::new(echo_until_eof, there);
+        echo.start().unwrap();
+        assert_eq!(here.recv(), Err(Error::WouldBlock));
+        here.send_async(&"x".repeat(100_000)).await.unwrap();
+        assert_eq!(here.recv_async().await.map(|m| m.len()), Ok(100_000));
+        here.close();
+        echo.join_async().await.unwrap();
+    }
+
+    fn put_later(queue: process::Queue<u32>) {
+        thread::sleep(Duration::from_millis(30)).unwrap();
+        queue.put(&9).unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    async fn process_async_forms_fall_back_to_polling_without_atomics_wait_async() {
+        let _missing = WithoutWaitAsync::new();
+        let queue = process::Queue::new(0).unwrap();
+        let child = process::Process::new(put_later, queue.clone());
+        child.start().unwrap();
+        assert_eq!(queue.get_async().await, Ok(9));
+        child.join_async().await.unwrap();
     }
 
     #[wasm_bindgen_test]

@@ -92,3 +92,31 @@ macro_rules! conformance_async {
         async fn $name() $body
     )*};
 }
+
+/// Polls `future` once, with a waker that does nothing: to see a future pending, then drop it.
+pub(crate) fn poll_once<F: std::future::Future>(
+    future: std::pin::Pin<&mut F>,
+) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+/// Sleeps without blocking the event loop in the browser (a timer), or the thread natively
+/// (where the async tests run on a simple executor).
+pub(crate) async fn nap(duration: Duration) {
+    #[cfg(not(target_arch = "wasm32"))]
+    amphi::thread::sleep(duration).expect("native threads may block");
+    #[cfg(target_arch = "wasm32")]
+    {
+        let millis = duration.as_millis() as i32;
+        let timer = js_sys::Promise::new(&mut |resolve, _reject| {
+            let global = js_sys::global();
+            let set_timeout: js_sys::Function = js_sys::Reflect::get(&global, &"setTimeout".into())
+                .expect("setTimeout")
+                .into();
+            set_timeout
+                .call2(&global, &resolve, &millis.into())
+                .expect("setTimeout");
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
+    }
+}

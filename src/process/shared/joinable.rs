@@ -21,6 +21,7 @@
 //! `join_timeout` where that may happen), as in Python.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -333,8 +334,9 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// assert_eq!(queue.unfinished_tasks(), 1);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn put_async(&self, item: &T) -> Result<(), Error> {
-        drive::run_async(self.counted(item, Wait::FOREVER)?).await
+    pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
+        let sending = self.counted(item, Wait::FOREVER);
+        async move { drive::run_async(sending?).await }
     }
 
     /// A put of `item` as a task: counted before it runs, taken back unless it went in.

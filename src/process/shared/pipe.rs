@@ -11,6 +11,7 @@
 //! receives from (its peer's sends fail with [`Error::BrokenPipe`]).
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -264,7 +265,8 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     }
 
     /// Sends `value` to the other end without blocking the thread: the future completes once
-    /// it is in the pipe. Dropping the future before that sends nothing, except for a message
+    /// it is in the pipe. The value is serialised by this call, so the future does not borrow
+    /// it. Dropping the future before that sends nothing, except for a message
     /// longer than the ring (64 KiB) that has begun to stream: a new thread then sends it
     /// whole. Errors as [`send`](Connection::send)'s.
     ///
@@ -276,8 +278,9 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// assert_eq!(b.recv()?, "hi");
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn send_async(&self, value: &T) -> Result<(), Error> {
-        drive::run_async(self.sending(value)?).await
+    pub fn send_async<'c>(&'c self, value: &T) -> impl Future<Output = Result<(), Error>> + 'c {
+        let sending = self.sending(value);
+        async move { drive::run_async(sending?).await }
     }
 
     fn sending(&self, value: &T) -> Result<Sending, Error> {

@@ -12,6 +12,7 @@
 //! wake up.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -181,9 +182,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     /// Puts `item` without blocking the thread: the future completes once it is in (see the
-    /// type's docs for a future dropped before that). [`Error::Closed`] once the queue is
-    /// closed, [`Error::Encode`] if the item does not serialise. Works on every thread, the
-    /// browser's main thread included.
+    /// type's docs for a future dropped before that). The item is serialised by this call, so
+    /// the future does not borrow it. [`Error::Closed`] once the queue is closed,
+    /// [`Error::Encode`] if the item does not serialise (both when awaited). Works on every
+    /// thread, the browser's main thread included.
     ///
     /// # Examples
     ///
@@ -193,8 +195,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// assert_eq!(queue.get()?, 'z');
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn put_async(&self, item: &T) -> Result<(), Error> {
-        drive::run_async(self.sending(item, Wait::FOREVER)?).await
+    pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
+        let sending = self.sending(item, Wait::FOREVER);
+        async move { drive::run_async(sending?).await }
     }
 
     /// A put of `item`, to run with a driver of `drive`.

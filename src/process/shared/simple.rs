@@ -5,6 +5,7 @@
 //! handle also checks that the queue is unbounded.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -106,8 +107,8 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// assert_eq!(queue.get()?, "b");
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn put_async(&self, item: &T) -> Result<(), Error> {
-        self.queue.put_async(item).await
+    pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
+        self.queue.put_async(item)
     }
 
     /// Takes the item at the front without blocking the thread, waiting for one (see

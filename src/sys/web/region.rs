@@ -76,8 +76,6 @@ extern "C" {
     fn write_bytes(at: u32, bytes: &[u8]);
     #[wasm_bindgen(js_name = regionReadBytes)]
     fn read_bytes(at: u32, out: &mut [u8]);
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(callback: &js_sys::Function, millis: f64) -> JsValue;
 }
 
 const LOAD: u32 = 0;
@@ -372,10 +370,7 @@ pub(crate) async fn wait_shared_async(
             return false;
         };
         let wait = left.map_or(delay, |left| f64::min(delay, left.as_secs_f64() * 1000.0));
-        let timer = Promise::new(&mut |resolve, _reject| {
-            set_timeout(&resolve, wait);
-        });
-        let _ = JsFuture::from(timer).await;
+        let _ = JsFuture::from(super::wait::timer(wait)).await;
         delay = f64::min(delay * 2.0, 16.0);
     }
     true

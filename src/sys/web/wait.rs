@@ -80,7 +80,8 @@ async fn poll_until_changed(word: &AtomicU32, expected: u32) {
     }
 }
 
-fn timer(millis: f64) -> Promise {
+/// A promise that resolves after `millis` milliseconds.
+pub(super) fn timer(millis: f64) -> Promise {
     Promise::new(&mut |resolve, _reject| {
         set_timeout(&resolve, millis);
     })
