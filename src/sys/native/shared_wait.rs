@@ -99,6 +99,7 @@ pub(crate) fn wait_shared_async(
         expected,
         deadline: timeout.map(|timeout| Instant::now() + timeout),
         registered: None,
+        yielded: false,
     }
 }
 
@@ -108,6 +109,8 @@ pub(crate) struct SharedWait {
     expected: u32,
     deadline: Option<Instant>,
     registered: Option<(u64, Arc<Outcome>)>,
+    /// Whether this future yielded once already for want of a watcher.
+    yielded: bool,
 }
 
 impl Future for SharedWait {
@@ -136,7 +139,13 @@ impl Future for SharedWait {
         }
         WATCHER.call_once(start_watcher);
         if NO_WATCHER.load(SeqCst) {
-            return Poll::Ready(true);
+            // No thread to sleep in: yield to the executor once, then report a spurious
+            // wake-up, so the caller re-checks its word without starving other tasks.
+            if std::mem::replace(&mut this.yielded, true) {
+                return Poll::Ready(true);
+            }
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         let token = NEXT_TOKEN.fetch_add(1, SeqCst);
         let outcome = Arc::new(Outcome {
