@@ -16,7 +16,7 @@ const profile = process.argv.includes('--dev') ? '--dev' : '--release';
 execFileSync(
   'wasm-pack',
   ['build', 'web', profile, '--target', 'web', '--out-dir', '../pkg', '--out-name', 'amphi',
-    '--mode', 'no-install', '--', '-Z', 'build-std=panic_abort,std'],
+    '--mode', 'no-install', '--', '-Z', 'build-std=panic_unwind,std'],
   { cwd: root, stdio: 'inherit', env: { ...process.env, RUSTUP_TOOLCHAIN: toolchain } },
 );
 

@@ -18,10 +18,9 @@
 //! word that waiting threads sleep on (a sequence number: a waiter sleeps while it still holds
 //! the value it read under the lock, so no change is missed).
 //!
-//! The last arriving thread runs the optional action before anyone is released. Natively, a
-//! panicking action breaks the barrier (the others get `BrokenBarrier`) and the panic goes on
-//! in the thread that ran it, as an exception does in Python. In the browser a panic aborts
-//! the worker; give waiters a timeout there.
+//! The last arriving thread runs the optional action before anyone is released. A panicking
+//! action breaks the barrier (the others get `BrokenBarrier`) and the panic goes on in the
+//! thread that ran it, as an exception does in Python, on both targets.
 //!
 //! # Memory ordering
 //!

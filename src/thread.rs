@@ -8,9 +8,10 @@
 //!
 //! Panics are reported the same way on both targets: a process-wide panic hook (installed on
 //! the first spawn, chained to the previous hook) records the message and location of a panic
-//! in an amphi thread into its packet. Natively the unwind is then caught; in the browser
-//! (`panic=abort`) the worker traps and the platform reports it lost, and the join still
-//! returns [`Error::Panicked`] with the recorded report.
+//! in an amphi thread into its packet, and the unwind is then caught, in the browser too
+//! (wasm exception handling). A browser worker that traps instead (out of memory, an
+//! `unreachable`) is reported lost by the platform, and the join still returns
+//! [`Error::Panicked`], with the recorded report if there is one.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -176,28 +176,28 @@ conformance! {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-#[test]
-fn a_panicking_action_breaks_the_barrier_and_the_panic_goes_on() {
-    let barrier = Arc::new(
-        Barrier::new(2)
-            .unwrap()
-            .with_action(|| panic!("action failed")),
-    );
-    let other = {
-        let barrier = barrier.clone();
-        Thread::spawn(move || barrier.wait()).unwrap()
-    };
-    wait_for("the first waiter", || barrier.n_waiting() == 1);
-    let last = {
-        let barrier = barrier.clone();
-        Thread::spawn(move || barrier.wait()).unwrap()
-    };
-    assert!(
-        matches!(last.join(), Err(Error::Panicked(report)) if report.message == "action failed")
-    );
-    assert_eq!(other.join().unwrap(), Err(Error::BrokenBarrier));
-    assert!(barrier.broken());
+conformance! {
+    fn a_panicking_action_breaks_the_barrier_and_the_panic_goes_on() {
+        let barrier = Arc::new(
+            Barrier::new(2)
+                .unwrap()
+                .with_action(|| panic!("action failed")),
+        );
+        let other = {
+            let barrier = barrier.clone();
+            Thread::spawn(move || barrier.wait()).unwrap()
+        };
+        wait_for("the first waiter", || barrier.n_waiting() == 1);
+        let last = {
+            let barrier = barrier.clone();
+            Thread::spawn(move || barrier.wait()).unwrap()
+        };
+        assert!(
+            matches!(last.join(), Err(Error::Panicked(report)) if report.message == "action failed")
+        );
+        assert_eq!(other.join().unwrap(), Err(Error::BrokenBarrier));
+        assert!(barrier.broken());
+    }
 }
 
 conformance_async! {

@@ -383,12 +383,9 @@ conformance! {
         .unwrap()
         .join();
         assert!(matches!(outcome, Err(Error::Panicked(_))), "{outcome:?}");
-        if cfg!(not(target_arch = "wasm32")) {
-            // Natively the panic unwinds through the guards; in the browser (panic=abort) the
-            // worker is gone and its guards never run.
-            assert!(!lock.locked(), "unwinding released both levels");
-            assert!(lock.try_acquire().is_some());
-        }
+        // The panic unwinds through the guards, natively and in the browser.
+        assert!(!lock.locked(), "unwinding released both levels");
+        assert!(lock.try_acquire().is_some());
     }
 }
 

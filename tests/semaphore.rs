@@ -333,16 +333,14 @@ fn check_guards<S: Permits>() {
         .try_acquire()
         .expect("the guards gave their permits back");
     drop(probe);
-    if cfg!(not(target_arch = "wasm32")) {
-        // Natively a panic unwinds through the guards (the browser aborts the worker).
-        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _outer = sem.acquire().unwrap();
-            let _inner = sem.acquire().unwrap();
-            panic!("inside the semaphore");
-        }));
-        assert!(unwound.is_err());
-        assert_eq!(sem.value(), 2, "unwinding gave both permits back");
-    }
+    // A panic unwinds through the guards, natively and in the browser.
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _outer = sem.acquire().unwrap();
+        let _inner = sem.acquire().unwrap();
+        panic!("inside the semaphore");
+    }));
+    assert!(unwound.is_err());
+    assert_eq!(sem.value(), 2, "unwinding gave both permits back");
 }
 
 /// `release(0)` is refused with `InvalidArgument` and changes nothing.

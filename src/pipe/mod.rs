@@ -40,12 +40,8 @@
 //! at once (never a hang) and `poll` returns `true`; the peer's sends fail with
 //! [`SendError::BrokenPipe`], value handed back.
 //!
-//! A thread that panics natively unwinds and drops the connections it owns, so its peer sees
-//! the end of file as above. In the browser a panic aborts the worker without running
-//! destructors: the dead thread's end stays open and a peer blocked in `recv` would wait. Code
-//! that must outlive a peer's panic there receives with `recv_timeout` (or `poll`) and checks
-//! the peer's [`Thread::is_alive`](crate::Thread::is_alive); the peer's `join` reports the
-//! panic on both targets.
+//! A thread that panics unwinds, natively and in the browser, and drops the connections it
+//! owns, so its peer sees the end of file as above; the peer's `join` reports the panic.
 //!
 //! ## How it is built
 //!

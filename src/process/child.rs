@@ -9,8 +9,9 @@
 //!
 //! A panic's message and location are recorded by a panic hook (chained to the previous one,
 //! which still prints the panic on standard error, as Python prints the traceback) while the
-//! target runs on this thread. Where a panic aborts (the browser), the platform calls [`lost`]
-//! after the trap, which reports what the hook recorded.
+//! target runs on this thread. If the thread is lost instead (in the browser, a trap: out of
+//! memory, an `unreachable`), the platform calls [`lost`], which reports what the hook recorded,
+//! if anything, or the reason.
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
@@ -56,8 +57,8 @@ where
 }
 
 /// What a child reports when the thread running its entry was lost before the entry returned:
-/// in the browser, a trap, which is how a panic ends under `panic=abort`. The hook recorded the
-/// panic's message and location before the trap; without a record, the reason is reported.
+/// in the browser, a trap. A panic the hook recorded first is reported as the cause; without a
+/// record, the reason is.
 pub(super) fn lost(reason: &str) -> ChildExit {
     let recorded = PANIC
         .lock()

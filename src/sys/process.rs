@@ -45,7 +45,7 @@ pub(crate) use unsupported::{current_pid, spawn_process, ChildHandle};
 pub(crate) type ProcessEntry = unsafe fn(target: *const (), payload: &[u8]) -> ChildExit;
 
 /// What a child reports when the thread running the entry was lost before the entry returned
-/// (in the browser, a trap: how a panic ends under `panic=abort`), given the reason.
+/// (in the browser, a trap), given the reason.
 pub(crate) type ChildLost = fn(reason: &str) -> ChildExit;
 
 /// Everything a backend needs to start a child.
@@ -60,7 +60,7 @@ pub(crate) struct ProcessStart {
     pub(crate) target: usize,
     /// The bytes handed to `entry`.
     pub(crate) payload: Vec<u8>,
-    /// What the child reports if the entry's thread is lost (used where a panic aborts).
+    /// What the child reports if the entry's thread is lost (a trap, in the browser).
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) lost: ChildLost,
 }

@@ -2,6 +2,7 @@
 //! they return.
 
 use std::future::{poll_fn, Future};
+use std::panic::AssertUnwindSafe;
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::task::Poll;
@@ -74,13 +75,15 @@ pub fn run_example(
     name: String,
     #[wasm_bindgen(unchecked_optional_param_type = "RunOptions")] options: JsValue,
 ) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
+    // Unwind safety: a panic in the example is caught on its own thread and reported; none
+    // can escape this future half-way through a shared state it would leave broken.
+    wasm_bindgen_futures::future_to_promise(AssertUnwindSafe(async move {
         let report = match on_line_option(&options) {
             Ok(on_line) => run_example_here(name, on_line).await,
             Err(why) => failed_report(name, why),
         };
         Ok(to_js(&report))
-    })
+    }))
 }
 
 /// How often a run with `onLine` hands new lines to it.
@@ -208,7 +211,8 @@ extern "C" {
 #[wasm_bindgen(js_name = runBenchmark, unchecked_return_type = "Promise<BenchmarkResult>")]
 #[allow(unreachable_pub)] // exported to JavaScript
 pub fn run_benchmark(name: String) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
+    // Unwind safety: as `run_example`'s (the benchmark runs on its own thread).
+    wasm_bindgen_futures::future_to_promise(AssertUnwindSafe(async move {
         let outcome = match bench::NAMES.iter().find(|known| **known == name) {
             None => Err(format!(
                 "unknown benchmark {name:?}; known: {}",
@@ -229,7 +233,7 @@ pub fn run_benchmark(name: String) -> js_sys::Promise {
             Ok(comparison) => Ok(to_js(&comparison)),
             Err(why) => Err(js_sys::Error::new(&format!("benchmark {name}: {why}")).into()),
         }
-    })
+    }))
 }
 
 fn to_js(value: &impl serde::Serialize) -> JsValue {

@@ -18,8 +18,8 @@
 //! instance (so the target may block, and the process worker stays free to start that
 //! instance's thread workers), waits for it without blocking, then for the child's own
 //! non-daemonic children (as a Python process does before it exits; daemonic ones end with it),
-//! and resolves with the exit code and the report. A panic traps the thread (`panic=abort`);
-//! the entry's `lost` twin then turns the panic its hook recorded into the report.
+//! and resolves with the exit code and the report. A panic unwinds into the entry's
+//! `catch_unwind`; if the thread traps instead, the entry's `lost` twin makes the report.
 //!
 //! # Ends
 //!
@@ -257,7 +257,10 @@ async fn wait_for_children() {
                 .find(|child| !child.daemon)
                 .map(|child| Arc::clone(&child.watch))
         });
-        let Some(watch) = waiting else { return };
+        // Unwind safety: a panic here (there is none) would only abandon the wait.
+        let Some(watch) = waiting.map(std::panic::AssertUnwindSafe) else {
+            return;
+        };
         let word = watch.exit_word();
         while word.load(Ordering::Acquire) == PROCESS_RUNNING {
             super::wait_async(word, PROCESS_RUNNING).await;

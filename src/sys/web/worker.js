@@ -232,7 +232,7 @@ async function runWorker(init) {
     glue.__amphi_worker_main();
     exports.__wbindgen_thread_destroy?.();
   } catch (error) {
-    // A trap (a panic under panic=abort, out of memory): the thread running here is lost.
+    // A trap (out of memory, an `unreachable`; panics unwind): the thread running here is lost.
     // This worker's stack is abandoned, so it leaves the pool.
     glue.__amphi_worker_lost(String(error?.stack ?? error));
   }

@@ -9,8 +9,8 @@
 //! JS never passes a pointer or id into Rust: `__amphi_worker_main` takes jobs from the queue,
 //! and `__amphi_worker_lost` finds the lost job in the worker's own thread-local.
 //!
-//! Losing a worker never hangs a joiner. A trap inside a job (a panic under `panic=abort`)
-//! is caught by `worker.js`, which calls `__amphi_worker_lost`; a worker that cannot load the
+//! Losing a worker never hangs a joiner. A trap inside a job (panics unwind; out of memory or
+//! an `unreachable` trap) is caught by `worker.js`, which calls `__amphi_worker_lost`; a worker that cannot load the
 //! module is reported by its parent through the callback `spawn` hands to `requestWorker`
 //! (`START_FAILED`), which fails the oldest queued job with the reason (all workers load the
 //! same way, so it would fail too). A callback, not an export: a bundled page has no URL from
