@@ -5,19 +5,22 @@
 //!
 //! # Layout
 //!
-//! Body (after the object header): 64 bytes of words, then [`RING_LEN`] bytes of data.
+//! Body (after the object header): five 64-byte lines of words, then [`RING_LEN`] bytes of
+//! data. Words written by the writer side and by the reader side sit on separate cache lines, so
+//! a writer and a reader on two cores do not fight over one line for every access.
 //!
 //! | offset | word |
 //! |---|---|
 //! | 0, 4, 8 | the writer lock (`RawLock`), its holder's pid (0 when free), whether the holder is in the middle of a frame |
-//! | 12, 16, 20 | the same three for the reader lock |
-//! | 24, 28 | `write_pos`, `read_pos`: bytes ever written and read (wrapping; `pos % RING_LEN` is the index) |
-//! | 32, 36 | `data_seq` and its sleepers: bumped whenever bytes are published or the ring is closed |
-//! | 40, 44 | `room_seq` and its sleepers: bumped whenever bytes are consumed or the ring is closed |
-//! | 48 | flags: [`WRITE_CLOSED`], [`READ_CLOSED`] |
-//! | 52 | broken: the pid of a process that died in the middle of a frame, else 0 |
-//! | 56 | used: frames started and not yet wholly read (a queue's `qsize`) |
-//! | 60 | the last writer: the pid of the process that last sent, or took the sending end (pipes) |
+//! | 12 | the last writer: the pid of the process that last sent, or took the sending end (pipes) |
+//! | 64, 68, 72 | the same three as at 0 for the reader lock |
+//! | 128, 132 | `write_pos` (bytes ever written; wrapping, `pos % RING_LEN` is the index) and `data_seq`, bumped whenever bytes are published or the ring is closed |
+//! | 136 | the sleepers of `room_seq` (writers waiting for room) |
+//! | 192, 196 | `read_pos` (bytes ever read) and `room_seq`, bumped whenever bytes are consumed or the ring is closed |
+//! | 200 | the sleepers of `data_seq` (readers waiting for bytes) |
+//! | 256 | used: frames started and not yet wholly read (a queue's `qsize`) |
+//! | 260 | flags: [`WRITE_CLOSED`], [`READ_CLOSED`] |
+//! | 264 | broken: the pid of a process that died in the middle of a frame, else 0 |
 //!
 //! # Protocol
 //!
@@ -71,25 +74,25 @@ use std::time::Duration;
 pub(super) const RING_LEN: usize = 64 << 10;
 /// The ring's object body.
 const BODY: usize = DATA + RING_LEN;
-const DATA: usize = 64;
+const DATA: usize = 320;
 const FRAME_HEADER: usize = 4;
 
 const W_LOCK: usize = 0;
 const W_OWNER: usize = 4;
 const W_PARTIAL: usize = 8;
-const R_LOCK: usize = 12;
-const R_OWNER: usize = 16;
-const R_PARTIAL: usize = 20;
-const WRITE_POS: usize = 24;
-const READ_POS: usize = 28;
-const DATA_SEQ: usize = 32;
-const DATA_SLEEPERS: usize = 36;
-const ROOM_SEQ: usize = 40;
-const ROOM_SLEEPERS: usize = 44;
-const FLAGS: usize = 48;
-const BROKEN: usize = 52;
-const USED: usize = 56;
-const LAST_WRITER: usize = 60;
+const LAST_WRITER: usize = 12;
+const R_LOCK: usize = 64;
+const R_OWNER: usize = 68;
+const R_PARTIAL: usize = 72;
+const WRITE_POS: usize = 128;
+const DATA_SEQ: usize = 132;
+const ROOM_SLEEPERS: usize = 136;
+const READ_POS: usize = 192;
+const ROOM_SEQ: usize = 196;
+const DATA_SLEEPERS: usize = 200;
+const USED: usize = 256;
+const FLAGS: usize = 260;
+const BROKEN: usize = 264;
 
 /// When a reader waiting for a frame sees the end of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
