@@ -13,20 +13,10 @@ use std::time::Duration;
 
 use amphi::process::{Connection, JoinableQueue, Pipe, Process, Queue, SimpleQueue};
 use amphi::Error;
-use common::{nap, poll_once};
+use common::{big_text, nap, poll_once};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-const BIG: usize = 16 << 20;
-
-fn big_text() -> String {
-    "0123456789abcdefghijklmnopqrstuvwxyz-_"
-        .repeat(BIG / 38 + 1)
-        .split_at(BIG)
-        .0
-        .to_owned()
-}
 
 fn put_after_a_nap(queue: Queue<u32>) {
     amphi::thread::sleep(Duration::from_millis(50)).unwrap();

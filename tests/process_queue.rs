@@ -14,14 +14,13 @@ use std::time::Duration;
 use amphi::process::{Connection, Pipe, Process, Queue};
 use amphi::time::Instant;
 use amphi::Error;
-use common::assert_waited_at_least;
+use common::{assert_waited_at_least, big_text, BIG};
 use serde::{Deserialize, Serialize, Serializer};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 const PATIENCE: Duration = Duration::from_secs(120);
-const BIG: usize = 16 << 20;
 
 fn sum_until_sentinel(queue: Queue<Option<u64>>) -> u64 {
     let mut total = 0;
@@ -41,14 +40,6 @@ fn get_three(queue: Queue<String>) -> Vec<String> {
     (0..3)
         .map(|_| queue.get().expect("get in the child"))
         .collect()
-}
-
-fn big_text() -> String {
-    "abcdefghijklmnopqrstuvwxyz0123456789-_"
-        .repeat(BIG / 38 + 1)
-        .split_at(BIG)
-        .0
-        .to_owned()
 }
 
 fn put_big(queue: Queue<String>) {

@@ -120,3 +120,15 @@ pub(crate) async fn nap(duration: Duration) {
         let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
     }
 }
+
+/// The length of [`big_text`]: 16 MiB, the large message.
+pub(crate) const BIG: usize = 16 << 20;
+
+/// A 16 MiB string of varied characters, for messages longer than any ring or buffer.
+pub(crate) fn big_text() -> String {
+    "abcdefghijklmnopqrstuvwxyz0123456789-_"
+        .repeat(BIG / 38 + 1)
+        .split_at(BIG)
+        .0
+        .to_owned()
+}

@@ -8,13 +8,18 @@
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
+/// `duration` as the kernel's `timespec` (saturating at its largest).
+pub(super) fn timespec(duration: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: duration.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: duration.subsec_nanos() as libc::c_long,
+    }
+}
+
 /// Sleeps while `*word == expected`, for at most `timeout`. Returns `false` only when the
 /// timeout elapsed; `true` for a wake-up, a changed word, or a spurious return.
 pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
-    let ts = timeout.map(|d| libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    });
+    let ts = timeout.map(timespec);
     let ts_ptr = ts
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
@@ -59,10 +64,7 @@ pub(crate) fn wake_all(word: &AtomicU32) {
 /// (a shared futex: no `FUTEX_PRIVATE_FLAG`, so the kernel keys it by the page, not by this
 /// process's address space).
 pub(crate) fn wait_shared(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
-    let ts = timeout.map(|d| libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    });
+    let ts = timeout.map(timespec);
     let ts_ptr = ts
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);

@@ -265,11 +265,7 @@ fn watch() {
 fn futex_waitv(slots: &[FutexWaitv], deadline: Option<Instant>) -> Result<usize, i32> {
     let timeout = deadline.map(|deadline| {
         // The kernel wants an absolute CLOCK_MONOTONIC time, the clock `Instant` reads.
-        let at = super::now() + deadline.saturating_duration_since(Instant::now());
-        libc::timespec {
-            tv_sec: at.as_secs().min(i64::MAX as u64) as libc::time_t,
-            tv_nsec: at.subsec_nanos() as libc::c_long,
-        }
+        super::futex::timespec(super::now() + deadline.saturating_duration_since(Instant::now()))
     });
     let timeout_ptr = timeout
         .as_ref()
