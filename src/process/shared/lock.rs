@@ -43,8 +43,10 @@ const SLICE: Duration = Duration::from_millis(100);
 /// [`release`](Lock::release) it. A holder that dies leaves it locked; acquirers learn that as
 /// [`Error::OwnerDied`] instead of waiting forever (see the module docs).
 ///
-/// There is no `acquire_async`: waking a future from another process would need a thread per
-/// waiter.
+/// There is no `acquire_async` yet. The futures it would use exist (the process queues' and
+/// pipes' `_async` forms sleep on region words), but its dead-holder check needs them to wake
+/// in slices as those do, and its release's single wake-up could be swallowed by a dropped
+/// future.
 ///
 /// # Examples
 ///
