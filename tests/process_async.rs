@@ -1,6 +1,6 @@
 //! The `_async` forms of [`amphi::process::Queue`], [`amphi::process::JoinableQueue`],
-//! [`amphi::process::SimpleQueue`] and [`amphi::process::Connection`], with child processes
-//! as peers, on both targets: futures woken by another process, futures dropped before they
+//! [`amphi::process::SimpleQueue`], [`amphi::process::Connection`] and
+//! [`amphi::process::Event`], with child processes as peers, on both targets: futures woken by another process, futures dropped before they
 //! complete (nothing taken or put), and futures dropped in the middle of a 16 MiB item (the
 //! item is finished by another thread, and the stream stays whole).
 
@@ -11,7 +11,7 @@ mod common;
 use std::pin::pin;
 use std::time::Duration;
 
-use amphi::process::{Connection, JoinableQueue, Pipe, Process, Queue, SimpleQueue};
+use amphi::process::{Connection, Event, JoinableQueue, Pipe, Process, Queue, SimpleQueue};
 use amphi::Error;
 use common::{big_text, nap, poll_once};
 
@@ -54,6 +54,11 @@ fn dry_all(dishes: JoinableQueue<u32>) -> u32 {
         dishes.task_done().unwrap();
     }
     dried
+}
+
+fn set_after_a_nap(event: Event) {
+    amphi::thread::sleep(Duration::from_millis(50)).unwrap();
+    event.set();
 }
 
 fn square_all(queues: (SimpleQueue<u32>, SimpleQueue<u32>)) {
@@ -189,6 +194,19 @@ conformance_async! {
         }
         // Another thread reads the rest of the big message and discards it.
         assert_eq!(receiver.recv_async().await.as_deref(), Ok("after"));
+        child.join_async().await.unwrap();
+    }
+
+    async fn event_wait_async_is_woken_by_a_child_set() {
+        let event = Event::new().unwrap();
+        {
+            let waiting = pin!(event.wait_async());
+            assert!(poll_once(waiting).is_pending(), "not set yet");
+        }
+        let child = Process::new(set_after_a_nap, event.clone());
+        child.start().unwrap();
+        event.wait_async().await;
+        assert!(event.is_set());
         child.join_async().await.unwrap();
     }
 

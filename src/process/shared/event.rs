@@ -16,9 +16,10 @@ const BODY: usize = 8;
 
 /// A flag processes can wait for, as Python's `multiprocessing.Event`.
 ///
-/// A handle to a word in the shared region: pass it to children as an argument. There is no
-/// `wait_async` (see [`Lock`](super::Lock)); [`wait_timeout`](Event::wait_timeout) never
-/// waits forever on a child that died before setting it.
+/// A handle to a word in the shared region: pass it to children as an argument.
+/// [`wait_async`](Event::wait_async) waits without blocking the thread (the browser's main
+/// thread included); [`wait_timeout`](Event::wait_timeout) never waits forever on a child that
+/// died before setting it.
 ///
 /// # Examples
 ///
@@ -132,6 +133,24 @@ impl Event {
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Error> {
         self.raw.wait_until(Deadline::after(timeout))
+    }
+}
+
+impl Event {
+    /// Waits until the flag is set, without blocking the thread: a `set` in any process wakes
+    /// the future (`Atomics.waitAsync` in the browser, the process's watcher thread natively).
+    /// Dropping the future before it completes leaves nothing behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = amphi::process::Event::new()?;
+    /// event.set();
+    /// futures_executor::block_on(event.wait_async());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn wait_async(&self) {
+        self.raw.wait_async().await;
     }
 }
 

@@ -13,7 +13,8 @@
 //! shared futexes natively. [`RLock`] is the thread `RLock`'s scheme over a process [`Lock`],
 //! with an owner word naming a (process, thread) pair; [`Condition`] keeps the thread
 //! `Condition`'s FIFO of one word per waiter, as a fixed number of slots in the region. Their
-//! blocking calls have `try_` and `_timeout` forms but no `_async` form yet.
+//! blocking calls have `try_` and `_timeout` forms; of them only [`Event`] has an `_async`
+//! form yet (see [`Lock`] for why).
 //!
 //! A process that dies holding a [`Lock`] leaves it locked, as in Python, but an acquirer
 //! learns it as [`Error::OwnerDied`](crate::Error::OwnerDied) instead of waiting forever (see
