@@ -10,9 +10,9 @@
 //!   registers, so the watcher rebuilds its list;
 //! - the other slots are the distinct `(word, expected)` pairs of the registered futures.
 //!
-//! After every return the watcher completes each future whose word no longer holds its
-//! expected value, whose slot was woken (a spurious completion, which the contract allows) or
-//! whose timeout passed. A future first checks its word itself, so a wait that is already over
+//! After every return the watcher completes, and removes from the registry, each future whose
+//! word no longer holds its expected value, whose slot was woken (a spurious completion, which
+//! the contract allows) or whose timeout passed. A future first checks its word itself, so a wait that is already over
 //! never reaches the watcher; a future dropped while registered removes its entry.
 //!
 //! No lost wake-ups: the watcher reads the control word before it reads the registry, and
@@ -201,16 +201,14 @@ fn watch() {
         {
             let now = Instant::now();
             let mut entries = lock(&REGISTRY);
-            entries.retain(|entry| {
-                let state = if entry.word.load(SeqCst) != entry.expected {
-                    WOKEN
+            settle(&mut entries, |entry| {
+                if entry.word.load(SeqCst) != entry.expected {
+                    Some(WOKEN)
                 } else if entry.deadline.is_some_and(|deadline| deadline <= now) {
-                    TIMED_OUT
+                    Some(TIMED_OUT)
                 } else {
-                    return true;
-                };
-                entry.outcome.complete(state);
-                false
+                    None
+                }
             });
             for entry in entries.iter() {
                 earliest = match (earliest, entry.deadline) {
@@ -245,12 +243,10 @@ fn watch() {
         }
         match futex_waitv(&slots, earliest) {
             Ok(index) if index > 0 => {
-                let woken = &slots[index];
-                for entry in lock(&REGISTRY).iter() {
-                    if entry.word.as_ptr() as u64 == woken.uaddr {
-                        entry.outcome.complete(WOKEN);
-                    }
-                }
+                let woken = slots[index].uaddr;
+                settle(&mut lock(&REGISTRY), |entry| {
+                    (entry.word.as_ptr() as u64 == woken).then_some(WOKEN)
+                });
             }
             Ok(_) => {}
             Err(libc::ENOSYS) => waitv_missing = true,
@@ -258,6 +254,18 @@ fn watch() {
             Err(_) => {}
         }
     }
+}
+
+/// Completes, and removes from the registry, every entry to which `outcome_of` gives an
+/// outcome.
+fn settle(entries: &mut Vec<Entry>, mut outcome_of: impl FnMut(&Entry) -> Option<u8>) {
+    entries.retain(|entry| match outcome_of(entry) {
+        Some(state) => {
+            entry.outcome.complete(state);
+            false
+        }
+        None => true,
+    });
 }
 
 /// Sleeps in `futex_waitv` on `slots` until one is woken or differs, or `deadline`;
