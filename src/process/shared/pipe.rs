@@ -215,10 +215,10 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool, Error> {
-        let polling = self
+        let mut polling = self
             .incoming()?
             .polling(Wait::timeout(timeout), Ending::WithLastWriter);
-        match drive::run(&mut { polling }) {
+        match drive::run(&mut polling) {
             Err(Error::Timeout) => Ok(false),
             polled => polled,
         }

@@ -337,22 +337,18 @@ impl Ring {
         maxsize: u32,
         refuse: fn(u32) -> Option<Error>,
     ) -> Result<Sending, Error> {
-        let len = u32::try_from(payload.len())
-            .ok()
-            .filter(|&len| len <= u32::MAX - FRAME_HEADER as u32)
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "a message of {} bytes is too long (at most 4 GiB)",
-                    payload.len()
-                ))
-            })?;
+        if payload.len() > (u32::MAX as usize) - FRAME_HEADER {
+            return Err(Error::InvalidArgument(format!(
+                "a message of {} bytes is too long (at most 4 GiB)",
+                payload.len()
+            )));
+        }
         if let Some(refused) = refuse(self.flags()) {
             return Err(refused);
         }
         Ok(Sending {
             hold: Hold::new(self, Side::Write),
             payload,
-            len,
             wait,
             maxsize,
             refuse,
@@ -479,7 +475,6 @@ impl Drop for Hold {
 pub(super) struct Sending {
     hold: Hold,
     payload: Vec<u8>,
-    len: u32,
     wait: Wait,
     maxsize: u32,
     refuse: fn(u32) -> Option<Error>,
@@ -543,7 +538,9 @@ impl Sending {
         }
         self.hold.in_frame(true);
         ring.word(USED).fetch_add(1, SeqCst);
-        ring.copy_in(pos, &self.len.to_le_bytes());
+        // `sending` checked that the length fits the header.
+        let len = self.payload.len() as u32;
+        ring.copy_in(pos, &len.to_le_bytes());
         let pos = pos.wrapping_add(FRAME_HEADER as u32);
         let n = self.payload.len().min(ring.room_at(pos));
         self.publish(pos, 0, n);
