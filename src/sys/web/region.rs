@@ -362,16 +362,8 @@ pub(crate) async fn wait_shared_async(
     if let Some(known) = pending.as_string() {
         return known != "timed-out";
     }
-    // No Atomics.waitAsync: poll on a short, growing interval.
+    // No Atomics.waitAsync.
     let deadline = timeout.map_or(crate::time::Deadline::NEVER, crate::time::Deadline::after);
-    let mut delay = 1.0;
-    while word.load(std::sync::atomic::Ordering::SeqCst) == expected {
-        let Ok(left) = deadline.remaining() else {
-            return false;
-        };
-        let wait = left.map_or(delay, |left| f64::min(delay, left.as_secs_f64() * 1000.0));
-        let _ = JsFuture::from(super::wait::timer(wait)).await;
-        delay = f64::min(delay * 2.0, 16.0);
-    }
-    true
+    let changed = || word.load(std::sync::atomic::Ordering::SeqCst) != expected;
+    super::wait::poll_until(changed, deadline).await
 }

@@ -13,6 +13,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::time::Deadline;
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = Atomics, js_name = waitAsync, catch)]
@@ -68,20 +70,29 @@ pub(crate) async fn wait_async(word: &AtomicU32, expected: u32) {
                 let _ = JsFuture::from(promise.clone()).await;
             }
         }
-        Err(_unsupported) => poll_until_changed(word, expected).await,
+        Err(_unsupported) => {
+            poll_until(|| word.load(Ordering::Acquire) != expected, Deadline::NEVER).await;
+        }
     }
 }
 
-async fn poll_until_changed(word: &AtomicU32, expected: u32) {
+/// Where `Atomics.waitAsync` is missing: checks `changed` on a short, growing timer interval
+/// until it holds (`true`) or `deadline` passes (`false`).
+pub(super) async fn poll_until(mut changed: impl FnMut() -> bool, deadline: Deadline) -> bool {
     let mut delay = 1.0;
-    while word.load(Ordering::Acquire) == expected {
-        let _ = JsFuture::from(timer(delay)).await;
-        delay = (delay * 2.0).min(16.0);
+    while !changed() {
+        let Ok(left) = deadline.remaining() else {
+            return false;
+        };
+        let wait = left.map_or(delay, |left| f64::min(delay, left.as_secs_f64() * 1000.0));
+        let _ = JsFuture::from(timer(wait)).await;
+        delay = f64::min(delay * 2.0, 16.0);
     }
+    true
 }
 
 /// A promise that resolves after `millis` milliseconds.
-pub(super) fn timer(millis: f64) -> Promise {
+fn timer(millis: f64) -> Promise {
     Promise::new(&mut |resolve, _reject| {
         set_timeout(&resolve, millis);
     })
