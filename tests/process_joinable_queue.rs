@@ -13,12 +13,11 @@ use std::time::Duration;
 use amphi::process::{Event, JoinableQueue, Process, Queue, SimpleQueue};
 use amphi::time::Instant;
 use amphi::Error;
-use common::assert_waited_at_least;
+use common::{assert_waited_at_least, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
-const PATIENCE: Duration = Duration::from_secs(120);
 const DISHES: u32 = 60;
 
 fn wash(dishes: JoinableQueue<u32>) {

@@ -15,12 +15,10 @@ use std::time::Duration;
 use amphi::process::{current_process, parent_process, Process, ProcessInfo};
 use amphi::time::Instant;
 use amphi::Error;
-use common::assert_waited_at_least;
+use common::{assert_waited_at_least, start_and_join_all, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-const PATIENCE: Duration = Duration::from_secs(120);
 
 fn square(x: u64) -> u64 {
     x * x
@@ -112,13 +110,9 @@ conformance! {
 
     fn many_short_children_all_succeed() {
         let children: Vec<_> = (0..20u64).map(|i| Process::new(square, i)).collect();
-        for child in &children {
-            child.start().unwrap();
-        }
-        for (i, child) in children.iter().enumerate() {
-            assert_eq!(child.join().unwrap(), (i as u64) * (i as u64));
-            assert_eq!(child.exitcode(), Some(0));
-        }
+        let squares: Vec<u64> = (0..20).map(|i| i * i).collect();
+        assert_eq!(start_and_join_all(&children), squares);
+        assert!(children.iter().all(|child| child.exitcode() == Some(0)));
     }
 
     fn a_child_knows_its_name_and_its_parent() {

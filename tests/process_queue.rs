@@ -14,13 +14,11 @@ use std::time::Duration;
 use amphi::process::{Connection, Pipe, Process, Queue};
 use amphi::time::Instant;
 use amphi::Error;
-use common::{assert_waited_at_least, big_text, BIG};
+use common::{assert_waited_at_least, big_text, BIG, PATIENCE};
 use serde::{Deserialize, Serialize, Serializer};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-const PATIENCE: Duration = Duration::from_secs(120);
 
 fn sum_until_sentinel(queue: Queue<Option<u64>>) -> u64 {
     let mut total = 0;

@@ -15,11 +15,10 @@ use std::time::Duration;
 
 use amphi::process::{Array, BoundedSemaphore, Event, Lock, Process, Semaphore, Value};
 use amphi::Error;
+use common::{start_and_join_all, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-const PATIENCE: Duration = Duration::from_secs(120);
 
 fn release_lock(lock: Lock) -> bool {
     lock.release().is_ok()
@@ -73,13 +72,8 @@ conformance! {
         let children: Vec<_> = (0..5)
             .map(|_| Process::new(use_slot, (slots.clone(), busy.clone(), most.clone())))
             .collect();
-        for child in &children {
-            child.start().unwrap();
-        }
-        for child in &children {
-            child.join_timeout(PATIENCE).unwrap();
-            assert_eq!(child.exitcode(), Some(0));
-        }
+        start_and_join_all(&children);
+        assert!(children.iter().all(|child| child.exitcode() == Some(0)));
         assert_eq!(slots.value(), 2);
         assert_eq!(busy.get(), 0);
         assert!(
@@ -120,12 +114,7 @@ conformance! {
         let children: Vec<_> = (0..4)
             .map(|_| Process::new(add_thousand, counter.clone()))
             .collect();
-        for child in &children {
-            child.start().unwrap();
-        }
-        for child in &children {
-            child.join_timeout(PATIENCE).unwrap();
-        }
+        start_and_join_all(&children);
         assert_eq!(counter.get(), 4000);
     }
 }
@@ -144,12 +133,7 @@ conformance! {
         let children: Vec<_> = (0..3)
             .map(|_| Process::new(add_atomically, (counter.clone(), cells.clone())))
             .collect();
-        for child in &children {
-            child.start().unwrap();
-        }
-        for child in &children {
-            child.join_timeout(PATIENCE).unwrap();
-        }
+        start_and_join_all(&children);
         assert_eq!(counter.get(), 1500);
         assert_eq!(cells.to_vec(), [300; 5]);
     }

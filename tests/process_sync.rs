@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use amphi::process::{Array, Barrier, Condition, Event, Lock, Process, RLock, Value};
 use amphi::Error;
+use common::{start_and_join_all, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
-const PATIENCE: Duration = Duration::from_secs(120);
 const ROUNDS: usize = 100;
 const PARTIES: u32 = 5;
 
@@ -54,13 +54,8 @@ conformance! {
         let children: Vec<_> = (0..PARTIES)
             .map(|_| Process::new(lockstep, (barrier.clone(), arrivals.clone(), zeros.clone())))
             .collect();
-        for child in &children {
-            child.start().unwrap();
-        }
-        for child in &children {
-            child.join_timeout(PATIENCE).unwrap();
-            assert_eq!(child.exitcode(), Some(0));
-        }
+        start_and_join_all(&children);
+        assert!(children.iter().all(|child| child.exitcode() == Some(0)));
         assert_eq!(arrivals.to_vec()[..ROUNDS], [PARTIES; ROUNDS]);
         assert_eq!(zeros.get(), ROUNDS as u32, "one index 0 per round");
         assert_eq!(barrier.n_waiting(), 0);

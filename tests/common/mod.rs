@@ -15,6 +15,23 @@
 
 use std::time::Duration;
 
+/// How long a test waits for a child process before it gives up.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Starts every child, then joins each (within [`PATIENCE`]); their results, in order.
+pub(crate) fn start_and_join_all<R>(children: &[amphi::process::Process<R>]) -> Vec<R>
+where
+    R: serde::Serialize + serde::de::DeserializeOwned,
+{
+    for child in children {
+        child.start().expect("start a child");
+    }
+    children
+        .iter()
+        .map(|child| child.join_timeout(PATIENCE).expect("join a child"))
+        .collect()
+}
+
 /// Runs `body` on an amphi thread and waits for it without blocking the calling thread.
 pub(crate) async fn on_amphi_thread<F: FnOnce() + Send + 'static>(body: F) {
     let thread = amphi::thread::Builder::new()
