@@ -28,6 +28,7 @@ section "browser: wasm-pack test --headless --chrome"
 (
   . scripts/wasm-env.sh
   timeout 900 wasm-pack test --headless --chrome --mode no-install .
+  timeout 600 wasm-pack test --headless --chrome --mode no-install examples
 )
 
 section "end to end: npm run build, then the page in Chromium"

@@ -30,7 +30,6 @@
 //!   handles passed to children as arguments.
 //! - [`Error`]: one error type; timeouts are [`Error::Timeout`].
 //! - [`time::Instant`]: one monotonic clock for every thread, browser workers included.
-//! - [`examples`]: the seed programs, runnable from the CLI, the web page and tests.
 //!
 //! ## Blocking and the browser's main thread
 //!
@@ -47,31 +46,16 @@
 
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
 
-mod atomic;
-mod barrier;
-mod condition;
 mod error;
-mod event;
-pub mod examples;
-mod lock;
-pub mod pipe;
 pub mod process;
-pub mod queue;
-mod rlock;
-mod semaphore;
-mod spin;
+mod sync;
 mod sys;
 pub mod thread;
 pub mod time;
-mod word;
 
-pub use barrier::Barrier;
-pub use condition::{Condition, ConditionLock};
-pub use error::{Error, PanicReport, Result};
-pub use event::Event;
-pub use lock::{Lock, LockGuard};
-pub use pipe::{pipe, Connection, Pipe, SendError};
-pub use queue::{GetError, JoinableQueue, PutError, Queue, SimpleQueue};
-pub use rlock::{RLock, RLockGuard};
-pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
-pub use thread::Thread;
+pub use error::{Error, GetError, PanicReport, PutError, Result, SendError};
+pub use thread::{
+    pipe, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, JoinableQueue,
+    Lock, LockGuard, Pipe, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, SimpleQueue,
+    Thread,
+};

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use amphi::examples::{self, LineSink, Options, Report};
+use amphi_examples::{self as examples, LineSink, Options, Report};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]

@@ -40,7 +40,7 @@
 //!
 //! [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Condition`],
 //! [`Barrier`], [`Value`] and [`Array`] live in memory shared by the whole process tree: create
-//! them in the parent and pass them to children as arguments (see `shared`). So do
+//! them in the parent and pass them to children as arguments (see `region`). So do
 //! [`Queue`], [`JoinableQueue`] (a queue that counts unfinished tasks, with `task_done` and
 //! `join`), [`SimpleQueue`] and the [`Connection`]s of a [`Pipe`], whose items travel
 //! serialised.
@@ -57,31 +57,58 @@
 //! before it ends, as a Python process does; and the page must be cross-origin isolated, as
 //! for threads.
 //!
-//! Sub-modules, one concept each:
-//! - `handle`: [`Process`];
-//! - `builder`: [`Builder`] (name, daemon);
+//! Sub-modules, one concept each, mirroring [`crate::thread`] file for file where the two
+//! families share a concept:
+//! - `process`: [`Process`]; `builder`: [`Builder`] (name, daemon);
 //! - `current`: [`current_process`], [`parent_process`], [`ProcessInfo`], default names;
 //! - `children`: [`active_children`], [`ChildProcess`];
 //! - `packet`: what a process's handles share with the platform (exit word, code, report);
-//! - `child`: the entry a child runs, its panic capture;
-//! - `wire`: what parent and child send each other;
-//! - `shared`: objects in memory shared by a process tree.
+//! - `child`: the entry a child runs, its panic capture; `wire`: what parent and child send
+//!   each other;
+//! - `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`: the primitives, the
+//!   engines of [`crate::sync`] over words in the shared region;
+//! - `value`: [`Value`] and [`Array`];
+//! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
+//!   [`Pipe`] and its [`Connection`]s, over the byte rings of `ring`;
+//! - `region`: the memory a process tree shares, its allocator, object headers and handles;
+//! - `ring`: rings of bytes carrying frames in the region, and the drivers that run their
+//!   operations blocking or as futures.
 
+mod barrier;
 mod builder;
 mod child;
 mod children;
+mod condition;
 mod current;
-mod handle;
+mod event;
+mod joinable;
+mod lock;
 mod packet;
-mod shared;
+mod pipe;
+#[allow(clippy::module_inception)]
+// `process::Process` lives in `process/process.rs`, as `thread::Thread` in `thread/thread.rs`
+mod process;
+mod queue;
+mod region;
+mod ring;
+mod rlock;
+mod semaphore;
+mod simple;
+mod value;
 mod wire;
 
+pub use barrier::Barrier;
 pub use builder::Builder;
 pub use children::{active_children, ChildProcess};
+pub use condition::{Condition, ConditionLock};
 pub use current::{current_process, parent_process, ProcessInfo};
-pub use handle::Process;
-pub use shared::{
-    Array, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, Integer,
-    JoinableQueue, Lock, LockGuard, Number, Pipe, Queue, RLock, RLockGuard, Semaphore,
-    SemaphoreGuard, SimpleQueue, Value,
-};
+pub use event::Event;
+pub use joinable::JoinableQueue;
+pub use lock::{Lock, LockGuard};
+pub use pipe::{Connection, Pipe};
+pub use process::Process;
+pub use queue::Queue;
+pub use rlock::{RLock, RLockGuard};
+pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
+pub use simple::SimpleQueue;
+pub use value::{Array, Integer, Number, Value};

@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use serde::de::DeserializeOwned;
 
 use super::wire::Report;
-use crate::atomic::{AtomicU32, Ordering};
 use crate::error::PanicReport;
+use crate::sync::atomic::{AtomicU32, Ordering};
 use crate::sys::{self, ChildHandle, ChildReport, ProcessWatch, Signal, PROCESS_RUNNING};
 use crate::time::Deadline;
 use crate::Error;

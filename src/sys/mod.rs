@@ -23,7 +23,7 @@
 //!
 //! Nothing outside this module names a target, `libc`, `js_sys` or `web_sys`.
 
-use crate::atomic::AtomicU32;
+use crate::sync::atomic::AtomicU32;
 
 mod process;
 mod shared;

@@ -26,7 +26,7 @@
 
 use std::sync::Arc;
 
-use crate::atomic::AtomicU32;
+use crate::sync::atomic::AtomicU32;
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::process::{current_pid, spawn_process, ChildHandle};

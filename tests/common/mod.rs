@@ -63,17 +63,6 @@ pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     panic!("timed out after 10 s waiting for {what}");
 }
 
-/// Runs the example `name` and asserts that its report is ok, with at least `checks` checks.
-pub(crate) fn run_ok(name: &str, checks: usize) -> amphi::examples::Report {
-    let report = amphi::examples::run(name, &Default::default());
-    assert!(report.ok, "{name} failed: {report:#?}");
-    assert!(
-        report.checks.len() >= checks,
-        "{name} made too few checks: {report:#?}"
-    );
-    report
-}
-
 /// Defines each `fn` as a conformance test on both targets (see the module docs).
 macro_rules! conformance {
     ($($(#[$meta:meta])* fn $name:ident() $body:block)*) => {$(

@@ -7,7 +7,7 @@ use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::task::Poll;
 
-use amphi::examples::{self, Report};
+use amphi_examples::{self as examples, Report};
 
 use crate::bench;
 use wasm_bindgen::prelude::*;

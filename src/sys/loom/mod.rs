@@ -16,7 +16,7 @@ use std::time::Duration;
 use loom::sync::{Condvar, Mutex};
 
 use super::ThreadWatch;
-use crate::atomic::{AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicU32, Ordering};
 
 loom::lazy_static! {
     static ref PARKING: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());

@@ -28,7 +28,7 @@ use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
 
 use super::frame::{self, Inbox};
 use super::process::{spawn_child, Shared};
-use crate::atomic::Ordering;
+use crate::sync::atomic::Ordering;
 use crate::sys::process::{Watch, PROCESS_EXITED};
 use crate::sys::ChildReport;
 

@@ -75,7 +75,7 @@ static CHILDREN: Mutex<Option<HashMap<u32, Child>>> = Mutex::new(None);
 /// Locks the children by spinning: the page's main thread may not sleep on a mutex, and the
 /// critical sections are single map operations.
 fn children() -> MutexGuard<'static, Option<HashMap<u32, Child>>> {
-    crate::spin::lock(&CHILDREN)
+    crate::sync::spin::lock(&CHILDREN)
 }
 
 thread_local! {
@@ -179,7 +179,7 @@ impl ThreadWatch for Run {
         &self.exit
     }
     fn lost(&self, reason: String) {
-        crate::spin::lock(&self.lost).get_or_insert(reason);
+        crate::sync::spin::lock(&self.lost).get_or_insert(reason);
     }
 }
 
@@ -216,7 +216,7 @@ pub async fn process_main(
         Box::new(move || {
             // SAFETY: see above: the parent paired `entry` with `target`.
             let exit = unsafe { entry(target as *const (), &payload) };
-            *crate::spin::lock(&run.outcome) = Some(exit);
+            *crate::sync::spin::lock(&run.outcome) = Some(exit);
             run.exit.store(THREAD_EXITED, Ordering::Release);
             super::wake_all(&run.exit);
         })
@@ -230,9 +230,9 @@ pub async fn process_main(
             while run.exit.load(Ordering::Acquire) == THREAD_RUNNING {
                 super::wait_async(&run.exit, THREAD_RUNNING).await;
             }
-            let outcome = crate::spin::lock(&run.outcome).take();
+            let outcome = crate::sync::spin::lock(&run.outcome).take();
             outcome.unwrap_or_else(|| {
-                let reason = crate::spin::lock(&run.lost).take();
+                let reason = crate::sync::spin::lock(&run.lost).take();
                 lost(reason.as_deref().unwrap_or("its worker ended"))
             })
         }

@@ -76,7 +76,7 @@ thread_local! {
 /// Locks the pool by spinning: the page's main thread may not sleep on a contended mutex,
 /// and the critical sections are a few map and queue operations.
 fn pool() -> MutexGuard<'static, Option<Pool>> {
-    crate::spin::lock(&POOL)
+    crate::sync::spin::lock(&POOL)
 }
 
 /// Queues `body` to run on a pooled worker; `watch` learns if that worker is lost.

@@ -1,0 +1,363 @@
+//! The seed programs, written once and run from the CLI, the web page and the tests.
+//!
+//! Each example is a function over a [`Run`], which collects its output lines and its named
+//! checks. [`run`] executes one by name and returns a [`Report`]: the same JSON object the CLI
+//! prints with `--json` and the npm package's `runExample` resolves to.
+//!
+//! | name | seed | what it shows |
+//! |---|---|---|
+//! | `bank-account` | 002 | 100 threads deposit under a [`Lock`](amphi::Lock); the race without it |
+//! | `early-stop` | 004 | a child [`Process`](amphi::process::Process) loops printing; its parent stops it with `terminate` |
+//! | `shared-memory` | 001 | two processes update a shared [`Value`](amphi::process::Value) and [`Array`](amphi::process::Array), without and with a lock |
+//! | `producer-consumer` | 001 | a producer and a consumer thread share a [`Queue`](amphi::Queue); a `None` sentinel ends it |
+//! | `pipe` | 001 | a sender thread sends three messages through a [`pipe`](amphi::pipe()) and closes it; the receiver stops at end of file |
+//! | `queue-workers-lock` | 004 | two workers drain a [`Queue`](amphi::Queue), doing each job under a [`Lock`](amphi::Lock) |
+//! | `queue-workers-semaphore` | 004 | three workers drain a [`Queue`](amphi::Queue); a [`Semaphore`](amphi::Semaphore) lets at most two work at once |
+//! | `washer-dryer` | 004 | a washer fills a [`JoinableQueue`](amphi::JoinableQueue), two detached dryers empty it, `join` waits for the last dish |
+
+mod bank_account;
+mod early_stop;
+mod pipe_messages;
+mod producer_consumer;
+mod queue_workers_lock;
+mod queue_workers_semaphore;
+mod shared_memory;
+mod washer_dryer;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use amphi::Error;
+
+/// One runnable example.
+///
+/// # Examples
+///
+/// ```
+/// let example = &amphi_examples::list()[0];
+/// assert_eq!(example.name, "bank-account");
+/// assert!(example.summary.contains("Lock"));
+/// ```
+#[derive(Clone, Copy)]
+pub struct Example {
+    /// The name used by `amphi run NAME` and `runExample(NAME)`.
+    pub name: &'static str,
+    /// One line saying what it shows.
+    pub summary: &'static str,
+    body: fn(&mut Run) -> Result<(), Error>,
+}
+
+impl fmt::Debug for Example {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Example")
+            .field("name", &self.name)
+            .field("summary", &self.summary)
+            .finish()
+    }
+}
+
+const EXAMPLES: &[Example] = &[
+    Example {
+        name: "bank-account",
+        summary: "100 threads each deposit 1 under a Lock; the balance is 100 (and what goes wrong without the lock)",
+        body: bank_account::run,
+    },
+    Example {
+        name: "early-stop",
+        summary: "a child process loops printing; the parent works a little, then stops it with terminate (exitcode -15)",
+        body: early_stop::run,
+    },
+    Example {
+        name: "shared-memory",
+        summary: "two processes update a shared Value and Array, first without a lock (updates may be lost), then with one (exactly 200)",
+        body: shared_memory::run,
+    },
+    Example {
+        name: "producer-consumer",
+        summary: "a producer thread puts 0..5 and a None sentinel on a Queue; a consumer thread takes them in order until the sentinel",
+        body: producer_consumer::run,
+    },
+    Example {
+        name: "pipe",
+        summary: "a sender thread sends three messages through a pipe and closes it; the receiver gets them, then end of file",
+        body: pipe_messages::run,
+    },
+    Example {
+        name: "queue-workers-lock",
+        summary: "two worker threads drain a Queue of five jobs, doing each job under a Lock",
+        body: queue_workers_lock::run,
+    },
+    Example {
+        name: "queue-workers-semaphore",
+        summary: "three worker threads drain a Queue of five jobs; a Semaphore(2) lets at most two work at once",
+        body: queue_workers_semaphore::run,
+    },
+    Example {
+        name: "washer-dryer",
+        summary: "a washer puts dishes on a JoinableQueue; two detached dryer threads dry them; join() waits for the last dish",
+        body: washer_dryer::run,
+    },
+];
+
+/// Every example, in a stable order.
+///
+/// # Examples
+///
+/// ```
+/// assert!(amphi_examples::list().iter().any(|e| e.name == "bank-account"));
+/// ```
+pub fn list() -> &'static [Example] {
+    EXAMPLES
+}
+
+/// The example called `name`, if there is one.
+///
+/// # Examples
+///
+/// ```
+/// use amphi_examples::find;
+/// assert_eq!(find("bank-account").map(|e| e.name), Some("bank-account"));
+/// assert!(find("no-such-example").is_none());
+/// ```
+pub fn find(name: &str) -> Option<&'static Example> {
+    EXAMPLES.iter().find(|example| example.name == name)
+}
+
+/// A callback that receives each output line as it is produced.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use amphi_examples::{LineSink, Options};
+/// let printed = Arc::new(Mutex::new(0));
+/// let counter = printed.clone();
+/// let sink: LineSink = Arc::new(move |_line: &str| *counter.lock().unwrap() += 1);
+/// let report = amphi_examples::run("bank-account", &Options { on_line: Some(sink) });
+/// assert_eq!(*printed.lock().unwrap(), report.output.len());
+/// ```
+pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How an example is run.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// let options = amphi_examples::Options {
+///     on_line: Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned()))),
+/// };
+/// let report = amphi_examples::run("bank-account", &options);
+/// assert_eq!(*seen.lock().unwrap(), report.output, "every line, live and in order");
+/// ```
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Called with each output line as it is produced (the CLI prints them live).
+    pub on_line: Option<LineSink>,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("on_line", &self.on_line.is_some())
+            .finish()
+    }
+}
+
+/// A named check an example makes about its own result.
+///
+/// # Examples
+///
+/// ```
+/// let report = amphi_examples::run("bank-account", &Default::default());
+/// let check = &report.checks[0];
+/// assert_eq!(check.name, "balance == 100");
+/// assert!(check.ok);
+/// assert_eq!(check.detail, "balance is 100");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What is checked, e.g. `balance == 100`.
+    pub name: String,
+    /// Whether it held.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// The outcome of one example run: the CLI's `--json` object and `runExample`'s value.
+///
+/// # Examples
+///
+/// ```
+/// let report = amphi_examples::run("no-such-example", &Default::default());
+/// assert!(!report.ok);
+/// assert_eq!(report.error.as_deref(), Some("no example named 'no-such-example'"));
+/// let json = serde_json::to_value(&report).unwrap();
+/// assert_eq!(json["example"], "no-such-example");
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The example's name.
+    pub example: String,
+    /// True when the example finished without error and every check held.
+    pub ok: bool,
+    /// The example's checks, in order.
+    pub checks: Vec<Check>,
+    /// The lines it printed, in order.
+    pub output: Vec<String>,
+    /// The error that stopped it, if any.
+    pub error: Option<String>,
+    /// Wall-clock time of the run, in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// Where an example writes its lines. Clone it into threads; lines keep their order of arrival.
+///
+/// # Examples
+///
+/// ```
+/// // An example's body writes through its `Output`; the lines end up in the report.
+/// let report = amphi_examples::run("bank-account", &Default::default());
+/// assert!(report.output.iter().any(|line| line.starts_with("With the lock:")));
+/// ```
+#[derive(Clone)]
+pub struct Output {
+    lines: Arc<Mutex<Vec<String>>>,
+    on_line: Option<LineSink>,
+}
+
+impl Output {
+    /// Prints one line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // The bank-account example prints one line per run, guarded and unguarded.
+    /// let report = amphi_examples::run("bank-account", &Default::default());
+    /// assert_eq!(report.output.len(), 2);
+    /// assert!(report.output[1].starts_with("Without the lock:"));
+    /// ```
+    pub fn line(&self, text: impl Into<String>) {
+        let text = text.into();
+        let mut lines = self
+            .lines
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        // Under the lock, so `on_line` sees the lines in the report's order.
+        if let Some(on_line) = &self.on_line {
+            on_line(&text);
+        }
+        lines.push(text);
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output").finish_non_exhaustive()
+    }
+}
+
+/// An example in progress: its output and its checks.
+///
+/// # Examples
+///
+/// ```
+/// // Each example's body is handed a `Run`; `run` turns it into a `Report`.
+/// let report = amphi_examples::run("bank-account", &Default::default());
+/// assert_eq!(report.checks.len(), 2);
+/// assert_eq!(report.output.len(), 2);
+/// ```
+#[derive(Debug)]
+pub struct Run {
+    out: Output,
+    checks: Vec<Check>,
+}
+
+impl Run {
+    /// The output, to clone into threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Whatever a body writes, through `out()` (cloned into its threads) or `line`, is reported.
+    /// let report = amphi_examples::run("bank-account", &Default::default());
+    /// assert!(!report.output.is_empty());
+    /// ```
+    pub fn out(&self) -> &Output {
+        &self.out
+    }
+
+    /// Prints one line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let report = amphi_examples::run("bank-account", &Default::default());
+    /// assert!(report.output[0].ends_with("Account balance: 100"));
+    /// ```
+    pub fn line(&self, text: impl Into<String>) {
+        self.out.line(text);
+    }
+
+    /// Records a check named `name` that holds when `ok`, with what was seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let report = amphi_examples::run("bank-account", &Default::default());
+    /// let names: Vec<_> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    /// assert_eq!(names, ["balance == 100", "the unguarded balance never exceeds the deposits"]);
+    /// assert!(report.ok, "the report is ok when every check holds");
+    /// ```
+    pub fn check(&mut self, name: impl Into<String>, ok: bool, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        });
+    }
+}
+
+/// Runs the example called `name` on the calling thread (which must be allowed to block: in
+/// the browser, a worker) and reports what happened. An unknown name is a failed report.
+///
+/// # Examples
+///
+/// ```
+/// let report = amphi_examples::run("bank-account", &Default::default());
+/// assert!(report.ok, "{report:?}");
+/// assert!(report.checks.iter().any(|c| c.name == "balance == 100"));
+/// ```
+pub fn run(name: &str, options: &Options) -> Report {
+    let started = amphi::time::Instant::now();
+    let mut run = Run {
+        out: Output {
+            lines: Arc::default(),
+            on_line: options.on_line.clone(),
+        },
+        checks: Vec::new(),
+    };
+    let error = match find(name) {
+        Some(example) => (example.body)(&mut run).err().map(|e| e.to_string()),
+        None => Some(format!("no example named '{name}'")),
+    };
+    let output = run
+        .out
+        .lines
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .clone();
+    Report {
+        example: name.to_owned(),
+        ok: error.is_none() && !run.checks.is_empty() && run.checks.iter().all(|c| c.ok),
+        checks: run.checks,
+        output,
+        error,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}

@@ -1,0 +1,233 @@
+//! The errors amphi returns.
+//!
+//! One enum serves the primitives and threads, so `?` composes across them. Each variant says
+//! what happened in words a user can act on. Timeouts are the named variant [`Error::Timeout`],
+//! never a bare `bool`.
+
+mod pipe;
+mod queue;
+
+use std::fmt;
+
+pub use pipe::SendError;
+pub use queue::{GetError, PutError};
+
+/// What went wrong in an amphi call.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let lock = amphi::Lock::new();
+/// assert_eq!(lock.release(), Err(amphi::Error::NotLocked));
+/// let _held = lock.acquire()?;
+/// let err = lock.acquire_timeout(Duration::from_millis(5)).unwrap_err();
+/// assert_eq!(err, amphi::Error::Timeout);
+/// assert_eq!(err.to_string(), "timed out");
+/// # Ok::<(), amphi::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The timeout given to a `_timeout` call elapsed first.
+    #[error("timed out")]
+    Timeout,
+    /// A blocking call was made on a thread that must never block: the browser's main thread
+    /// (where `Atomics.wait` is forbidden). Use the `_async` form there, or `try_`.
+    #[error(
+        "this thread may not block (the browser's main thread cannot call Atomics.wait): \
+         use the async form, or run this code in a worker"
+    )]
+    WouldBlock,
+    /// `release` was called on a lock that was not held.
+    #[error("release of an unlocked lock")]
+    NotLocked,
+    /// The calling thread does not own the lock it tried to use: an `RLock` released by a
+    /// thread that does not hold it (or more times than it acquired it), or a `Condition`
+    /// waited on or notified without holding its lock.
+    #[error("the calling thread does not hold this lock")]
+    NotOwner,
+    /// A `BoundedSemaphore` was released more times than it was acquired; its value is unchanged.
+    #[error("semaphore released too many times (above its initial value {initial})")]
+    SemaphoreOverflow {
+        /// The semaphore's initial (and maximum) value.
+        initial: u32,
+    },
+    /// The `Barrier` is broken (aborted, reset while threads waited, a timed-out wait, or a
+    /// failed action); every waiter and later caller gets this until `reset`.
+    #[error("the barrier is broken")]
+    BrokenBarrier,
+    /// An argument was out of range; the message says which and why.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The thread panicked; the report carries its message and location.
+    #[error("{0}")]
+    Panicked(PanicReport),
+    /// The platform lost the thread before it finished (a browser worker that trapped outside a
+    /// panic, or could not load the module).
+    #[error("thread '{name}' was lost: {reason}")]
+    ThreadLost {
+        /// The thread's name.
+        name: String,
+        /// What the platform reported.
+        reason: String,
+    },
+    /// A thread could not be started.
+    #[error("could not start thread '{name}': {reason}")]
+    Spawn {
+        /// The thread's name.
+        name: String,
+        /// What the platform reported.
+        reason: String,
+    },
+    /// The thread's result was already taken by an earlier join.
+    #[error("thread '{0}' was already joined")]
+    AlreadyJoined(String),
+    /// A `try_put` found the queue full (Python's `queue.Full`).
+    #[error("the queue is full")]
+    Full,
+    /// A `try_get` or `try_recv` found nothing to take (Python's `queue.Empty`).
+    #[error("nothing to take: the queue or connection is empty")]
+    Empty,
+    /// The queue, or this end of a pipe, was closed: a closed queue takes no more items and,
+    /// once drained, gives none; a closed connection can no longer be used.
+    #[error("the queue or connection is closed")]
+    Closed,
+    /// The other end of the pipe was closed and every message it sent has been received
+    /// (Python's `EOFError`).
+    #[error(
+        "end of file: the other end of the pipe is closed and everything it sent was received"
+    )]
+    Eof,
+    /// A send on a pipe whose other end was closed (Python's `BrokenPipeError`).
+    #[error("broken pipe: the other end of the pipe is closed")]
+    BrokenPipe,
+    /// A receive or poll on the sending-only end of a one-way pipe.
+    #[error("this end of a one-way pipe only sends")]
+    NotReadable,
+    /// A send on the receiving-only end of a one-way pipe.
+    #[error("this end of a one-way pipe only receives")]
+    NotWritable,
+    /// `task_done` was called more times than items were put on a `JoinableQueue`.
+    #[error("task_done() called more times than there were items put")]
+    TooManyTaskDone,
+    /// `start` was called on a process that was already started (Python's "cannot start a
+    /// process twice").
+    #[error("process '{0}' was already started")]
+    AlreadyStarted(String),
+    /// The process was joined or signalled before it was started.
+    #[error("process '{0}' has not been started")]
+    NotStarted(String),
+    /// A process could not be started; the reason says why.
+    #[error("could not start process '{name}': {reason}")]
+    ProcessStart {
+        /// The process's name.
+        name: String,
+        /// Why (the platform's refusal, arguments that do not serialise, ...).
+        reason: String,
+    },
+    /// The process ended without returning a value: it exited with a code of its own or was
+    /// killed by a signal (`exitcode` is `-N` for signal `N`, as in Python).
+    #[error("process '{name}' {}", describe_exit(.exitcode))]
+    ProcessFailed {
+        /// The process's name.
+        name: String,
+        /// Its exit code.
+        exitcode: i32,
+    },
+    /// Memory shared between processes could not be had: the platform has no shared region
+    /// (a page that is not cross-origin isolated), it could not be created, or it is full.
+    #[error("shared memory: {0}")]
+    SharedMemory(String),
+    /// A process-shared lock is held by a process that no longer runs (it died, or exited,
+    /// without releasing it). The lock stays held: any process may `release` it, after
+    /// repairing whatever it protected.
+    #[error("the lock is held by process {pid}, which no longer runs")]
+    OwnerDied {
+        /// The id of the process that acquired the lock last.
+        pid: u32,
+    },
+    /// An item could not be serialised for a process [`Queue`](crate::process::Queue) or
+    /// [`Connection`](crate::process::Connection) (its `Serialize` impl failed, or JSON cannot
+    /// express it, as a map with non-string keys). Nothing was sent; the queue or pipe is
+    /// unchanged.
+    #[error("the item could not be serialised: {0}")]
+    Encode(String),
+    /// A message taken from a process queue or pipe could not be deserialised as the
+    /// receiver's type (the processes disagree on it). The message is consumed.
+    #[error("a received message could not be deserialised: {0}")]
+    Decode(String),
+    /// A process died in the middle of writing or reading a message of a process queue or
+    /// pipe, leaving a partial message in it; the queue (or this direction of the pipe) can no
+    /// longer be used, and every call on it returns this error.
+    #[error("process {pid} died in the middle of a message: the queue or pipe is unusable")]
+    PeerDied {
+        /// The id of the process that died.
+        pid: u32,
+    },
+    /// The process could not run its target (it is not the same executable as its parent, its
+    /// arguments did not deserialise, ...), or what it sent back was not a valid result.
+    #[error("process '{name}' failed: {reason}")]
+    ProcessBroken {
+        /// The process's name.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn describe_exit(exitcode: &i32) -> String {
+    match *exitcode {
+        code if code < 0 => format!("was killed by signal {}", -code),
+        code => format!("exited with code {code} without returning a value"),
+    }
+}
+
+/// A panic in an amphi thread, as seen by whoever joins it.
+///
+/// # Examples
+///
+/// ```
+/// let worker = amphi::Thread::builder().name("cruncher").spawn(|| panic!("out of cheese"))?;
+/// let amphi::Error::Panicked(report) = worker.join().unwrap_err() else {
+///     panic!("expected a panic report");
+/// };
+/// assert_eq!(report.thread, "cruncher");
+/// assert_eq!(report.message, "out of cheese");
+/// assert!(report.location.is_some());
+/// assert!(report.to_string().starts_with("thread 'cruncher' panicked at "));
+/// # Ok::<(), amphi::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanicReport {
+    /// The name of the thread that panicked.
+    pub thread: String,
+    /// The panic message.
+    pub message: String,
+    /// `file:line:column` of the panic, when known.
+    pub location: Option<String>,
+}
+
+impl fmt::Display for PanicReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "thread '{}' panicked", self.thread)?;
+        if let Some(location) = &self.location {
+            write!(f, " at {location}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// `Result` with amphi's [`Error`].
+///
+/// # Examples
+///
+/// ```
+/// fn take_two(sem: &amphi::Semaphore) -> amphi::Result<u32> {
+///     sem.acquire()?.leak();
+///     sem.acquire()?.leak();
+///     Ok(sem.value())
+/// }
+/// assert_eq!(take_two(&amphi::Semaphore::new(3)), Ok(1));
+/// ```
+pub type Result<T, E = Error> = std::result::Result<T, E>;

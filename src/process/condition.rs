@@ -1,0 +1,500 @@
+//! [`Condition`]: a condition variable shared by processes, over a process [`Lock`] or
+//! [`RLock`]: the thread [`crate::Condition`]'s state machine (`crate::condition::RawCondition`)
+//! with its waiters' words in slots of the shared region, so with the same FIFO guarantee.
+//!
+//! # Layout
+//!
+//! Header aux: the number of waiter slots, `SLOTS` (64). Body: an internal mutex word (a
+//! `RawLock`), `next` (the next ticket), then the slots, each a `ticket` (`u32`) and a `state`
+//! word (`FREE`, `WAITING` or `NOTIFIED`).
+//!
+//! # How it works
+//!
+//! The waiting, notifying, timing out and lock handling are the thread condition's state machine
+//! (see `crate::condition`); what is particular here is the queue, [`SlotQueue`]. Each waiter's
+//! word is a slot of the region, taken under the internal mutex together with a ticket from
+//! `next` (`FREE -> WAITING`), and freed once the waiter has seen its notification or left.
+//! Taking the `n` oldest waiters means, under the mutex, picking the `n` `WAITING` slots with
+//! the oldest tickets (tickets are compared by their distance from `next`, so they may wrap).
+//! So `notify(n)` wakes exactly the `n` callers that have waited longest, in any process, never
+//! one that started waiting after the notify. A waiter that times out frees its slot under the
+//! mutex; if a notify chose it at the same moment, the wait counts as notified (no notification
+//! is lost).
+//!
+//! # Limits
+//!
+//! At most 64 callers (in all processes) may wait at once; one more gets
+//! [`Error::SharedMemory`](crate::Error::SharedMemory). A process that dies while waiting keeps
+//! its slot, and a later notify may choose it (counting it as woken); give waiters timeouts
+//! where children may die. There is no async form.
+//!
+//! # Memory ordering
+//!
+//! The user's lock orders the user's state; the internal mutex orders the slots; a slot's
+//! `NOTIFIED` is stored with `Release` and read with `Acquire`.
+
+use crate::sys::region_atomics::AtomicU32;
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::lock::{Lock, LockGuard};
+use super::region::{Handle, Object, SharedWord};
+use super::rlock::{RLock, RLockGuard};
+use crate::sync::atomic::Ordering;
+use crate::sync::RawLock;
+use crate::sync::Word;
+use crate::sync::{InnerLock, RawCondition, WaiterQueue, WAITING};
+use crate::time::Deadline;
+use crate::Error;
+
+const KIND_CONDITION: u32 = 7;
+/// How many callers may wait on one process condition at once.
+const SLOTS: u32 = 64;
+const SLOTS_AT: usize = 8;
+const SLOT_LEN: usize = 8;
+const BODY: usize = SLOTS_AT + SLOTS as usize * SLOT_LEN;
+
+/// A slot no waiter holds (the slot states are `FREE`, then the condition's `WAITING` and
+/// `NOTIFIED`).
+const FREE: u32 = 0;
+
+/// A lock a process [`Condition`] can be built over: a process [`Lock`] or [`RLock`].
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Condition, ConditionLock, Lock, RLock};
+///
+/// fn wake_everyone<L: ConditionLock>(cond: &Condition<L>) -> amphi::Result<usize> {
+///     let _held = cond.acquire()?;
+///     cond.notify_all()
+/// }
+/// assert_eq!(wake_everyone(&Condition::new()?)?, 0);
+/// assert_eq!(wake_everyone(&Condition::with_lock(Lock::new()?)?)?, 0);
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub trait ConditionLock:
+    InnerLock + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// What acquiring the lock through [`Condition::acquire`] returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::with_lock(amphi::process::Lock::new()?)?;
+    /// let guard: amphi::process::LockGuard<'_> = cond.acquire()?;
+    /// assert!(cond.lock().locked());
+    /// drop(guard);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    type Guard<'a>;
+    /// Acquires the lock, blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::process::ConditionLock;
+    /// let lock = amphi::process::RLock::new()?;
+    /// let level = lock.acquire_guard()?;
+    /// assert!(lock.is_owned());
+    /// drop(level);
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    fn acquire_guard(&self) -> Result<Self::Guard<'_>, Error>;
+}
+
+impl ConditionLock for Lock {
+    type Guard<'a> = LockGuard<'a>;
+    fn acquire_guard(&self) -> Result<LockGuard<'_>, Error> {
+        self.acquire()
+    }
+}
+
+impl ConditionLock for RLock {
+    type Guard<'a> = RLockGuard<'a>;
+    fn acquire_guard(&self) -> Result<RLockGuard<'_>, Error> {
+        self.acquire()
+    }
+}
+
+/// A process condition's waiters: `SLOTS` slots of the region, each a ticket and a state word,
+/// under an internal mutex word (see the module docs).
+pub(crate) struct SlotQueue {
+    object: Object,
+    mutex: RawLock<SharedWord>,
+}
+
+/// A waiter's slot, and its state word.
+pub(crate) struct SlotWaiter {
+    slot: usize,
+    state: SharedWord,
+}
+
+impl SlotQueue {
+    fn from_object(object: Object) -> SlotQueue {
+        SlotQueue {
+            mutex: RawLock::from_word(object.word(0)),
+            object,
+        }
+    }
+
+    fn ticket(&self, slot: usize) -> &'static AtomicU32 {
+        self.object.atom(SLOTS_AT + slot * SLOT_LEN)
+    }
+
+    fn state(&self, slot: usize) -> SharedWord {
+        self.object.word(SLOTS_AT + slot * SLOT_LEN + 4)
+    }
+
+    fn next(&self) -> &'static AtomicU32 {
+        self.object.atom(4)
+    }
+
+    /// The slots whose state is `WAITING`.
+    fn waiting_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..SLOTS as usize).filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
+    }
+
+    /// Runs `f` under the internal mutex.
+    fn locked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Error> {
+        self.mutex.lock_until(Deadline::NEVER)?;
+        let result = f();
+        self.mutex.unlock();
+        Ok(result)
+    }
+}
+
+impl WaiterQueue for SlotQueue {
+    type Waiter = SlotWaiter;
+    type Word = SharedWord;
+
+    fn word(waiter: &SlotWaiter) -> &SharedWord {
+        &waiter.state
+    }
+
+    /// Takes a free slot with the next ticket.
+    fn push(&self) -> Result<SlotWaiter, Error> {
+        self.locked(|| {
+            let slot = (0..SLOTS as usize)
+                .find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
+                .ok_or_else(|| {
+                    Error::SharedMemory(format!(
+                        "more than {SLOTS} callers wait on one process condition"
+                    ))
+                })?;
+            let ticket = self.next().fetch_add(1, Ordering::Relaxed);
+            self.ticket(slot).store(ticket, Ordering::Relaxed);
+            let state = self.state(slot);
+            state.swap(WAITING, Ordering::Relaxed);
+            Ok(SlotWaiter { slot, state })
+        })?
+    }
+
+    /// Frees the waiter's slot if it still waits.
+    fn remove(&self, waiter: &SlotWaiter) -> Result<bool, Error> {
+        self.locked(|| {
+            self.state(waiter.slot)
+                .compare_exchange(WAITING, FREE, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        })
+    }
+
+    /// Notifies the waiting slots with the oldest tickets, one by one (a notified slot no
+    /// longer waits, so the next round finds the next oldest).
+    fn take_oldest(&self, n: usize, mut notify: impl FnMut(&SharedWord)) -> Result<usize, Error> {
+        let mut taken = 0;
+        self.locked(|| {
+            let next = self.next().load(Ordering::Relaxed);
+            while taken < n {
+                let oldest = self.waiting_slots().max_by_key(|&slot| {
+                    next.wrapping_sub(self.ticket(slot).load(Ordering::Relaxed))
+                });
+                let Some(slot) = oldest else { break };
+                notify(&self.state(slot));
+                taken += 1;
+            }
+        })?;
+        Ok(taken)
+    }
+
+    /// Frees the slot of a waiter that a notify chose.
+    fn retire(&self, waiter: &SlotWaiter) {
+        waiter.state.swap(FREE, Ordering::Relaxed);
+    }
+
+    fn len(&self) -> usize {
+        self.waiting_slots().count()
+    }
+}
+
+/// A condition variable shared by processes, as Python's `multiprocessing.Condition`.
+///
+/// Callers hold its lock, check some shared state, and [`wait`](Condition::wait) until another
+/// caller (in any process of the tree) changes that state and calls
+/// [`notify`](Condition::notify), which wakes exactly the `n` oldest waiters. By default it owns
+/// a process [`RLock`]; [`Condition::with_lock`] builds one over a given [`Lock`] or [`RLock`].
+/// Pass it to children as arguments. At most 64 callers may wait at once (see the module
+/// docs).
+///
+/// Waiting or notifying without holding the lock is [`Error::NotOwner`].
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Condition, Process, Value};
+///
+/// fn produce((cond, ready): (Condition, Value<u32>)) {
+///     let _held = cond.acquire().unwrap();
+///     ready.set(1);
+///     cond.notify_all().unwrap();
+/// }
+///
+/// let cond = Condition::new()?;
+/// let ready = Value::new(0u32)?;
+/// let child = Process::new(produce, (cond.clone(), ready.clone()));
+/// let held = cond.acquire()?;
+/// child.start()?;
+/// cond.wait_for(|| ready.get() == 1)?;
+/// drop(held);
+/// child.join()?;
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct Condition<L: ConditionLock = RLock> {
+    object: Object,
+    lock: L,
+    raw: RawCondition<SlotQueue>,
+}
+
+impl Condition<RLock> {
+    /// A condition over a new process [`RLock`] of its own. [`Error::SharedMemory`] where there
+    /// is no region or it is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.waiting(), 0);
+    /// assert!(!cond.lock().locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn new() -> Result<Condition<RLock>, Error> {
+        Condition::with_lock(RLock::new()?)
+    }
+}
+
+impl<L: ConditionLock> Condition<L> {
+    /// A condition over `lock`, which other conditions may share (Python's `Condition(lock)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::process::{Condition, Lock};
+    /// let lock = Lock::new()?;
+    /// let not_empty = Condition::with_lock(lock.clone())?;
+    /// let not_full = Condition::with_lock(lock)?;
+    /// let _held = not_empty.acquire()?;
+    /// assert!(not_full.lock().locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn with_lock(lock: L) -> Result<Condition<L>, Error> {
+        let object = Object::create(KIND_CONDITION, SLOTS, BODY)?;
+        Ok(Condition::from_parts(object, lock))
+    }
+
+    fn from_parts(object: Object, lock: L) -> Condition<L> {
+        Condition {
+            raw: RawCondition::from_queue(SlotQueue::from_object(object)),
+            object,
+            lock,
+        }
+    }
+
+    /// The underlying lock (for its `try_` and `_timeout` acquiring forms).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.lock().try_acquire().expect("free");
+    /// assert_eq!(cond.notify(1)?, 0, "holding the lock allows notifying");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn lock(&self) -> &L {
+        &self.lock
+    }
+
+    /// Acquires the underlying lock, blocking (Python's `with cond:`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.notify(1), Err(amphi::Error::NotOwner));
+    /// let _held = cond.acquire()?;
+    /// assert_eq!(cond.notify(1)?, 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<L::Guard<'_>, Error> {
+        self.lock.acquire_guard()
+    }
+
+    /// Releases the lock, sleeps until notified, and re-acquires the lock.
+    /// [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::process::Condition;
+    /// let cond = Condition::new()?;
+    /// let notifier = {
+    ///     let cond = cond.clone();
+    ///     std::thread::spawn(move || loop {
+    ///         let _held = cond.acquire().unwrap();
+    ///         if cond.notify(1).unwrap() == 1 {
+    ///             break;
+    ///         }
+    ///     })
+    /// };
+    /// let held = cond.acquire()?;
+    /// cond.wait()?; // the lock is free while asleep, and held again on return
+    /// assert!(cond.lock().is_owned());
+    /// drop(held);
+    /// notifier.join().unwrap();
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait(&self) -> Result<(), Error> {
+        self.raw.wait_until(&self.lock, Deadline::NEVER)
+    }
+
+    /// As [`wait`](Condition::wait), but gives up after `timeout` with [`Error::Timeout`]
+    /// (the lock is re-acquired either way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// let outcome = cond.wait_timeout(std::time::Duration::from_millis(5));
+    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// assert!(cond.lock().is_owned(), "the lock is held again after the wait");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.raw.wait_until(&self.lock, Deadline::after(timeout))
+    }
+
+    /// Waits until `predicate()` holds, re-checking after every wake-up. Returns at once if it
+    /// already holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// cond.wait_for(|| true)?;
+    /// assert!(cond.lock().is_owned());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait_for(&self, predicate: impl FnMut() -> bool) -> Result<(), Error> {
+        self.raw
+            .wait_for_until(&self.lock, predicate, Deadline::NEVER)
+    }
+
+    /// As [`wait_for`](Condition::wait_for) with an overall `timeout`: [`Error::Timeout`] if
+    /// the predicate still does not hold when it passes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// let never = cond.wait_for_timeout(|| false, std::time::Duration::from_millis(5));
+    /// assert_eq!(never, Err(amphi::Error::Timeout));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn wait_for_timeout(
+        &self,
+        predicate: impl FnMut() -> bool,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        self.raw
+            .wait_for_until(&self.lock, predicate, Deadline::after(timeout))
+    }
+
+    /// Wakes the `n` callers that have waited longest, in any process (fewer if fewer wait);
+    /// returns how many it woke. [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// let _held = cond.acquire()?;
+    /// assert_eq!(cond.notify(5)?, 0, "nobody waits");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn notify(&self, n: usize) -> Result<usize, Error> {
+        self.raw.notify(&self.lock, n)
+    }
+
+    /// Wakes every waiting caller; returns how many. [`Error::NotOwner`] without the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.notify_all(), Err(amphi::Error::NotOwner));
+    /// let _held = cond.acquire()?;
+    /// assert_eq!(cond.notify_all()?, 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn notify_all(&self) -> Result<usize, Error> {
+        self.notify(usize::MAX)
+    }
+
+    /// How many callers are waiting, in all processes (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = amphi::process::Condition::new()?;
+    /// assert_eq!(cond.waiting(), 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn waiting(&self) -> usize {
+        self.raw.waiting()
+    }
+}
+
+impl<L: ConditionLock> Clone for Condition<L> {
+    /// Another handle to the same condition (and lock).
+    fn clone(&self) -> Condition<L> {
+        Condition::from_parts(self.object, self.lock.clone())
+    }
+}
+
+impl<L: ConditionLock> fmt::Debug for Condition<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("waiting", &self.waiting())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: ConditionLock> Serialize for Condition<L> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.lock, self.object.handle()).serialize(serializer)
+    }
+}
+
+impl<'de, L: ConditionLock> Deserialize<'de> for Condition<L> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Condition<L>, D::Error> {
+        let (lock, handle) = <(L, Handle)>::deserialize(deserializer)?;
+        let object = Object::open(handle, KIND_CONDITION, |aux| (aux == SLOTS).then_some(BODY))
+            .map_err(serde::de::Error::custom)?;
+        Ok(Condition::from_parts(object, lock))
+    }
+}

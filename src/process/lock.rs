@@ -1,0 +1,320 @@
+//! [`Lock`]: a lock shared by processes, the thread [`crate::Lock`]'s state machine over a
+//! word in the shared region, plus the pid of its last acquirer.
+//!
+//! # Layout
+//!
+//! Body: the lock word (`RawLock`'s states), then `owner`: the pid of the process that acquired
+//! it last, or 0 once released.
+//!
+//! # A holder that dies
+//!
+//! As in Python, a lock whose holder dies stays locked: nothing can know whether the data it
+//! protected is consistent. amphi does better in one respect: a blocked acquirer never waits
+//! forever on a dead holder. Every acquire sleeps in slices of at most 100 ms; after a slice
+//! in which it did not get the lock, it looks at `owner`, and if that process no longer runs it
+//! returns [`Error::OwnerDied`] with its pid (the lock still held). The caller repairs what the
+//! lock protected and calls [`Lock::release`] (any process may release, as in Python), or gives
+//! up. The check is conservative: the owner is only recorded just after the lock is taken, a
+//! lock acquired by one process and handed over to another names the first, and a pid reused
+//! by a new process looks alive (then the acquirer keeps waiting, or times out).
+
+use crate::sys::region_atomics::AtomicU32;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::region::{Handle, Object, SharedWord};
+use crate::sync::atomic::Ordering;
+use crate::sync::{InnerLock, RawLock};
+use crate::time::{Deadline, Instant};
+use crate::{sys, Error};
+
+pub(super) const KIND_LOCK: u32 = 1;
+const BODY: usize = 8;
+/// How long an acquirer sleeps before it checks whether the holder is still alive.
+const SLICE: Duration = Duration::from_millis(100);
+
+/// A mutual-exclusion lock shared by processes, as Python's `multiprocessing.Lock`.
+///
+/// It lives in the process tree's shared region; the value is a handle to it. Pass it to a
+/// child as (part of) a [`Process`](super::super::Process)'s arguments: the child's copy is the
+/// same lock. Like the thread [`crate::Lock`], it is not tied to its holder: any process may
+/// [`release`](Lock::release) it. A holder that dies leaves it locked; acquirers learn that as
+/// [`Error::OwnerDied`] instead of waiting forever (see the module docs).
+///
+/// There is no `acquire_async` yet. The futures it would use exist (the process queues' and
+/// pipes' `_async` forms sleep on region words), but its dead-holder check needs them to wake
+/// in slices as those do, and its release's single wake-up could be swallowed by a dropped
+/// future.
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Lock, Process};
+///
+/// fn release_it(lock: Lock) {
+///     lock.release().unwrap();
+/// }
+///
+/// let lock = Lock::new()?;
+/// lock.acquire()?.leak();
+/// let child = Process::new(release_it, lock.clone());
+/// child.start()?;
+/// child.join()?;
+/// assert!(!lock.locked());
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct Lock {
+    object: Object,
+    raw: RawLock<SharedWord>,
+    owner: &'static AtomicU32,
+}
+
+impl Lock {
+    /// A new, unlocked lock in the shared region (created on first use).
+    ///
+    /// Returns [`Error::SharedMemory`] where there is no region (a page that is not
+    /// cross-origin isolated) or it is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::process::Lock::new()?;
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn new() -> Result<Lock, Error> {
+        Ok(Lock::from_object(Object::create(KIND_LOCK, 0, BODY)?))
+    }
+
+    pub(super) fn from_object(object: Object) -> Lock {
+        Lock {
+            raw: RawLock::from_word(object.word(0)),
+            owner: object.atom(4),
+            object,
+        }
+    }
+
+    pub(super) fn open(handle: Handle) -> Result<Lock, String> {
+        let object = Object::open(handle, KIND_LOCK, |aux| (aux == 0).then_some(BODY))?;
+        Ok(Lock::from_object(object))
+    }
+
+    /// Acquires the lock, sleeping as long as it takes, unless its holder died: then
+    /// [`Error::OwnerDied`] (see the module docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::process::Lock::new()?;
+    /// let guard = lock.acquire()?;
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// assert!(!lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<LockGuard<'_>, Error> {
+        self.acquire_within(None)
+    }
+
+    /// Acquires the lock, or returns [`Error::Timeout`] once `timeout` has passed
+    /// ([`Error::OwnerDied`] if the holder died).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lock = amphi::process::Lock::new()?;
+    /// let _held = lock.acquire()?;
+    /// let again = lock.acquire_timeout(Duration::from_millis(10));
+    /// assert_eq!(again.unwrap_err(), amphi::Error::Timeout);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, Error> {
+        self.acquire_within(Some(timeout))
+    }
+
+    fn acquire_within(&self, timeout: Option<Duration>) -> Result<LockGuard<'_>, Error> {
+        if !sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
+        // Spin before reading clocks: a lock that changes hands quickly is then taken without
+        // them (the timed slices below exist only to notice a holder that died).
+        if self.raw.try_lock_spinning() {
+            return Ok(self.held());
+        }
+        let start = Instant::now();
+        loop {
+            let slice = match timeout {
+                None => SLICE,
+                Some(timeout) => timeout.saturating_sub(start.elapsed()).min(SLICE),
+            };
+            match self.raw.lock_until(Deadline::after(slice)) {
+                Ok(()) => return Ok(self.held()),
+                Err(Error::Timeout) => {
+                    if let Some(pid) = self.dead_owner() {
+                        return Err(Error::OwnerDied { pid });
+                    }
+                    if timeout.is_some_and(|timeout| start.elapsed() >= timeout) {
+                        return Err(Error::Timeout);
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// Acquires the lock if it is free right now. Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::process::Lock::new()?;
+    /// let first = lock.try_acquire();
+    /// assert!(first.is_some());
+    /// assert!(lock.try_acquire().is_none());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
+        self.raw.try_lock().then(|| self.held())
+    }
+
+    fn held(&self) -> LockGuard<'_> {
+        self.owner.store(sys::current_pid(), Ordering::Relaxed);
+        LockGuard { lock: self }
+    }
+
+    /// The holder's pid if the lock is held by a process that no longer runs.
+    fn dead_owner(&self) -> Option<u32> {
+        let pid = self.owner.load(Ordering::Relaxed);
+        (pid != 0 && self.raw.locked() && !sys::pid_alive(pid)).then_some(pid)
+    }
+
+    /// Releases the lock, from any process, as Python's `Lock.release()`; [`Error::NotLocked`]
+    /// if it is not held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::process::Lock::new()?;
+    /// lock.acquire()?.leak();
+    /// lock.release()?;
+    /// assert_eq!(lock.release(), Err(amphi::Error::NotLocked));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn release(&self) -> Result<(), Error> {
+        self.owner.store(0, Ordering::Relaxed);
+        self.raw.release()
+    }
+
+    /// Whether the lock is held by anyone right now (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::process::Lock::new()?;
+    /// let _held = lock.acquire()?;
+    /// assert!(lock.locked());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.raw.locked()
+    }
+}
+
+impl Clone for Lock {
+    /// Another handle to the same lock.
+    fn clone(&self) -> Lock {
+        Lock::from_object(self.object)
+    }
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock")
+            .field("locked", &self.locked())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serialize for Lock {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.object.handle().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Lock {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Lock, D::Error> {
+        let handle = Handle::deserialize(deserializer)?;
+        Lock::open(handle).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Proof that a process [`Lock`] is held; releases it when dropped.
+///
+/// # Examples
+///
+/// ```
+/// let lock = amphi::process::Lock::new()?;
+/// {
+///     let _guard = lock.acquire()?;
+///     assert!(lock.locked());
+/// }
+/// assert!(!lock.locked());
+/// # Ok::<(), amphi::Error>(())
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard<'a> {
+    lock: &'a Lock,
+}
+
+impl LockGuard<'_> {
+    /// Keeps the lock held without a guard; release it later with [`Lock::release`], from any
+    /// process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = amphi::process::Lock::new()?;
+    /// lock.acquire()?.leak();
+    /// assert!(lock.locked());
+    /// lock.release()?;
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn leak(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        self.lock.owner.store(0, Ordering::Relaxed);
+        self.lock.raw.unlock();
+    }
+}
+
+impl fmt::Debug for LockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockGuard").finish_non_exhaustive()
+    }
+}
+
+/// The engines built on a lock (an `RLock`, a `Condition`) take and release it through this.
+impl InnerLock for Lock {
+    fn lock(&self) -> Result<(), Error> {
+        self.acquire().map(LockGuard::leak)
+    }
+    fn lock_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.acquire_timeout(timeout).map(LockGuard::leak)
+    }
+    fn try_lock(&self) -> bool {
+        self.try_acquire().map(LockGuard::leak).is_some()
+    }
+    fn unlock(&self) -> Result<(), Error> {
+        self.release()
+    }
+    fn is_locked(&self) -> bool {
+        self.locked()
+    }
+}

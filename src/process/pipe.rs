@@ -1,0 +1,431 @@
+//! [`Pipe`] and [`Connection`]: Python's `multiprocessing.Pipe` between processes, one byte
+//! ring of the shared region (see `ring`) per direction.
+//!
+//! Each `send` is one frame of JSON, received whole by one `recv`: messages keep their
+//! boundaries (an empty message is a message) and their order, and a message longer than the
+//! ring streams through it while the receiver drains it. A `send` waits while the ring is
+//! full, as a send into an OS pipe does.
+//!
+//! Closing an end sets a flag on each of its rings: [`WRITE_CLOSED`] on the one it sends into
+//! (its peer receives what is left, then [`Error::Eof`]) and [`READ_CLOSED`] on the one it
+//! receives from (its peer's sends fail with [`Error::BrokenPipe`]).
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::queue::{decode, encode};
+use super::region::Handle;
+use super::ring::drive;
+use super::ring::{Ending, Receiving, Ring, Sending, Wait, READ_CLOSED, WRITE_CLOSED};
+use crate::Error;
+
+const KIND_PIPE: u32 = 0x11;
+
+/// Makes pipes between processes, as Python's `multiprocessing.Pipe(duplex)`.
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Connection, Pipe, Process};
+///
+/// fn greet(end: Connection<String>) {
+///     let name = end.recv().unwrap();
+///     end.send(&format!("hello, {name}")).unwrap();
+/// }
+///
+/// let (here, there) = Pipe::new(true)?;
+/// let child = Process::new(greet, there);
+/// child.start()?;
+/// here.send(&"world".to_owned())?;
+/// assert_eq!(here.recv()?, "hello, world");
+/// child.join()?;
+/// # Ok::<(), amphi::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Pipe {
+    _not_constructed: (),
+}
+
+impl Pipe {
+    /// A pair of connected ends in the shared region. With `duplex`, both ends send and
+    /// receive; without, the pair is `(receiver, sender)`. [`Error::SharedMemory`] where
+    /// there is no region or it is full (a duplex pipe takes 128 KiB of it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (receiver, sender) = amphi::process::Pipe::new::<u32>(false)?;
+    /// sender.send(&1)?;
+    /// assert_eq!(receiver.recv()?, 1);
+    /// assert_eq!(receiver.send(&2), Err(amphi::Error::NotWritable));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    #[allow(clippy::new_ret_no_self)] // as Python's `Pipe(duplex)`, it makes a pair of ends
+    pub fn new<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>), Error> {
+        let forward = Ring::create(KIND_PIPE, 0)?;
+        forward.note_writer();
+        if duplex {
+            let backward = Ring::create(KIND_PIPE, 0)?;
+            backward.note_writer();
+            Ok((
+                Connection::new(Some(backward), Some(forward)),
+                Connection::new(Some(forward), Some(backward)),
+            ))
+        } else {
+            Ok((
+                Connection::new(Some(forward), None),
+                Connection::new(None, Some(forward)),
+            ))
+        }
+    }
+}
+
+/// One end of a process [`Pipe`], as Python's `multiprocessing.connection.Connection`.
+///
+/// A handle: pass it to a child as (part of) a [`Process`](super::super::Process)'s
+/// arguments. Messages are values of `T`, serialised with `serde` (JSON); a value that does
+/// not serialise is [`Error::Encode`] and sends nothing.
+///
+/// Dropping a handle does not close the end (other copies, in other processes, may still use
+/// it): call [`close`](Connection::close), after which the peer receives what was sent, then
+/// [`Error::Eof`]. The peer also gets [`Error::Eof`] (within about 100 ms) once the last
+/// process that sent on the end, or took it as an argument, has ended, whether it returned or
+/// was killed, as a pipe's reader does when the last process holding the other end exits;
+/// a receiver never waits forever for a sender that is gone. A process that dies in the middle
+/// of a message breaks that direction instead ([`Error::PeerDied`], see
+/// [`Queue`](super::Queue)).
+///
+/// # Examples
+///
+/// ```
+/// let (a, b) = amphi::process::Pipe::new::<Vec<u8>>(true)?;
+/// a.send(&vec![])?;
+/// a.close();
+/// assert_eq!(b.recv()?, Vec::<u8>::new());
+/// assert_eq!(b.recv(), Err(amphi::Error::Eof));
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct Connection<T> {
+    incoming: Option<Ring>,
+    outgoing: Option<Ring>,
+    item: PhantomData<fn(T) -> T>,
+}
+
+impl<T> Connection<T> {
+    fn new(incoming: Option<Ring>, outgoing: Option<Ring>) -> Connection<T> {
+        Connection {
+            incoming,
+            outgoing,
+            item: PhantomData,
+        }
+    }
+
+    fn incoming(&self) -> Result<Ring, Error> {
+        let ring = self.incoming.ok_or(Error::NotReadable)?;
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        Ok(ring)
+    }
+
+    /// Closes this end, for every copy of it: the peer receives what was sent, then
+    /// [`Error::Eof`]; its sends fail with [`Error::BrokenPipe`]. This end's calls fail with
+    /// [`Error::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new::<u8>(true)?;
+    /// b.close();
+    /// assert_eq!(a.send(&1), Err(amphi::Error::BrokenPipe));
+    /// assert_eq!(b.recv(), Err(amphi::Error::Closed));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn close(&self) {
+        if let Some(ring) = self.outgoing {
+            ring.close(WRITE_CLOSED);
+        }
+        if let Some(ring) = self.incoming {
+            ring.close(READ_CLOSED);
+        }
+    }
+
+    /// Whether this end was closed (by any process).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = amphi::process::Pipe::new::<u8>(true)?;
+    /// assert!(!a.is_closed());
+    /// a.close();
+    /// assert!(a.is_closed());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.outgoing
+            .is_some_and(|ring| ring.flags() & WRITE_CLOSED != 0)
+            || self
+                .incoming
+                .is_some_and(|ring| ring.flags() & READ_CLOSED != 0)
+    }
+
+    /// Whether this end receives (not the sending end of a one-way pipe).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (receiver, sender) = amphi::process::Pipe::new::<u8>(false)?;
+    /// assert!(receiver.readable() && !sender.readable());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn readable(&self) -> bool {
+        self.incoming.is_some()
+    }
+
+    /// Whether this end sends (not the receiving end of a one-way pipe).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (receiver, sender) = amphi::process::Pipe::new::<u8>(false)?;
+    /// assert!(sender.writable() && !receiver.writable());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn writable(&self) -> bool {
+        self.outgoing.is_some()
+    }
+
+    /// Waits up to `timeout` for a message (or the end of file) to receive: `Ok(true)` if a
+    /// `recv` would not wait, `Ok(false)` after the timeout. [`Error::NotReadable`] on the
+    /// sending end of a one-way pipe, [`Error::Closed`] on a closed end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (a, b) = amphi::process::Pipe::new::<u8>(true)?;
+    /// assert!(!b.poll(Duration::from_millis(5))?);
+    /// a.send(&1)?;
+    /// assert!(b.poll(Duration::from_millis(5))?);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn poll(&self, timeout: Duration) -> Result<bool, Error> {
+        let mut polling = self
+            .incoming()?
+            .polling(Wait::timeout(timeout), Ending::WithLastWriter);
+        match drive::run(&mut polling) {
+            Err(Error::Timeout) => Ok(false),
+            polled => polled,
+        }
+    }
+
+    /// Completes once a message (or the end of file) is there to receive, without blocking
+    /// the thread. [`Error::NotReadable`] on the sending end of a one-way pipe,
+    /// [`Error::Closed`] on a closed end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new::<u8>(true)?;
+    /// a.send(&1)?;
+    /// futures_executor::block_on(b.poll_async())?;
+    /// assert_eq!(b.try_recv(), Ok(1));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn poll_async(&self) -> Result<(), Error> {
+        let polling = self
+            .incoming()?
+            .polling(Wait::FOREVER, Ending::WithLastWriter);
+        drive::run_async(polling).await.map(drop)
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Connection<T> {
+    /// Sends `value` to the other end, waiting while the pipe's ring is full.
+    ///
+    /// [`Error::BrokenPipe`] once the other end is closed, [`Error::Closed`] on a closed end,
+    /// [`Error::NotWritable`] on the receiving end of a one-way pipe, [`Error::Encode`] if the
+    /// value does not serialise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new(true)?;
+    /// a.send(&(1, "one".to_owned()))?;
+    /// assert_eq!(b.recv()?, (1, "one".to_owned()));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn send(&self, value: &T) -> Result<(), Error> {
+        drive::run(&mut self.sending(value)?)
+    }
+
+    /// Sends `value` to the other end without blocking the thread: the future completes once
+    /// it is in the pipe. The value is serialised by this call, so the future does not borrow
+    /// it. Dropping the future before that sends nothing, except for a message
+    /// longer than the ring (64 KiB) that has begun to stream: a new thread then sends it
+    /// whole. Errors as [`send`](Connection::send)'s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new(true)?;
+    /// futures_executor::block_on(a.send_async(&"hi".to_owned()))?;
+    /// assert_eq!(b.recv()?, "hi");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn send_async<'c>(&'c self, value: &T) -> impl Future<Output = Result<(), Error>> + 'c {
+        let sending = self.sending(value);
+        async move { drive::run_async(sending?).await }
+    }
+
+    fn sending(&self, value: &T) -> Result<Sending, Error> {
+        let ring = self.outgoing.ok_or(Error::NotWritable)?;
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        ring.sending(encode(value)?, Wait::FOREVER, 0, |flags| {
+            if flags & WRITE_CLOSED != 0 {
+                Some(Error::Closed)
+            } else if flags & READ_CLOSED != 0 {
+                Some(Error::BrokenPipe)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Receives the next message, waiting for one.
+    ///
+    /// [`Error::Eof`] once the other end is closed and everything it sent was received;
+    /// [`Error::Closed`] on a closed end, [`Error::NotReadable`] on the sending end of a
+    /// one-way pipe, [`Error::Decode`] if the message is not a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new(true)?;
+    /// a.send(&"last words".to_owned())?;
+    /// a.close();
+    /// assert_eq!(b.recv()?, "last words");
+    /// assert_eq!(b.recv(), Err(amphi::Error::Eof));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn recv(&self) -> Result<T, Error> {
+        self.recv_within(Wait::FOREVER)
+    }
+
+    /// Receives a message if one is there; [`Error::Empty`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new::<u8>(true)?;
+    /// assert_eq!(b.try_recv(), Err(amphi::Error::Empty));
+    /// a.send(&3)?;
+    /// assert_eq!(b.try_recv(), Ok(3));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn try_recv(&self) -> Result<T, Error> {
+        self.recv_within(Wait::Never)
+    }
+
+    /// Receives the next message, or returns [`Error::Timeout`] if none began within
+    /// `timeout` (a message longer than the ring, once begun, is read to its end).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_a, b) = amphi::process::Pipe::new::<u8>(true)?;
+    /// let outcome = b.recv_timeout(Duration::from_millis(5));
+    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, Error> {
+        self.recv_within(Wait::timeout(timeout))
+    }
+
+    /// Receives the next message without blocking the thread, waiting for one. Dropping the
+    /// future before it completes takes nothing, except for a message longer than the ring
+    /// (64 KiB) that has begun to stream: a new thread then reads it to its end and discards
+    /// it. Errors as [`recv`](Connection::recv)'s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::process::Pipe::new(true)?;
+    /// a.send(&Some(4))?;
+    /// assert_eq!(futures_executor::block_on(b.recv_async())?, Some(4));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn recv_async(&self) -> Result<T, Error> {
+        decode(&drive::run_async(self.receiving(Wait::FOREVER)?).await?)
+    }
+
+    fn receiving(&self, wait: Wait) -> Result<Receiving, Error> {
+        Ok(self
+            .incoming()?
+            .receiving(wait, Error::Eof, Ending::WithLastWriter))
+    }
+
+    fn recv_within(&self, wait: Wait) -> Result<T, Error> {
+        decode(&drive::run(&mut self.receiving(wait)?)?)
+    }
+}
+
+impl<T> Clone for Connection<T> {
+    /// Another handle to the same end.
+    fn clone(&self) -> Connection<T> {
+        Connection::new(self.incoming, self.outgoing)
+    }
+}
+
+impl<T> fmt::Debug for Connection<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("readable", &self.readable())
+            .field("writable", &self.writable())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// What a [`Connection`] travels as.
+#[derive(Serialize, Deserialize)]
+struct Ends {
+    incoming: Option<Handle>,
+    outgoing: Option<Handle>,
+}
+
+impl<T> Serialize for Connection<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Ends {
+            incoming: self.incoming.map(|ring| ring.handle()),
+            outgoing: self.outgoing.map(|ring| ring.handle()),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Connection<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Connection<T>, D::Error> {
+        let ends = Ends::deserialize(deserializer)?;
+        let open = |handle: Option<Handle>| {
+            handle
+                .map(|handle| Ring::open(handle, KIND_PIPE, |aux| aux == 0))
+                .transpose()
+                .map_err(serde::de::Error::custom)
+        };
+        let outgoing = open(ends.outgoing)?;
+        if let Some(ring) = outgoing {
+            // The process that takes a sending end is its writer until it sends, or ends.
+            ring.note_writer();
+        }
+        Ok(Connection::new(open(ends.incoming)?, outgoing))
+    }
+}

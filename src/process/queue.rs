@@ -1,0 +1,422 @@
+//! [`Queue`]: Python's `multiprocessing.Queue`, a queue of serialised items in a byte ring of
+//! the shared region (see `ring`).
+//!
+//! Items travel as JSON (`serde`), one frame each. The queue is bounded by a number of items
+//! (`maxsize`, kept in the object header's aux; 0 for no bound) and, whatever its bound, by
+//! the ring's 64 KiB: a put waits for room in the ring as well as for a free slot, as a put
+//! into a pipe waits for its reader. An item longer than the ring streams through it while a
+//! getter drains it, so items of any size (up to 4 GiB) travel.
+//!
+//! Closing is the thread [`crate::Queue`]'s, for the whole tree: puts fail with
+//! [`Error::Closed`], gets take what is left, then fail with [`Error::Closed`], and sleepers
+//! wake up.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::region::Handle;
+use super::ring::drive;
+use super::ring::{Ending, Receiving, Ring, Sending, Wait, WRITE_CLOSED};
+use crate::Error;
+
+const KIND_QUEUE: u32 = 0x10;
+
+/// Serialises `item` as a message (JSON).
+pub(super) fn encode<T: Serialize>(item: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(item).map_err(|err| Error::Encode(err.to_string()))
+}
+
+/// Deserialises a message (JSON).
+pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(message).map_err(|err| Error::Decode(err.to_string()))
+}
+
+/// A first-in first-out queue shared by processes, as Python's `multiprocessing.Queue`.
+///
+/// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
+/// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
+/// are serialised with `serde` (JSON): a put copies the item in, a get makes a new one.
+///
+/// [`put`](Queue::put) and [`get`](Queue::get) come in four forms: blocking, `try_`
+/// (Python's `put_nowait`/`get_nowait`: [`Error::Full`], [`Error::Empty`]), `_timeout`
+/// ([`Error::Timeout`]) and `_async`. The blocking forms return [`Error::WouldBlock`] on the
+/// browser's main thread, where the `try_` and `_async` forms work. A put also waits for room in
+/// the queue's 64 KiB ring of bytes, even when the queue has no `maxsize`: a producer that
+/// runs far ahead of its consumers waits for them (Python's queue buffers in the producer
+/// instead, in a feeder thread). An item that does not serialise is [`Error::Encode`] and
+/// leaves the queue as it was.
+///
+/// A process that dies between items costs nothing (a consumer killed while it waits in
+/// `get` included). One that dies in the middle of an item (killed while a long item streams)
+/// leaves a partial item: the queue is then broken, and every call returns
+/// [`Error::PeerDied`] rather than waiting forever. A consumer waiting for a producer that died
+/// between items waits like any consumer: close the queue once the producers are joined, or
+/// use `get_timeout`.
+///
+/// # Cancelling an `_async` call
+///
+/// Dropping the future of [`put_async`](Queue::put_async) or [`get_async`](Queue::get_async)
+/// before it completes puts or takes nothing, with one exception: an item longer than the
+/// ring (64 KiB, with its 4-byte length) that has begun to stream cannot stop half way, so a
+/// new thread finishes it: a put is then delivered whole, and a get reads the item to its end
+/// and discards it.
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::{Process, Queue};
+///
+/// fn produce(queue: Queue<Option<u32>>) {
+///     for n in 1..=3 {
+///         queue.put(&Some(n)).unwrap();
+///     }
+///     queue.put(&None).unwrap(); // the sentinel
+/// }
+///
+/// let queue = Queue::new(2)?;
+/// let producer = Process::new(produce, queue.clone());
+/// producer.start()?;
+/// let mut total = 0;
+/// while let Some(n) = queue.get()? {
+///     total += n;
+/// }
+/// producer.join()?;
+/// assert_eq!(total, 6);
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub struct Queue<T> {
+    ring: Ring,
+    item: PhantomData<fn(T) -> T>,
+}
+
+impl<T: Serialize + DeserializeOwned> Queue<T> {
+    /// A queue holding at most `maxsize` items, or any number for `maxsize == 0` (as in
+    /// Python). [`Error::InvalidArgument`] above `u32::MAX`; [`Error::SharedMemory`] where
+    /// there is no region or it is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::<String>::new(0)?;
+    /// assert_eq!(queue.maxsize(), 0);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn new(maxsize: usize) -> Result<Queue<T>, Error> {
+        let maxsize = u32::try_from(maxsize)
+            .map_err(|_| Error::InvalidArgument(format!("maxsize {maxsize} is too large")))?;
+        Ok(Queue {
+            ring: Ring::create(KIND_QUEUE, maxsize)?,
+            item: PhantomData,
+        })
+    }
+
+    /// A queue with no bound on its number of items (`Queue::new(0)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::unbounded()?;
+    /// for n in 0..100 {
+    ///     queue.put(&n)?;
+    /// }
+    /// assert_eq!(queue.qsize(), 100);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn unbounded() -> Result<Queue<T>, Error> {
+        Queue::new(0)
+    }
+
+    /// Puts `item` at the back, waiting for a free slot and room in the ring.
+    ///
+    /// [`Error::Closed`] once the queue is closed, [`Error::Encode`] if the item does not
+    /// serialise, [`Error::WouldBlock`] on the browser's main thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(1)?;
+    /// queue.put(&"hello".to_owned())?;
+    /// assert_eq!(queue.get()?, "hello");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn put(&self, item: &T) -> Result<(), Error> {
+        self.put_within(item, Wait::FOREVER)
+    }
+
+    /// Puts `item` if that needs no waiting; [`Error::Full`] otherwise (also when the item is
+    /// longer than the ring, which needs a getter to drain it: use `put`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(1)?;
+    /// queue.try_put(&1)?;
+    /// assert_eq!(queue.try_put(&2), Err(amphi::Error::Full));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn try_put(&self, item: &T) -> Result<(), Error> {
+        self.put_within(item, Wait::Never)
+    }
+
+    /// Puts `item`, or returns [`Error::Timeout`] if there is no free slot and room for it
+    /// (or, for an item longer than the ring, for its beginning) within `timeout`. An item
+    /// longer than the ring, once begun, is written to its end as a getter drains it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let queue = amphi::process::Queue::new(1)?;
+    /// queue.put(&1)?;
+    /// let refused = queue.put_timeout(&2, Duration::from_millis(5));
+    /// assert_eq!(refused, Err(amphi::Error::Timeout));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), Error> {
+        self.put_within(item, Wait::timeout(timeout))
+    }
+
+    /// Puts `item` without blocking the thread: the future completes once it is in (see the
+    /// type's docs for a future dropped before that). The item is serialised by this call, so
+    /// the future does not borrow it. [`Error::Closed`] once the queue is closed,
+    /// [`Error::Encode`] if the item does not serialise (both when awaited). Works on every
+    /// thread, the browser's main thread included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(1)?;
+    /// futures_executor::block_on(queue.put_async(&'z'))?;
+    /// assert_eq!(queue.get()?, 'z');
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
+        let sending = self.sending(item, Wait::FOREVER);
+        async move { drive::run_async(sending?).await }
+    }
+
+    /// A put of `item`, to run with a driver of `drive`.
+    pub(super) fn sending(&self, item: &T, wait: Wait) -> Result<Sending, Error> {
+        self.ring
+            .sending(encode(item)?, wait, self.ring.aux(), |flags| {
+                (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
+            })
+    }
+
+    fn put_within(&self, item: &T, wait: Wait) -> Result<(), Error> {
+        drive::run(&mut self.sending(item, wait)?)
+    }
+
+    /// Takes the item at the front, waiting for one.
+    ///
+    /// [`Error::Closed`] once the queue is closed and drained, [`Error::Decode`] if the item
+    /// does not deserialise as `T` (it is taken nonetheless), [`Error::WouldBlock`] on the
+    /// browser's main thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(0)?;
+    /// queue.put(&vec![1, 2])?;
+    /// assert_eq!(queue.get()?, [1, 2]);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn get(&self) -> Result<T, Error> {
+        self.get_within(Wait::FOREVER)
+    }
+
+    /// Takes the item at the front if there is one; [`Error::Empty`] otherwise (also while
+    /// another getter is taking an item).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::<u8>::new(0)?;
+    /// assert_eq!(queue.try_get(), Err(amphi::Error::Empty));
+    /// queue.put(&7)?;
+    /// assert_eq!(queue.try_get(), Ok(7));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn try_get(&self) -> Result<T, Error> {
+        self.get_within(Wait::Never)
+    }
+
+    /// Takes the item at the front, or returns [`Error::Timeout`] if none came within
+    /// `timeout`. Once an item longer than the ring has begun, it is read to its end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let queue = amphi::process::Queue::<u8>::new(0)?;
+    /// let outcome = queue.get_timeout(Duration::from_millis(5));
+    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, Error> {
+        self.get_within(Wait::timeout(timeout))
+    }
+
+    /// Takes the item at the front without blocking the thread, waiting for one (see the
+    /// type's docs for a future dropped before it completes). [`Error::Closed`] once the
+    /// queue is closed and drained, [`Error::Decode`] if the item is not a `T`. Works on every
+    /// thread, the browser's main thread included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(0)?;
+    /// queue.put(&[1.5, 2.5])?;
+    /// assert_eq!(futures_executor::block_on(queue.get_async())?, [1.5, 2.5]);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub async fn get_async(&self) -> Result<T, Error> {
+        decode(&drive::run_async(self.receiving(Wait::FOREVER)).await?)
+    }
+
+    fn receiving(&self, wait: Wait) -> Receiving {
+        self.ring.receiving(wait, Error::Closed, Ending::WhenClosed)
+    }
+
+    fn get_within(&self, wait: Wait) -> Result<T, Error> {
+        decode(&drive::run(&mut self.receiving(wait))?)
+    }
+}
+
+impl<T> Queue<T> {
+    /// The number of items in the queue (a snapshot, counting items being put or taken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(0)?;
+    /// queue.put(&'a')?;
+    /// queue.put(&'b')?;
+    /// assert_eq!(queue.qsize(), 2);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn qsize(&self) -> usize {
+        self.ring.used() as usize
+    }
+
+    /// Whether the queue holds no items (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(0)?;
+    /// assert!(queue.empty());
+    /// queue.put(&1.5)?;
+    /// assert!(!queue.empty());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn empty(&self) -> bool {
+        self.qsize() == 0
+    }
+
+    /// Whether the queue holds `maxsize` items (a snapshot; never for an unbounded queue,
+    /// though a put may still wait for room in the ring).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(1)?;
+    /// assert!(!queue.full());
+    /// queue.put(&())?;
+    /// assert!(queue.full());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn full(&self) -> bool {
+        let maxsize = self.maxsize();
+        maxsize != 0 && self.qsize() >= maxsize
+    }
+
+    /// The bound on the number of items (0: none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::<u8>::new(3)?;
+    /// assert_eq!(queue.maxsize(), 3);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn maxsize(&self) -> usize {
+        self.ring.aux() as usize
+    }
+
+    /// Closes the queue for every process: puts fail with [`Error::Closed`]; gets take the
+    /// items left, then fail with [`Error::Closed`]; sleepers wake up. An item being put
+    /// right now is finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::new(0)?;
+    /// queue.put(&1)?;
+    /// queue.close();
+    /// assert_eq!(queue.put(&2), Err(amphi::Error::Closed));
+    /// assert_eq!(queue.get(), Ok(1));
+    /// assert_eq!(queue.get(), Err(amphi::Error::Closed));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn close(&self) {
+        self.ring.close(WRITE_CLOSED);
+    }
+
+    /// Whether the queue was closed (by any process).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::<u8>::new(0)?;
+    /// assert!(!queue.is_closed());
+    /// queue.close();
+    /// assert!(queue.is_closed());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.ring.flags() & WRITE_CLOSED != 0
+    }
+}
+
+impl<T> Clone for Queue<T> {
+    /// Another handle to the same queue.
+    fn clone(&self) -> Queue<T> {
+        Queue {
+            ring: self.ring,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("qsize", &self.qsize())
+            .field("maxsize", &self.maxsize())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> Serialize for Queue<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.ring.handle().serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Queue<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Queue<T>, D::Error> {
+        let handle = Handle::deserialize(deserializer)?;
+        let ring = Ring::open(handle, KIND_QUEUE, |_| true).map_err(serde::de::Error::custom)?;
+        Ok(Queue {
+            ring,
+            item: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! Objects in the region, their serialisable [`Handle`]s, and [`SharedWord`].
+//!
+//! Every object starts with a 16-byte header, then its body:
+//!
+//! | offset | content |
+//! |---|---|
+//! | 0 | kind (`u32`): which type lives here (and, for values, the element type) |
+//! | 4 | aux (`u32`): a per-kind number (a semaphore's bound, an array's length) |
+//! | 8 | check (`u64`): a checksum of the region's identity, the offset and the kind |
+//!
+//! A [`Handle`] is `(offset, kind, check)`. Opening one (in the process that made it, or in a
+//! child that received it as an argument) validates it: the offset is aligned and inside what
+//! has been allocated, the check matches this region and the kind, and the header in the region
+//! says the same. A corrupt or hostile handle (or one from another process tree) is an error.
+
+use crate::sys::region_atomics::{AtomicU32, AtomicU64};
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::mapping::{region, Atom, Region, ALIGN, HEADER_LEN};
+use crate::sync::atomic::Ordering;
+use crate::sync::Word;
+use crate::{sys, Error};
+
+/// The header's length.
+const OBJECT_HEADER: usize = 16;
+
+/// What a shared object travels as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Handle {
+    offset: u64,
+    kind: u32,
+    check: u64,
+}
+
+/// An object of the region, validated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Object {
+    region: &'static Region,
+    offset: usize,
+    kind: u32,
+    aux: u32,
+    body_len: usize,
+}
+
+fn check_of(region: &Region, offset: usize, kind: u32) -> u64 {
+    // splitmix64 of the three: a checksum against accidents, not a secret.
+    let mut x = region.id() ^ (offset as u64).rotate_left(20) ^ (u64::from(kind) << 44);
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+impl Object {
+    /// Allocates an object of `kind` with a zeroed body of `body_len` bytes.
+    pub(crate) fn create(kind: u32, aux: u32, body_len: usize) -> Result<Object, Error> {
+        let region = region()?;
+        let size = OBJECT_HEADER
+            .checked_add(body_len)
+            .ok_or_else(|| Error::InvalidArgument("shared object too large".to_owned()))?;
+        let offset = region.alloc(size)?;
+        let object = Object {
+            region,
+            offset,
+            kind,
+            aux,
+            body_len,
+        };
+        object.header_u32(0).store(kind, Ordering::Relaxed);
+        object.header_u32(4).store(aux, Ordering::Relaxed);
+        object
+            .header_u64()
+            .store(check_of(region, offset, kind), Ordering::Release);
+        Ok(object)
+    }
+
+    /// Validates `handle` as an object of `kind`, whose body length follows from its aux
+    /// (`None`: an aux this kind never has).
+    pub(crate) fn open(
+        handle: Handle,
+        kind: u32,
+        body_len: impl FnOnce(u32) -> Option<usize>,
+    ) -> Result<Object, String> {
+        let region = region().map_err(|err| err.to_string())?;
+        let offset = usize::try_from(handle.offset).map_err(|_| "offset out of range")?;
+        if handle.kind != kind {
+            return Err(format!(
+                "a handle of kind {:#x}, not {kind:#x}",
+                handle.kind
+            ));
+        }
+        if offset < HEADER_LEN
+            || offset % ALIGN != 0
+            || handle.check != check_of(region, offset, kind)
+        {
+            return Err(
+                "not a handle to an object of this process tree's shared region".to_owned(),
+            );
+        }
+        let allocated = region.allocated();
+        let header_end = offset
+            .checked_add(OBJECT_HEADER)
+            .filter(|&end| end <= allocated);
+        let header = header_end.and_then(|_| {
+            let kind_here: &AtomicU32 = region.atom(offset)?;
+            let aux: &AtomicU32 = region.atom(offset + 4)?;
+            let check: &AtomicU64 = region.atom(offset + 8)?;
+            Some((
+                kind_here.load(Ordering::Relaxed),
+                aux.load(Ordering::Relaxed),
+                check.load(Ordering::Acquire),
+            ))
+        });
+        let Some((kind_here, aux, check)) = header else {
+            return Err("the handle points past the shared objects".to_owned());
+        };
+        if kind_here != kind || check != handle.check {
+            return Err("the handle does not match the object in shared memory".to_owned());
+        }
+        let body_len = body_len(aux).ok_or("the shared object's header is corrupt")?;
+        match (offset + OBJECT_HEADER).checked_add(body_len) {
+            Some(end) if end <= allocated => Ok(Object {
+                region,
+                offset,
+                kind,
+                aux,
+                body_len,
+            }),
+            _ => Err("the shared object's header is corrupt".to_owned()),
+        }
+    }
+
+    /// The handle that opens this object.
+    pub(crate) fn handle(&self) -> Handle {
+        Handle {
+            offset: self.offset as u64,
+            kind: self.kind,
+            check: check_of(self.region, self.offset, self.kind),
+        }
+    }
+
+    /// The aux number recorded at creation.
+    pub(crate) fn aux(&self) -> u32 {
+        self.aux
+    }
+
+    fn header_u32(&self, at: usize) -> &'static AtomicU32 {
+        self.region
+            .atom(self.offset + at)
+            .expect("an allocated header is in bounds")
+    }
+
+    fn header_u64(&self) -> &'static AtomicU64 {
+        self.region
+            .atom(self.offset + 8)
+            .expect("an allocated header is in bounds")
+    }
+
+    /// The atomic at byte `at` of the body; `at` must be aligned for `A` and in the body.
+    pub(crate) fn atom<A: Atom>(&self, at: usize) -> &'static A {
+        assert!(at + A::SIZE <= self.body_len, "outside the object's body");
+        self.region
+            .atom(self.offset + OBJECT_HEADER + at)
+            .expect("a validated body is in bounds and aligned")
+    }
+
+    /// Copies `bytes` into the body at byte `at`; panics outside the body. The caller's
+    /// protocol must own those bytes (see [`Region::write_bytes`]).
+    pub(crate) fn write_bytes(&self, at: usize, bytes: &[u8]) {
+        assert!(
+            at.checked_add(bytes.len())
+                .is_some_and(|end| end <= self.body_len),
+            "outside the object's body"
+        );
+        let copied = self
+            .region
+            .write_bytes(self.offset + OBJECT_HEADER + at, bytes);
+        assert!(copied, "a validated body is in bounds");
+    }
+
+    /// Copies the body's bytes at `at` into `out`; panics outside the body. The caller's
+    /// protocol must keep writers off them (see [`Region::read_bytes`]).
+    pub(crate) fn read_bytes(&self, at: usize, out: &mut [u8]) {
+        assert!(
+            at.checked_add(out.len())
+                .is_some_and(|end| end <= self.body_len),
+            "outside the object's body"
+        );
+        let copied = self
+            .region
+            .read_bytes(self.offset + OBJECT_HEADER + at, out);
+        assert!(copied, "a validated body is in bounds");
+    }
+
+    /// The 32-bit word at byte `at` of the body.
+    pub(crate) fn word(&self, at: usize) -> SharedWord {
+        SharedWord(self.atom(at))
+    }
+}
+
+/// A 32-bit word in the region: the process family's [`Word`], on shared futexes.
+///
+/// It holds a `'static` reference to a region atomic: natively into a mapping that is never
+/// unmapped, in the browser a proxy for a word of the region's `SharedArrayBuffer` (see
+/// `sys`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SharedWord(&'static AtomicU32);
+
+impl SharedWord {
+    /// Completes once the word may no longer hold `expected` (spurious completions allowed):
+    /// `true`, or `false` once `timeout` passed. Borrows nothing, so it may be kept in a
+    /// future's state.
+    pub(crate) fn wait_async_for(
+        self,
+        expected: u32,
+        timeout: Duration,
+    ) -> impl Future<Output = bool> + 'static {
+        sys::wait_shared_async(self.0, expected, Some(timeout))
+    }
+}
+
+impl Word for SharedWord {
+    #[inline]
+    fn load(&self, order: Ordering) -> u32 {
+        self.0.load(order)
+    }
+    #[inline]
+    fn swap(&self, value: u32, order: Ordering) -> u32 {
+        self.0.swap(value, order)
+    }
+    #[inline]
+    fn compare_exchange(
+        &self,
+        current: u32,
+        new: u32,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u32, u32> {
+        self.0.compare_exchange(current, new, success, failure)
+    }
+    #[inline]
+    fn fetch_add(&self, value: u32, order: Ordering) -> u32 {
+        self.0.fetch_add(value, order)
+    }
+    #[inline]
+    fn fetch_sub(&self, value: u32, order: Ordering) -> u32 {
+        self.0.fetch_sub(value, order)
+    }
+    #[inline]
+    fn fetch_and(&self, value: u32, order: Ordering) -> u32 {
+        self.0.fetch_and(value, order)
+    }
+    fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool {
+        sys::wait_shared(self.0, expected, timeout)
+    }
+    /// In the browser, `Atomics.waitAsync` on the region's buffer; natively, the process's
+    /// watcher thread (see `sys`).
+    fn wait_async(&self, expected: u32) -> impl Future<Output = ()> + '_ {
+        let waited = sys::wait_shared_async(self.0, expected, None);
+        async move {
+            waited.await;
+        }
+    }
+    fn wake_one(&self) {
+        sys::wake_shared(self.0, 1);
+    }
+    fn wake_all(&self) {
+        sys::wake_shared(self.0, i32::MAX);
+    }
+}

@@ -1,0 +1,41 @@
+//! The engines: every primitive's state machine, written once over 32-bit words, below both
+//! families.
+//!
+//! Each engine is generic over [`Word`], the interface of a word a thread can sleep on. The
+//! thread family ([`crate::thread`]) instantiates the engines over ordinary atomics in its own
+//! memory; the process family ([`crate::process`]) over words in a region shared by a process
+//! tree. Neither family is imported here: dependencies point down only, from the families to
+//! `sync` and from `sync` to `sys` and `time`.
+//!
+//! | module | engine | state |
+//! |---|---|---|
+//! | `lock` | [`RawLock`] | one word: free, held, held with sleepers |
+//! | `inner_lock` | [`InnerLock`] | the one trait the lock-built engines need from a lock |
+//! | `rlock` | [`RawRLock`] | an [`InnerLock`], an owner and a depth |
+//! | `semaphore` | [`RawSemaphore`] | permits and sleepers |
+//! | `event` | [`RawEvent`] | the flag and a generation |
+//! | `condition` | [`RawCondition`] | a FIFO of one word per waiter ([`WaiterQueue`]) |
+//! | `barrier` | [`RawBarrier`] | a [`RawLock`] and three words |
+//!
+//! Below them: `atomic` (the atomics, swapped for loom's under `--cfg amphi_loom`), `word`
+//! ([`Word`]) and `spin` (a spin-locked `std` mutex for tiny internal critical sections).
+
+pub(crate) mod atomic;
+mod barrier;
+mod condition;
+mod event;
+mod inner_lock;
+mod lock;
+mod rlock;
+mod semaphore;
+pub(crate) mod spin;
+mod word;
+
+pub(crate) use barrier::{RawBarrier, FILLING};
+pub(crate) use condition::{RawCondition, WaiterQueue, WAITING};
+pub(crate) use event::RawEvent;
+pub(crate) use inner_lock::{AsyncInnerLock, InnerLock};
+pub(crate) use lock::{RawLock, UNLOCKED};
+pub(crate) use rlock::{DepthCell, OwnerCell, RawRLock};
+pub(crate) use semaphore::RawSemaphore;
+pub(crate) use word::Word;
