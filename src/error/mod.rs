@@ -118,6 +118,19 @@ pub enum Error {
     /// The process was joined or signalled before it was started.
     #[error("process '{0}' has not been started")]
     NotStarted(String),
+    /// [`Process::close`](crate::process::Process::close) was called while the process runs
+    /// (Python's `ValueError`): join it, or stop it and join it, first.
+    #[error("process '{0}' is still running: join it before closing it")]
+    ProcessRunning(String),
+    /// The process handle was closed by [`Process::close`](crate::process::Process::close)
+    /// and can no longer be started, joined or signalled (Python's `ValueError: process
+    /// object is closed`).
+    #[error("process '{0}' is closed")]
+    ProcessClosed(String),
+    /// [`process::exit`](crate::process::exit) cannot end the calling process here: the
+    /// browser page (or one of its threads), which no code may close. The reason says where.
+    #[error("cannot exit: {0}")]
+    CannotExit(String),
     /// A process could not be started; the reason says why.
     #[error("could not start process '{name}': {reason}")]
     ProcessStart {

@@ -99,6 +99,7 @@ mod wire;
 
 pub use barrier::Barrier;
 pub use builder::Builder;
+pub use child::exit;
 pub use children::{active_children, ChildProcess};
 pub use condition::{Condition, ConditionLock};
 pub use current::{current_process, parent_process, ProcessInfo};

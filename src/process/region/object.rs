@@ -35,6 +35,23 @@ pub(crate) struct Handle {
     check: u64,
 }
 
+impl Handle {
+    /// The handle as (offset, kind, check), for an object that keeps another's handle in its
+    /// own body (a process barrier's action argument).
+    pub(crate) fn to_parts(self) -> (u64, u32, u64) {
+        (self.offset, self.kind, self.check)
+    }
+
+    /// A handle from [`to_parts`](Handle::to_parts)'s numbers; unvalidated until opened.
+    pub(crate) fn from_parts(offset: u64, kind: u32, check: u64) -> Handle {
+        Handle {
+            offset,
+            kind,
+            check,
+        }
+    }
+}
+
 /// An object of the region, validated.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Object {
