@@ -5,6 +5,7 @@
 //! `sys.exit(code)` in a child).
 
 #[macro_use]
+#[allow(unused_macros)]
 mod common;
 
 use std::panic::{self, AssertUnwindSafe};

@@ -516,3 +516,25 @@ impl<'de> Deserialize<'de> for Barrier {
         Barrier::open(handle).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nothing(_: ()) {}
+
+    /// A record damaged in the region is refused where it would be called: the barrier breaks
+    /// and the party that found it panics, as with a failed action; nothing is called.
+    #[test]
+    fn a_corrupt_action_record_breaks_the_barrier_instead_of_running() {
+        let barrier = Barrier::new(1).unwrap().with_action(nothing, ()).unwrap();
+        assert_eq!(barrier.wait(), Ok(0), "an intact record runs");
+        let target = barrier.object.atom::<AtomicU64>(TARGET_AT);
+        target.fetch_add(8, Ordering::Relaxed);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| barrier.wait()));
+        let panic = caught.expect_err("a corrupt record is refused");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("corrupt"), "{message}");
+        assert!(barrier.broken());
+    }
+}
