@@ -53,7 +53,9 @@ mod sys;
 pub mod thread;
 pub mod time;
 
-pub use error::{Error, GetError, PanicReport, PutError, Result, SendError};
+pub use error::{
+    Error, GetError, PanicReport, PutError, RecvBytesError, RecvError, Result, SendError,
+};
 pub use thread::{
     pipe, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, JoinableQueue,
     Lock, LockGuard, Pipe, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, SimpleQueue,
