@@ -67,9 +67,7 @@ fn get_one(queue: Queue<u32>) -> u32 {
 fn produce(args: (Queue<Option<(u32, u32)>>, u32, u32)) {
     let (queue, producer, count) = args;
     for seq in 0..count {
-        queue
-            .put(Some((producer, seq)))
-            .expect("put in a producer");
+        queue.put(Some((producer, seq))).expect("put in a producer");
     }
 }
 

@@ -226,7 +226,7 @@ impl<T> Connection<T> {
     /// use std::time::Duration;
     /// let (a, b) = amphi::process::Pipe::new::<u8>(true)?;
     /// assert!(!b.poll(Duration::from_millis(5))?);
-    /// a.send(&1)?;
+    /// a.send(1)?;
     /// assert!(b.poll(Duration::from_millis(5))?);
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -248,7 +248,7 @@ impl<T> Connection<T> {
     ///
     /// ```
     /// let (a, b) = amphi::process::Pipe::new::<u8>(true)?;
-    /// a.send(&1)?;
+    /// a.send(1)?;
     /// futures_executor::block_on(b.poll_async())?;
     /// assert_eq!(b.try_recv(), Ok(1));
     /// # Ok::<(), amphi::Error>(())
