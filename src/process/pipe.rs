@@ -279,10 +279,9 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError<Vec<u8>>> {
-        let payload = bytes.to_vec();
-        self.sending_frame(payload.clone())
+        self.sending_frame(bytes.to_vec())
             .and_then(|mut sending| drive::run(&mut sending))
-            .map_err(|refused| SendError::from_error(refused, payload))
+            .map_err(|refused| SendError::from_error(refused, bytes.to_vec()))
     }
 
     /// Receives the next message as the bytes it travelled as, waiting for one (Python's
