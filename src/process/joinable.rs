@@ -142,7 +142,7 @@ impl Tasks {
 /// is done.
 ///
 /// A handle to a queue and a count of unfinished tasks in the shared region: clone it, or pass
-/// it to children as (part of) a [`Process`](super::super::Process)'s arguments, and every
+/// it to children as (part of) a [`Process`](super::Process)'s arguments, and every
 /// copy is the same queue. Items travel as the [`Queue`]'s do (serialised, through a 64 KiB
 /// ring), and puts and gets come in the same four forms, `_async` included (with the same
 /// behaviour when a future is dropped). A put that fails, or whose future is dropped before

@@ -100,12 +100,23 @@ impl Pipe {
 
 /// One end of a process [`Pipe`], as Python's `multiprocessing.connection.Connection`.
 ///
-/// A handle: pass it to a child as (part of) a [`Process`](super::super::Process)'s
+/// A handle: pass it to a child as (part of) a [`Process`](super::Process)'s
 /// arguments. Messages are values of `T`, serialised with `serde` (JSON); a value that does
-/// not serialise is [`SendError::Encode`] and sends nothing. Bytes travel as they are, with
-/// [`send_bytes`](Connection::send_bytes) and [`recv_bytes`](Connection::recv_bytes) (see the
-/// [module docs](self) for how they mix with values). The errors are the thread pipe's: a
-/// [`SendError`] that hands the value back, a [`RecvError`].
+/// not serialise is [`SendError::Encode`] and sends nothing. The errors are the thread pipe's:
+/// a [`SendError`] that hands the value back, a [`RecvError`].
+///
+/// # Bytes and typed messages
+///
+/// Every message is a frame of bytes, as in Python, whose `send` pickles its object and sends
+/// the pickle as one byte message. [`send`](Connection::send) sends a value as the frame of its
+/// JSON, [`send_bytes`](Connection::send_bytes) any bytes as a frame of those bytes, not
+/// encoded; both go down the same stream, in order. A receiver takes the next frame either
+/// way: [`recv`](Connection::recv) decodes it as a `T` (bytes that are not the JSON of a `T`
+/// are [`RecvError::Decode`], the frame consumed), [`recv_bytes`](Connection::recv_bytes)
+/// hands over its bytes as they are (for a value sent with `send`, its JSON). So the byte
+/// methods work on every `Connection<T>`; a connection used only for bytes can be a
+/// `Connection<()>`. (Between threads a message is a value moved as it is, never bytes: there
+/// the byte methods are those of [`Connection<Vec<u8>>`](crate::Connection).)
 ///
 /// Dropping a handle does not close the end (other copies, in other processes, may still use
 /// it): call [`close`](Connection::close), after which the peer receives what was sent, then
@@ -266,7 +277,7 @@ impl<T> Connection<T> {
     /// Sends `bytes` as one message, as they are (not JSON-encoded): Python's `send_bytes`;
     /// for a part, pass a slice such as `&message[5..]`. Waits while the pipe's ring is full;
     /// errors as [`send`](Connection::send)'s, with a copy of the bytes handed back. See the
-    /// [module docs](self) for how bytes mix with the values `send` sends.
+    /// type's docs for how bytes mix with the values `send` sends.
     ///
     /// # Examples
     ///

@@ -40,7 +40,7 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// A first-in first-out queue shared by processes, as Python's `multiprocessing.Queue`.
 ///
 /// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
-/// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
+/// [`Process`](super::Process)'s arguments, and every copy is the same queue. Items
 /// are serialised with `serde` (JSON): a put copies the item in, a get makes a new one.
 ///
 /// [`put`](Queue::put) and [`get`](Queue::get) come in four forms: blocking, `try_`

@@ -21,7 +21,7 @@ use crate::Error;
 /// dropped before it completes).
 ///
 /// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
-/// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
+/// [`Process`](super::Process)'s arguments, and every copy is the same queue. Items
 /// travel serialised (JSON) through the queue's 64 KiB ring of bytes, so a put may wait for a
 /// getter to make room (Python's never waits: it writes to a pipe); it never waits for a
 /// slot. Dying processes are handled as by [`Queue`].

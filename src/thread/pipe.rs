@@ -147,6 +147,14 @@ pub(super) type Channel<T> = Core<LocalStore<T>>;
 /// and so does waiting for a message ([`poll`](Connection::poll)). Sending never waits.
 /// Dropping a connection closes it.
 ///
+/// A send fails with a [`SendError`] that hands the value back, a receive with a
+/// [`RecvError`]: the same types as a [process pipe's](crate::process::Connection). Bytes are
+/// a `Connection<Vec<u8>>`, with Python's [`send_bytes`](Connection::send_bytes),
+/// [`recv_bytes`](Connection::recv_bytes) and [`recv_bytes_into`](Connection::recv_bytes_into):
+/// a message moves between threads as the value it is, never serialised, so there is no byte
+/// form of another `T` (a process pipe, whose messages are frames of bytes, has the byte
+/// methods for every `T`).
+///
 /// Meant for one sender and one receiver per direction, like Python's; shared through an
 /// `Arc`, every call stays safe, but concurrent receivers take turns in no set order, and a
 /// `poll` briefly holds the message it found, so a concurrent `try_recv` may miss it.
