@@ -3,8 +3,7 @@
 // named in scripts/toolchain.env, with std rebuilt for atomics.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,21 +25,4 @@ const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
 manifest.name = 'amphi';
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
 
-// amphi's worker script imports the package's entry statically, so that a bundler builds the
-// glue into the worker (see src/sys/web/worker.js). Only the package knows the entry's name.
-const pkg = join(root, 'pkg');
-const placeholder = 'const packageGlue = null;';
-const workerScripts = readdirSync(join(pkg, 'snippets'))
-  .filter((dir) => dir.startsWith('amphi-'))
-  .map((dir) => join(pkg, 'snippets', dir, 'src', 'sys', 'web', 'worker.js'))
-  .filter((path) => existsSync(path) && readFileSync(path, 'utf8').includes(placeholder));
-if (workerScripts.length === 0) {
-  throw new Error(`no amphi worker script in pkg/snippets has the line "${placeholder}"`);
-}
-for (const workerScript of workerScripts) {
-  const entry = relative(dirname(workerScript), join(pkg, manifest.main)).split('\\').join('/');
-  const source = readFileSync(workerScript, 'utf8');
-  const glueImport = `import * as packageGlue from '${entry}';`;
-  writeFileSync(workerScript, source.replace(placeholder, glueImport));
-}
 console.log(`built pkg/ (${profile.slice(2)}): npm package "amphi" ${manifest.version}`);

@@ -4,7 +4,7 @@
 #   - rustup: clippy and rustfmt on stable; the pinned nightly with rust-src, wasm32, clippy, miri
 #   - cargo: wasm-pack and wasm-bindgen-cli at pinned versions (the CLI must match the crate)
 #   - npm: the workspace's devDependencies (playwright-core, which never downloads a browser;
-#     vite, for the bundler test)
+#     vite and webpack, for the bundler and template tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchain.env

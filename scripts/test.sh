@@ -2,7 +2,9 @@
 # Sets everything up, then runs every test: lints; native (unit, conformance, doc, the CLI as a
 # process); loom models of the state machines; Miri on the native thread suites; the browser
 # (wasm-pack test in headless Chromium, in workers and on the main thread); and end to end (the
-# page served by `npm start`, driven by Playwright in Chromium).
+# page served by `npm start`, a Vite build of the package, and the template crate of
+# templates/web-app/ built with plain wasm-pack, as plain files, with Vite and with webpack,
+# driven by Playwright in Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -31,8 +33,9 @@ section "browser: wasm-pack test --headless --chrome"
   timeout 600 wasm-pack test --headless --chrome --mode no-install examples
 )
 
-section "end to end: npm run build, then the page in Chromium"
+section "end to end: npm run build, the template crate, then the pages in Chromium"
 npm run --silent build
-timeout 600 npm run --silent test:e2e
+npm run --silent build:template
+timeout 900 npm run --silent test:e2e
 
 section "all tests passed"

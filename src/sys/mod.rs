@@ -48,13 +48,6 @@ mod backend;
 #[path = "web/mod.rs"]
 mod backend;
 
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-compile_error!(
-    "amphi on wasm32 needs threads: build with nightly, `-Z build-std=panic_unwind,std` and \
-     RUSTFLAGS `-C target-feature=+atomics,+bulk-memory,+mutable-globals,+exception-handling \
-     -C panic=unwind -C link-arg=--shared-memory -C link-arg=--import-memory` (see .cargo/config.toml)"
-);
-
 #[cfg(all(not(target_arch = "wasm32"), not(target_os = "linux")))]
 compile_error!("amphi's native backend currently supports Linux (futex) only");
 

@@ -5,24 +5,18 @@
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
-import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from 'vite';
-import { builtPackage, launchChromium } from './support/browser.mjs';
+import { builtPackage, launchChromium, serveIsolated } from './support/browser.mjs';
 
 const app = fileURLToPath(new URL('./vite-app/', import.meta.url));
 const RUN_TIMEOUT_MS = 120_000;
-const types = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
 
 /** Builds the fixture app into a fresh temporary folder and returns that folder. */
 async function buildApp() {
@@ -35,48 +29,13 @@ async function buildApp() {
   return outDir;
 }
 
-/** Serves `dir` cross-origin isolated on a free port; resolves to `{ url, close }`. */
-async function serve(dir) {
-  const server = createServer(async (request, response) => {
-    const headers = {
-      'Cache-Control': 'no-store',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-    };
-    try {
-      const { pathname } = new URL(request.url, 'http://localhost');
-      let file = join(dir, normalize(decodeURIComponent(pathname)));
-      if (file !== dir && !file.startsWith(dir + sep)) {
-        throw Object.assign(new Error('outside the served folder'), { code: 'ENOENT' });
-      }
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      headers['Content-Type'] = types[extname(file)] ?? 'application/octet-stream';
-      response.writeHead(200, headers).end(body);
-    } catch (error) {
-      const status = error.code === 'ENOENT' || error.code === 'EISDIR' ? 404 : 500;
-      response.writeHead(status, { ...headers, 'Content-Type': 'text/plain' }).end(String(status));
-    }
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
-
 test('a Vite production build of an app that imports amphi runs bank-account', async () => {
   assert.ok(
     existsSync(builtPackage),
     `${builtPackage} is missing: build the npm package first with \`npm run build\``,
   );
   const outDir = await buildApp();
-  const server = await serve(outDir);
+  const server = await serveIsolated(outDir);
   let browser;
   try {
     browser = await launchChromium();

@@ -9,6 +9,29 @@
 //! "May this thread block" is answered positively: only a `DedicatedWorkerGlobalScope` may
 //! call `Atomics.wait`; the page's main thread, shared workers and worklets may not.
 
+// A build-time error, not a run-time one, when the crate being built (amphi's own package, or a
+// user's crate that depends on amphi) was not built for threaded wasm: a dependency's
+// `.cargo/config.toml` does not apply to the crates that use it, so each must set this up.
+#[cfg(not(target_feature = "atomics"))]
+compile_error!(
+    "amphi in the browser needs threaded wasm, and this build lacks the `atomics` target \
+     feature. In the crate you build with wasm-pack, add the two files of amphi's template \
+     templates/web-app/: rust-toolchain.toml (amphi's pinned nightly, with rust-src) and \
+     .cargo/config.toml (`build-std = [\"panic_unwind\", \"std\"]` and the rustflags \
+     `-C target-feature=+atomics,+bulk-memory,+mutable-globals,+exception-handling \
+     -C panic=unwind` with the shared-memory link arguments and TLS exports); then run \
+     `wasm-pack build --target web` in that crate. See \"Use amphi in your own crate\" in \
+     amphi's README."
+);
+
+#[cfg(not(panic = "unwind"))]
+compile_error!(
+    "amphi in the browser needs panics that unwind (a panicking amphi thread is reported to its \
+     joiner): add `-C panic=unwind` to the wasm32 rustflags and `panic_unwind` to build-std in \
+     your crate's .cargo/config.toml, as in amphi's templates/web-app/.cargo/config.toml (see \
+     \"Use amphi in your own crate\" in amphi's README)."
+);
+
 pub(super) mod process;
 pub(super) mod region;
 mod wait;

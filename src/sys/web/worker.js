@@ -17,23 +17,25 @@
 // So every amphi worker is a child of a thread that never blocks for long, and a worker started
 // while its requester blocks still comes up.
 //
-// Finding this script, and the glue (the wasm-bindgen module that exports amphi's functions)
-// from inside it:
+// Finding this script, and the glue (the wasm-bindgen module of the crate that was built: amphi's
+// own package, or the user's crate that depends on amphi) from inside it. This file is a
+// wasm-bindgen snippet, at `<out-dir>/snippets/amphi-<hash>/src/sys/web/worker.js`, and knows
+// neither the crate's name nor whether it will be bundled; nothing rewrites it after the build.
 //   - The worker is this very file: `new Worker(new URL('./worker.js', import.meta.url), ...)`,
-//     written literally in one expression. Unbundled, that is this file's own address. Bundlers
-//     that recognise the expression (Vite; webpack 5 and Parcel document it too) build this
-//     file, with what it imports, as a worker entry.
-//   - The npm package's build (scripts/build-pkg.mjs) replaces the `packageGlue` line below with
-//     a static import of the package's entry, which it names. A bundler follows it and puts the
-//     glue in the worker's bundle; unbundled, it is the file the page loaded (the two import each
-//     other, which ES modules allow).
-//   - Without that line (wasm-bindgen's own output, as in the test runner) the worker imports
-//     the glue from the URL the page loaded it from (`mainUrl`).
+//     written literally once. Unbundled, that is this file's own address. Bundlers that
+//     recognise the expression (Vite, webpack 5; Parcel documents it too) build this file, with
+//     what it imports, as a worker entry.
+//   - Bundled, the worker finds the glue in its own bundle: this file asks the bundler for the
+//     out-dir's JavaScript files (`../../../../..` from here, since it cannot name the glue) in
+//     the bundler's own words (`bundledGlue`), which become static imports at build time.
+//   - Otherwise (plain files, wasm-bindgen's test runner) the realm that starts a worker sends the
+//     glue's URL (`mainUrl`, the glue's own `import.meta.url`, which Rust reads) and the worker
+//     imports it from there. A bundle has no such URL: the glue was built into the application's
+//     code, which a worker must never import (its `import.meta.url` is then this file's, the
+//     same chunk), or the bundler wrote the source file's `file:` path (webpack); then no URL is
+//     sent.
 //   - setWorkerUrl(url) replaces the script: a copy of this file served with the package's
 //     other files, or this file bundled as a module worker.
-
-// The package's entry, or null: scripts/build-pkg.mjs rewrites this line.
-const packageGlue = null;
 
 import { regionBuffer, regionPid, setRegion } from './region.js';
 
@@ -56,10 +58,14 @@ const inWorker =
 const isThreadWorker = inWorker && self.name === THREAD_NAME;
 const isProcessWorker = inWorker && self.name === PROCESS_NAME;
 
-/// The glue's URL as workers should import it: null when the glue is bundled into one file
-/// with the code around it, which a worker must never import (that would run the application).
+/// The glue's URL as workers should import it, or null when the glue was bundled (see above):
+/// its URL is this file's, so the glue shares a file with the code around it, which a worker
+/// must never import (that would run the application); or it is a `file:` path that a bundler
+/// wrote at build time, which a page served over http cannot load.
 function glueUrl(mainUrl) {
-  return mainUrl === import.meta.url ? null : mainUrl;
+  if (!mainUrl || mainUrl === import.meta.url) return null;
+  const bakedIn = mainUrl.startsWith('file:') && self.location?.protocol !== 'file:';
+  return bakedIn ? null : mainUrl;
 }
 
 /// Starts one more pooled worker, here or through this worker's parent. `startFailed(reason)`
@@ -82,17 +88,15 @@ export function requestWorker(module, memory, mainUrl, startFailed, processExite
   }
 }
 
-function createWorker() {
-  // Each `new Worker` stays one literal expression: that is what bundlers recognise.
-  return workerUrl
-    ? new Worker(workerUrl, { type: 'module', name: THREAD_NAME })
-    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: THREAD_NAME });
-}
-
-function createProcessWorker() {
-  return workerUrl
-    ? new Worker(workerUrl, { type: 'module', name: PROCESS_NAME })
-    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: PROCESS_NAME });
+/// A worker running this script, named `THREAD_NAME` or `PROCESS_NAME`.
+function createWorker(name) {
+  if (workerUrl) return new Worker(workerUrl, { type: 'module', name });
+  // In a process worker this script is the worker's own, so its address is `self.location`
+  // (however it was bundled: webpack's runtime cannot name a worker's own chunk from inside it).
+  if (isProcessWorker) return new Worker(self.location.href, { type: 'module', name });
+  // One `new Worker(new URL('./worker.js', import.meta.url), ...)`, written literally: that is
+  // what bundlers recognise (a second one makes webpack emit a second entry for this file).
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
 }
 
 /// Starts process `start.pid` (a process worker), here or through this thread's parent.
@@ -117,7 +121,7 @@ export function signalProcess(pid, code) {
 function startProcess(init, exited) {
   let worker;
   try {
-    worker = createProcessWorker();
+    worker = createWorker(PROCESS_NAME);
   } catch (error) {
     exited(init.pid, 1, null, `could not create a process worker: ${error?.stack ?? error}`);
     return;
@@ -182,7 +186,7 @@ function startWorker(init, startFailed, processExited) {
   };
   let worker;
   try {
-    worker = createWorker();
+    worker = createWorker(THREAD_NAME);
   } catch (error) {
     fail(error?.stack ?? error);
     return;
@@ -204,14 +208,45 @@ function startWorker(init, startFailed, processExited) {
   worker.postMessage(init);
 }
 
-/// The glue, in this worker.
+/// The glue as a bundler built it into this script, or null (unbundled). This file cannot name
+/// the glue (it is `<crate>.js` in the out-dir, `../../../../..` from here), so it asks each
+/// bundler for "the JavaScript files of the out-dir" in that bundler's own words, which it turns
+/// into static imports at build time: Vite's `import.meta.glob` (which recent webpack 5 releases
+/// understand too) and webpack's `import.meta.webpackContext`. Where a bundler does not know a
+/// call, and unbundled, the call throws at once.
+function bundledGlue() {
+  const modules = [];
+  try {
+    modules.push(...Object.values(import.meta.glob('../../../../../*.js', { eager: true })));
+  } catch {
+    // Not built by Vite.
+  }
+  try {
+    const context = import.meta.webpackContext('../../../../..', {
+      recursive: false,
+      regExp: /\.js$/,
+      mode: 'sync',
+    });
+    modules.push(...context.keys().map((key) => context(key)));
+  } catch {
+    // Not built by webpack.
+  }
+  return modules.find((module) => typeof module?.__amphi_worker_main === 'function') ?? null;
+}
+
+/// The glue, in this worker: built into this script by a bundler, else imported from the URL the
+/// page loaded it from (see the top of this file).
 async function importGlue(mainUrl) {
-  if (packageGlue) return packageGlue;
+  const bundled = bundledGlue();
+  if (bundled) return bundled;
   if (mainUrl) return import(/* @vite-ignore */ /* webpackIgnore: true */ mainUrl);
   throw new Error(
-    "amphi's worker script was bundled without the package's entry: build the package " +
-      'with scripts/build-pkg.mjs, or serve this file with the package and pass its URL to ' +
-      'setWorkerUrl()',
+    "amphi's worker script has no way to import your package's JavaScript glue: it was not " +
+      'bundled with it, and the page loaded the glue from a bundle (or a build-time file: URL) ' +
+      "that a worker cannot import. Bundle your app with Vite or webpack 5, which build amphi's " +
+      "`new Worker(new URL('./worker.js', import.meta.url))` with the glue; or serve the files " +
+      "that wasm-pack built as they are and import your package's .js file from them; or build " +
+      "this script with your package's glue yourself and pass its URL to setWorkerUrl()",
   );
 }
 

@@ -1,8 +1,12 @@
 // What the end-to-end tests (tests/e2e/) and the browser benchmarks (scripts/bench-browser.mjs)
-// share: starting the real server (node www/server.mjs) on a free port, and launching Debian's
-// Chromium headless, driven by playwright-core, with the standard flags.
+// share: starting the real server (node www/server.mjs) on a free port, serving a folder of
+// static files cross-origin isolated, and launching Debian's Chromium headless, driven by
+// playwright-core, with the standard flags.
 
 import { spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -78,4 +82,50 @@ export function launchChromium() {
       '--disable-sync',
     ],
   });
+}
+
+const staticTypes = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+};
+
+/**
+ * Serves the files under `dir` as they are, cross-origin isolated (COOP/COEP), on a free port,
+ * as any static file server configured for threaded wasm would; resolves to `{ url, close }`.
+ */
+export async function serveIsolated(dir) {
+  const server = createServer(async (request, response) => {
+    const headers = {
+      'Cache-Control': 'no-store',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+    };
+    try {
+      const { pathname } = new URL(request.url, 'http://localhost');
+      let file = join(dir, normalize(decodeURIComponent(pathname)));
+      if (file !== dir && !file.startsWith(dir + sep)) {
+        throw Object.assign(new Error('outside the served folder'), { code: 'ENOENT' });
+      }
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      headers['Content-Type'] = staticTypes[extname(file)] ?? 'application/octet-stream';
+      response.writeHead(200, headers).end(body);
+    } catch (error) {
+      const status = error.code === 'ENOENT' || error.code === 'EISDIR' ? 404 : 500;
+      response.writeHead(status, { ...headers, 'Content-Type': 'text/plain' }).end(String(status));
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
