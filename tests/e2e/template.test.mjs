@@ -2,10 +2,10 @@
 // that depends on amphi, and an app that calls it), built as its README says, with plain
 // `wasm-pack build --target web` and nothing done to the generated files. The crate is built
 // once, before these tests (npm run build:template, see support/build-template.mjs); its
-// `parallelSum` (amphi threads, then a child process) then runs in Debian's Chromium,
-// driven headless by playwright-core, in four settings: the files served as they are, the Vite
-// dev server, a Vite production build and a webpack 5 production build. Each checks the sums and
-// that the page logged no error.
+// `parallelSum` (amphi threads, then a child process) then runs in Debian's Chromium, driven
+// headless by playwright-core, in these settings: the files served as they are (at the server's
+// root, and below another path), the Vite dev server, a Vite production build and a webpack 5
+// production build. Each checks the sums and that the page logged no error.
 
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -100,6 +100,9 @@ async function withStaticServer(dir, body) {
 
 test('the template crate served as plain files', () =>
   withStaticServer(template, (url) => expectSums(url)));
+
+test('the template crate served as plain files below another path', () =>
+  withStaticServer(join(template, '..'), (url) => expectSums(new URL('web-app/', url).href)));
 
 test('the template crate under the Vite dev server', async () => {
   const server = await viteServer({
