@@ -99,6 +99,17 @@ function createWorker(name) {
   return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
 }
 
+/// Why a worker's script did not load (the browser's `error` event says nothing more).
+function scriptLoadFailure() {
+  const script = workerUrl ?? (isProcessWorker ? self.location.href : "amphi's worker.js");
+  return (
+    `could not load the worker script ${script}: serve the files that wasm-pack built ` +
+    'together (snippets/ with your package\'s .js and .wasm), bundle your app with a bundler ' +
+    "that builds `new Worker(new URL('./worker.js', import.meta.url))` as a worker (Vite, " +
+    'webpack 5), or pass the URL of a script that loads to setWorkerUrl()'
+  );
+}
+
 /// Starts process `start.pid` (a process worker), here or through this thread's parent.
 /// `exited(pid, code, report, broken)` hears its end, in the realm that created the worker.
 export function requestProcess(module, mainUrl, start, exited) {
@@ -130,7 +141,7 @@ function startProcess(init, exited) {
   worker.addEventListener('error', (event) => {
     event.preventDefault();
     const reason =
-      event.message || `could not load the worker script ${workerUrl ?? 'worker.js'}`;
+      event.message || scriptLoadFailure();
     endProcess(init.pid, 1, null, reason);
   });
   worker.addEventListener('message', ({ data }) => {
@@ -194,7 +205,7 @@ function startWorker(init, startFailed, processExited) {
   live.add(worker);
   worker.addEventListener('error', (event) => {
     event.preventDefault();
-    fail(event.message || `could not load the worker script ${workerUrl ?? 'worker.js'}`);
+    fail(event.message || scriptLoadFailure());
   });
   worker.addEventListener('message', ({ data }) => {
     if (data?.amphi === 'spawn') startWorker(init, startFailed, processExited);
