@@ -16,9 +16,7 @@ use std::time::Duration;
 use amphi::time::Instant;
 use amphi::Error;
 use common::{assert_waited_at_least, wait_for, PATIENCE};
-use conformance::{
-    join_all, pause, Backend, Barrier, Condition, Counter, Event, Outcome,
-};
+use conformance::{join_all, pause, Backend, Barrier, Condition, Counter, Event, Outcome};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -72,11 +70,23 @@ fn event_set_wakes_every_waiter_and_publishes_what_was_written<B: Backend>() {
     let event = B::event();
     let data = B::counter(0);
     let waiters: Vec<_> = (0..PEERS)
-        .map(|_| B::start(wait_then_read::<B::Event, B::Counter>, (event.clone(), data.clone())))
+        .map(|_| {
+            B::start(
+                wait_then_read::<B::Event, B::Counter>,
+                (event.clone(), data.clone()),
+            )
+        })
         .collect();
     pause();
-    assert!(waiters.iter().all(|waiter| waiter.is_alive()), "nobody passes an unset event");
-    B::start(write_then_set::<B::Event, B::Counter>, (event.clone(), data.clone())).join();
+    assert!(
+        waiters.iter().all(|waiter| waiter.is_alive()),
+        "nobody passes an unset event"
+    );
+    B::start(
+        write_then_set::<B::Event, B::Counter>,
+        (event.clone(), data.clone()),
+    )
+    .join();
     assert_eq!(join_all(waiters), [(Outcome::Ok, 42); PEERS]);
     assert!(event.is_set());
 }
@@ -88,7 +98,10 @@ fn event_wait_timeout_on_an_unset_event_times_out<B: Backend>() {
     assert_waited_at_least(waited, Duration::from_millis(100));
     assert!(!set);
     let start = Instant::now();
-    assert_eq!(event.wait_timeout(Duration::from_millis(50)), Err(Error::Timeout));
+    assert_eq!(
+        event.wait_timeout(Duration::from_millis(50)),
+        Err(Error::Timeout)
+    );
     assert_waited_at_least(start.elapsed(), Duration::from_millis(50));
 }
 
@@ -97,7 +110,11 @@ fn event_set_then_clear_then_wait_times_out<B: Backend>() {
     event.set();
     event.clear();
     let (outcome, _, _) = B::start(wait_within::<B::Event>, (event.clone(), 20)).join();
-    assert_eq!(outcome, Outcome::Timeout, "a cleared event holds waiters again");
+    assert_eq!(
+        outcome,
+        Outcome::Timeout,
+        "a cleared event holds waiters again"
+    );
 }
 
 fn event_wait_timeout_succeeds_when_set_in_time<B: Backend>() {
@@ -111,6 +128,32 @@ fn event_wait_timeout_succeeds_when_set_in_time<B: Backend>() {
     let (outcome, _, set) = waiter.join();
     assert_eq!(outcome, Outcome::Ok);
     assert!(set);
+}
+
+/// Counts itself in `waiting`, then waits for the event within `PATIENCE`.
+fn count_then_wait<E: Event, C: Counter>((event, waiting): (E, C)) -> Outcome {
+    waiting.fetch_add(1);
+    event.wait_timeout(PATIENCE).into()
+}
+
+fn event_a_waiter_present_at_set_passes_even_if_clear_follows_at_once<B: Backend>() {
+    // CPython's EventTests.test_set_and_clear (bpo-13502).
+    let event = B::event();
+    let waiting = B::counter(0);
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            B::start(
+                count_then_wait::<B::Event, B::Counter>,
+                (event.clone(), waiting.clone()),
+            )
+        })
+        .collect();
+    wait_for("three waiters", || waiting.get() == 3);
+    amphi::thread::sleep(Duration::from_millis(50)).unwrap();
+    event.set();
+    event.clear();
+    assert_eq!(join_all(waiters), [Outcome::Ok; 3]);
+    assert!(!event.is_set());
 }
 
 // Condition (ConditionTests), over its default RLock.
@@ -214,9 +257,16 @@ fn condition_wait_timeout_times_out_and_holds_the_lock_again<B: Backend>() {
     let cond = B::condition();
     let held = cond.acquire().unwrap();
     let start = Instant::now();
-    assert_eq!(cond.wait_timeout(Duration::from_millis(50)), Err(Error::Timeout));
+    assert_eq!(
+        cond.wait_timeout(Duration::from_millis(50)),
+        Err(Error::Timeout)
+    );
     assert_waited_at_least(start.elapsed(), Duration::from_millis(50));
-    assert_eq!(cond.notify(1), Ok(0), "the lock is held again, and nobody waits");
+    assert_eq!(
+        cond.notify(1),
+        Ok(0),
+        "the lock is held again, and nobody waits"
+    );
     assert_eq!(cond.waiting(), 0);
     drop(held);
 }
@@ -288,7 +338,9 @@ fn lockstep<R: Barrier, C: Counter>((barrier, arrivals, rounds): (R, C, u32)) ->
             seen >= (round + 1) * parties && seen <= (round + 2) * parties,
             "round {round}: {seen} arrivals"
         );
-        barrier.wait_timeout(PATIENCE).expect("the round's check completes");
+        barrier
+            .wait_timeout(PATIENCE)
+            .expect("the round's check completes");
     }
     indices
 }
@@ -298,7 +350,10 @@ fn wait_on_barrier<R: Barrier>((barrier, millis): (R, u64)) -> Outcome {
 }
 
 fn barrier_of_zero_parties_is_invalid<B: Backend>() {
-    assert!(matches!(B::barrier(0).map(drop), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        B::barrier(0).map(drop),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 fn barrier_of_one_party_passes_at_once<B: Backend>() {
@@ -339,32 +394,50 @@ fn barrier_parties_pass_in_lockstep_with_distinct_indices<B: Backend>() {
 fn barrier_abort_breaks_it_for_every_waiter<B: Backend>() {
     let barrier = B::barrier(3).unwrap();
     let waiters: Vec<_> = (0..2)
-        .map(|_| B::start(wait_on_barrier::<B::Barrier>, (barrier.clone(), PATIENCE.as_millis() as u64)))
+        .map(|_| {
+            B::start(
+                wait_on_barrier::<B::Barrier>,
+                (barrier.clone(), PATIENCE.as_millis() as u64),
+            )
+        })
         .collect();
     wait_for("both to wait", || barrier.n_waiting() == 2);
     barrier.abort().unwrap();
     assert_eq!(join_all(waiters), [Outcome::BrokenBarrier; 2]);
     assert!(barrier.broken());
-    assert_eq!(barrier.wait(), Err(Error::BrokenBarrier), "broken until reset");
+    assert_eq!(
+        barrier.wait(),
+        Err(Error::BrokenBarrier),
+        "broken until reset"
+    );
     barrier.reset().unwrap();
     assert!(!barrier.broken());
 }
 
 fn barrier_reset_releases_waiters_broken_and_it_is_usable_again<B: Backend>() {
     let barrier = B::barrier(2).unwrap();
-    let waiter = B::start(wait_on_barrier::<B::Barrier>, (barrier.clone(), PATIENCE.as_millis() as u64));
+    let waiter = B::start(
+        wait_on_barrier::<B::Barrier>,
+        (barrier.clone(), PATIENCE.as_millis() as u64),
+    );
     wait_for("the waiter to wait", || barrier.n_waiting() == 1);
     barrier.reset().unwrap();
     assert_eq!(waiter.join(), Outcome::BrokenBarrier);
     assert!(!barrier.broken(), "a reset barrier is whole");
-    let again = B::start(wait_on_barrier::<B::Barrier>, (barrier.clone(), PATIENCE.as_millis() as u64));
+    let again = B::start(
+        wait_on_barrier::<B::Barrier>,
+        (barrier.clone(), PATIENCE.as_millis() as u64),
+    );
     assert!(barrier.wait_timeout(PATIENCE).is_ok());
     assert_eq!(again.join(), Outcome::Ok);
 }
 
 fn barrier_timed_out_wait_breaks_it_for_everyone<B: Backend>() {
     let barrier = B::barrier(3).unwrap();
-    let stayer = B::start(wait_on_barrier::<B::Barrier>, (barrier.clone(), PATIENCE.as_millis() as u64));
+    let stayer = B::start(
+        wait_on_barrier::<B::Barrier>,
+        (barrier.clone(), PATIENCE.as_millis() as u64),
+    );
     wait_for("the stayer to wait", || barrier.n_waiting() == 1);
     let quitter = B::start(wait_on_barrier::<B::Barrier>, (barrier.clone(), 50));
     assert_eq!(
@@ -382,9 +455,15 @@ fn barrier_n_waiting_counts_the_current_round<B: Backend>() {
     let barrier = B::barrier(3).unwrap();
     assert_eq!(barrier.parties(), 3);
     assert_eq!(barrier.n_waiting(), 0);
-    let first = B::start(wait_on_barrier::<B::Barrier>, (barrier.clone(), PATIENCE.as_millis() as u64));
+    let first = B::start(
+        wait_on_barrier::<B::Barrier>,
+        (barrier.clone(), PATIENCE.as_millis() as u64),
+    );
     wait_for("one waiter", || barrier.n_waiting() == 1);
-    let second = B::start(wait_on_barrier::<B::Barrier>, (barrier.clone(), PATIENCE.as_millis() as u64));
+    let second = B::start(
+        wait_on_barrier::<B::Barrier>,
+        (barrier.clone(), PATIENCE.as_millis() as u64),
+    );
     wait_for("two waiters", || barrier.n_waiting() == 2);
     assert!(barrier.wait_timeout(PATIENCE).is_ok());
     assert_eq!(join_all(vec![first, second]), [Outcome::Ok; 2]);
@@ -398,6 +477,7 @@ every_backend! {
     event_wait_timeout_on_an_unset_event_times_out,
     event_set_then_clear_then_wait_times_out,
     event_wait_timeout_succeeds_when_set_in_time,
+    event_a_waiter_present_at_set_passes_even_if_clear_follows_at_once,
     condition_refuses_callers_without_the_lock,
     condition_notify_n_wakes_exactly_n_waiters,
     condition_notify_all_wakes_everyone_present,

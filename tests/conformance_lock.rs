@@ -101,7 +101,10 @@ fn try_acquire_refused_in_a_peer<B: Backend, L: Lock>(lock: L) {
     assert!(lock.locked(), "a refused try_acquire leaves the lock held");
     drop(guard);
     assert!(!lock.locked(), "and changes nothing else");
-    assert!(B::start(try_take::<L>, lock.clone()).join(), "taken once free");
+    assert!(
+        B::start(try_take::<L>, lock.clone()).join(),
+        "taken once free"
+    );
     assert!(lock.locked());
 }
 
@@ -118,7 +121,10 @@ fn acquire_timeout_in_a_peer_times_out<B: Backend, L: Lock>(lock: L) {
     let (outcome, waited) = B::start(take_within::<L>, (lock.clone(), 100)).join();
     assert_eq!(outcome, Outcome::Timeout);
     assert_waited_at_least(waited, Duration::from_millis(100));
-    assert!(lock.locked(), "a timed-out waiter leaves the holder's lock held");
+    assert!(
+        lock.locked(),
+        "a timed-out waiter leaves the holder's lock held"
+    );
 }
 
 fn lock_acquire_timeout_succeeds_when_released_in_time<B: Backend>() {
@@ -217,7 +223,10 @@ fn lock_release_of_an_unlocked_lock_is_not_locked<B: Backend>() {
 fn lock_released_by_a_peer<B: Backend>() {
     let lock = B::lock();
     lock.acquire().unwrap().leak();
-    assert_eq!(B::start(release_it::<B::Lock>, lock.clone()).join(), Outcome::Ok);
+    assert_eq!(
+        B::start(release_it::<B::Lock>, lock.clone()).join(),
+        Outcome::Ok
+    );
     assert!(!lock.locked());
     assert_eq!(
         B::start(release_it::<B::Lock>, lock.clone()).join(),
@@ -227,7 +236,10 @@ fn lock_released_by_a_peer<B: Backend>() {
 
 fn lock_taken_by_a_peer_is_released_here<B: Backend>() {
     let lock = B::lock();
-    assert_eq!(B::start(take_and_keep::<B::Lock>, lock.clone()).join(), Outcome::Ok);
+    assert_eq!(
+        B::start(take_and_keep::<B::Lock>, lock.clone()).join(),
+        Outcome::Ok
+    );
     assert!(lock.locked());
     assert!(lock.try_acquire().is_none(), "held by the peer");
     lock.release().unwrap();
@@ -237,7 +249,10 @@ fn lock_taken_by_a_peer_is_released_here<B: Backend>() {
 fn lock_is_not_reentrant<B: Backend>() {
     let lock = B::lock();
     let _held = lock.acquire().unwrap();
-    assert!(lock.try_acquire().is_none(), "a Lock refuses its own holder");
+    assert!(
+        lock.try_acquire().is_none(),
+        "a Lock refuses its own holder"
+    );
     assert_eq!(
         lock.acquire_timeout(Duration::from_millis(10)).map(drop),
         Err(Error::Timeout)

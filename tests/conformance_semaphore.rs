@@ -96,6 +96,51 @@ both_kinds! {
         => release_zero_is_invalid;
     semaphore_release_n_wakes_n_waiters, bounded_semaphore_release_n_wakes_n_waiters
         => release_n_wakes_n_waiters;
+    semaphore_try_acquire_contended, bounded_semaphore_try_acquire_contended
+        => try_acquire_contended;
+    semaphore_guards_give_permits_back_also_when_unwinding, bounded_semaphore_guards_give_permits_back_also_when_unwinding
+        => guards_give_permits_back_also_when_unwinding;
+}
+
+/// Tries twice for a permit, keeping those taken: how many it took.
+fn try_twice<S: Semaphore>(sem: S) -> u32 {
+    (0..2).map(|_| u32::from(try_take(sem.clone()))).sum()
+}
+
+/// CPython's test_try_acquire_contended: 3 permits left, 3 peers try twice each.
+fn try_acquire_contended<B: Backend, S: Semaphore>(new: fn(u32) -> S) {
+    let sem = new(4);
+    sem.acquire().unwrap().leak();
+    let peers: Vec<_> = (0..3)
+        .map(|_| B::start(try_twice::<S>, sem.clone()))
+        .collect();
+    assert_eq!(
+        join_all(peers).into_iter().sum::<u32>(),
+        3,
+        "three permits, three taken"
+    );
+    assert_eq!(sem.value(), 0, "and the three refusals gave nothing back");
+}
+
+/// CPython's test_with, with guards (and a panic standing for the exception).
+fn guards_give_permits_back_also_when_unwinding<B: Backend, S: Semaphore>(new: fn(u32) -> S) {
+    let sem = new(2);
+    {
+        let _outer = sem.acquire().unwrap();
+        let probe = sem.try_acquire().expect("one permit is left");
+        drop(probe);
+        let _inner = sem.acquire().unwrap();
+        assert!(sem.try_acquire().is_none());
+    }
+    assert_eq!(sem.value(), 2);
+    // A panic unwinds through the guards, natively and in the browser.
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _outer = sem.acquire().unwrap();
+        let _inner = sem.acquire().unwrap();
+        panic!("inside the semaphore");
+    }));
+    assert!(unwound.is_err());
+    assert_eq!(sem.value(), 2, "unwinding gave both permits back");
 }
 
 fn acquire_then_release<B: Backend, S: Semaphore>(new: fn(u32) -> S) {
@@ -139,10 +184,17 @@ fn try_acquire_refused_leaves_the_value<B: Backend, S: Semaphore>(new: fn(u32) -
 fn try_acquire_refused_in_a_peer<B: Backend, S: Semaphore>(new: fn(u32) -> S) {
     let sem = new(2);
     sem.acquire().unwrap().leak();
-    assert!(B::start(try_take::<S>, sem.clone()).join(), "the second permit");
+    assert!(
+        B::start(try_take::<S>, sem.clone()).join(),
+        "the second permit"
+    );
     assert_eq!(sem.value(), 0);
     assert!(!B::start(try_take::<S>, sem.clone()).join(), "refused");
-    assert_eq!(sem.value(), 0, "a refused try_acquire in a peer leaves the value");
+    assert_eq!(
+        sem.value(),
+        0,
+        "a refused try_acquire in a peer leaves the value"
+    );
     sem.release(2).unwrap();
     assert_eq!(sem.value(), 2);
 }
@@ -194,7 +246,11 @@ fn bounds_concurrency<B: Backend, S: Semaphore>(new: fn(u32) -> S) {
     join_all(peers);
     assert_eq!(sem.value(), 2);
     assert_eq!(busy.get(), 0);
-    assert!((1..=2).contains(&most.get()), "at most two at once: {}", most.get());
+    assert!(
+        (1..=2).contains(&most.get()),
+        "at most two at once: {}",
+        most.get()
+    );
 }
 
 fn acquire_timeout_in_a_peer_times_out<B: Backend, S: Semaphore>(new: fn(u32) -> S) {
@@ -211,7 +267,10 @@ fn acquire_timeout_succeeds_when_released_in_time<B: Backend, S: Semaphore>(new:
     sem.acquire().unwrap().leak();
     let waiter = B::start(take_within::<S>, (sem.clone(), PATIENCE.as_millis() as u64));
     pause();
-    assert_eq!(B::start(release_n::<S>, (sem.clone(), 1)).join(), Outcome::Ok);
+    assert_eq!(
+        B::start(release_n::<S>, (sem.clone(), 1)).join(),
+        Outcome::Ok
+    );
     assert_eq!(waiter.join().0, Outcome::Ok);
     assert_eq!(sem.value(), 0, "the waiter kept the permit");
 }
@@ -251,7 +310,10 @@ fn release_n_wakes_n_waiters<B: Backend, S: Semaphore>(new: fn(u32) -> S) {
 fn semaphore_release_unacquired_raises_the_value<B: Backend>() {
     let sem = B::semaphore(0);
     sem.release(1).unwrap();
-    assert_eq!(B::start(release_n::<B::Semaphore>, (sem.clone(), 2)).join(), Outcome::Ok);
+    assert_eq!(
+        B::start(release_n::<B::Semaphore>, (sem.clone(), 2)).join(),
+        Outcome::Ok
+    );
     assert_eq!(sem.value(), 3);
     assert!(sem.try_acquire().is_some());
     assert_eq!(sem.value(), 3);
@@ -278,8 +340,18 @@ fn bounded_semaphore_release_unacquired_overflows<B: Backend>() {
         "all or nothing"
     );
     assert_eq!(sem.value(), 1);
+    assert_eq!(
+        sem.release(u32::MAX),
+        Err(Error::SemaphoreOverflow { initial: 2 })
+    );
     sem.release(1).unwrap();
     assert_eq!(sem.value(), 2);
+    let empty = B::bounded_semaphore(0);
+    assert_eq!(
+        empty.release(1),
+        Err(Error::SemaphoreOverflow { initial: 0 })
+    );
+    assert_eq!(empty.value(), 0);
 }
 
 fn bounded_semaphore_release_in_a_peer_is_bounded<B: Backend>() {
@@ -333,6 +405,10 @@ every_backend! {
     bounded_semaphore_release_zero_is_invalid,
     semaphore_release_n_wakes_n_waiters,
     bounded_semaphore_release_n_wakes_n_waiters,
+    semaphore_try_acquire_contended,
+    bounded_semaphore_try_acquire_contended,
+    semaphore_guards_give_permits_back_also_when_unwinding,
+    bounded_semaphore_guards_give_permits_back_also_when_unwinding,
     semaphore_release_unacquired_raises_the_value,
     semaphore_release_past_u32_is_invalid,
     bounded_semaphore_release_unacquired_overflows,
