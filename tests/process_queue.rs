@@ -199,12 +199,16 @@ conformance! {
         let started = Instant::now();
         assert_eq!(queue.get_timeout(timeout), Err(Error::Timeout));
         assert_waited_at_least(started.elapsed(), timeout);
+        assert_eq!(queue.qsize(), 0, "a refused try_get takes nothing");
         queue.try_put(&10u32).unwrap();
         assert_eq!(queue.try_put(&11), Err(Error::Full));
+        assert_eq!(queue.qsize(), 1, "a refused try_put adds nothing");
         let started = Instant::now();
         assert_eq!(queue.put_timeout(&12, timeout), Err(Error::Timeout));
         assert_waited_at_least(started.elapsed(), timeout);
+        assert_eq!(queue.qsize(), 1, "a timed-out put adds nothing");
         assert_eq!(queue.get_timeout(timeout), Ok(10));
+        assert_eq!(queue.try_get(), Err(Error::Empty), "nothing of the refused puts arrived");
         assert_eq!(queue.put_timeout(&13, timeout), Ok(()));
         assert_eq!(queue.try_get(), Ok(13));
     }
