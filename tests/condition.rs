@@ -9,14 +9,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use amphi::{Condition, ConditionLock, Error, Lock, RLock, Thread};
+use amphi::{Condition, Error, Lock, RLock, Thread};
 use common::wait_for;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 /// Starts `n` threads that each wait once on `cond` and count themselves in `woken`.
-fn start_waiters<L: ConditionLock>(
+#[cfg(not(target_arch = "wasm32"))]
+fn start_waiters<L: amphi::ConditionLock>(
     cond: &Arc<Condition<L>>,
     n: u32,
     woken: &Arc<AtomicU32>,
