@@ -193,6 +193,31 @@ pub(crate) trait Barrier: Handle {
     fn abort(&self) -> Result<(), Error>;
 }
 
+/// Python's `queue.Queue` / `multiprocessing.Queue`, of `u32` items. Each family has its own
+/// error types, so a call reports how it ended as an [`Outcome`].
+pub(crate) trait Queue: Handle {
+    fn put(&self, item: u32) -> Outcome;
+    fn try_put(&self, item: u32) -> Outcome;
+    fn put_timeout(&self, item: u32, timeout: Duration) -> Outcome;
+    fn get(&self) -> Result<u32, Outcome>;
+    fn try_get(&self) -> Result<u32, Outcome>;
+    fn get_timeout(&self, timeout: Duration) -> Result<u32, Outcome>;
+    fn qsize(&self) -> usize;
+    fn empty(&self) -> bool;
+    fn full(&self) -> bool;
+    fn maxsize(&self) -> usize;
+    fn close(&self);
+    fn is_closed(&self) -> bool;
+}
+
+/// Python's `JoinableQueue`: a [`Queue`] that counts unfinished tasks.
+pub(crate) trait JoinableQueue: Queue {
+    fn task_done(&self) -> Outcome;
+    fn join_timeout(&self, timeout: Duration) -> Outcome;
+    fn try_join(&self) -> bool;
+    fn unfinished_tasks(&self) -> u64;
+}
+
 /// A shared number for the bodies' bookkeeping (the process family's `Value<u32>`).
 pub(crate) trait Counter: Handle {
     fn get(&self) -> u32;
@@ -213,6 +238,8 @@ pub(crate) trait Backend: 'static {
     type Condition: Condition;
     type Barrier: Barrier;
     type Counter: Counter;
+    type Queue: Queue;
+    type JoinableQueue: JoinableQueue;
 
     fn lock() -> Self::Lock;
     fn rlock() -> Self::RLock;
@@ -224,6 +251,10 @@ pub(crate) trait Backend: 'static {
     fn condition() -> Self::Condition;
     fn barrier(parties: u32) -> Result<Self::Barrier, Error>;
     fn counter(initial: u32) -> Self::Counter;
+    /// A queue of at most `maxsize` items (0: unbounded).
+    fn queue(maxsize: usize) -> Self::Queue;
+    /// A joinable queue of at most `maxsize` items (0: unbounded).
+    fn joinable_queue(maxsize: usize) -> Self::JoinableQueue;
 
     /// Starts a peer running `target(args)`.
     fn start<A: Args, R: Args>(target: fn(A) -> R, args: A) -> Peer<R>;
@@ -431,6 +462,148 @@ event_like!(amphi::process::Event);
 condition_like!(amphi::process::Condition, ProcessRLockGuard);
 barrier_like!(amphi::process::Barrier);
 
+/// How a thread queue's put ended (the refused item is dropped: the bodies check by value).
+fn put_outcome(result: Result<(), amphi::PutError<u32>>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ok,
+        Err(amphi::PutError::Full(_)) => Outcome::Full,
+        Err(amphi::PutError::Closed(_)) => Outcome::Closed,
+        Err(amphi::PutError::Timeout(_)) => Outcome::Timeout,
+        Err(_) => Outcome::Other,
+    }
+}
+
+/// How a thread queue's get ended.
+fn get_outcome(result: Result<u32, amphi::GetError>) -> Result<u32, Outcome> {
+    result.map_err(|error| match error {
+        amphi::GetError::Empty => Outcome::Empty,
+        amphi::GetError::Closed => Outcome::Closed,
+        amphi::GetError::Timeout => Outcome::Timeout,
+        _ => Outcome::Other,
+    })
+}
+
+macro_rules! thread_queue {
+    ($ty:ty) => {
+        impl Queue for Local<$ty> {
+            fn put(&self, item: u32) -> Outcome {
+                put_outcome(self.0.put(item))
+            }
+            fn try_put(&self, item: u32) -> Outcome {
+                put_outcome(self.0.try_put(item))
+            }
+            fn put_timeout(&self, item: u32, timeout: Duration) -> Outcome {
+                put_outcome(self.0.put_timeout(item, timeout))
+            }
+            fn get(&self) -> Result<u32, Outcome> {
+                get_outcome(self.0.get())
+            }
+            fn try_get(&self) -> Result<u32, Outcome> {
+                get_outcome(self.0.try_get())
+            }
+            fn get_timeout(&self, timeout: Duration) -> Result<u32, Outcome> {
+                get_outcome(self.0.get_timeout(timeout))
+            }
+            fn qsize(&self) -> usize {
+                self.0.qsize()
+            }
+            fn empty(&self) -> bool {
+                self.0.empty()
+            }
+            fn full(&self) -> bool {
+                self.0.full()
+            }
+            fn maxsize(&self) -> usize {
+                self.0.maxsize()
+            }
+            fn close(&self) {
+                self.0.close()
+            }
+            fn is_closed(&self) -> bool {
+                self.0.is_closed()
+            }
+        }
+    };
+}
+
+macro_rules! process_queue {
+    ($ty:ty) => {
+        impl Queue for $ty {
+            fn put(&self, item: u32) -> Outcome {
+                <$ty>::put(self, &item).into()
+            }
+            fn try_put(&self, item: u32) -> Outcome {
+                <$ty>::try_put(self, &item).into()
+            }
+            fn put_timeout(&self, item: u32, timeout: Duration) -> Outcome {
+                <$ty>::put_timeout(self, &item, timeout).into()
+            }
+            fn get(&self) -> Result<u32, Outcome> {
+                <$ty>::get(self).map_err(|error| Err::<(), _>(error).into())
+            }
+            fn try_get(&self) -> Result<u32, Outcome> {
+                <$ty>::try_get(self).map_err(|error| Err::<(), _>(error).into())
+            }
+            fn get_timeout(&self, timeout: Duration) -> Result<u32, Outcome> {
+                <$ty>::get_timeout(self, timeout).map_err(|error| Err::<(), _>(error).into())
+            }
+            fn qsize(&self) -> usize {
+                <$ty>::qsize(self)
+            }
+            fn empty(&self) -> bool {
+                <$ty>::empty(self)
+            }
+            fn full(&self) -> bool {
+                <$ty>::full(self)
+            }
+            fn maxsize(&self) -> usize {
+                <$ty>::maxsize(self)
+            }
+            fn close(&self) {
+                <$ty>::close(self)
+            }
+            fn is_closed(&self) -> bool {
+                <$ty>::is_closed(self)
+            }
+        }
+    };
+}
+
+thread_queue!(amphi::Queue<u32>);
+thread_queue!(amphi::JoinableQueue<u32>);
+process_queue!(amphi::process::Queue<u32>);
+process_queue!(amphi::process::JoinableQueue<u32>);
+
+impl JoinableQueue for Local<amphi::JoinableQueue<u32>> {
+    fn task_done(&self) -> Outcome {
+        self.0.task_done().into()
+    }
+    fn join_timeout(&self, timeout: Duration) -> Outcome {
+        self.0.join_timeout(timeout).into()
+    }
+    fn try_join(&self) -> bool {
+        self.0.try_join()
+    }
+    fn unfinished_tasks(&self) -> u64 {
+        self.0.unfinished_tasks()
+    }
+}
+
+impl JoinableQueue for amphi::process::JoinableQueue<u32> {
+    fn task_done(&self) -> Outcome {
+        amphi::process::JoinableQueue::task_done(self).into()
+    }
+    fn join_timeout(&self, timeout: Duration) -> Outcome {
+        amphi::process::JoinableQueue::join_timeout(self, timeout).into()
+    }
+    fn try_join(&self) -> bool {
+        amphi::process::JoinableQueue::try_join(self)
+    }
+    fn unfinished_tasks(&self) -> u64 {
+        amphi::process::JoinableQueue::unfinished_tasks(self) as u64
+    }
+}
+
 impl Counter for Local<AtomicU32> {
     fn get(&self) -> u32 {
         self.0.load(Ordering::SeqCst)
@@ -473,6 +646,8 @@ impl Backend for Threads {
     type Condition = Local<amphi::Condition>;
     type Barrier = Local<amphi::Barrier>;
     type Counter = Local<AtomicU32>;
+    type Queue = Local<amphi::Queue<u32>>;
+    type JoinableQueue = Local<amphi::JoinableQueue<u32>>;
 
     fn lock() -> Self::Lock {
         Local::new(amphi::Lock::new())
@@ -500,6 +675,12 @@ impl Backend for Threads {
     }
     fn counter(initial: u32) -> Self::Counter {
         Local::new(AtomicU32::new(initial))
+    }
+    fn queue(maxsize: usize) -> Self::Queue {
+        Local::new(amphi::Queue::new(maxsize))
+    }
+    fn joinable_queue(maxsize: usize) -> Self::JoinableQueue {
+        Local::new(amphi::JoinableQueue::new(maxsize))
     }
     fn start<A: Args, R: Args>(target: fn(A) -> R, args: A) -> Peer<R> {
         on_thread(target, args)
@@ -561,6 +742,8 @@ impl<P: PeerKind> Backend for ProcessObjects<P> {
     type Condition = amphi::process::Condition;
     type Barrier = amphi::process::Barrier;
     type Counter = amphi::process::Value<u32>;
+    type Queue = amphi::process::Queue<u32>;
+    type JoinableQueue = amphi::process::JoinableQueue<u32>;
 
     fn lock() -> Self::Lock {
         amphi::process::Lock::new().expect("a process Lock")
@@ -588,6 +771,12 @@ impl<P: PeerKind> Backend for ProcessObjects<P> {
     }
     fn counter(initial: u32) -> Self::Counter {
         amphi::process::Value::new(initial).expect("a process Value")
+    }
+    fn queue(maxsize: usize) -> Self::Queue {
+        amphi::process::Queue::new(maxsize).expect("a process Queue")
+    }
+    fn joinable_queue(maxsize: usize) -> Self::JoinableQueue {
+        amphi::process::JoinableQueue::new(maxsize).expect("a process JoinableQueue")
     }
     fn start<A: Args, R: Args>(target: fn(A) -> R, args: A) -> Peer<R> {
         P::start(target, args)
@@ -636,6 +825,10 @@ pub(crate) enum Outcome {
     NotOwner,
     BrokenBarrier,
     SemaphoreOverflow,
+    Full,
+    Empty,
+    Closed,
+    TooManyTaskDone,
     Other,
 }
 
@@ -648,6 +841,10 @@ impl<T> From<Result<T, Error>> for Outcome {
             Err(Error::NotOwner) => Outcome::NotOwner,
             Err(Error::BrokenBarrier) => Outcome::BrokenBarrier,
             Err(Error::SemaphoreOverflow { .. }) => Outcome::SemaphoreOverflow,
+            Err(Error::Full) => Outcome::Full,
+            Err(Error::Empty) => Outcome::Empty,
+            Err(Error::Closed) => Outcome::Closed,
+            Err(Error::TooManyTaskDone) => Outcome::TooManyTaskDone,
             Err(_) => Outcome::Other,
         }
     }
