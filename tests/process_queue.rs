@@ -1,8 +1,10 @@
-//! [`amphi::process::Queue`] and [`amphi::process::Pipe`] between processes, on both targets: producers and consumers in
-//! child processes, the `try_` and `_timeout` forms, items that do not serialise, a 16 MiB item
-//! streamed through the 64 KiB ring, closing, processes killed while they wait or in the middle
-//! of an item, and a stress case of 4 producers and 4 consumers; pipes both ways, one-way misuse, `poll`, end of file and a
-//! 16 MiB message through a pipe.
+//! What only the process family's [`amphi::process::Queue`] and [`amphi::process::Pipe`] have,
+//! between processes on both targets: a producer and a consumer with a sentinel, items that do
+//! not serialise, a 16 MiB item streamed through the 64 KiB ring, processes killed while they
+//! wait or in the middle of an item, and a stress case of 4 producers and 4 consumers; pipes
+//! both ways, one-way misuse, `poll`, end of file and a 16 MiB message through a pipe. What both
+//! families share (the try and timed forms, blocking puts and gets, close) is in
+//! `conformance_queue.rs`, run over every backend.
 
 #[allow(unused_macros)]
 #[macro_use]
@@ -28,35 +30,12 @@ fn sum_until_sentinel(queue: Queue<Option<u64>>) -> u64 {
     total
 }
 
-fn put_words(queue: Queue<String>) {
-    for word in ["one", "two", "three"] {
-        queue.put(&word.to_owned()).expect("put in the child");
-    }
-}
-
-fn get_three(queue: Queue<String>) -> Vec<String> {
-    (0..3)
-        .map(|_| queue.get().expect("get in the child"))
-        .collect()
-}
-
 fn put_big(queue: Queue<String>) {
     queue.put(&big_text()).expect("put a 16 MiB item");
 }
 
 fn get_big(queue: Queue<String>) -> bool {
     queue.get().expect("get a 16 MiB item") == big_text()
-}
-
-fn get_until_closed(queue: Queue<u32>) -> Result<Vec<u32>, String> {
-    let mut got = Vec::new();
-    loop {
-        match queue.get() {
-            Ok(n) => got.push(n),
-            Err(Error::Closed) => return Ok(got),
-            Err(other) => return Err(other.to_string()),
-        }
-    }
 }
 
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // used by a native-only test
@@ -156,63 +135,6 @@ conformance! {
         assert!(queue.empty());
     }
 
-    fn put_in_a_child_and_get_in_the_parent() {
-        let queue = Queue::new(0).unwrap();
-        let child = Process::new(put_words, queue.clone());
-        child.start().unwrap();
-        let got: Vec<String> = (0..3).map(|_| queue.get().unwrap()).collect();
-        assert_eq!(got, ["one", "two", "three"]);
-        child.join_timeout(PATIENCE).unwrap();
-    }
-
-    fn put_in_the_parent_and_get_in_a_child() {
-        let queue = Queue::new(0).unwrap();
-        for word in ["x", "", "z"] {
-            queue.put(&word.to_owned()).unwrap();
-        }
-        let child = Process::new(get_three, queue.clone());
-        child.start().unwrap();
-        assert_eq!(child.join_timeout(PATIENCE).unwrap(), ["x", "", "z"]);
-        assert!(queue.empty());
-    }
-
-    fn qsize_empty_and_full() {
-        let queue = Queue::new(2).unwrap();
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (0, true, false));
-        queue.put(&1u8).unwrap();
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (1, false, false));
-        queue.put(&2u8).unwrap();
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (2, false, true));
-        assert_eq!(queue.get().unwrap(), 1);
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (1, false, false));
-        let unbounded = Queue::<u8>::unbounded().unwrap();
-        for n in 0..50 {
-            unbounded.put(&n).unwrap();
-        }
-        assert_eq!((unbounded.qsize(), unbounded.full()), (50, false));
-    }
-
-    fn try_and_timeout_forms_give_full_empty_and_timeout() {
-        let queue = Queue::new(1).unwrap();
-        assert_eq!(queue.try_get(), Err(Error::Empty));
-        let timeout = Duration::from_millis(100);
-        let started = Instant::now();
-        assert_eq!(queue.get_timeout(timeout), Err(Error::Timeout));
-        assert_waited_at_least(started.elapsed(), timeout);
-        assert_eq!(queue.qsize(), 0, "a refused try_get takes nothing");
-        queue.try_put(&10u32).unwrap();
-        assert_eq!(queue.try_put(&11), Err(Error::Full));
-        assert_eq!(queue.qsize(), 1, "a refused try_put adds nothing");
-        let started = Instant::now();
-        assert_eq!(queue.put_timeout(&12, timeout), Err(Error::Timeout));
-        assert_waited_at_least(started.elapsed(), timeout);
-        assert_eq!(queue.qsize(), 1, "a timed-out put adds nothing");
-        assert_eq!(queue.get_timeout(timeout), Ok(10));
-        assert_eq!(queue.try_get(), Err(Error::Empty), "nothing of the refused puts arrived");
-        assert_eq!(queue.put_timeout(&13, timeout), Ok(()));
-        assert_eq!(queue.try_get(), Ok(13));
-    }
-
     fn an_unserialisable_item_is_an_error_and_the_queue_still_works() {
         let queue = Queue::new(1).unwrap();
         assert!(matches!(queue.put(&Item::Refusing(())), Err(Error::Encode(_))));
@@ -245,20 +167,6 @@ conformance! {
         queue.put(&big_text()).unwrap();
         assert!(child.join_timeout(PATIENCE).unwrap());
         assert!(queue.empty());
-    }
-
-    fn close_drains_then_wakes_getters_with_closed() {
-        let queue = Queue::new(0).unwrap();
-        let child = Process::new(get_until_closed, queue.clone());
-        child.start().unwrap();
-        for n in 0..5 {
-            queue.put(&n).unwrap();
-        }
-        queue.close();
-        assert_eq!(queue.put(&9), Err(Error::Closed));
-        assert_eq!(child.join_timeout(PATIENCE).unwrap(), Ok(vec![0, 1, 2, 3, 4]));
-        assert!(queue.is_closed());
-        assert_eq!(queue.try_get(), Err(Error::Closed));
     }
 
     fn a_consumer_killed_while_waiting_costs_nothing() {
