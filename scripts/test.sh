@@ -23,7 +23,8 @@ MIRIFLAGS="-Zmiri-disable-isolation" cargo "+$WASM_TOOLCHAIN" miri test \
   --test lock --test rlock --test semaphore --test event --test condition --test barrier \
   --test thread --test main_thread --test queue --test queue_close --test queue_stress \
   --test simple_queue --test joinable_queue --test pipe \
-  --test conformance_lock --test conformance_semaphore --test conformance_event
+  --test conformance_lock --test conformance_semaphore --test conformance_event \
+  --test conformance_queue --test conformance_pipe
 
 section "browser: wasm-pack test --headless --chrome"
 (

@@ -1,10 +1,11 @@
 //! What only the process family's [`amphi::process::Queue`] and [`amphi::process::Pipe`] have,
 //! between processes on both targets: a producer and a consumer with a sentinel, items that do
 //! not serialise, a 16 MiB item streamed through the 64 KiB ring, processes killed while they
-//! wait or in the middle of an item, and a stress case of 4 producers and 4 consumers; pipes
-//! both ways, one-way misuse, `poll`, end of file and a 16 MiB message through a pipe. What both
-//! families share (the try and timed forms, blocking puts and gets, close) is in
-//! `conformance_queue.rs`, run over every backend.
+//! wait or in the middle of an item, and a stress case of 4 producers and 4 consumers; end of
+//! file from a sender that ends without closing or is killed, and a 16 MiB message through a
+//! pipe. What both families share (the try and timed forms, blocking puts and gets, close;
+//! echoes, one-way misuse, `poll`, end of file) is in `conformance_queue.rs` and
+//! `conformance_pipe.rs`, run over every backend.
 
 #[allow(unused_macros)]
 #[macro_use]
@@ -14,9 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use amphi::process::{Connection, Pipe, Process, Queue};
-use amphi::time::Instant;
 use amphi::Error;
-use common::{assert_waited_at_least, big_text, BIG, PATIENCE};
+use common::{big_text, BIG, PATIENCE};
 use serde::{Deserialize, Serialize, Serializer};
 
 #[cfg(target_arch = "wasm32")]
@@ -58,26 +58,6 @@ fn consume(queue: Queue<Option<(u32, u32)>>) -> Vec<(u32, u32)> {
         got.push(item);
     }
     got
-}
-
-fn shout_until_eof(end: Connection<String>) -> Result<u32, String> {
-    let mut echoed = 0;
-    loop {
-        match end.recv() {
-            Ok(message) => end
-                .send(&message.to_uppercase())
-                .map_err(|e| e.to_string())?,
-            Err(Error::Eof) => return Ok(echoed),
-            Err(other) => return Err(other.to_string()),
-        }
-        echoed += 1;
-    }
-}
-
-fn send_later_then_close(end: Connection<String>) {
-    amphi::thread::sleep(Duration::from_millis(200)).unwrap();
-    end.send(&"late".to_owned()).unwrap();
-    end.close();
 }
 
 /// Sends two messages and returns without closing its end.
@@ -231,51 +211,6 @@ conformance! {
         }
         assert!(seen.iter().flatten().all(|&got| got), "an item was lost");
         assert!(queue.empty());
-    }
-
-    fn pipe_messages_both_ways_keep_their_boundaries() {
-        let (here, there) = Pipe::new(true).unwrap();
-        let child = Process::new(shout_until_eof, there);
-        child.start().unwrap();
-        for message in ["a", "", "bc"] {
-            here.send(&message.to_owned()).unwrap();
-            assert_eq!(here.recv().unwrap(), message.to_uppercase());
-        }
-        here.close();
-        assert_eq!(child.join_timeout(PATIENCE).unwrap(), Ok(3));
-    }
-
-    fn one_way_pipe_ends_refuse_the_wrong_direction() {
-        let (receiver, sender) = Pipe::new::<u8>(false).unwrap();
-        assert_eq!(receiver.send(&1), Err(Error::NotWritable));
-        assert_eq!(sender.recv(), Err(Error::NotReadable));
-        assert_eq!(sender.poll(Duration::ZERO), Err(Error::NotReadable));
-        sender.send(&2).unwrap();
-        assert_eq!(receiver.recv(), Ok(2));
-        let (receiver, sender) = Pipe::new::<Item>(false).unwrap();
-        assert!(matches!(sender.send(&Item::Refusing(())), Err(Error::Encode(_))));
-        sender.send(&Item::Number(4)).unwrap();
-        assert_eq!(receiver.recv(), Ok(Item::Number(4)));
-    }
-
-    fn poll_times_out_then_sees_a_message_and_eof_follows_the_peer_closing() {
-        let (here, there) = Pipe::new(true).unwrap();
-        let timeout = Duration::from_millis(100);
-        let started = Instant::now();
-        assert_eq!(here.poll(timeout), Ok(false));
-        assert_waited_at_least(started.elapsed(), timeout);
-        assert_eq!(here.recv_timeout(timeout), Err(Error::Timeout));
-        assert_eq!(here.try_recv(), Err(Error::Empty));
-        let child = Process::new(send_later_then_close, there);
-        child.start().unwrap();
-        assert_eq!(here.poll(PATIENCE), Ok(true));
-        assert_eq!(here.recv().unwrap(), "late");
-        child.join_timeout(PATIENCE).unwrap();
-        assert_eq!(here.recv(), Err(Error::Eof));
-        assert_eq!(here.poll(Duration::ZERO), Ok(true));
-        assert_eq!(here.send(&"anyone?".to_owned()), Err(Error::BrokenPipe));
-        here.close();
-        assert_eq!(here.recv(), Err(Error::Closed));
     }
 
     fn a_16_mib_message_streams_through_a_pipe() {

@@ -218,6 +218,19 @@ pub(crate) trait JoinableQueue: Queue {
     fn unfinished_tasks(&self) -> u64;
 }
 
+/// One end of Python's `multiprocessing.Pipe`, carrying `String`s.
+pub(crate) trait Connection: Handle {
+    fn send(&self, message: String) -> Outcome;
+    fn recv(&self) -> Result<String, Outcome>;
+    fn try_recv(&self) -> Result<String, Outcome>;
+    fn recv_timeout(&self, timeout: Duration) -> Result<String, Outcome>;
+    fn poll(&self, timeout: Duration) -> Result<bool, Outcome>;
+    fn close(&self);
+    fn is_closed(&self) -> bool;
+    fn readable(&self) -> bool;
+    fn writable(&self) -> bool;
+}
+
 /// A shared number for the bodies' bookkeeping (the process family's `Value<u32>`).
 pub(crate) trait Counter: Handle {
     fn get(&self) -> u32;
@@ -240,6 +253,7 @@ pub(crate) trait Backend: 'static {
     type Counter: Counter;
     type Queue: Queue;
     type JoinableQueue: JoinableQueue;
+    type Connection: Connection;
 
     fn lock() -> Self::Lock;
     fn rlock() -> Self::RLock;
@@ -255,6 +269,8 @@ pub(crate) trait Backend: 'static {
     fn queue(maxsize: usize) -> Self::Queue;
     /// A joinable queue of at most `maxsize` items (0: unbounded).
     fn joinable_queue(maxsize: usize) -> Self::JoinableQueue;
+    /// Two connected ends; with `duplex` false the first only receives, the second only sends.
+    fn pipe(duplex: bool) -> (Self::Connection, Self::Connection);
 
     /// Starts a peer running `target(args)`.
     fn start<A: Args, R: Args>(target: fn(A) -> R, args: A) -> Peer<R>;
@@ -604,6 +620,77 @@ impl JoinableQueue for amphi::process::JoinableQueue<u32> {
     }
 }
 
+/// How a call that returns a value ended, as an [`Outcome`] for the error.
+fn value_or_outcome<T>(result: Result<T, Error>) -> Result<T, Outcome> {
+    result.map_err(|error| Err::<(), _>(error).into())
+}
+
+impl Connection for Local<amphi::Connection<String>> {
+    fn send(&self, message: String) -> Outcome {
+        match self.0.send(message) {
+            Ok(()) => Outcome::Ok,
+            Err(amphi::SendError::Closed(_)) => Outcome::Closed,
+            Err(amphi::SendError::BrokenPipe(_)) => Outcome::BrokenPipe,
+            Err(amphi::SendError::NotWritable(_)) => Outcome::NotWritable,
+            Err(amphi::SendError::Full(_)) => Outcome::Full,
+        }
+    }
+    fn recv(&self) -> Result<String, Outcome> {
+        value_or_outcome(self.0.recv())
+    }
+    fn try_recv(&self) -> Result<String, Outcome> {
+        value_or_outcome(self.0.try_recv())
+    }
+    fn recv_timeout(&self, timeout: Duration) -> Result<String, Outcome> {
+        value_or_outcome(self.0.recv_timeout(timeout))
+    }
+    fn poll(&self, timeout: Duration) -> Result<bool, Outcome> {
+        value_or_outcome(self.0.poll(timeout))
+    }
+    fn close(&self) {
+        self.0.close()
+    }
+    fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+    fn readable(&self) -> bool {
+        self.0.readable()
+    }
+    fn writable(&self) -> bool {
+        self.0.writable()
+    }
+}
+
+impl Connection for amphi::process::Connection<String> {
+    fn send(&self, message: String) -> Outcome {
+        amphi::process::Connection::send(self, &message).into()
+    }
+    fn recv(&self) -> Result<String, Outcome> {
+        value_or_outcome(amphi::process::Connection::recv(self))
+    }
+    fn try_recv(&self) -> Result<String, Outcome> {
+        value_or_outcome(amphi::process::Connection::try_recv(self))
+    }
+    fn recv_timeout(&self, timeout: Duration) -> Result<String, Outcome> {
+        value_or_outcome(amphi::process::Connection::recv_timeout(self, timeout))
+    }
+    fn poll(&self, timeout: Duration) -> Result<bool, Outcome> {
+        value_or_outcome(amphi::process::Connection::poll(self, timeout))
+    }
+    fn close(&self) {
+        amphi::process::Connection::close(self)
+    }
+    fn is_closed(&self) -> bool {
+        amphi::process::Connection::is_closed(self)
+    }
+    fn readable(&self) -> bool {
+        amphi::process::Connection::readable(self)
+    }
+    fn writable(&self) -> bool {
+        amphi::process::Connection::writable(self)
+    }
+}
+
 impl Counter for Local<AtomicU32> {
     fn get(&self) -> u32 {
         self.0.load(Ordering::SeqCst)
@@ -648,6 +735,7 @@ impl Backend for Threads {
     type Counter = Local<AtomicU32>;
     type Queue = Local<amphi::Queue<u32>>;
     type JoinableQueue = Local<amphi::JoinableQueue<u32>>;
+    type Connection = Local<amphi::Connection<String>>;
 
     fn lock() -> Self::Lock {
         Local::new(amphi::Lock::new())
@@ -681,6 +769,10 @@ impl Backend for Threads {
     }
     fn joinable_queue(maxsize: usize) -> Self::JoinableQueue {
         Local::new(amphi::JoinableQueue::new(maxsize))
+    }
+    fn pipe(duplex: bool) -> (Self::Connection, Self::Connection) {
+        let (first, second) = amphi::Pipe::new(duplex);
+        (Local::new(first), Local::new(second))
     }
     fn start<A: Args, R: Args>(target: fn(A) -> R, args: A) -> Peer<R> {
         on_thread(target, args)
@@ -744,6 +836,7 @@ impl<P: PeerKind> Backend for ProcessObjects<P> {
     type Counter = amphi::process::Value<u32>;
     type Queue = amphi::process::Queue<u32>;
     type JoinableQueue = amphi::process::JoinableQueue<u32>;
+    type Connection = amphi::process::Connection<String>;
 
     fn lock() -> Self::Lock {
         amphi::process::Lock::new().expect("a process Lock")
@@ -777,6 +870,9 @@ impl<P: PeerKind> Backend for ProcessObjects<P> {
     }
     fn joinable_queue(maxsize: usize) -> Self::JoinableQueue {
         amphi::process::JoinableQueue::new(maxsize).expect("a process JoinableQueue")
+    }
+    fn pipe(duplex: bool) -> (Self::Connection, Self::Connection) {
+        amphi::process::Pipe::new(duplex).expect("a process Pipe")
     }
     fn start<A: Args, R: Args>(target: fn(A) -> R, args: A) -> Peer<R> {
         P::start(target, args)
@@ -829,6 +925,10 @@ pub(crate) enum Outcome {
     Empty,
     Closed,
     TooManyTaskDone,
+    Eof,
+    BrokenPipe,
+    NotReadable,
+    NotWritable,
     Other,
 }
 
@@ -845,6 +945,10 @@ impl<T> From<Result<T, Error>> for Outcome {
             Err(Error::Empty) => Outcome::Empty,
             Err(Error::Closed) => Outcome::Closed,
             Err(Error::TooManyTaskDone) => Outcome::TooManyTaskDone,
+            Err(Error::Eof) => Outcome::Eof,
+            Err(Error::BrokenPipe) => Outcome::BrokenPipe,
+            Err(Error::NotReadable) => Outcome::NotReadable,
+            Err(Error::NotWritable) => Outcome::NotWritable,
             Err(_) => Outcome::Other,
         }
     }
