@@ -1,5 +1,8 @@
 //! The backends the shared conformance suite runs over, after CPython's `lock_tests.py`, whose
-//! bodies are written once and installed per backend (`install_tests_in_module_dict`).
+//! bodies are written once and installed per backend (`install_tests_in_module_dict`). The
+//! suite is `tests/conformance_{lock,semaphore,event,queue,pipe}.rs`: `Lock`, `RLock`,
+//! `Semaphore`, `BoundedSemaphore`, `Event`, `Condition`, `Barrier`, `Queue`, `JoinableQueue`
+//! and `Pipe`; what only one family has stays in that family's own suites.
 //!
 //! A body is a generic `fn name<B: Backend>()`: it makes its primitives with `B`'s constructors,
 //! starts peers with [`Backend::start`] (a plain `fn(A) -> R` whose arguments are the handles,
@@ -12,7 +15,10 @@
 //!   (in the browser, process workers);
 //! - `process_objects_thread_peers`: process primitives, peers on threads of this process.
 //!
-//! Process backends cannot run under Miri, so there only `threads` is stamped.
+//! Process backends cannot run under Miri, so there only `threads` is stamped. Thread
+//! primitives are wrapped in [`Local`] (an `Arc` that, like Python's `threading.Lock`, refuses
+//! to be serialised), so every backend's handles meet the same bounds. Calls whose error types
+//! differ between the families report an [`Outcome`] instead.
 
 #![allow(dead_code)]
 
