@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use amphi::process::{Event, JoinableQueue, Process, Queue, SimpleQueue};
 use amphi::time::Instant;
-use amphi::Error;
+use amphi::{Error, GetError, PutError};
 use common::{assert_waited_at_least, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
@@ -23,7 +23,7 @@ const DISHES: u32 = 60;
 
 fn wash(dishes: JoinableQueue<u32>) {
     for dish in 0..DISHES {
-        dishes.put(&dish).expect("put in the washer");
+        dishes.put(dish).expect("put in the washer");
     }
 }
 
@@ -34,11 +34,11 @@ fn dry(queues: (JoinableQueue<u32>, Queue<u32>)) -> u32 {
     loop {
         match dishes.get() {
             Ok(dish) => {
-                dried.put(&dish).expect("report a dried dish");
+                dried.put(dish).expect("report a dried dish");
                 count += 1;
                 dishes.task_done().expect("task_done in a dryer");
             }
-            Err(Error::Closed) => return count,
+            Err(GetError::Closed) => return count,
             Err(other) => panic!("get in a dryer: {other}"),
         }
     }
@@ -60,7 +60,7 @@ fn shout(queues: (SimpleQueue<String>, SimpleQueue<String>)) -> usize {
     let (requests, replies) = queues;
     let mut count = 0;
     while let Ok(word) = requests.get() {
-        replies.put(&word.to_uppercase()).expect("put in the child");
+        replies.put(word.to_uppercase()).expect("put in the child");
         count += 1;
     }
     count
@@ -91,7 +91,7 @@ conformance! {
         let mut seen: Vec<u32> = (0..DISHES).map(|_| dried.try_get().unwrap()).collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..DISHES).collect::<Vec<_>>());
-        assert_eq!(dried.try_get(), Err(Error::Empty));
+        assert_eq!(dried.try_get(), Err(GetError::Empty));
         dishes.close();
         let counts: Vec<u32> = dryers.iter().map(|d| d.join_timeout(PATIENCE).unwrap()).collect();
         assert_eq!(counts.iter().sum::<u32>(), DISHES);
@@ -100,7 +100,7 @@ conformance! {
     fn join_in_a_child_wakes_when_the_parent_finishes_the_tasks() {
         let queue = JoinableQueue::new(0).unwrap();
         for n in 0..3u8 {
-            queue.put(&n).unwrap();
+            queue.put(n).unwrap();
         }
         let started = Event::new().unwrap();
         let child = Process::new(join_in_child, (queue.clone(), started.clone()));
@@ -118,8 +118,8 @@ conformance! {
     fn join_timeout_is_timeout_while_tasks_are_unfinished() {
         let queue = JoinableQueue::new(0).unwrap();
         queue.join_timeout(Duration::ZERO).unwrap();
-        queue.put(&"a".to_owned()).unwrap();
-        queue.put(&"b".to_owned()).unwrap();
+        queue.put("a".to_owned()).unwrap();
+        queue.put("b".to_owned()).unwrap();
         let timeout = Duration::from_millis(100);
         let started = Instant::now();
         assert_eq!(queue.join_timeout(timeout), Err(Error::Timeout));
@@ -138,14 +138,14 @@ conformance! {
     fn one_task_done_too_many_is_an_error_in_any_process() {
         let queue = JoinableQueue::new(0).unwrap();
         assert_eq!(queue.task_done(), Err(Error::TooManyTaskDone));
-        queue.put(&1u8).unwrap();
+        queue.put(1u8).unwrap();
         assert_eq!(queue.get(), Ok(1));
         queue.task_done().unwrap();
         assert_eq!(queue.task_done(), Err(Error::TooManyTaskDone));
         assert_eq!(queue.unfinished_tasks(), 0);
         queue.join().unwrap();
 
-        queue.put(&2).unwrap();
+        queue.put(2).unwrap();
         let child = Process::new(task_done_in_child, queue.clone());
         child.start().unwrap();
         assert_eq!(child.join_timeout(PATIENCE).unwrap(), Ok(()));
@@ -165,25 +165,25 @@ conformance! {
         child.start().unwrap();
         let words = ["washer", "", "dryer"];
         for word in words {
-            requests.put(&word.to_owned()).unwrap();
+            requests.put(word.to_owned()).unwrap();
         }
         for word in words {
             assert_eq!(replies.get_timeout(PATIENCE).unwrap(), word.to_uppercase());
         }
         requests.close();
         assert!(requests.is_closed());
-        assert_eq!(requests.put(&"late".to_owned()), Err(Error::Closed));
+        assert_eq!(requests.put("late".to_owned()), Err(PutError::Closed("late".to_owned())));
         assert_eq!(child.join_timeout(PATIENCE).unwrap(), words.len());
         assert!(replies.empty());
-        assert_eq!(replies.try_get(), Err(Error::Empty));
-        assert_eq!(replies.get_timeout(Duration::from_millis(10)), Err(Error::Timeout));
+        assert_eq!(replies.try_get(), Err(GetError::Empty));
+        assert_eq!(replies.get_timeout(Duration::from_millis(10)), Err(GetError::Timeout));
     }
 
     fn garbage_handles_are_errors() {
         let joinable = JoinableQueue::<u32>::new(2).unwrap();
         let good = serde_json::to_value(&joinable).unwrap();
         let opened = serde_json::from_value::<JoinableQueue<u32>>(good.clone()).unwrap();
-        opened.put(&7).unwrap();
+        opened.put(7).unwrap();
         assert_eq!((joinable.get(), joinable.unfinished_tasks()), (Ok(7), 1));
         joinable.task_done().unwrap();
 
@@ -213,7 +213,7 @@ conformance! {
         let simple = SimpleQueue::<u32>::new().unwrap();
         let as_json = serde_json::to_value(&simple).unwrap();
         let opened = serde_json::from_value::<SimpleQueue<u32>>(as_json).unwrap();
-        opened.put(&3).unwrap();
+        opened.put(3).unwrap();
         assert_eq!(simple.get(), Ok(3));
         assert!(serde_json::from_value::<SimpleQueue<u32>>(good["queue"].clone()).is_err());
         assert!(serde_json::from_value::<SimpleQueue<u32>>(good["tasks"].clone()).is_err());

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use amphi::process::{Connection, Pipe, Process, Queue};
-use amphi::Error;
+use amphi::{GetError, PutError, RecvError};
 use common::{big_text, BIG, PATIENCE};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -31,7 +31,7 @@ fn sum_until_sentinel(queue: Queue<Option<u64>>) -> u64 {
 }
 
 fn put_big(queue: Queue<String>) {
-    queue.put(&big_text()).expect("put a 16 MiB item");
+    queue.put(big_text()).expect("put a 16 MiB item");
 }
 
 fn get_big(queue: Queue<String>) -> bool {
@@ -46,9 +46,7 @@ fn get_one(queue: Queue<u32>) -> u32 {
 fn produce(args: (Queue<Option<(u32, u32)>>, u32, u32)) {
     let (queue, producer, count) = args;
     for seq in 0..count {
-        queue
-            .put(&Some((producer, seq)))
-            .expect("put in a producer");
+        queue.put(Some((producer, seq))).expect("put in a producer");
     }
 }
 
@@ -62,8 +60,8 @@ fn consume(queue: Queue<Option<(u32, u32)>>) -> Vec<(u32, u32)> {
 
 /// Sends two messages and returns without closing its end.
 fn send_two_and_leave(end: Connection<u32>) {
-    end.send(&1).unwrap();
-    end.send(&2).unwrap();
+    end.send(1).unwrap();
+    end.send(2).unwrap();
 }
 
 /// Takes the sending end and sleeps until it is killed, without ever sending.
@@ -77,7 +75,7 @@ fn nap_long() {
 }
 
 fn send_big(end: Connection<String>) {
-    end.send(&big_text()).expect("send a 16 MiB message");
+    end.send(big_text()).expect("send a 16 MiB message");
 }
 
 /// A type whose `Serialize` fails.
@@ -108,26 +106,26 @@ conformance! {
         let consumer = Process::new(sum_until_sentinel, queue.clone());
         consumer.start().unwrap();
         for n in 1..=200 {
-            queue.put(&Some(n)).unwrap();
+            queue.put(Some(n)).unwrap();
         }
-        queue.put(&None).unwrap();
+        queue.put(None).unwrap();
         assert_eq!(consumer.join_timeout(PATIENCE).unwrap(), 200 * 201 / 2);
         assert!(queue.empty());
     }
 
     fn an_unserialisable_item_is_an_error_and_the_queue_still_works() {
         let queue = Queue::new(1).unwrap();
-        assert!(matches!(queue.put(&Item::Refusing(())), Err(Error::Encode(_))));
-        queue.put(&Item::Number(1)).unwrap();
+        assert!(matches!(queue.put(Item::Refusing(())), Err(PutError::Encode { .. })));
+        queue.put(Item::Number(1)).unwrap();
         assert_eq!(queue.get(), Ok(Item::Number(1)));
 
         let maps = Queue::new(0).unwrap();
         let mut keyed_by_pairs = HashMap::new();
         keyed_by_pairs.insert((1u8, 2u8), 3u8);
-        let refused = maps.put(&keyed_by_pairs).unwrap_err();
-        assert!(matches!(&refused, Error::Encode(why) if why.contains("key")), "{refused}");
+        let refused = maps.put(keyed_by_pairs).unwrap_err();
+        assert!(matches!(&refused, PutError::Encode { reason, .. } if reason.contains("key")), "{refused}");
         assert_eq!(maps.qsize(), 0);
-        maps.put(&HashMap::new()).unwrap();
+        maps.put(HashMap::new()).unwrap();
         assert_eq!(maps.get(), Ok(HashMap::new()));
     }
 
@@ -144,7 +142,7 @@ conformance! {
         let queue = Queue::new(0).unwrap();
         let child = Process::new(get_big, queue.clone());
         child.start().unwrap();
-        queue.put(&big_text()).unwrap();
+        queue.put(big_text()).unwrap();
         assert!(child.join_timeout(PATIENCE).unwrap());
         assert!(queue.empty());
     }
@@ -157,7 +155,7 @@ conformance! {
         amphi::thread::sleep(Duration::from_millis(300)).unwrap();
         child.kill().unwrap();
         assert!(child.join_timeout(PATIENCE).is_err());
-        queue.put(&5).unwrap();
+        queue.put(5).unwrap();
         assert_eq!(queue.get_timeout(PATIENCE), Ok(5));
     }
 
@@ -170,11 +168,11 @@ conformance! {
         child.kill().unwrap();
         assert!(child.join_timeout(PATIENCE).is_err());
         let pid = match queue.get_timeout(PATIENCE) {
-            Err(Error::PeerDied { pid }) => pid,
+            Err(GetError::PeerDied { pid }) => pid,
             other => panic!("expected PeerDied, got {:?}", other.map(|text| text.len())),
         };
-        assert_eq!(queue.try_put(&"x".to_owned()), Err(Error::PeerDied { pid }));
-        assert_eq!(queue.try_get().map(|text| text.len()), Err(Error::PeerDied { pid }));
+        assert_eq!(queue.try_put("x".to_owned()), Err(PutError::PeerDied { item: "x".to_owned(), pid }));
+        assert_eq!(queue.try_get().map(|text| text.len()), Err(GetError::PeerDied { pid }));
     }
 
     fn four_producers_and_four_consumers_through_a_bounded_queue() {
@@ -195,7 +193,7 @@ conformance! {
             process.join_timeout(PATIENCE).unwrap();
         }
         for _ in &consumers {
-            queue.put(&None).unwrap();
+            queue.put(None).unwrap();
         }
         let mut seen = vec![vec![false; per_producer as usize]; 4];
         for process in &consumers {
@@ -229,7 +227,7 @@ conformance! {
         child.join_timeout(PATIENCE).unwrap();
         assert_eq!(receiver.recv_timeout(PATIENCE), Ok(1));
         assert_eq!(receiver.recv_timeout(PATIENCE), Ok(2));
-        assert_eq!(receiver.recv_timeout(PATIENCE), Err(Error::Eof));
+        assert_eq!(receiver.recv_timeout(PATIENCE), Err(RecvError::Eof));
         assert!(receiver.poll(Duration::ZERO).unwrap(), "the end of file is readable");
     }
 
@@ -240,10 +238,10 @@ conformance! {
         // The child takes the end as it starts; until it has, the parent is the last writer.
         assert_eq!(
             receiver.recv_timeout(Duration::from_millis(300)),
-            Err(Error::Timeout)
+            Err(RecvError::Timeout)
         );
         child.kill().unwrap();
         assert!(child.join_timeout(PATIENCE).is_err());
-        assert_eq!(receiver.recv_timeout(PATIENCE), Err(Error::Eof));
+        assert_eq!(receiver.recv_timeout(PATIENCE), Err(RecvError::Eof));
     }
 }

@@ -17,8 +17,9 @@
 //!
 //! Process backends cannot run under Miri, so there only `threads` is stamped. Thread
 //! primitives are wrapped in [`Local`] (an `Arc` that, like Python's `threading.Lock`, refuses
-//! to be serialised), so every backend's handles meet the same bounds. Calls whose error types
-//! differ between the families report an [`Outcome`] instead.
+//! to be serialised), so every backend's handles meet the same bounds. Peers report how a call
+//! ended as an [`Outcome`] (errors do not travel between processes), and the queue and pipe
+//! traits report their errors that way too, so one comparison serves every error type.
 
 #![allow(dead_code)]
 
@@ -199,8 +200,8 @@ pub(crate) trait Barrier: Handle {
     fn abort(&self) -> Result<(), Error>;
 }
 
-/// Python's `queue.Queue` / `multiprocessing.Queue`, of `u32` items. Each family has its own
-/// error types, so a call reports how it ended as an [`Outcome`].
+/// Python's `queue.Queue` / `multiprocessing.Queue`, of `u32` items; a call reports how it
+/// ended as an [`Outcome`].
 pub(crate) trait Queue: Handle {
     fn put(&self, item: u32) -> Outcome;
     fn try_put(&self, item: u32) -> Outcome;
@@ -457,7 +458,10 @@ itself!(
     amphi::process::BoundedSemaphore,
     amphi::process::Event,
     amphi::process::Condition,
-    amphi::process::Barrier
+    amphi::process::Barrier,
+    amphi::process::Queue<u32>,
+    amphi::process::JoinableQueue<u32>,
+    amphi::process::Connection<String>
 );
 
 use amphi::process::{
@@ -484,7 +488,7 @@ event_like!(amphi::process::Event);
 condition_like!(amphi::process::Condition, ProcessRLockGuard);
 barrier_like!(amphi::process::Barrier);
 
-/// How a thread queue's put ended (the refused item is dropped: the bodies check by value).
+/// How a put ended (the refused item is dropped: the bodies check by value).
 fn put_outcome(result: Result<(), amphi::PutError<u32>>) -> Outcome {
     match result {
         Ok(()) => Outcome::Ok,
@@ -495,7 +499,7 @@ fn put_outcome(result: Result<(), amphi::PutError<u32>>) -> Outcome {
     }
 }
 
-/// How a thread queue's get ended.
+/// How a get ended.
 fn get_outcome(result: Result<u32, amphi::GetError>) -> Result<u32, Outcome> {
     result.map_err(|error| match error {
         amphi::GetError::Empty => Outcome::Empty,
@@ -505,96 +509,56 @@ fn get_outcome(result: Result<u32, amphi::GetError>) -> Result<u32, Outcome> {
     })
 }
 
-macro_rules! thread_queue {
-    ($ty:ty) => {
-        impl Queue for Local<$ty> {
-            fn put(&self, item: u32) -> Outcome {
-                put_outcome(self.0.put(item))
-            }
-            fn try_put(&self, item: u32) -> Outcome {
-                put_outcome(self.0.try_put(item))
-            }
-            fn put_timeout(&self, item: u32, timeout: Duration) -> Outcome {
-                put_outcome(self.0.put_timeout(item, timeout))
-            }
-            fn get(&self) -> Result<u32, Outcome> {
-                get_outcome(self.0.get())
-            }
-            fn try_get(&self) -> Result<u32, Outcome> {
-                get_outcome(self.0.try_get())
-            }
-            fn get_timeout(&self, timeout: Duration) -> Result<u32, Outcome> {
-                get_outcome(self.0.get_timeout(timeout))
-            }
-            fn qsize(&self) -> usize {
-                self.0.qsize()
-            }
-            fn empty(&self) -> bool {
-                self.0.empty()
-            }
-            fn full(&self) -> bool {
-                self.0.full()
-            }
-            fn maxsize(&self) -> usize {
-                self.0.maxsize()
-            }
-            fn close(&self) {
-                self.0.close()
-            }
-            fn is_closed(&self) -> bool {
-                self.0.is_closed()
-            }
-        }
-    };
-}
-
-macro_rules! process_queue {
-    ($ty:ty) => {
+/// The queues of both families have the same calls and error types.
+macro_rules! queue_like {
+    ($($ty:ty),*) => {$(
         impl Queue for $ty {
             fn put(&self, item: u32) -> Outcome {
-                <$ty>::put(self, &item).into()
+                put_outcome(self.inner().put(item))
             }
             fn try_put(&self, item: u32) -> Outcome {
-                <$ty>::try_put(self, &item).into()
+                put_outcome(self.inner().try_put(item))
             }
             fn put_timeout(&self, item: u32, timeout: Duration) -> Outcome {
-                <$ty>::put_timeout(self, &item, timeout).into()
+                put_outcome(self.inner().put_timeout(item, timeout))
             }
             fn get(&self) -> Result<u32, Outcome> {
-                <$ty>::get(self).map_err(|error| Err::<(), _>(error).into())
+                get_outcome(self.inner().get())
             }
             fn try_get(&self) -> Result<u32, Outcome> {
-                <$ty>::try_get(self).map_err(|error| Err::<(), _>(error).into())
+                get_outcome(self.inner().try_get())
             }
             fn get_timeout(&self, timeout: Duration) -> Result<u32, Outcome> {
-                <$ty>::get_timeout(self, timeout).map_err(|error| Err::<(), _>(error).into())
+                get_outcome(self.inner().get_timeout(timeout))
             }
             fn qsize(&self) -> usize {
-                <$ty>::qsize(self)
+                self.inner().qsize()
             }
             fn empty(&self) -> bool {
-                <$ty>::empty(self)
+                self.inner().empty()
             }
             fn full(&self) -> bool {
-                <$ty>::full(self)
+                self.inner().full()
             }
             fn maxsize(&self) -> usize {
-                <$ty>::maxsize(self)
+                self.inner().maxsize()
             }
             fn close(&self) {
-                <$ty>::close(self)
+                self.inner().close()
             }
             fn is_closed(&self) -> bool {
-                <$ty>::is_closed(self)
+                self.inner().is_closed()
             }
         }
-    };
+    )*};
 }
 
-thread_queue!(amphi::Queue<u32>);
-thread_queue!(amphi::JoinableQueue<u32>);
-process_queue!(amphi::process::Queue<u32>);
-process_queue!(amphi::process::JoinableQueue<u32>);
+queue_like!(
+    Local<amphi::Queue<u32>>,
+    Local<amphi::JoinableQueue<u32>>,
+    amphi::process::Queue<u32>,
+    amphi::process::JoinableQueue<u32>
+);
 
 impl JoinableQueue for Local<amphi::JoinableQueue<u32>> {
     fn task_done(&self) -> Outcome {
@@ -626,76 +590,69 @@ impl JoinableQueue for amphi::process::JoinableQueue<u32> {
     }
 }
 
-/// How a call that returns a value ended, as an [`Outcome`] for the error.
-fn value_or_outcome<T>(result: Result<T, Error>) -> Result<T, Outcome> {
-    result.map_err(|error| Err::<(), _>(error).into())
+/// How a send ended (the refused message is dropped: the bodies check by value).
+fn send_outcome(result: Result<(), amphi::SendError<String>>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ok,
+        Err(amphi::SendError::Closed(_)) => Outcome::Closed,
+        Err(amphi::SendError::BrokenPipe(_)) => Outcome::BrokenPipe,
+        Err(amphi::SendError::NotWritable(_)) => Outcome::NotWritable,
+        Err(amphi::SendError::Full(_)) => Outcome::Full,
+        Err(_) => Outcome::Other,
+    }
 }
 
-impl Connection for Local<amphi::Connection<String>> {
-    fn send(&self, message: String) -> Outcome {
-        match self.0.send(message) {
-            Ok(()) => Outcome::Ok,
-            Err(amphi::SendError::Closed(_)) => Outcome::Closed,
-            Err(amphi::SendError::BrokenPipe(_)) => Outcome::BrokenPipe,
-            Err(amphi::SendError::NotWritable(_)) => Outcome::NotWritable,
-            Err(amphi::SendError::Full(_)) => Outcome::Full,
+/// How a receive (or a poll) ended.
+fn recv_outcome<T>(result: Result<T, amphi::RecvError>) -> Result<T, Outcome> {
+    result.map_err(|error| match error {
+        amphi::RecvError::Empty => Outcome::Empty,
+        amphi::RecvError::Timeout => Outcome::Timeout,
+        amphi::RecvError::Eof => Outcome::Eof,
+        amphi::RecvError::Closed => Outcome::Closed,
+        amphi::RecvError::NotReadable => Outcome::NotReadable,
+        _ => Outcome::Other,
+    })
+}
+
+/// The pipe ends of both families have the same calls and error types.
+macro_rules! connection_like {
+    ($($ty:ty),*) => {$(
+        impl Connection for $ty {
+            fn send(&self, message: String) -> Outcome {
+                send_outcome(self.inner().send(message))
+            }
+            fn recv(&self) -> Result<String, Outcome> {
+                recv_outcome(self.inner().recv())
+            }
+            fn try_recv(&self) -> Result<String, Outcome> {
+                recv_outcome(self.inner().try_recv())
+            }
+            fn recv_timeout(&self, timeout: Duration) -> Result<String, Outcome> {
+                recv_outcome(self.inner().recv_timeout(timeout))
+            }
+            fn poll(&self, timeout: Duration) -> Result<bool, Outcome> {
+                recv_outcome(self.inner().poll(timeout))
+            }
+            fn close(&self) {
+                self.inner().close()
+            }
+            fn is_closed(&self) -> bool {
+                self.inner().is_closed()
+            }
+            fn readable(&self) -> bool {
+                self.inner().readable()
+            }
+            fn writable(&self) -> bool {
+                self.inner().writable()
+            }
         }
-    }
-    fn recv(&self) -> Result<String, Outcome> {
-        value_or_outcome(self.0.recv())
-    }
-    fn try_recv(&self) -> Result<String, Outcome> {
-        value_or_outcome(self.0.try_recv())
-    }
-    fn recv_timeout(&self, timeout: Duration) -> Result<String, Outcome> {
-        value_or_outcome(self.0.recv_timeout(timeout))
-    }
-    fn poll(&self, timeout: Duration) -> Result<bool, Outcome> {
-        value_or_outcome(self.0.poll(timeout))
-    }
-    fn close(&self) {
-        self.0.close()
-    }
-    fn is_closed(&self) -> bool {
-        self.0.is_closed()
-    }
-    fn readable(&self) -> bool {
-        self.0.readable()
-    }
-    fn writable(&self) -> bool {
-        self.0.writable()
-    }
+    )*};
 }
 
-impl Connection for amphi::process::Connection<String> {
-    fn send(&self, message: String) -> Outcome {
-        amphi::process::Connection::send(self, &message).into()
-    }
-    fn recv(&self) -> Result<String, Outcome> {
-        value_or_outcome(amphi::process::Connection::recv(self))
-    }
-    fn try_recv(&self) -> Result<String, Outcome> {
-        value_or_outcome(amphi::process::Connection::try_recv(self))
-    }
-    fn recv_timeout(&self, timeout: Duration) -> Result<String, Outcome> {
-        value_or_outcome(amphi::process::Connection::recv_timeout(self, timeout))
-    }
-    fn poll(&self, timeout: Duration) -> Result<bool, Outcome> {
-        value_or_outcome(amphi::process::Connection::poll(self, timeout))
-    }
-    fn close(&self) {
-        amphi::process::Connection::close(self)
-    }
-    fn is_closed(&self) -> bool {
-        amphi::process::Connection::is_closed(self)
-    }
-    fn readable(&self) -> bool {
-        amphi::process::Connection::readable(self)
-    }
-    fn writable(&self) -> bool {
-        amphi::process::Connection::writable(self)
-    }
-}
+connection_like!(
+    Local<amphi::Connection<String>>,
+    amphi::process::Connection<String>
+);
 
 impl Counter for Local<AtomicU32> {
     fn get(&self) -> u32 {
