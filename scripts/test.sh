@@ -19,12 +19,14 @@ cargo test --workspace
 section "loom: every interleaving of the primitives' state machines"
 RUSTFLAGS="--cfg amphi_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
 
-section "miri: the native thread suites under Miri"
+section "miri: the native thread suites (and the shared suites' thread backend) under Miri"
 . scripts/toolchain.env
 MIRIFLAGS="-Zmiri-disable-isolation" cargo "+$WASM_TOOLCHAIN" miri test \
   --test lock --test rlock --test semaphore --test event --test condition --test barrier \
   --test thread --test main_thread --test queue --test queue_close --test queue_stress \
-  --test simple_queue --test joinable_queue --test pipe
+  --test simple_queue --test joinable_queue --test pipe \
+  --test conformance_lock --test conformance_semaphore --test conformance_event \
+  --test conformance_queue --test conformance_pipe
 
 section "browser: wasm-pack test --headless --chrome"
 (

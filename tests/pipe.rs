@@ -2,7 +2,8 @@
 //! `multiprocessing.Pipe`, after CPython's `_TestConnection` and `_TestPoll` in
 //! `Lib/test/_test_multiprocessing.py` (their `threads` flavour), with thread peers: on native
 //! threads and, through `wasm-pack test`, on Web Workers. Plus end of file, broken pipes,
-//! one-way misuse, dying peers and the async forms.
+//! one-way misuse, dying peers and the async forms; what both families share is also in
+//! `conformance_pipe.rs`, run over every backend.
 
 #[macro_use]
 mod common;
@@ -126,29 +127,6 @@ conformance! {
         assert!(!a.try_poll().unwrap());
     }
 
-    fn strings_arrive_whole_and_in_order() {
-        // _TestPoll.test_strings.
-        let strings: [&[u8]; 8] = [b"hello", b"", b"a", b"b", b"", b"bye", b"", b"lop"];
-        let (a, b) = pipe::<Vec<u8>>();
-        let child = Thread::spawn(move || {
-            for s in strings {
-                thread::sleep(Duration::from_millis(20)).unwrap();
-                b.send_bytes(s).unwrap();
-            }
-        })
-        .unwrap();
-        for s in strings {
-            for _ in 0..200 {
-                if a.poll(Duration::from_millis(10)).unwrap() {
-                    break;
-                }
-            }
-            assert_eq!(a.recv_bytes().unwrap(), s);
-        }
-        child.join().unwrap();
-        assert_eq!(a.recv(), Err(RecvError::Eof), "the child's end was dropped with it");
-    }
-
     fn a_poll_never_takes_part_of_a_message() {
         // _TestPoll.test_boundaries: a thread polling the reader takes nothing.
         let (r, w) = Pipe::new::<Vec<u8>>(false);
@@ -206,14 +184,6 @@ conformance! {
             assert!(a.try_poll().unwrap());
         }
         assert!(matches!(a.send("three"), Err(SendError::BrokenPipe("three"))));
-    }
-
-    fn a_blocked_recv_wakes_with_eof_when_the_peer_closes() {
-        let (a, b) = pipe::<u32>();
-        let receiver = Thread::spawn(move || a.recv()).unwrap();
-        thread::sleep(Duration::from_millis(50)).unwrap();
-        b.close();
-        assert_eq!(receiver.join().unwrap(), Err(RecvError::Eof));
     }
 
     fn closing_drops_messages_not_yet_received() {

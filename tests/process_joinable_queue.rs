@@ -1,8 +1,9 @@
 //! [`amphi::process::JoinableQueue`] and [`amphi::process::SimpleQueue`] between processes, on
 //! both targets: the washer and dryers pattern (a producer process, two daemonic consumer
 //! processes, the parent joining the queue), `join` in a child woken by the parent's
-//! `task_done`, `join_timeout` while tasks are unfinished, one `task_done` too many, failed puts
-//! adding no task, a `SimpleQueue` round trip through a child, and handles validated.
+//! `task_done`, `join_timeout` while tasks are unfinished, one `task_done` too many in any process, a
+//! `SimpleQueue` round trip through a child, and handles validated. What both families share
+//! (refused puts adding no task, `join` with worker peers) is in `conformance_queue.rs`.
 
 #[allow(unused_macros)]
 #[macro_use]
@@ -154,32 +155,6 @@ conformance! {
         let refused = child.join_timeout(PATIENCE).unwrap().unwrap_err();
         assert_eq!(refused, Error::TooManyTaskDone.to_string());
         assert_eq!(queue.unfinished_tasks(), 0);
-    }
-
-    fn failed_puts_add_no_task_and_the_forms_match_the_queue() {
-        let queue = JoinableQueue::new(1).unwrap();
-        queue.try_put(10u32).unwrap();
-        assert_eq!((queue.qsize(), queue.full(), queue.empty()), (1, true, false));
-        assert_eq!(queue.try_put(11), Err(PutError::Full(11)));
-        let timeout = Duration::from_millis(100);
-        let started = Instant::now();
-        assert_eq!(queue.put_timeout(12, timeout), Err(PutError::Timeout(12)));
-        assert_waited_at_least(started.elapsed(), timeout);
-        assert_eq!(queue.unfinished_tasks(), 1);
-        assert_eq!(queue.get_timeout(timeout), Ok(10));
-        assert_eq!(queue.try_get(), Err(GetError::Empty));
-        assert_eq!(queue.get_timeout(timeout), Err(GetError::Timeout));
-        queue.put_timeout(13, timeout).unwrap();
-        queue.close();
-        assert!(queue.is_closed());
-        assert_eq!(queue.put(14), Err(PutError::Closed(14)));
-        assert_eq!(queue.unfinished_tasks(), 2);
-        assert_eq!(queue.get(), Ok(13));
-        assert_eq!(queue.get(), Err(GetError::Closed));
-        queue.task_done().unwrap();
-        queue.task_done().unwrap();
-        queue.join().unwrap();
-        assert_eq!(queue.maxsize(), 1);
     }
 
     fn simple_queue_round_trip_through_a_child() {

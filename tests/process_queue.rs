@@ -1,8 +1,11 @@
-//! [`amphi::process::Queue`] and [`amphi::process::Pipe`] between processes, on both targets: producers and consumers in
-//! child processes, the `try_` and `_timeout` forms, items that do not serialise, a 16 MiB item
-//! streamed through the 64 KiB ring, closing, processes killed while they wait or in the middle
-//! of an item, and a stress case of 4 producers and 4 consumers; pipes both ways, one-way misuse, `poll`, end of file and a
-//! 16 MiB message through a pipe.
+//! What only the process family's [`amphi::process::Queue`] and [`amphi::process::Pipe`] have,
+//! between processes on both targets: a producer and a consumer with a sentinel, items that do
+//! not serialise, a 16 MiB item streamed through the 64 KiB ring, processes killed while they
+//! wait or in the middle of an item, and a stress case of 4 producers and 4 consumers; end of
+//! file from a sender that ends without closing or is killed, and a 16 MiB message through a
+//! pipe. What both families share (the try and timed forms, blocking puts and gets, close;
+//! echoes, one-way misuse, `poll`, end of file) is in `conformance_queue.rs` and
+//! `conformance_pipe.rs`, run over every backend.
 
 #[allow(unused_macros)]
 #[macro_use]
@@ -12,9 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use amphi::process::{Connection, Pipe, Process, Queue};
-use amphi::time::Instant;
-use amphi::{GetError, PutError, RecvError, SendError};
-use common::{assert_waited_at_least, big_text, BIG, PATIENCE};
+use amphi::{GetError, PutError, RecvError};
+use common::{big_text, BIG, PATIENCE};
 use serde::{Deserialize, Serialize, Serializer};
 
 #[cfg(target_arch = "wasm32")]
@@ -28,35 +30,12 @@ fn sum_until_sentinel(queue: Queue<Option<u64>>) -> u64 {
     total
 }
 
-fn put_words(queue: Queue<String>) {
-    for word in ["one", "two", "three"] {
-        queue.put(word.to_owned()).expect("put in the child");
-    }
-}
-
-fn get_three(queue: Queue<String>) -> Vec<String> {
-    (0..3)
-        .map(|_| queue.get().expect("get in the child"))
-        .collect()
-}
-
 fn put_big(queue: Queue<String>) {
     queue.put(big_text()).expect("put a 16 MiB item");
 }
 
 fn get_big(queue: Queue<String>) -> bool {
     queue.get().expect("get a 16 MiB item") == big_text()
-}
-
-fn get_until_closed(queue: Queue<u32>) -> Result<Vec<u32>, String> {
-    let mut got = Vec::new();
-    loop {
-        match queue.get() {
-            Ok(n) => got.push(n),
-            Err(GetError::Closed) => return Ok(got),
-            Err(other) => return Err(other.to_string()),
-        }
-    }
 }
 
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // used by a native-only test
@@ -77,26 +56,6 @@ fn consume(queue: Queue<Option<(u32, u32)>>) -> Vec<(u32, u32)> {
         got.push(item);
     }
     got
-}
-
-fn shout_until_eof(end: Connection<String>) -> Result<u32, String> {
-    let mut echoed = 0;
-    loop {
-        match end.recv() {
-            Ok(message) => end
-                .send(message.to_uppercase())
-                .map_err(|e| e.to_string())?,
-            Err(RecvError::Eof) => return Ok(echoed),
-            Err(other) => return Err(other.to_string()),
-        }
-        echoed += 1;
-    }
-}
-
-fn send_later_then_close(end: Connection<String>) {
-    amphi::thread::sleep(Duration::from_millis(200)).unwrap();
-    end.send("late".to_owned()).unwrap();
-    end.close();
 }
 
 /// Sends two messages and returns without closing its end.
@@ -154,59 +113,6 @@ conformance! {
         assert!(queue.empty());
     }
 
-    fn put_in_a_child_and_get_in_the_parent() {
-        let queue = Queue::new(0).unwrap();
-        let child = Process::new(put_words, queue.clone());
-        child.start().unwrap();
-        let got: Vec<String> = (0..3).map(|_| queue.get().unwrap()).collect();
-        assert_eq!(got, ["one", "two", "three"]);
-        child.join_timeout(PATIENCE).unwrap();
-    }
-
-    fn put_in_the_parent_and_get_in_a_child() {
-        let queue = Queue::new(0).unwrap();
-        for word in ["x", "", "z"] {
-            queue.put(word.to_owned()).unwrap();
-        }
-        let child = Process::new(get_three, queue.clone());
-        child.start().unwrap();
-        assert_eq!(child.join_timeout(PATIENCE).unwrap(), ["x", "", "z"]);
-        assert!(queue.empty());
-    }
-
-    fn qsize_empty_and_full() {
-        let queue = Queue::new(2).unwrap();
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (0, true, false));
-        queue.put(1u8).unwrap();
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (1, false, false));
-        queue.put(2u8).unwrap();
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (2, false, true));
-        assert_eq!(queue.get().unwrap(), 1);
-        assert_eq!((queue.qsize(), queue.empty(), queue.full()), (1, false, false));
-        let unbounded = Queue::<u8>::unbounded().unwrap();
-        for n in 0..50 {
-            unbounded.put(n).unwrap();
-        }
-        assert_eq!((unbounded.qsize(), unbounded.full()), (50, false));
-    }
-
-    fn try_and_timeout_forms_give_full_empty_and_timeout() {
-        let queue = Queue::new(1).unwrap();
-        assert_eq!(queue.try_get(), Err(GetError::Empty));
-        let timeout = Duration::from_millis(100);
-        let started = Instant::now();
-        assert_eq!(queue.get_timeout(timeout), Err(GetError::Timeout));
-        assert_waited_at_least(started.elapsed(), timeout);
-        queue.try_put(10u32).unwrap();
-        assert_eq!(queue.try_put(11), Err(PutError::Full(11)));
-        let started = Instant::now();
-        assert_eq!(queue.put_timeout(12, timeout), Err(PutError::Timeout(12)));
-        assert_waited_at_least(started.elapsed(), timeout);
-        assert_eq!(queue.get_timeout(timeout), Ok(10));
-        assert_eq!(queue.put_timeout(13, timeout), Ok(()));
-        assert_eq!(queue.try_get(), Ok(13));
-    }
-
     fn an_unserialisable_item_is_an_error_and_the_queue_still_works() {
         let queue = Queue::new(1).unwrap();
         assert!(matches!(queue.put(Item::Refusing(())), Err(PutError::Encode { .. })));
@@ -239,20 +145,6 @@ conformance! {
         queue.put(big_text()).unwrap();
         assert!(child.join_timeout(PATIENCE).unwrap());
         assert!(queue.empty());
-    }
-
-    fn close_drains_then_wakes_getters_with_closed() {
-        let queue = Queue::new(0).unwrap();
-        let child = Process::new(get_until_closed, queue.clone());
-        child.start().unwrap();
-        for n in 0..5 {
-            queue.put(n).unwrap();
-        }
-        queue.close();
-        assert_eq!(queue.put(9), Err(PutError::Closed(9)));
-        assert_eq!(child.join_timeout(PATIENCE).unwrap(), Ok(vec![0, 1, 2, 3, 4]));
-        assert!(queue.is_closed());
-        assert_eq!(queue.try_get(), Err(GetError::Closed));
     }
 
     fn a_consumer_killed_while_waiting_costs_nothing() {
@@ -317,51 +209,6 @@ conformance! {
         }
         assert!(seen.iter().flatten().all(|&got| got), "an item was lost");
         assert!(queue.empty());
-    }
-
-    fn pipe_messages_both_ways_keep_their_boundaries() {
-        let (here, there) = Pipe::new(true).unwrap();
-        let child = Process::new(shout_until_eof, there);
-        child.start().unwrap();
-        for message in ["a", "", "bc"] {
-            here.send(message.to_owned()).unwrap();
-            assert_eq!(here.recv().unwrap(), message.to_uppercase());
-        }
-        here.close();
-        assert_eq!(child.join_timeout(PATIENCE).unwrap(), Ok(3));
-    }
-
-    fn one_way_pipe_ends_refuse_the_wrong_direction() {
-        let (receiver, sender) = Pipe::new::<u8>(false).unwrap();
-        assert_eq!(receiver.send(1), Err(SendError::NotWritable(1)));
-        assert_eq!(sender.recv(), Err(RecvError::NotReadable));
-        assert_eq!(sender.poll(Duration::ZERO), Err(RecvError::NotReadable));
-        sender.send(2).unwrap();
-        assert_eq!(receiver.recv(), Ok(2));
-        let (receiver, sender) = Pipe::new::<Item>(false).unwrap();
-        assert!(matches!(sender.send(Item::Refusing(())), Err(SendError::Encode { .. })));
-        sender.send(Item::Number(4)).unwrap();
-        assert_eq!(receiver.recv(), Ok(Item::Number(4)));
-    }
-
-    fn poll_times_out_then_sees_a_message_and_eof_follows_the_peer_closing() {
-        let (here, there) = Pipe::new(true).unwrap();
-        let timeout = Duration::from_millis(100);
-        let started = Instant::now();
-        assert_eq!(here.poll(timeout), Ok(false));
-        assert_waited_at_least(started.elapsed(), timeout);
-        assert_eq!(here.recv_timeout(timeout), Err(RecvError::Timeout));
-        assert_eq!(here.try_recv(), Err(RecvError::Empty));
-        let child = Process::new(send_later_then_close, there);
-        child.start().unwrap();
-        assert_eq!(here.poll(PATIENCE), Ok(true));
-        assert_eq!(here.recv().unwrap(), "late");
-        child.join_timeout(PATIENCE).unwrap();
-        assert_eq!(here.recv(), Err(RecvError::Eof));
-        assert_eq!(here.poll(Duration::ZERO), Ok(true));
-        assert_eq!(here.send("anyone?".to_owned()), Err(SendError::BrokenPipe("anyone?".to_owned())));
-        here.close();
-        assert_eq!(here.recv(), Err(RecvError::Closed));
     }
 
     fn a_16_mib_message_streams_through_a_pipe() {

@@ -1,6 +1,8 @@
 //! Objects shared by processes ([`amphi::process::Lock`], `Semaphore`, `BoundedSemaphore`,
 //! `Event`, `Value`, `Array`) with real child processes, on both targets: every target is a
-//! plain `fn` taking the handles as arguments.
+//! plain `fn` taking the handles as arguments. What the process primitives share with the
+//! thread family is in the `conformance_*` suites, run over every backend; here are `Value`,
+//! `Array`, handle validation, a killed holder and grandchildren.
 //!
 //! Every wait on a child has a generous timeout, so a bug fails a test instead of hanging it.
 //! Natively the children are this test binary started again; in the browser they are process
@@ -19,86 +21,6 @@ use common::{start_and_join_all, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-fn release_lock(lock: Lock) -> bool {
-    lock.release().is_ok()
-}
-
-conformance! {
-    fn lock_taken_in_parent_is_released_in_child() {
-        let lock = Lock::new().unwrap();
-        lock.acquire().unwrap().leak();
-        assert!(lock.locked());
-        let child = Process::new(release_lock, lock.clone());
-        child.start().unwrap();
-        assert!(child.join_timeout(PATIENCE).unwrap());
-        assert!(!lock.locked());
-        assert!(lock.try_acquire().is_some());
-    }
-}
-
-/// Holds a permit for a while, recording the most permits ever held at once.
-fn use_slot((slots, busy, most): (Semaphore, Value<u32>, Value<u32>)) {
-    let _permit = slots
-        .acquire_timeout(PATIENCE)
-        .expect("a permit comes back");
-    let now = busy.fetch_add(1) + 1;
-    most.fetch_max_compat(now);
-    amphi::thread::sleep(Duration::from_millis(30)).unwrap();
-    busy.fetch_sub(1);
-}
-
-trait FetchMax {
-    fn fetch_max_compat(&self, value: u32);
-}
-
-impl FetchMax for Value<u32> {
-    fn fetch_max_compat(&self, value: u32) {
-        let mut seen = self.get();
-        while seen < value {
-            match self.compare_exchange(seen, value) {
-                Ok(_) => return,
-                Err(now) => seen = now,
-            }
-        }
-    }
-}
-
-conformance! {
-    fn semaphore_shared_by_five_children() {
-        let slots = Semaphore::new(2).unwrap();
-        let busy = Value::new(0u32).unwrap();
-        let most = Value::new(0u32).unwrap();
-        let children: Vec<_> = (0..5)
-            .map(|_| Process::new(use_slot, (slots.clone(), busy.clone(), most.clone())))
-            .collect();
-        start_and_join_all(&children);
-        assert!(children.iter().all(|child| child.exitcode() == Some(0)));
-        assert_eq!(slots.value(), 2);
-        assert_eq!(busy.get(), 0);
-        assert!(
-            (1..=2).contains(&most.get()),
-            "at most 2 at once, saw {}",
-            most.get()
-        );
-    }
-}
-
-fn set_event(event: Event) {
-    event.set();
-}
-
-conformance! {
-    fn event_set_by_child() {
-        let event = Event::new().unwrap();
-        assert!(!event.is_set());
-        let child = Process::new(set_event, event.clone());
-        child.start().unwrap();
-        event.wait_timeout(PATIENCE).unwrap();
-        assert!(event.is_set());
-        child.join_timeout(PATIENCE).unwrap();
-    }
-}
 
 fn add_thousand(counter: Value<i64>) {
     let lock = counter.get_lock().expect("made with a lock");

@@ -1,6 +1,8 @@
-//! `amphi::process::{Barrier, RLock, Condition}` with real child processes, on both targets:
-//! lockstep rounds, breaking a barrier across processes, re-entrancy and ownership of an
-//! `RLock`, and FIFO notification of waiters in several processes.
+//! What only the process family's `Barrier`, `RLock` and `Condition` have, with real child
+//! processes on both targets: handles validated when they are decoded, `OwnerDied` for an
+//! `RLock` held by a killed child, FIFO notification of waiters in several processes, and a
+//! condition over a plain `Lock` (`Condition::with_lock` takes the lock by value). What both
+//! families share is in the `conformance_*` suites, run over every backend.
 //!
 //! Every wait on a child has a generous timeout, so a bug fails a test instead of hanging it.
 //! Natively the children are this test binary started again; in the browser they are process
@@ -15,101 +17,10 @@ use std::time::Duration;
 
 use amphi::process::{Array, Barrier, Condition, Event, Lock, Process, RLock, Value};
 use amphi::Error;
-use common::{start_and_join_all, PATIENCE};
+use common::PATIENCE;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-const ROUNDS: usize = 100;
-const PARTIES: u32 = 5;
-
-/// Passes the barrier `ROUNDS` times, checking after each round that everybody arrived and
-/// nobody ran ahead; counts the index-0 releases.
-fn lockstep((barrier, arrivals, zeros): (Barrier, Array<u32>, Value<u32>)) {
-    for round in 0..ROUNDS {
-        arrivals.fetch_add(round, 1).unwrap();
-        let index = barrier.wait_timeout(PATIENCE).expect("the round completes");
-        assert!(index < PARTIES);
-        if index == 0 {
-            zeros.fetch_add(1);
-        }
-        assert_eq!(
-            arrivals.get(round),
-            Some(PARTIES),
-            "all arrived in round {round}"
-        );
-        assert_eq!(
-            arrivals.get(round + 2),
-            Some(0),
-            "nobody ran ahead of round {round}"
-        );
-    }
-}
-
-conformance! {
-    fn barrier_of_five_processes_passed_a_hundred_times_in_lockstep() {
-        let barrier = Barrier::new(PARTIES).unwrap();
-        let arrivals = Array::new(&[0u32; ROUNDS + 2]).unwrap();
-        let zeros = Value::new(0u32).unwrap();
-        let children: Vec<_> = (0..PARTIES)
-            .map(|_| Process::new(lockstep, (barrier.clone(), arrivals.clone(), zeros.clone())))
-            .collect();
-        start_and_join_all(&children);
-        assert!(children.iter().all(|child| child.exitcode() == Some(0)));
-        assert_eq!(arrivals.to_vec()[..ROUNDS], [PARTIES; ROUNDS]);
-        assert_eq!(zeros.get(), ROUNDS as u32, "one index 0 per round");
-        assert_eq!(barrier.n_waiting(), 0);
-        assert!(!barrier.broken());
-    }
-}
-
-/// Whether the wait ended with `BrokenBarrier` (errors do not travel between processes).
-fn wait_on(barrier: Barrier) -> bool {
-    barrier.wait_timeout(PATIENCE) == Err(Error::BrokenBarrier)
-}
-
-fn abort_it(barrier: Barrier) {
-    barrier.abort().unwrap();
-}
-
-conformance! {
-    fn barrier_aborted_by_one_child_breaks_the_others() {
-        let barrier = Barrier::new(4).unwrap();
-        let waiters: Vec<_> = (0..2)
-            .map(|_| Process::new(wait_on, barrier.clone()))
-            .collect();
-        for waiter in &waiters {
-            waiter.start().unwrap();
-        }
-        while barrier.n_waiting() < 2 {
-            amphi::thread::sleep(Duration::from_millis(1)).unwrap();
-        }
-        let aborter = Process::new(abort_it, barrier.clone());
-        aborter.start().unwrap();
-        aborter.join_timeout(PATIENCE).unwrap();
-        for waiter in &waiters {
-            assert!(waiter.join_timeout(PATIENCE).unwrap(), "BrokenBarrier");
-        }
-        assert!(barrier.broken());
-        assert_eq!(barrier.wait(), Err(Error::BrokenBarrier));
-        barrier.reset().unwrap();
-        assert!(!barrier.broken());
-    }
-}
-
-fn wait_briefly(barrier: Barrier) -> bool {
-    barrier.wait_timeout(Duration::from_millis(50)) == Err(Error::BrokenBarrier)
-}
-
-conformance! {
-    fn barrier_timed_out_in_a_child_is_broken_in_the_parent() {
-        let barrier = Barrier::new(2).unwrap();
-        let child = Process::new(wait_briefly, barrier.clone());
-        child.start().unwrap();
-        assert!(child.join_timeout(PATIENCE).unwrap(), "BrokenBarrier");
-        assert!(barrier.broken());
-    }
-}
 
 conformance! {
     fn barrier_handles_are_validated() {
@@ -123,50 +34,6 @@ conformance! {
             serde_json::from_value::<Barrier>(lock).is_err(),
             "not a barrier"
         );
-    }
-}
-
-/// Takes the lock three levels deep, checks the depth, and releases it all.
-fn reenter(lock: RLock) -> (u32, bool) {
-    let outer = lock.acquire_timeout(PATIENCE).unwrap();
-    let middle = lock.acquire().unwrap();
-    let inner = lock.try_acquire().expect("the owner may re-enter");
-    let depth = lock.depth();
-    drop((inner, middle, outer));
-    (depth, lock.locked())
-}
-
-conformance! {
-    fn rlock_reentered_in_a_child() {
-        let lock = RLock::new().unwrap();
-        let child = Process::new(reenter, lock.clone());
-        child.start().unwrap();
-        assert_eq!(child.join_timeout(PATIENCE).unwrap(), (3, false));
-        assert!(!lock.locked());
-    }
-}
-
-fn release_foreign(lock: RLock) -> (bool, bool, bool) {
-    let outcome = lock.release() == Err(Error::NotOwner);
-    let owned = lock.is_owned();
-    let taken = lock.try_acquire().is_some();
-    (outcome, owned, taken)
-}
-
-conformance! {
-    fn rlock_released_by_a_child_that_does_not_own_it_is_not_owner() {
-        let lock = RLock::new().unwrap();
-        lock.acquire().unwrap().leak();
-        let child = Process::new(release_foreign, lock.clone());
-        child.start().unwrap();
-        let (outcome, owned, taken) = child.join_timeout(PATIENCE).unwrap();
-        assert!(outcome, "NotOwner");
-        assert!(!owned, "the parent's thread owns it, not the child's");
-        assert!(!taken, "the child cannot take it while the parent holds it");
-        assert!(lock.is_owned());
-        assert_eq!(lock.depth(), 1);
-        lock.release().unwrap();
-        assert!(!lock.locked());
     }
 }
 
@@ -268,14 +135,5 @@ conformance! {
             assert_eq!(cond.notify_all().unwrap(), 1);
         }
         assert_eq!(child.join_timeout(PATIENCE).unwrap(), 7);
-    }
-}
-
-conformance! {
-    fn condition_refuses_callers_without_the_lock() {
-        let cond = Condition::new().unwrap();
-        assert_eq!(cond.wait(), Err(Error::NotOwner));
-        assert_eq!(cond.notify(1), Err(Error::NotOwner));
-        assert_eq!(cond.waiting(), 0);
     }
 }

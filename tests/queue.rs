@@ -1,8 +1,11 @@
 //! Conformance of [`amphi::Queue`] with Python's queues, after CPython's
 //! `Lib/test/test_queue.py` (`BaseQueueTestMixin`) and `_TestQueue` in
 //! `Lib/test/_test_multiprocessing.py`, with thread peers: on native threads and, through
-//! `wasm-pack test`, on Web Workers. Plus the error types and the async forms. `close` and
-//! dying peers are in `queue_close.rs`, many threads and the stress test in `queue_stress.rs`.
+//! `wasm-pack test`, on Web Workers. What both families share (the try and timed forms,
+//! blocking puts and gets, producers, close) is in `conformance_queue.rs`, run over every
+//! backend; here are CPython's basic test, the error types that hand the item back, drops, and
+//! the async forms. `close` and dying peers are in `queue_close.rs`, many threads and the
+//! stress test in `queue_stress.rs`.
 
 #[macro_use]
 mod common;
@@ -12,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amphi::time::Instant;
-use amphi::{thread, Error, Event, GetError, PutError, Queue, Thread};
+use amphi::{thread, Error, GetError, PutError, Queue, Thread};
 use common::assert_waited_at_least;
 
 #[cfg(target_arch = "wasm32")]
@@ -110,124 +113,6 @@ conformance! {
         let q = Arc::new(Queue::new(QUEUE_SIZE));
         basic_queue_test(&q);
         basic_queue_test(&q);
-    }
-
-    fn nowait_forms() {
-        let q = Queue::new(QUEUE_SIZE);
-        for _ in 0..QUEUE_SIZE {
-            q.try_put(1).unwrap();
-        }
-        assert!(matches!(q.try_put(1), Err(PutError::Full(1))));
-        for _ in 0..QUEUE_SIZE {
-            q.try_get().unwrap();
-        }
-        assert_eq!(q.try_get(), Err(GetError::Empty));
-    }
-
-    fn put_with_a_child_draining() {
-        // _TestQueue.test_put: a full queue refuses, with and without waiting, until a child
-        // thread takes every item.
-        const MAXSIZE: usize = 6;
-        let queue = Arc::new(Queue::new(MAXSIZE));
-        let child_can_start = Arc::new(Event::new());
-        let parent_can_continue = Arc::new(Event::new());
-        let child = {
-            let (queue, start, done) =
-                (queue.clone(), child_can_start.clone(), parent_can_continue.clone());
-            Thread::spawn(move || {
-                start.wait().unwrap();
-                for _ in 0..MAXSIZE {
-                    queue.get().unwrap();
-                }
-                done.set();
-            })
-            .unwrap()
-        };
-        assert!(queue.empty());
-        assert!(!queue.full());
-        for i in 1..=MAXSIZE {
-            queue.put(i).unwrap();
-        }
-        assert!(!queue.empty());
-        assert!(queue.full());
-        assert!(matches!(queue.try_put(7), Err(PutError::Full(7))));
-        for timeout in [100, 200] {
-            let timeout = Duration::from_millis(timeout);
-            let start = Instant::now();
-            assert!(matches!(queue.put_timeout(7, timeout), Err(PutError::Timeout(7))));
-            assert_waited_at_least(start.elapsed(), timeout);
-        }
-        child_can_start.set();
-        parent_can_continue.wait().unwrap();
-        assert!(queue.empty());
-        assert!(!queue.full());
-        child.join().unwrap();
-    }
-
-    fn get_with_a_child_filling() {
-        // _TestQueue.test_get.
-        let queue = Arc::new(Queue::new(0));
-        let child_can_start = Arc::new(Event::new());
-        let parent_can_continue = Arc::new(Event::new());
-        let child = {
-            let (queue, start, done) =
-                (queue.clone(), child_can_start.clone(), parent_can_continue.clone());
-            Thread::spawn(move || {
-                start.wait().unwrap();
-                for i in 2..=5 {
-                    queue.put(i).unwrap();
-                }
-                done.set();
-            })
-            .unwrap()
-        };
-        assert!(queue.empty());
-        child_can_start.set();
-        parent_can_continue.wait().unwrap();
-        assert!(!queue.empty());
-        assert_eq!(queue.get(), Ok(2));
-        assert_eq!(queue.get_timeout(Duration::from_secs(1)), Ok(3));
-        assert_eq!(queue.get(), Ok(4));
-        assert_eq!(queue.try_get(), Ok(5));
-        assert!(queue.empty());
-        assert_eq!(queue.try_get(), Err(GetError::Empty));
-        for timeout in [100, 200] {
-            let timeout = Duration::from_millis(timeout);
-            let start = Instant::now();
-            assert_eq!(queue.get_timeout(timeout), Err(GetError::Timeout));
-            assert_waited_at_least(start.elapsed(), timeout);
-        }
-        child.join().unwrap();
-    }
-
-    fn items_put_by_another_thread_follow_in_order() {
-        // _TestQueue.test_fork, with a thread for the child.
-        let queue = Arc::new(Queue::new(0));
-        for i in 0..10 {
-            queue.put(i).unwrap();
-        }
-        let child = {
-            let queue = queue.clone();
-            Thread::spawn(move || (10..20).for_each(|i| queue.put(i).unwrap())).unwrap()
-        };
-        for i in 0..20 {
-            assert_eq!(queue.get(), Ok(i));
-        }
-        assert_eq!(queue.try_get(), Err(GetError::Empty));
-        child.join().unwrap();
-    }
-
-    fn qsize_counts_items() {
-        let q = Queue::new(0);
-        assert_eq!(q.qsize(), 0);
-        q.put(1).unwrap();
-        assert_eq!(q.qsize(), 1);
-        q.put(5).unwrap();
-        assert_eq!(q.qsize(), 2);
-        q.get().unwrap();
-        assert_eq!(q.qsize(), 1);
-        q.get().unwrap();
-        assert_eq!(q.qsize(), 0);
     }
 
     fn constructors_and_debug() {

@@ -50,9 +50,11 @@ impl Shared {
     }
 
     fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+        // The guard is built only once a permit is taken: `then_some` would build it eagerly,
+        // and dropping the unused guard of a refusal would give back a permit never taken.
         self.raw
             .try_take()
-            .then_some(SemaphoreGuard { raw: &self.raw })
+            .then(|| SemaphoreGuard { raw: &self.raw })
     }
 }
 
