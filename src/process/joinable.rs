@@ -30,7 +30,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::queue::Queue;
 use super::region::{Handle, Object, SharedWord};
 use super::ring::drive;
-use super::ring::{Sending, Wait};
+use super::ring::Sending;
 use crate::sync::atomic::Ordering;
 use crate::sync::Word;
 use crate::time::Deadline;
@@ -126,11 +126,11 @@ impl Tasks {
             return Ok(());
         }
         while done.load(Ordering::SeqCst) == generation {
-            match deadline.remaining() {
-                Ok(left) => done.wait(generation, left),
+            match done.wait(generation, deadline) {
+                Ok(()) => {}
                 Err(_) if done.load(Ordering::SeqCst) != generation => return Ok(()),
                 Err(timeout) => return Err(timeout),
-            };
+            }
         }
         Ok(())
     }
@@ -226,7 +226,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: &T) -> Result<(), Error> {
-        drive::run(&mut self.counted(item, Wait::FOREVER)?)
+        drive::run(&mut self.counted(item, Deadline::NEVER)?)
     }
 
     /// Puts `item` as a new task if that needs no waiting; [`Error::Full`] otherwise (see
@@ -242,7 +242,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_put(&self, item: &T) -> Result<(), Error> {
-        drive::run(&mut self.counted(item, Wait::Never)?)
+        drive::run(&mut self.counted(item, Deadline::NOW)?)
     }
 
     /// Puts `item` as a new task, or returns [`Error::Timeout`] if there was no room for it
@@ -260,7 +260,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), Error> {
-        drive::run(&mut self.counted(item, Wait::timeout(timeout))?)
+        drive::run(&mut self.counted(item, Deadline::after(timeout))?)
     }
 
     /// Takes the item at the front, waiting for one (see [`Queue::get`]). Call
@@ -335,13 +335,13 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
-        let sending = self.counted(item, Wait::FOREVER);
+        let sending = self.counted(item, Deadline::NEVER);
         async move { drive::run_async(sending?).await }
     }
 
     /// A put of `item` as a task: counted before it runs, taken back unless it went in.
-    fn counted(&self, item: &T, wait: Wait) -> Result<Sending, Error> {
-        let sending = self.queue.sending(item, wait)?;
+    fn counted(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
+        let sending = self.queue.sending(item, deadline)?;
         self.tasks.add()?;
         let tasks = self.tasks;
         Ok(sending.undo_unless_sent(move || {

@@ -21,7 +21,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::queue::{decode, encode};
 use super::region::Handle;
 use super::ring::drive;
-use super::ring::{Ending, Receiving, Ring, Sending, Wait, READ_CLOSED, WRITE_CLOSED};
+use super::ring::{Ending, Receiving, Ring, Sending, READ_CLOSED, WRITE_CLOSED};
+use crate::time::Deadline;
 use crate::Error;
 
 const KIND_PIPE: u32 = 0x11;
@@ -217,7 +218,7 @@ impl<T> Connection<T> {
     pub fn poll(&self, timeout: Duration) -> Result<bool, Error> {
         let mut polling = self
             .incoming()?
-            .polling(Wait::timeout(timeout), Ending::WithLastWriter);
+            .polling(Deadline::after(timeout), Ending::WithLastWriter);
         match drive::run(&mut polling) {
             Err(Error::Timeout) => Ok(false),
             polled => polled,
@@ -240,7 +241,7 @@ impl<T> Connection<T> {
     pub async fn poll_async(&self) -> Result<(), Error> {
         let polling = self
             .incoming()?
-            .polling(Wait::FOREVER, Ending::WithLastWriter);
+            .polling(Deadline::NEVER, Ending::WithLastWriter);
         drive::run_async(polling).await.map(drop)
     }
 }
@@ -288,7 +289,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        ring.sending(encode(value)?, Wait::FOREVER, 0, |flags| {
+        ring.sending(encode(value)?, Deadline::NEVER, 0, |flags| {
             if flags & WRITE_CLOSED != 0 {
                 Some(Error::Closed)
             } else if flags & READ_CLOSED != 0 {
@@ -316,7 +317,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn recv(&self) -> Result<T, Error> {
-        self.recv_within(Wait::FOREVER)
+        self.recv_within(Deadline::NEVER)
     }
 
     /// Receives a message if one is there; [`Error::Empty`] otherwise.
@@ -331,7 +332,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_recv(&self) -> Result<T, Error> {
-        self.recv_within(Wait::Never)
+        self.recv_within(Deadline::NOW)
     }
 
     /// Receives the next message, or returns [`Error::Timeout`] if none began within
@@ -347,7 +348,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, Error> {
-        self.recv_within(Wait::timeout(timeout))
+        self.recv_within(Deadline::after(timeout))
     }
 
     /// Receives the next message without blocking the thread, waiting for one. Dropping the
@@ -364,17 +365,17 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn recv_async(&self) -> Result<T, Error> {
-        decode(&drive::run_async(self.receiving(Wait::FOREVER)?).await?)
+        decode(&drive::run_async(self.receiving(Deadline::NEVER)?).await?)
     }
 
-    fn receiving(&self, wait: Wait) -> Result<Receiving, Error> {
+    fn receiving(&self, deadline: Deadline) -> Result<Receiving, Error> {
         Ok(self
             .incoming()?
-            .receiving(wait, Error::Eof, Ending::WithLastWriter))
+            .receiving(deadline, Error::Eof, Ending::WithLastWriter))
     }
 
-    fn recv_within(&self, wait: Wait) -> Result<T, Error> {
-        decode(&drive::run(&mut self.receiving(wait)?)?)
+    fn recv_within(&self, deadline: Deadline) -> Result<T, Error> {
+        decode(&drive::run(&mut self.receiving(deadline)?)?)
     }
 }
 

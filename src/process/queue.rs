@@ -21,7 +21,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::Handle;
 use super::ring::drive;
-use super::ring::{Ending, Receiving, Ring, Sending, Wait, WRITE_CLOSED};
+use super::ring::{Ending, Receiving, Ring, Sending, WRITE_CLOSED};
+use crate::time::Deadline;
 use crate::Error;
 
 const KIND_QUEUE: u32 = 0x10;
@@ -145,7 +146,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: &T) -> Result<(), Error> {
-        self.put_within(item, Wait::FOREVER)
+        self.put_within(item, Deadline::NEVER)
     }
 
     /// Puts `item` if that needs no waiting; [`Error::Full`] otherwise (also when the item is
@@ -160,7 +161,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_put(&self, item: &T) -> Result<(), Error> {
-        self.put_within(item, Wait::Never)
+        self.put_within(item, Deadline::NOW)
     }
 
     /// Puts `item`, or returns [`Error::Timeout`] if there is no free slot and room for it
@@ -178,7 +179,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), Error> {
-        self.put_within(item, Wait::timeout(timeout))
+        self.put_within(item, Deadline::after(timeout))
     }
 
     /// Puts `item` without blocking the thread: the future completes once it is in (see the
@@ -196,20 +197,20 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
-        let sending = self.sending(item, Wait::FOREVER);
+        let sending = self.sending(item, Deadline::NEVER);
         async move { drive::run_async(sending?).await }
     }
 
     /// A put of `item`, to run with a driver of `drive`.
-    pub(super) fn sending(&self, item: &T, wait: Wait) -> Result<Sending, Error> {
+    pub(super) fn sending(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
         self.ring
-            .sending(encode(item)?, wait, self.ring.aux(), |flags| {
+            .sending(encode(item)?, deadline, self.ring.aux(), |flags| {
                 (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
             })
     }
 
-    fn put_within(&self, item: &T, wait: Wait) -> Result<(), Error> {
-        drive::run(&mut self.sending(item, wait)?)
+    fn put_within(&self, item: &T, deadline: Deadline) -> Result<(), Error> {
+        drive::run(&mut self.sending(item, deadline)?)
     }
 
     /// Takes the item at the front, waiting for one.
@@ -227,7 +228,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn get(&self) -> Result<T, Error> {
-        self.get_within(Wait::FOREVER)
+        self.get_within(Deadline::NEVER)
     }
 
     /// Takes the item at the front if there is one; [`Error::Empty`] otherwise (also while
@@ -243,7 +244,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_get(&self) -> Result<T, Error> {
-        self.get_within(Wait::Never)
+        self.get_within(Deadline::NOW)
     }
 
     /// Takes the item at the front, or returns [`Error::Timeout`] if none came within
@@ -259,7 +260,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, Error> {
-        self.get_within(Wait::timeout(timeout))
+        self.get_within(Deadline::after(timeout))
     }
 
     /// Takes the item at the front without blocking the thread, waiting for one (see the
@@ -276,15 +277,16 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn get_async(&self) -> Result<T, Error> {
-        decode(&drive::run_async(self.receiving(Wait::FOREVER)).await?)
+        decode(&drive::run_async(self.receiving(Deadline::NEVER)).await?)
     }
 
-    fn receiving(&self, wait: Wait) -> Receiving {
-        self.ring.receiving(wait, Error::Closed, Ending::WhenClosed)
+    fn receiving(&self, deadline: Deadline) -> Receiving {
+        self.ring
+            .receiving(deadline, Error::Closed, Ending::WhenClosed)
     }
 
-    fn get_within(&self, wait: Wait) -> Result<T, Error> {
-        decode(&drive::run(&mut self.receiving(wait))?)
+    fn get_within(&self, deadline: Deadline) -> Result<T, Error> {
+        decode(&drive::run(&mut self.receiving(deadline))?)
     }
 }
 

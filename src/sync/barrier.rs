@@ -228,11 +228,8 @@ impl<W: Word> RawBarrier<W> {
         let seen = self.changed.load(Ordering::Acquire);
         drop(guard);
         while self.changed.load(Ordering::Acquire) == seen {
-            match deadline.remaining() {
-                Ok(left) => {
-                    self.changed.wait(seen, left);
-                }
-                Err(_) => break,
+            if self.changed.wait(seen, deadline).is_err() {
+                break;
             }
         }
         self.acquire()

@@ -52,9 +52,10 @@
 
 use super::channel::{Core, LocalStore};
 use crate::error::{GetError, PutError, SendError};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::time::Deadline;
 use crate::Error;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -217,7 +218,7 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn recv(&self) -> Result<T, Error> {
-        let received = self.incoming()?.get(None);
+        let received = self.incoming()?.get(Deadline::NEVER);
         self.received(received)
     }
 
@@ -248,7 +249,7 @@ impl<T> Connection<T> {
     /// assert_eq!(outcome, Err(amphi::Error::Timeout));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, Error> {
-        let received = self.incoming()?.get(Some(timeout));
+        let received = self.incoming()?.get(Deadline::after(timeout));
         self.received(received)
     }
 
@@ -285,7 +286,7 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool, Error> {
-        let ready = self.incoming()?.wait_ready(Some(timeout))?;
+        let ready = self.incoming()?.wait_ready(Deadline::after(timeout))?;
         self.still_open().map(|()| ready)
     }
 

@@ -163,7 +163,7 @@ fn process_exited(pid: u32, code: i32, report: Option<Vec<u8>>, broken: Option<S
     child.watch.exited(code, report);
     let word = child.watch.exit_word();
     word.store(PROCESS_EXITED, Ordering::Release);
-    super::wake_all(word);
+    super::wake(crate::sys::Futex::Private(word), crate::sys::Wake::All);
 }
 
 /// How the entry's thread ended.
@@ -218,7 +218,7 @@ pub async fn process_main(
             let exit = unsafe { entry(target as *const (), &payload) };
             *crate::sync::spin::lock(&run.outcome) = Some(exit);
             run.exit.store(THREAD_EXITED, Ordering::Release);
-            super::wake_all(&run.exit);
+            super::wake(crate::sys::Futex::Private(&run.exit), crate::sys::Wake::All);
         })
     };
     let exit = match super::spawn(
