@@ -34,8 +34,9 @@
 pub(crate) const SPIN_STEPS: u32 = if cfg!(amphi_loom) { 0 } else { 7 };
 /// How many `yield_now`s [`Backoff::snooze`] makes after spinning, before it is time to sleep.
 pub(crate) const YIELD_STEPS: u32 = if cfg!(amphi_loom) { 0 } else { 4 };
-/// The most spin-loop hints between two re-reads (the doubling stops there).
-const MOST_HINTS: u32 = 64;
+/// The doubling of the spin-loop hints between two re-reads stops at `1 << MOST_DOUBLINGS`
+/// (64).
+const MOST_DOUBLINGS: u32 = 6;
 
 /// One waiter's progress through the spin policy (see the module docs).
 #[derive(Debug)]
@@ -51,8 +52,8 @@ impl Backoff {
         Backoff::spinning(SPIN_STEPS)
     }
 
-    /// A backoff whose spin phase lasts `spin_steps` re-reads (none under loom). Past the
-    /// seventh, each step waits [`MOST_HINTS`] hints.
+    /// A backoff whose spin phase lasts `spin_steps` re-reads (none under loom). From the
+    /// seventh on, each step waits 64 hints.
     #[inline]
     pub(crate) const fn spinning(spin_steps: u32) -> Backoff {
         Backoff {
@@ -106,7 +107,7 @@ impl Backoff {
     /// Spends this step's spin-loop hints and moves to the next step.
     #[inline]
     fn hint(&mut self) {
-        for _ in 0..(1u32 << self.step.min(6)).min(MOST_HINTS) {
+        for _ in 0..1u32 << self.step.min(MOST_DOUBLINGS) {
             std::hint::spin_loop();
         }
         self.step += 1;

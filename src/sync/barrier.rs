@@ -104,7 +104,7 @@ impl<W: Word> RawBarrier<W> {
                 if let Some(outcome) = self.released() {
                     break outcome;
                 }
-                if deadline.remaining().is_err() {
+                if deadline.passed() {
                     self.set_state(BROKEN);
                     break Err(Error::BrokenBarrier);
                 }
