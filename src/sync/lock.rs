@@ -150,7 +150,7 @@ impl<W: Word> RawLock<W> {
         let mut backoff = Backoff::new();
         loop {
             let state = self.state.load(Ordering::Relaxed);
-            if state != LOCKED || !backoff.spin() {
+            if state != LOCKED || !backoff.poll() {
                 return state;
             }
         }

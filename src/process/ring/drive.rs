@@ -36,8 +36,8 @@ use crate::{sys, Error};
 /// The longest sleep before a waiter checks on the processes it waits for.
 pub(crate) const SLICE: Duration = Duration::from_millis(100);
 
-/// How many spin steps the blocking driver makes on a sequence word before it sleeps (13 steps
-/// of [`Backoff`]: about 500 spin-loop hints): a peer in another process often answers within
+/// How many spin steps the blocking driver polls a sequence word for before it sleeps (13 steps
+/// of [`Backoff`]: 511 spin-loop hints, a read after each): a peer in another process often answers within
 /// microseconds, and catching its answer awake saves a futex wake on its side and a sleep and
 /// wake-up on ours (most of a round trip's time).
 const SPIN_STEPS: u32 = 13;
@@ -94,9 +94,12 @@ impl Block {
                 seen,
             } => {
                 let mut backoff = Backoff::spinning(SPIN_STEPS);
-                while backoff.spin() {
+                loop {
                     if seq.load(SeqCst) != seen {
                         return true;
+                    }
+                    if !backoff.poll() {
+                        break;
                     }
                 }
                 sleepers.fetch_add(1, SeqCst);
