@@ -52,26 +52,26 @@ mod native {
     fn put_n((queue, start, n): (Queue<u64>, Barrier, u64)) {
         start.wait().expect("the start barrier");
         for item in 0..n {
-            queue.put(&item).expect("put");
+            queue.put(item).expect("put");
         }
     }
 
     fn echo_queue((ping, pong, n): (Queue<u64>, Queue<u64>, u64)) {
         for _ in 0..n {
-            pong.put(&ping.get().expect("get")).expect("put");
+            pong.put(ping.get().expect("get")).expect("put");
         }
     }
 
     fn send_n((sender, start, n): (Connection<u64>, Barrier, u64)) {
         start.wait().expect("the start barrier");
         for item in 0..n {
-            sender.send(&item).expect("send");
+            sender.send(item).expect("send");
         }
     }
 
     fn echo_pipe((end, n): (Connection<u64>, u64)) {
         for _ in 0..n {
-            end.send(&end.recv().expect("recv")).expect("send");
+            end.send(end.recv().expect("recv")).expect("send");
         }
     }
 
@@ -137,7 +137,7 @@ mod native {
         let pong = Queue::<u64>::unbounded().expect("a process Queue");
         let args = (ping.clone(), pong.clone(), WARM_UP + ROUND_TRIPS);
         ping_pong(echo_queue, args, |item| {
-            ping.put(&item).expect("put");
+            ping.put(item).expect("put");
             pong.get().expect("get")
         })
     }
@@ -145,7 +145,7 @@ mod native {
     fn pipe_ping_pong() -> f64 {
         let (here, there) = Pipe::new::<u64>(true).expect("a process Pipe");
         ping_pong(echo_pipe, (there, WARM_UP + ROUND_TRIPS), |item| {
-            here.send(&item).expect("send");
+            here.send(item).expect("send");
             here.recv().expect("recv")
         })
     }

@@ -18,9 +18,11 @@
 //!   worker as [`Error::ThreadLost`]. Nothing waits forever on a dead thread.
 //! - [`Queue`], [`SimpleQueue`], [`JoinableQueue`]: Python's queues between threads, bounded
 //!   or not, with `put`/`get` in the four forms, `close`, and `task_done`/`join`; a failed put
-//!   hands its item back in a [`PutError`]. See [`queue`].
+//!   hands its item back in a [`PutError`], a failed get says why in a [`GetError`].
 //! - [`pipe()`] and [`Pipe`]: pairs of [`Connection`]s (both ways or one way) that keep message
-//!   boundaries and report the end of file as [`Error::Eof`]. See [`mod@pipe`].
+//!   boundaries and report the end of file as [`RecvError::Eof`]; a failed send hands its value
+//!   back in a [`SendError`]; `send_bytes`/`recv_bytes`/`recv_bytes_into` as Python's. The
+//!   process queues and pipes return the same error types.
 //! - [`process::Process`]: run a function in a child process (natively a re-execution of the
 //!   program), `start`, `join` its result back, `terminate`, `kill`, `exitcode`; with
 //!   [`process::current_process`], [`process::parent_process`], [`process::active_children`].
@@ -53,7 +55,9 @@ mod sys;
 pub mod thread;
 pub mod time;
 
-pub use error::{Error, GetError, PanicReport, PutError, Result, SendError};
+pub use error::{
+    Error, GetError, PanicReport, PutError, RecvBytesError, RecvError, Result, SendError,
+};
 pub use thread::{
     pipe, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, JoinableQueue,
     Lock, LockGuard, Pipe, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, SimpleQueue,

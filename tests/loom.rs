@@ -14,7 +14,9 @@
 
 use std::time::Duration;
 
-use amphi::{Barrier, Condition, Error, Event, GetError, Lock, PutError, Queue, RLock, Semaphore};
+use amphi::{
+    Barrier, Condition, Error, Event, GetError, Lock, PutError, Queue, RLock, RecvError, Semaphore,
+};
 use loom::sync::atomic::{AtomicU32, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -330,7 +332,7 @@ fn pipe_receiver_sees_every_message_then_eof() {
         });
         assert_eq!(receiver.recv(), Ok(1));
         assert_eq!(receiver.recv(), Ok(2));
-        assert_eq!(receiver.recv(), Err(Error::Eof));
+        assert_eq!(receiver.recv(), Err(RecvError::Eof));
         sending.join().unwrap();
     });
 }

@@ -13,7 +13,7 @@ use amphi::{thread, Lock, Thread};
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use super::*;
-    use amphi::{process, Error};
+    use amphi::{process, Error, GetError, PutError, RecvError};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -106,13 +106,13 @@ mod browser {
     fn square_until_closed(queues: (process::Queue<u32>, process::Queue<u32>)) {
         let (requests, replies) = queues;
         while let Ok(n) = requests.get() {
-            replies.put(&(n * n)).unwrap();
+            replies.put(n * n).unwrap();
         }
     }
 
     fn echo_until_eof(end: process::Connection<String>) {
         while let Ok(message) = end.recv() {
-            end.send(&message).unwrap();
+            end.send(message).unwrap();
         }
     }
 
@@ -120,19 +120,19 @@ mod browser {
     async fn process_queues_and_pipes_refuse_to_block_and_work_through_async_forms() {
         let requests = process::Queue::new(1).unwrap();
         let replies = process::Queue::new(0).unwrap();
-        assert_eq!(replies.get(), Err(Error::WouldBlock));
-        assert_eq!(replies.try_get(), Err(Error::Empty));
-        requests.try_put(&2).unwrap();
+        assert_eq!(replies.get(), Err(GetError::WouldBlock));
+        assert_eq!(replies.try_get(), Err(GetError::Empty));
+        requests.try_put(2).unwrap();
         assert_eq!(
-            requests.put(&3),
-            Err(Error::WouldBlock),
+            requests.put(3),
+            Err(PutError::WouldBlock(3)),
             "the queue is full"
         );
         let child = process::Process::new(square_until_closed, (requests.clone(), replies.clone()));
         child.start().unwrap();
         assert_eq!(replies.get_async().await, Ok(4));
         for n in 3..=20 {
-            requests.put_async(&n).await.unwrap();
+            requests.put_async(n).await.unwrap();
             assert_eq!(replies.get_async().await, Ok(n * n));
         }
         requests.close();
@@ -141,8 +141,8 @@ mod browser {
         let (here, there) = process::Pipe::new(true).unwrap();
         let echo = process::Process::new(echo_until_eof, there);
         echo.start().unwrap();
-        assert_eq!(here.recv(), Err(Error::WouldBlock));
-        here.send_async(&"x".repeat(100_000)).await.unwrap();
+        assert_eq!(here.recv(), Err(RecvError::WouldBlock));
+        here.send_async("x".repeat(100_000)).await.unwrap();
         assert_eq!(here.recv_async().await.map(|m| m.len()), Ok(100_000));
         here.close();
         echo.join_async().await.unwrap();
@@ -150,7 +150,7 @@ mod browser {
 
     fn put_later(queue: process::Queue<u32>) {
         thread::sleep(Duration::from_millis(30)).unwrap();
-        queue.put(&9).unwrap();
+        queue.put(9).unwrap();
     }
 
     #[wasm_bindgen_test]

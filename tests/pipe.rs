@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amphi::time::Instant;
-use amphi::{pipe, thread, Connection, Error, Pipe, SendError, Thread};
+use amphi::{pipe, thread, Connection, Error, Pipe, RecvError, SendError, Thread};
 use common::assert_waited_at_least;
 
 #[cfg(target_arch = "wasm32")]
@@ -66,8 +66,8 @@ conformance! {
 
         conn.send_bytes(SENTINEL).unwrap(); // tell the child to quit
         child.join().unwrap();
-        assert_eq!(conn.recv(), Err(Error::Eof));
-        assert_eq!(conn.recv_bytes(), Err(Error::Eof));
+        assert_eq!(conn.recv(), Err(RecvError::Eof));
+        assert_eq!(conn.recv_bytes(), Err(RecvError::Eof));
     }
 
     fn one_way_pipe_refuses_the_wrong_direction() {
@@ -78,11 +78,11 @@ conformance! {
         assert!(reader.readable() && !reader.writable());
         assert!(writer.writable() && !writer.readable());
         assert!(matches!(reader.send(2), Err(SendError::NotWritable(2))));
-        assert_eq!(writer.recv(), Err(Error::NotReadable));
-        assert_eq!(writer.try_recv(), Err(Error::NotReadable));
-        assert_eq!(writer.recv_timeout(Duration::from_millis(1)), Err(Error::NotReadable));
-        assert_eq!(writer.poll(Duration::ZERO), Err(Error::NotReadable));
-        assert_eq!(writer.try_poll(), Err(Error::NotReadable));
+        assert_eq!(writer.recv(), Err(RecvError::NotReadable));
+        assert_eq!(writer.try_recv(), Err(RecvError::NotReadable));
+        assert_eq!(writer.recv_timeout(Duration::from_millis(1)), Err(RecvError::NotReadable));
+        assert_eq!(writer.poll(Duration::ZERO), Err(RecvError::NotReadable));
+        assert_eq!(writer.try_poll(), Err(RecvError::NotReadable));
         assert_eq!(
             format!("{writer:?}"),
             "Connection { readable: false, writable: true, closed: false }"
@@ -109,10 +109,10 @@ conformance! {
         a.close();
         b.close();
         assert!(a.is_closed() && b.is_closed());
-        assert_eq!(a.recv(), Err(Error::Closed));
-        assert_eq!(b.recv(), Err(Error::Closed));
+        assert_eq!(a.recv(), Err(RecvError::Closed));
+        assert_eq!(b.recv(), Err(RecvError::Closed));
         assert!(matches!(a.send(1), Err(SendError::Closed(1))));
-        assert_eq!(a.poll(Duration::ZERO), Err(Error::Closed));
+        assert_eq!(a.poll(Duration::ZERO), Err(RecvError::Closed));
     }
 
     fn an_empty_message_is_a_message() {
@@ -146,7 +146,7 @@ conformance! {
             assert_eq!(a.recv_bytes().unwrap(), s);
         }
         child.join().unwrap();
-        assert_eq!(a.recv(), Err(Error::Eof), "the child's end was dropped with it");
+        assert_eq!(a.recv(), Err(RecvError::Eof), "the child's end was dropped with it");
     }
 
     fn a_poll_never_takes_part_of_a_message() {
@@ -166,7 +166,7 @@ conformance! {
         assert!(child.join().unwrap());
         assert_eq!(r.recv_bytes().unwrap(), b"first");
         assert_eq!(r.recv_bytes().unwrap(), b"second");
-        assert_eq!(r.recv_bytes(), Err(Error::Eof));
+        assert_eq!(r.recv_bytes(), Err(RecvError::Eof));
     }
 
     fn messages_are_never_merged() {
@@ -200,9 +200,9 @@ conformance! {
         assert_eq!(a.recv(), Ok("one"));
         assert_eq!(a.recv(), Ok("two"));
         for _ in 0..3 {
-            assert_eq!(a.recv(), Err(Error::Eof));
-            assert_eq!(a.try_recv(), Err(Error::Eof));
-            assert_eq!(a.recv_timeout(Duration::from_secs(10)), Err(Error::Eof));
+            assert_eq!(a.recv(), Err(RecvError::Eof));
+            assert_eq!(a.try_recv(), Err(RecvError::Eof));
+            assert_eq!(a.recv_timeout(Duration::from_secs(10)), Err(RecvError::Eof));
             assert!(a.try_poll().unwrap());
         }
         assert!(matches!(a.send("three"), Err(SendError::BrokenPipe("three"))));
@@ -213,7 +213,7 @@ conformance! {
         let receiver = Thread::spawn(move || a.recv()).unwrap();
         thread::sleep(Duration::from_millis(50)).unwrap();
         b.close();
-        assert_eq!(receiver.join().unwrap(), Err(Error::Eof));
+        assert_eq!(receiver.join().unwrap(), Err(RecvError::Eof));
     }
 
     fn closing_drops_messages_not_yet_received() {
@@ -238,7 +238,7 @@ conformance! {
         };
         thread::sleep(Duration::from_millis(50)).unwrap();
         a.close();
-        assert_eq!(receiver.join().unwrap(), Err(Error::Closed));
+        assert_eq!(receiver.join().unwrap(), Err(RecvError::Closed));
     }
 
     fn values_move_without_serialisation() {
@@ -289,7 +289,7 @@ conformance! {
         .unwrap();
         assert_eq!(a.recv(), Ok(1));
         assert!(matches!(peer.join(), Err(Error::Panicked(_))));
-        assert_eq!(a.recv_timeout(Duration::from_millis(200)), Err(Error::Eof));
+        assert_eq!(a.recv_timeout(Duration::from_millis(200)), Err(RecvError::Eof));
     }
 }
 
@@ -304,7 +304,7 @@ conformance_async! {
         .unwrap();
         assert_eq!(a.recv_async().await, Ok("late"));
         drop(sender.join_async().await.unwrap());
-        assert_eq!(a.recv_async().await, Err(Error::Eof));
+        assert_eq!(a.recv_async().await, Err(RecvError::Eof));
     }
 
     async fn poll_async_wakes_on_a_message_and_on_end_of_file() {
@@ -318,7 +318,7 @@ conformance_async! {
         a.poll_async().await.unwrap();
         assert_eq!(a.try_recv(), Ok(5));
         a.poll_async().await.unwrap(); // the end of file, once the sender's end is dropped
-        assert_eq!(a.try_recv(), Err(Error::Eof));
+        assert_eq!(a.try_recv(), Err(RecvError::Eof));
         sender.join_async().await.unwrap();
     }
 }

@@ -12,7 +12,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use amphi::process::{Connection, Event, JoinableQueue, Pipe, Process, Queue, SimpleQueue};
-use amphi::Error;
+use amphi::{GetError, RecvError};
 use common::{big_text, nap, poll_once};
 
 #[cfg(target_arch = "wasm32")]
@@ -20,7 +20,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 fn put_after_a_nap(queue: Queue<u32>) {
     amphi::thread::sleep(Duration::from_millis(50)).unwrap();
-    queue.put(&7).unwrap();
+    queue.put(7).unwrap();
 }
 
 fn take_three_after_a_nap(queue: Queue<u32>) -> Vec<u32> {
@@ -31,15 +31,15 @@ fn take_three_after_a_nap(queue: Queue<u32>) -> Vec<u32> {
 fn echo_doubled_until_eof(end: Connection<u64>) -> u32 {
     let mut echoed = 0;
     while let Ok(n) = end.recv() {
-        end.send(&(2 * n)).unwrap();
+        end.send(2 * n).unwrap();
         echoed += 1;
     }
     echoed
 }
 
 fn send_big_then_small(end: Connection<String>) {
-    end.send(&big_text()).unwrap();
-    end.send(&"after".to_owned()).unwrap();
+    end.send(big_text()).unwrap();
+    end.send("after".to_owned()).unwrap();
 }
 
 fn get_big_then_small(queue: Queue<String>) -> bool {
@@ -64,7 +64,7 @@ fn set_after_a_nap(event: Event) {
 fn square_all(queues: (SimpleQueue<u32>, SimpleQueue<u32>)) {
     let (requests, replies) = queues;
     while let Ok(n) = requests.get() {
-        replies.put(&(n * n)).unwrap();
+        replies.put(n * n).unwrap();
     }
 }
 
@@ -79,11 +79,11 @@ conformance_async! {
 
     async fn put_async_is_woken_by_a_child_making_room() {
         let queue = Queue::new(1).unwrap();
-        queue.put(&1).unwrap();
+        queue.put(1).unwrap();
         let child = Process::new(take_three_after_a_nap, queue.clone());
         child.start().unwrap();
-        queue.put_async(&2).await.unwrap();
-        queue.put_async(&3).await.unwrap();
+        queue.put_async(2).await.unwrap();
+        queue.put_async(3).await.unwrap();
         assert_eq!(child.join_async().await, Ok(vec![1, 2, 3]));
         assert!(queue.empty());
     }
@@ -103,14 +103,14 @@ conformance_async! {
 
     async fn a_dropped_put_async_puts_nothing_and_counts_no_task() {
         let queue = JoinableQueue::new(1).unwrap();
-        queue.put(&1).unwrap();
+        queue.put(1).unwrap();
         {
-            let putting = pin!(queue.put_async(&2));
+            let putting = pin!(queue.put_async(2));
             assert!(poll_once(putting).is_pending(), "the queue is full");
         }
         assert_eq!(queue.unfinished_tasks(), 1, "the dropped put counted no task");
         assert_eq!(queue.try_get(), Ok(1));
-        assert_eq!(queue.try_get(), Err(Error::Empty), "and put no item");
+        assert_eq!(queue.try_get(), Err(GetError::Empty), "and put no item");
         queue.task_done().unwrap();
         queue.join_async().await;
     }
@@ -120,7 +120,7 @@ conformance_async! {
         let dryer = Process::builder().daemon(true).build(dry_all, dishes.clone());
         dryer.start().unwrap();
         for dish in 0..20 {
-            dishes.put_async(&dish).await.unwrap();
+            dishes.put_async(dish).await.unwrap();
         }
         dishes.join_async().await;
         assert_eq!(dishes.unfinished_tasks(), 0);
@@ -133,7 +133,7 @@ conformance_async! {
         let child = Process::new(echo_doubled_until_eof, there);
         child.start().unwrap();
         for n in 0..100 {
-            here.send_async(&n).await.unwrap();
+            here.send_async(n).await.unwrap();
             here.poll_async().await.unwrap();
             assert_eq!(here.recv_async().await, Ok(2 * n));
         }
@@ -148,7 +148,7 @@ conformance_async! {
         assert_eq!(receiver.recv_async().await.map(|big| big == big_text()), Ok(true));
         assert_eq!(receiver.recv_async().await.as_deref(), Ok("after"));
         child.join_async().await.unwrap();
-        assert_eq!(receiver.recv_async().await, Err(Error::Eof));
+        assert_eq!(receiver.recv_async().await, Err(RecvError::Eof));
     }
 
     async fn simple_queue_requests_and_replies_through_async_forms() {
@@ -156,7 +156,7 @@ conformance_async! {
         let child = Process::new(square_all, (requests.clone(), replies.clone()));
         child.start().unwrap();
         for n in 1..=10 {
-            requests.put_async(&n).await.unwrap();
+            requests.put_async(n).await.unwrap();
             assert_eq!(replies.get_async().await, Ok(n * n));
         }
         requests.close();
@@ -166,7 +166,7 @@ conformance_async! {
     async fn a_put_async_dropped_mid_item_is_delivered_whole() {
         let queue = Queue::new(0).unwrap();
         {
-            let putting = pin!(queue.put_async(&big_text()));
+            let putting = pin!(queue.put_async(big_text()));
             assert!(
                 poll_once(putting).is_pending(),
                 "the item fills the ring and waits for a getter"
@@ -176,7 +176,7 @@ conformance_async! {
         // waits for it.
         let child = Process::new(get_big_then_small, queue.clone());
         child.start().unwrap();
-        queue.put_async(&"after".to_owned()).await.unwrap();
+        queue.put_async("after".to_owned()).await.unwrap();
         assert_eq!(child.join_async().await, Ok(true));
     }
 
@@ -217,7 +217,7 @@ conformance_async! {
         nap(Duration::from_millis(300)).await;
         child.kill().unwrap();
         assert!(child.join_async().await.is_err());
-        assert_eq!(receiver.recv_async().await, Err(Error::Eof));
+        assert_eq!(receiver.recv_async().await, Err(RecvError::Eof));
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use amphi::process::{Event, JoinableQueue, Process, Queue, SimpleQueue};
 use amphi::time::Instant;
-use amphi::Error;
+use amphi::{Error, GetError, PutError};
 use common::{assert_waited_at_least, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
@@ -22,7 +22,7 @@ const DISHES: u32 = 60;
 
 fn wash(dishes: JoinableQueue<u32>) {
     for dish in 0..DISHES {
-        dishes.put(&dish).expect("put in the washer");
+        dishes.put(dish).expect("put in the washer");
     }
 }
 
@@ -33,11 +33,11 @@ fn dry(queues: (JoinableQueue<u32>, Queue<u32>)) -> u32 {
     loop {
         match dishes.get() {
             Ok(dish) => {
-                dried.put(&dish).expect("report a dried dish");
+                dried.put(dish).expect("report a dried dish");
                 count += 1;
                 dishes.task_done().expect("task_done in a dryer");
             }
-            Err(Error::Closed) => return count,
+            Err(GetError::Closed) => return count,
             Err(other) => panic!("get in a dryer: {other}"),
         }
     }
@@ -59,7 +59,7 @@ fn shout(queues: (SimpleQueue<String>, SimpleQueue<String>)) -> usize {
     let (requests, replies) = queues;
     let mut count = 0;
     while let Ok(word) = requests.get() {
-        replies.put(&word.to_uppercase()).expect("put in the child");
+        replies.put(word.to_uppercase()).expect("put in the child");
         count += 1;
     }
     count
@@ -90,7 +90,7 @@ conformance! {
         let mut seen: Vec<u32> = (0..DISHES).map(|_| dried.try_get().unwrap()).collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..DISHES).collect::<Vec<_>>());
-        assert_eq!(dried.try_get(), Err(Error::Empty));
+        assert_eq!(dried.try_get(), Err(GetError::Empty));
         dishes.close();
         let counts: Vec<u32> = dryers.iter().map(|d| d.join_timeout(PATIENCE).unwrap()).collect();
         assert_eq!(counts.iter().sum::<u32>(), DISHES);
@@ -99,7 +99,7 @@ conformance! {
     fn join_in_a_child_wakes_when_the_parent_finishes_the_tasks() {
         let queue = JoinableQueue::new(0).unwrap();
         for n in 0..3u8 {
-            queue.put(&n).unwrap();
+            queue.put(n).unwrap();
         }
         let started = Event::new().unwrap();
         let child = Process::new(join_in_child, (queue.clone(), started.clone()));
@@ -117,8 +117,8 @@ conformance! {
     fn join_timeout_is_timeout_while_tasks_are_unfinished() {
         let queue = JoinableQueue::new(0).unwrap();
         queue.join_timeout(Duration::ZERO).unwrap();
-        queue.put(&"a".to_owned()).unwrap();
-        queue.put(&"b".to_owned()).unwrap();
+        queue.put("a".to_owned()).unwrap();
+        queue.put("b".to_owned()).unwrap();
         let timeout = Duration::from_millis(100);
         let started = Instant::now();
         assert_eq!(queue.join_timeout(timeout), Err(Error::Timeout));
@@ -137,14 +137,14 @@ conformance! {
     fn one_task_done_too_many_is_an_error_in_any_process() {
         let queue = JoinableQueue::new(0).unwrap();
         assert_eq!(queue.task_done(), Err(Error::TooManyTaskDone));
-        queue.put(&1u8).unwrap();
+        queue.put(1u8).unwrap();
         assert_eq!(queue.get(), Ok(1));
         queue.task_done().unwrap();
         assert_eq!(queue.task_done(), Err(Error::TooManyTaskDone));
         assert_eq!(queue.unfinished_tasks(), 0);
         queue.join().unwrap();
 
-        queue.put(&2).unwrap();
+        queue.put(2).unwrap();
         let child = Process::new(task_done_in_child, queue.clone());
         child.start().unwrap();
         assert_eq!(child.join_timeout(PATIENCE).unwrap(), Ok(()));
@@ -158,24 +158,24 @@ conformance! {
 
     fn failed_puts_add_no_task_and_the_forms_match_the_queue() {
         let queue = JoinableQueue::new(1).unwrap();
-        queue.try_put(&10u32).unwrap();
+        queue.try_put(10u32).unwrap();
         assert_eq!((queue.qsize(), queue.full(), queue.empty()), (1, true, false));
-        assert_eq!(queue.try_put(&11), Err(Error::Full));
+        assert_eq!(queue.try_put(11), Err(PutError::Full(11)));
         let timeout = Duration::from_millis(100);
         let started = Instant::now();
-        assert_eq!(queue.put_timeout(&12, timeout), Err(Error::Timeout));
+        assert_eq!(queue.put_timeout(12, timeout), Err(PutError::Timeout(12)));
         assert_waited_at_least(started.elapsed(), timeout);
         assert_eq!(queue.unfinished_tasks(), 1);
         assert_eq!(queue.get_timeout(timeout), Ok(10));
-        assert_eq!(queue.try_get(), Err(Error::Empty));
-        assert_eq!(queue.get_timeout(timeout), Err(Error::Timeout));
-        queue.put_timeout(&13, timeout).unwrap();
+        assert_eq!(queue.try_get(), Err(GetError::Empty));
+        assert_eq!(queue.get_timeout(timeout), Err(GetError::Timeout));
+        queue.put_timeout(13, timeout).unwrap();
         queue.close();
         assert!(queue.is_closed());
-        assert_eq!(queue.put(&14), Err(Error::Closed));
+        assert_eq!(queue.put(14), Err(PutError::Closed(14)));
         assert_eq!(queue.unfinished_tasks(), 2);
         assert_eq!(queue.get(), Ok(13));
-        assert_eq!(queue.get(), Err(Error::Closed));
+        assert_eq!(queue.get(), Err(GetError::Closed));
         queue.task_done().unwrap();
         queue.task_done().unwrap();
         queue.join().unwrap();
@@ -190,25 +190,25 @@ conformance! {
         child.start().unwrap();
         let words = ["washer", "", "dryer"];
         for word in words {
-            requests.put(&word.to_owned()).unwrap();
+            requests.put(word.to_owned()).unwrap();
         }
         for word in words {
             assert_eq!(replies.get_timeout(PATIENCE).unwrap(), word.to_uppercase());
         }
         requests.close();
         assert!(requests.is_closed());
-        assert_eq!(requests.put(&"late".to_owned()), Err(Error::Closed));
+        assert_eq!(requests.put("late".to_owned()), Err(PutError::Closed("late".to_owned())));
         assert_eq!(child.join_timeout(PATIENCE).unwrap(), words.len());
         assert!(replies.empty());
-        assert_eq!(replies.try_get(), Err(Error::Empty));
-        assert_eq!(replies.get_timeout(Duration::from_millis(10)), Err(Error::Timeout));
+        assert_eq!(replies.try_get(), Err(GetError::Empty));
+        assert_eq!(replies.get_timeout(Duration::from_millis(10)), Err(GetError::Timeout));
     }
 
     fn garbage_handles_are_errors() {
         let joinable = JoinableQueue::<u32>::new(2).unwrap();
         let good = serde_json::to_value(&joinable).unwrap();
         let opened = serde_json::from_value::<JoinableQueue<u32>>(good.clone()).unwrap();
-        opened.put(&7).unwrap();
+        opened.put(7).unwrap();
         assert_eq!((joinable.get(), joinable.unfinished_tasks()), (Ok(7), 1));
         joinable.task_done().unwrap();
 
@@ -238,7 +238,7 @@ conformance! {
         let simple = SimpleQueue::<u32>::new().unwrap();
         let as_json = serde_json::to_value(&simple).unwrap();
         let opened = serde_json::from_value::<SimpleQueue<u32>>(as_json).unwrap();
-        opened.put(&3).unwrap();
+        opened.put(3).unwrap();
         assert_eq!(simple.get(), Ok(3));
         assert!(serde_json::from_value::<SimpleQueue<u32>>(good["queue"].clone()).is_err());
         assert!(serde_json::from_value::<SimpleQueue<u32>>(good["tasks"].clone()).is_err());

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use amphi::process::{Connection, Pipe, Process, Queue};
 use amphi::time::Instant;
-use amphi::Error;
+use amphi::{GetError, PutError, RecvError, SendError};
 use common::{assert_waited_at_least, big_text, BIG, PATIENCE};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -30,7 +30,7 @@ fn sum_until_sentinel(queue: Queue<Option<u64>>) -> u64 {
 
 fn put_words(queue: Queue<String>) {
     for word in ["one", "two", "three"] {
-        queue.put(&word.to_owned()).expect("put in the child");
+        queue.put(word.to_owned()).expect("put in the child");
     }
 }
 
@@ -41,7 +41,7 @@ fn get_three(queue: Queue<String>) -> Vec<String> {
 }
 
 fn put_big(queue: Queue<String>) {
-    queue.put(&big_text()).expect("put a 16 MiB item");
+    queue.put(big_text()).expect("put a 16 MiB item");
 }
 
 fn get_big(queue: Queue<String>) -> bool {
@@ -53,7 +53,7 @@ fn get_until_closed(queue: Queue<u32>) -> Result<Vec<u32>, String> {
     loop {
         match queue.get() {
             Ok(n) => got.push(n),
-            Err(Error::Closed) => return Ok(got),
+            Err(GetError::Closed) => return Ok(got),
             Err(other) => return Err(other.to_string()),
         }
     }
@@ -67,9 +67,7 @@ fn get_one(queue: Queue<u32>) -> u32 {
 fn produce(args: (Queue<Option<(u32, u32)>>, u32, u32)) {
     let (queue, producer, count) = args;
     for seq in 0..count {
-        queue
-            .put(&Some((producer, seq)))
-            .expect("put in a producer");
+        queue.put(Some((producer, seq))).expect("put in a producer");
     }
 }
 
@@ -86,9 +84,9 @@ fn shout_until_eof(end: Connection<String>) -> Result<u32, String> {
     loop {
         match end.recv() {
             Ok(message) => end
-                .send(&message.to_uppercase())
+                .send(message.to_uppercase())
                 .map_err(|e| e.to_string())?,
-            Err(Error::Eof) => return Ok(echoed),
+            Err(RecvError::Eof) => return Ok(echoed),
             Err(other) => return Err(other.to_string()),
         }
         echoed += 1;
@@ -97,14 +95,14 @@ fn shout_until_eof(end: Connection<String>) -> Result<u32, String> {
 
 fn send_later_then_close(end: Connection<String>) {
     amphi::thread::sleep(Duration::from_millis(200)).unwrap();
-    end.send(&"late".to_owned()).unwrap();
+    end.send("late".to_owned()).unwrap();
     end.close();
 }
 
 /// Sends two messages and returns without closing its end.
 fn send_two_and_leave(end: Connection<u32>) {
-    end.send(&1).unwrap();
-    end.send(&2).unwrap();
+    end.send(1).unwrap();
+    end.send(2).unwrap();
 }
 
 /// Takes the sending end and sleeps until it is killed, without ever sending.
@@ -118,7 +116,7 @@ fn nap_long() {
 }
 
 fn send_big(end: Connection<String>) {
-    end.send(&big_text()).expect("send a 16 MiB message");
+    end.send(big_text()).expect("send a 16 MiB message");
 }
 
 /// A type whose `Serialize` fails.
@@ -149,9 +147,9 @@ conformance! {
         let consumer = Process::new(sum_until_sentinel, queue.clone());
         consumer.start().unwrap();
         for n in 1..=200 {
-            queue.put(&Some(n)).unwrap();
+            queue.put(Some(n)).unwrap();
         }
-        queue.put(&None).unwrap();
+        queue.put(None).unwrap();
         assert_eq!(consumer.join_timeout(PATIENCE).unwrap(), 200 * 201 / 2);
         assert!(queue.empty());
     }
@@ -168,7 +166,7 @@ conformance! {
     fn put_in_the_parent_and_get_in_a_child() {
         let queue = Queue::new(0).unwrap();
         for word in ["x", "", "z"] {
-            queue.put(&word.to_owned()).unwrap();
+            queue.put(word.to_owned()).unwrap();
         }
         let child = Process::new(get_three, queue.clone());
         child.start().unwrap();
@@ -179,49 +177,49 @@ conformance! {
     fn qsize_empty_and_full() {
         let queue = Queue::new(2).unwrap();
         assert_eq!((queue.qsize(), queue.empty(), queue.full()), (0, true, false));
-        queue.put(&1u8).unwrap();
+        queue.put(1u8).unwrap();
         assert_eq!((queue.qsize(), queue.empty(), queue.full()), (1, false, false));
-        queue.put(&2u8).unwrap();
+        queue.put(2u8).unwrap();
         assert_eq!((queue.qsize(), queue.empty(), queue.full()), (2, false, true));
         assert_eq!(queue.get().unwrap(), 1);
         assert_eq!((queue.qsize(), queue.empty(), queue.full()), (1, false, false));
         let unbounded = Queue::<u8>::unbounded().unwrap();
         for n in 0..50 {
-            unbounded.put(&n).unwrap();
+            unbounded.put(n).unwrap();
         }
         assert_eq!((unbounded.qsize(), unbounded.full()), (50, false));
     }
 
     fn try_and_timeout_forms_give_full_empty_and_timeout() {
         let queue = Queue::new(1).unwrap();
-        assert_eq!(queue.try_get(), Err(Error::Empty));
+        assert_eq!(queue.try_get(), Err(GetError::Empty));
         let timeout = Duration::from_millis(100);
         let started = Instant::now();
-        assert_eq!(queue.get_timeout(timeout), Err(Error::Timeout));
+        assert_eq!(queue.get_timeout(timeout), Err(GetError::Timeout));
         assert_waited_at_least(started.elapsed(), timeout);
-        queue.try_put(&10u32).unwrap();
-        assert_eq!(queue.try_put(&11), Err(Error::Full));
+        queue.try_put(10u32).unwrap();
+        assert_eq!(queue.try_put(11), Err(PutError::Full(11)));
         let started = Instant::now();
-        assert_eq!(queue.put_timeout(&12, timeout), Err(Error::Timeout));
+        assert_eq!(queue.put_timeout(12, timeout), Err(PutError::Timeout(12)));
         assert_waited_at_least(started.elapsed(), timeout);
         assert_eq!(queue.get_timeout(timeout), Ok(10));
-        assert_eq!(queue.put_timeout(&13, timeout), Ok(()));
+        assert_eq!(queue.put_timeout(13, timeout), Ok(()));
         assert_eq!(queue.try_get(), Ok(13));
     }
 
     fn an_unserialisable_item_is_an_error_and_the_queue_still_works() {
         let queue = Queue::new(1).unwrap();
-        assert!(matches!(queue.put(&Item::Refusing(())), Err(Error::Encode(_))));
-        queue.put(&Item::Number(1)).unwrap();
+        assert!(matches!(queue.put(Item::Refusing(())), Err(PutError::Encode { .. })));
+        queue.put(Item::Number(1)).unwrap();
         assert_eq!(queue.get(), Ok(Item::Number(1)));
 
         let maps = Queue::new(0).unwrap();
         let mut keyed_by_pairs = HashMap::new();
         keyed_by_pairs.insert((1u8, 2u8), 3u8);
-        let refused = maps.put(&keyed_by_pairs).unwrap_err();
-        assert!(matches!(&refused, Error::Encode(why) if why.contains("key")), "{refused}");
+        let refused = maps.put(keyed_by_pairs).unwrap_err();
+        assert!(matches!(&refused, PutError::Encode { reason, .. } if reason.contains("key")), "{refused}");
         assert_eq!(maps.qsize(), 0);
-        maps.put(&HashMap::new()).unwrap();
+        maps.put(HashMap::new()).unwrap();
         assert_eq!(maps.get(), Ok(HashMap::new()));
     }
 
@@ -238,7 +236,7 @@ conformance! {
         let queue = Queue::new(0).unwrap();
         let child = Process::new(get_big, queue.clone());
         child.start().unwrap();
-        queue.put(&big_text()).unwrap();
+        queue.put(big_text()).unwrap();
         assert!(child.join_timeout(PATIENCE).unwrap());
         assert!(queue.empty());
     }
@@ -248,13 +246,13 @@ conformance! {
         let child = Process::new(get_until_closed, queue.clone());
         child.start().unwrap();
         for n in 0..5 {
-            queue.put(&n).unwrap();
+            queue.put(n).unwrap();
         }
         queue.close();
-        assert_eq!(queue.put(&9), Err(Error::Closed));
+        assert_eq!(queue.put(9), Err(PutError::Closed(9)));
         assert_eq!(child.join_timeout(PATIENCE).unwrap(), Ok(vec![0, 1, 2, 3, 4]));
         assert!(queue.is_closed());
-        assert_eq!(queue.try_get(), Err(Error::Closed));
+        assert_eq!(queue.try_get(), Err(GetError::Closed));
     }
 
     fn a_consumer_killed_while_waiting_costs_nothing() {
@@ -265,7 +263,7 @@ conformance! {
         amphi::thread::sleep(Duration::from_millis(300)).unwrap();
         child.kill().unwrap();
         assert!(child.join_timeout(PATIENCE).is_err());
-        queue.put(&5).unwrap();
+        queue.put(5).unwrap();
         assert_eq!(queue.get_timeout(PATIENCE), Ok(5));
     }
 
@@ -278,11 +276,11 @@ conformance! {
         child.kill().unwrap();
         assert!(child.join_timeout(PATIENCE).is_err());
         let pid = match queue.get_timeout(PATIENCE) {
-            Err(Error::PeerDied { pid }) => pid,
+            Err(GetError::PeerDied { pid }) => pid,
             other => panic!("expected PeerDied, got {:?}", other.map(|text| text.len())),
         };
-        assert_eq!(queue.try_put(&"x".to_owned()), Err(Error::PeerDied { pid }));
-        assert_eq!(queue.try_get().map(|text| text.len()), Err(Error::PeerDied { pid }));
+        assert_eq!(queue.try_put("x".to_owned()), Err(PutError::PeerDied { item: "x".to_owned(), pid }));
+        assert_eq!(queue.try_get().map(|text| text.len()), Err(GetError::PeerDied { pid }));
     }
 
     fn four_producers_and_four_consumers_through_a_bounded_queue() {
@@ -303,7 +301,7 @@ conformance! {
             process.join_timeout(PATIENCE).unwrap();
         }
         for _ in &consumers {
-            queue.put(&None).unwrap();
+            queue.put(None).unwrap();
         }
         let mut seen = vec![vec![false; per_producer as usize]; 4];
         for process in &consumers {
@@ -326,7 +324,7 @@ conformance! {
         let child = Process::new(shout_until_eof, there);
         child.start().unwrap();
         for message in ["a", "", "bc"] {
-            here.send(&message.to_owned()).unwrap();
+            here.send(message.to_owned()).unwrap();
             assert_eq!(here.recv().unwrap(), message.to_uppercase());
         }
         here.close();
@@ -335,14 +333,14 @@ conformance! {
 
     fn one_way_pipe_ends_refuse_the_wrong_direction() {
         let (receiver, sender) = Pipe::new::<u8>(false).unwrap();
-        assert_eq!(receiver.send(&1), Err(Error::NotWritable));
-        assert_eq!(sender.recv(), Err(Error::NotReadable));
-        assert_eq!(sender.poll(Duration::ZERO), Err(Error::NotReadable));
-        sender.send(&2).unwrap();
+        assert_eq!(receiver.send(1), Err(SendError::NotWritable(1)));
+        assert_eq!(sender.recv(), Err(RecvError::NotReadable));
+        assert_eq!(sender.poll(Duration::ZERO), Err(RecvError::NotReadable));
+        sender.send(2).unwrap();
         assert_eq!(receiver.recv(), Ok(2));
         let (receiver, sender) = Pipe::new::<Item>(false).unwrap();
-        assert!(matches!(sender.send(&Item::Refusing(())), Err(Error::Encode(_))));
-        sender.send(&Item::Number(4)).unwrap();
+        assert!(matches!(sender.send(Item::Refusing(())), Err(SendError::Encode { .. })));
+        sender.send(Item::Number(4)).unwrap();
         assert_eq!(receiver.recv(), Ok(Item::Number(4)));
     }
 
@@ -352,18 +350,18 @@ conformance! {
         let started = Instant::now();
         assert_eq!(here.poll(timeout), Ok(false));
         assert_waited_at_least(started.elapsed(), timeout);
-        assert_eq!(here.recv_timeout(timeout), Err(Error::Timeout));
-        assert_eq!(here.try_recv(), Err(Error::Empty));
+        assert_eq!(here.recv_timeout(timeout), Err(RecvError::Timeout));
+        assert_eq!(here.try_recv(), Err(RecvError::Empty));
         let child = Process::new(send_later_then_close, there);
         child.start().unwrap();
         assert_eq!(here.poll(PATIENCE), Ok(true));
         assert_eq!(here.recv().unwrap(), "late");
         child.join_timeout(PATIENCE).unwrap();
-        assert_eq!(here.recv(), Err(Error::Eof));
+        assert_eq!(here.recv(), Err(RecvError::Eof));
         assert_eq!(here.poll(Duration::ZERO), Ok(true));
-        assert_eq!(here.send(&"anyone?".to_owned()), Err(Error::BrokenPipe));
+        assert_eq!(here.send("anyone?".to_owned()), Err(SendError::BrokenPipe("anyone?".to_owned())));
         here.close();
-        assert_eq!(here.recv(), Err(Error::Closed));
+        assert_eq!(here.recv(), Err(RecvError::Closed));
     }
 
     fn a_16_mib_message_streams_through_a_pipe() {
@@ -382,7 +380,7 @@ conformance! {
         child.join_timeout(PATIENCE).unwrap();
         assert_eq!(receiver.recv_timeout(PATIENCE), Ok(1));
         assert_eq!(receiver.recv_timeout(PATIENCE), Ok(2));
-        assert_eq!(receiver.recv_timeout(PATIENCE), Err(Error::Eof));
+        assert_eq!(receiver.recv_timeout(PATIENCE), Err(RecvError::Eof));
         assert!(receiver.poll(Duration::ZERO).unwrap(), "the end of file is readable");
     }
 
@@ -393,10 +391,10 @@ conformance! {
         // The child takes the end as it starts; until it has, the parent is the last writer.
         assert_eq!(
             receiver.recv_timeout(Duration::from_millis(300)),
-            Err(Error::Timeout)
+            Err(RecvError::Timeout)
         );
         child.kill().unwrap();
         assert!(child.join_timeout(PATIENCE).is_err());
-        assert_eq!(receiver.recv_timeout(PATIENCE), Err(Error::Eof));
+        assert_eq!(receiver.recv_timeout(PATIENCE), Err(RecvError::Eof));
     }
 }

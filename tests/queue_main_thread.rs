@@ -13,7 +13,7 @@ use amphi::{pipe, thread, JoinableQueue, Queue, SimpleQueue, Thread};
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use super::*;
-    use amphi::{Error, GetError, PutError};
+    use amphi::{Error, GetError, PutError, RecvError};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -56,8 +56,8 @@ mod browser {
         assert!(jq.try_join());
         let (a, b) = pipe();
         a.send(1).expect("send never waits");
-        assert_eq!(b.recv(), Err(Error::WouldBlock));
-        assert_eq!(b.poll(Duration::ZERO), Err(Error::WouldBlock));
+        assert_eq!(b.recv(), Err(RecvError::WouldBlock));
+        assert_eq!(b.poll(Duration::ZERO), Err(RecvError::WouldBlock));
         assert_eq!(b.try_poll(), Ok(true));
         assert_eq!(b.try_recv(), Ok(1));
     }
@@ -84,7 +84,7 @@ mod browser {
         assert_eq!(here.recv_async().await, Ok("task"));
         worker.join_async().await.unwrap();
         here.poll_async().await.unwrap();
-        assert_eq!(here.recv_async().await, Err(Error::Eof));
+        assert_eq!(here.recv_async().await, Err(RecvError::Eof));
     }
 }
 

@@ -37,9 +37,9 @@ fn whoami(name: &str) -> String {
 
 /// The child: says who it is, then counts slowly, one line per step, onto `lines`.
 fn loopy((name, lines): (String, Queue<String>)) {
-    let _ = lines.put(&whoami(&name));
+    let _ = lines.put(whoami(&name));
     for i in 1..LOOPS {
-        if lines.put(&format!("Doing {i} of {LOOPS}")).is_err() {
+        if lines.put(format!("Doing {i} of {LOOPS}")).is_err() {
             return;
         }
         let _ = thread::sleep(CHILD_PAUSE);

@@ -4,12 +4,12 @@
 //! The Python original runs the sender and the receiver as two processes joined by a
 //! `multiprocessing.Pipe`, and the receiver stops on `EOFError`; this version runs them as two
 //! amphi threads joined by [`pipe`] (pipes between processes come later), and the receiver stops
-//! on [`Error::Eof`]. The sender waits 50 ms between messages, as the original does.
+//! on [`RecvError::Eof`]. The sender waits 50 ms between messages, as the original does.
 
 use std::time::Duration;
 
 use crate::Run;
-use amphi::{pipe, thread, Error};
+use amphi::{pipe, thread, Error, RecvError};
 
 const MESSAGES: u32 = 3;
 const PAUSE: Duration = Duration::from_millis(50);
@@ -39,7 +39,7 @@ pub(super) fn run(run: &mut Run) -> Result<(), Error> {
                 }
             };
             out.line(match &end {
-                Error::Eof => "receiver: end of file, stopping".to_owned(),
+                RecvError::Eof => "receiver: end of file, stopping".to_owned(),
                 other => format!("receiver stopped: {other}"),
             });
             let again = parent_conn.recv_timeout(Duration::from_secs(5));
@@ -57,12 +57,12 @@ pub(super) fn run(run: &mut Run) -> Result<(), Error> {
     );
     run.check(
         "recv after the sender closed reports the end of file",
-        end == Error::Eof,
+        end == RecvError::Eof,
         format!("the receiving loop ended with {end:?}"),
     );
     run.check(
         "a drained pipe keeps answering end of file at once (no hang)",
-        again == Err(Error::Eof),
+        again == Err(RecvError::Eof),
         format!("the next recv returned {again:?}"),
     );
     Ok(())

@@ -1,6 +1,10 @@
 //! The errors amphi returns.
 //!
-//! One enum serves the primitives and threads, so `?` composes across them. Each variant says
+//! One enum serves the primitives and threads, so `?` composes across them. Queues and pipes
+//! return an error type per operation shape instead, the same in the thread and process
+//! families ([`PutError`], [`GetError`], [`SendError`], [`RecvError`], [`RecvBytesError`]),
+//! which lists only what can happen to that call, hands back an item that could not be
+//! delivered, and converts into [`Error`] for `?`. Each variant says
 //! what happened in words a user can act on. Timeouts are the named variant [`Error::Timeout`],
 //! never a bare `bool`.
 
@@ -9,7 +13,8 @@ mod queue;
 
 use std::fmt;
 
-pub use pipe::SendError;
+pub(crate) use pipe::copy_into;
+pub use pipe::{RecvBytesError, RecvError, SendError};
 pub use queue::{GetError, PutError};
 
 /// What went wrong in an amphi call.
@@ -105,6 +110,13 @@ pub enum Error {
     /// A receive or poll on the sending-only end of a one-way pipe.
     #[error("this end of a one-way pipe only sends")]
     NotReadable,
+    /// A message received into a buffer (or under a `maxlength`) was longer than that room
+    /// (Python's `BufferTooShort`); [`RecvBytesError`] hands the message back.
+    #[error("the buffer is too short for a message of {length} bytes")]
+    BufferTooShort {
+        /// The message's length in bytes.
+        length: usize,
+    },
     /// A send on the receiving-only end of a one-way pipe.
     #[error("this end of a one-way pipe only receives")]
     NotWritable,
@@ -118,6 +130,19 @@ pub enum Error {
     /// The process was joined or signalled before it was started.
     #[error("process '{0}' has not been started")]
     NotStarted(String),
+    /// [`Process::close`](crate::process::Process::close) was called while the process runs
+    /// (Python's `ValueError`): join it, or stop it and join it, first.
+    #[error("process '{0}' is still running: join it before closing it")]
+    ProcessRunning(String),
+    /// The process handle was closed by [`Process::close`](crate::process::Process::close)
+    /// and can no longer be started, joined or signalled (Python's `ValueError: process
+    /// object is closed`).
+    #[error("process '{0}' is closed")]
+    ProcessClosed(String),
+    /// [`process::exit`](crate::process::exit) cannot end the calling process here: the
+    /// browser page (or one of its threads), which no code may close. The reason says where.
+    #[error("cannot exit: {0}")]
+    CannotExit(String),
     /// A process could not be started; the reason says why.
     #[error("could not start process '{name}': {reason}")]
     ProcessStart {

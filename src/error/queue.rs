@@ -1,11 +1,15 @@
 //! What a queue operation can fail with: [`PutError`], which hands the item back, and
-//! [`GetError`]. Both convert into [`crate::Error`] for `?`.
+//! [`GetError`]. The thread and process queues return the same two types; both convert into
+//! [`crate::Error`] for `?`.
 
 use std::fmt;
 
 use crate::Error;
 
 /// Why a put failed, with the item handed back (take it with [`into_inner`](PutError::into_inner)).
+///
+/// The same type for thread and process queues. The last two variants come only from process
+/// queues, whose items travel serialised through shared memory.
 ///
 /// # Examples
 ///
@@ -19,7 +23,7 @@ use crate::Error;
 /// assert_eq!(refused.into_inner(), "second");
 /// # Ok::<(), amphi::Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum PutError<T> {
     /// The queue was full (from `try_put`; Python's `queue.Full`).
     Full(T),
@@ -30,6 +34,22 @@ pub enum PutError<T> {
     /// A blocking put on a thread that may not block (the browser's main thread): use
     /// `put_async` or `try_put` there.
     WouldBlock(T),
+    /// The item could not be serialised (process queues: its `Serialize` impl failed, JSON
+    /// cannot express it, or it is longer than 4 GiB); the queue is unchanged.
+    Encode {
+        /// The item that was not put.
+        item: T,
+        /// Why it could not be serialised.
+        reason: String,
+    },
+    /// A process died in the middle of an item of this process queue, which can no longer be
+    /// used (see [`Error::PeerDied`]).
+    PeerDied {
+        /// The item that was not put.
+        item: T,
+        /// The id of the process that died.
+        pid: u32,
+    },
 }
 
 impl<T> PutError<T> {
@@ -48,7 +68,9 @@ impl<T> PutError<T> {
             PutError::Full(item)
             | PutError::Closed(item)
             | PutError::Timeout(item)
-            | PutError::WouldBlock(item) => item,
+            | PutError::WouldBlock(item)
+            | PutError::Encode { item, .. }
+            | PutError::PeerDied { item, .. } => item,
         }
     }
 
@@ -69,6 +91,23 @@ impl<T> PutError<T> {
             PutError::Closed(_) => Error::Closed,
             PutError::Timeout(_) => Error::Timeout,
             PutError::WouldBlock(_) => Error::WouldBlock,
+            PutError::Encode { reason, .. } => Error::Encode(reason.clone()),
+            PutError::PeerDied { pid, .. } => Error::PeerDied { pid: *pid },
+        }
+    }
+
+    /// `error`, raised by a put of `item` into a process queue, with the item handed back.
+    pub(crate) fn from_error(error: Error, item: T) -> PutError<T> {
+        match error {
+            Error::Full => PutError::Full(item),
+            Error::Closed => PutError::Closed(item),
+            Error::Timeout => PutError::Timeout(item),
+            Error::WouldBlock => PutError::WouldBlock(item),
+            Error::Encode(reason) | Error::InvalidArgument(reason) => {
+                PutError::Encode { item, reason }
+            }
+            Error::PeerDied { pid } => PutError::PeerDied { item, pid },
+            other => unreachable!("a put into a queue cannot fail with: {other}"),
         }
     }
 }
@@ -76,13 +115,14 @@ impl<T> PutError<T> {
 impl<T> fmt::Debug for PutError<T> {
     /// Shows the kind of failure, not the item (which need not be `Debug`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self {
-            PutError::Full(_) => "Full",
-            PutError::Closed(_) => "Closed",
-            PutError::Timeout(_) => "Timeout",
-            PutError::WouldBlock(_) => "WouldBlock",
-        };
-        write!(f, "PutError::{kind}(..)")
+        match self {
+            PutError::Full(_) => f.write_str("PutError::Full(..)"),
+            PutError::Closed(_) => f.write_str("PutError::Closed(..)"),
+            PutError::Timeout(_) => f.write_str("PutError::Timeout(..)"),
+            PutError::WouldBlock(_) => f.write_str("PutError::WouldBlock(..)"),
+            PutError::Encode { reason, .. } => write!(f, "PutError::Encode({reason:?}, ..)"),
+            PutError::PeerDied { pid, .. } => write!(f, "PutError::PeerDied({pid}, ..)"),
+        }
     }
 }
 
@@ -106,6 +146,9 @@ impl<T> From<PutError<T>> for Error {
 
 /// Why a get failed.
 ///
+/// The same type for thread and process queues. The last two variants come only from process
+/// queues.
+///
 /// # Examples
 ///
 /// ```
@@ -117,7 +160,7 @@ impl<T> From<PutError<T>> for Error {
 /// let as_amphi_error: amphi::Error = GetError::Closed.into();
 /// assert_eq!(as_amphi_error, amphi::Error::Closed);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GetError {
     /// The queue was empty (from `try_get`; Python's `queue.Empty`).
     #[error("the queue is empty")]
@@ -135,6 +178,32 @@ pub enum GetError {
          use get_async or try_get"
     )]
     WouldBlock,
+    /// The item taken from a process queue could not be deserialised as the getter's type
+    /// (the processes disagree on it). The item is consumed.
+    #[error("a received item could not be deserialised: {0}")]
+    Decode(String),
+    /// A process died in the middle of an item of this process queue, which can no longer be
+    /// used (see [`Error::PeerDied`]).
+    #[error("process {pid} died in the middle of an item: the queue is unusable")]
+    PeerDied {
+        /// The id of the process that died.
+        pid: u32,
+    },
+}
+
+impl GetError {
+    /// `error`, raised by a get from a process queue.
+    pub(crate) fn from_error(error: Error) -> GetError {
+        match error {
+            Error::Empty => GetError::Empty,
+            Error::Closed => GetError::Closed,
+            Error::Timeout => GetError::Timeout,
+            Error::WouldBlock => GetError::WouldBlock,
+            Error::Decode(reason) => GetError::Decode(reason),
+            Error::PeerDied { pid } => GetError::PeerDied { pid },
+            other => unreachable!("a get from a queue cannot fail with: {other}"),
+        }
+    }
 }
 
 impl From<GetError> for Error {
@@ -144,6 +213,8 @@ impl From<GetError> for Error {
             GetError::Closed => Error::Closed,
             GetError::Timeout => Error::Timeout,
             GetError::WouldBlock => Error::WouldBlock,
+            GetError::Decode(reason) => Error::Decode(reason),
+            GetError::PeerDied { pid } => Error::PeerDied { pid },
         }
     }
 }

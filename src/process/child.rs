@@ -5,7 +5,9 @@
 //! platform calls the entry with the target's address and the start-up payload; the entry
 //! decodes the [`Start`], records who the child is, deserialises `A`, calls the target under
 //! `catch_unwind`, and returns the [`Report`] and the exit code: 0 when the target returned,
-//! 1 when it panicked or could not be run (Python's code for an uncaught exception).
+//! 1 when it panicked or could not be run (Python's code for an uncaught exception), and the
+//! code given to [`exit`] when the target called it (Python's `SystemExit`): `exit` unwinds the
+//! target's thread with a private payload, which the entry tells apart from a panic.
 //!
 //! A panic's message and location are recorded by a panic hook (chained to the previous one,
 //! which still prints the panic on standard error, as Python prints the traceback) while the
@@ -23,6 +25,7 @@ use serde::Serialize;
 use super::current;
 use super::wire::{Report, Start};
 use crate::sys::ChildExit;
+use crate::Error;
 
 thread_local! {
     static IN_TARGET: Cell<bool> = const { Cell::new(false) };
@@ -46,7 +49,11 @@ where
     // a function pointer and `*const ()` have the same size and representation.
     let target = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(target) };
     let report = run(target, payload);
-    let code = i32::from(!matches!(report, Report::Returned(_)));
+    let code = match report {
+        Report::Returned(_) => 0,
+        Report::Exited(code) => code,
+        Report::Panicked { .. } | Report::Failed(_) => 1,
+    };
     match serde_json::to_vec(&report) {
         Ok(report) => ChildExit { report, code },
         Err(err) => ChildExit {
@@ -99,6 +106,11 @@ fn run<A: DeserializeOwned, R>(target: fn(A) -> R, payload: &[u8]) -> Report<R> 
     IN_TARGET.with(|flag| flag.set(false));
     match outcome {
         Ok(value) => Report::Returned(value),
+        Err(payload) if payload.is::<ExitRequest>() => Report::Exited(
+            payload
+                .downcast_ref::<ExitRequest>()
+                .map_or(1, |exit| exit.0),
+        ),
         Err(payload) => {
             let recorded = PANIC
                 .lock()
@@ -108,6 +120,52 @@ fn run<A: DeserializeOwned, R>(target: fn(A) -> R, payload: &[u8]) -> Report<R> 
             Report::Panicked { message, location }
         }
     }
+}
+
+/// The unwind payload of [`exit`] on the target's thread: the exit code.
+struct ExitRequest(i32);
+
+/// Ends the calling process with exit code `code`, as Python's `sys.exit(code)`; returns only
+/// where the process cannot end (then with the reason).
+///
+/// The parent sees the code as [`Process::exitcode`](super::Process::exitcode), and its
+/// [`join`](super::Process::join) returns [`Error::ProcessFailed`] carrying it (there is no
+/// return value; also for code 0). The code is kept as an operating system keeps it, its low 8
+/// bits (`exit(-1)` is seen as 255), on both targets.
+///
+/// Where it is called:
+/// - on the thread running a child's target: the thread unwinds to the entry (destructors run,
+///   so guards release their locks, as `finally` blocks run for `SystemExit`), which reports the
+///   exit; a `catch_unwind` in the target would stop it, as `except BaseException` would;
+/// - on another thread of a child: the process ends at once (natively `exit(3)`; in the
+///   browser the process worker is stopped with its threads), without unwinding anything;
+/// - natively outside a child (the main program): `std::process::exit(code)`;
+/// - in the browser outside a child (the page and its threads), which no code may close: it
+///   returns [`Error::CannotExit`].
+///
+/// # Examples
+///
+/// ```
+/// use amphi::process::Process;
+///
+/// fn give_up(code: i32) {
+///     let error = amphi::process::exit(code);
+///     unreachable!("a child exits: {error}");
+/// }
+///
+/// let child = Process::new(give_up, 3);
+/// child.start()?;
+/// let err = child.join().unwrap_err();
+/// assert!(matches!(err, amphi::Error::ProcessFailed { exitcode: 3, .. }));
+/// assert_eq!(child.exitcode(), Some(3));
+/// # Ok::<(), amphi::Error>(())
+/// ```
+pub fn exit(code: i32) -> Error {
+    let code = code & 0xff;
+    if IN_TARGET.with(Cell::get) {
+        panic::resume_unwind(Box::new(ExitRequest(code)));
+    }
+    Error::CannotExit(crate::sys::exit_process(code))
 }
 
 fn install_panic_hook() {

@@ -21,7 +21,6 @@
 //! `join_timeout` where that may happen), as in Python.
 
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -31,6 +30,7 @@ use super::queue::Queue;
 use super::region::{Handle, Object, SharedWord};
 use super::ring::drive;
 use super::ring::Sending;
+use crate::error::{GetError, PutError};
 use crate::sync::atomic::Ordering;
 use crate::sync::Word;
 use crate::time::Deadline;
@@ -142,7 +142,7 @@ impl Tasks {
 /// is done.
 ///
 /// A handle to a queue and a count of unfinished tasks in the shared region: clone it, or pass
-/// it to children as (part of) a [`Process`](super::super::Process)'s arguments, and every
+/// it to children as (part of) a [`Process`](super::Process)'s arguments, and every
 /// copy is the same queue. Items travel as the [`Queue`]'s do (serialised, through a 64 KiB
 /// ring), and puts and gets come in the same four forms, `_async` included (with the same
 /// behaviour when a future is dropped). A put that fails, or whose future is dropped before
@@ -166,7 +166,7 @@ impl Tasks {
 /// let dryer = Process::builder().daemon(true).build(dry, dishes.clone());
 /// dryer.start()?;
 /// for dish in 1..=5 {
-///     dishes.put(&dish)?;
+///     dishes.put(dish)?;
 /// }
 /// dishes.join()?; // every dish was dried
 /// assert_eq!(dishes.unfinished_tasks(), 0);
@@ -214,38 +214,38 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     }
 
     /// Puts `item` as a new task, waiting for a free slot and room in the ring (see
-    /// [`Queue::put`]). A failed put adds no task; [`Error::Full`] if `u32::MAX` tasks are
-    /// unfinished.
+    /// [`Queue::put`]). A failed put adds no task and hands the item back;
+    /// [`PutError::Full`] if `u32::MAX` tasks are unfinished.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&"wash".to_owned())?;
+    /// queue.put("wash".to_owned())?;
     /// assert_eq!(queue.unfinished_tasks(), 1);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put(&self, item: &T) -> Result<(), Error> {
-        drive::run(&mut self.counted(item, Deadline::NEVER)?)
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
+        self.put_within(item, Deadline::NEVER)
     }
 
-    /// Puts `item` as a new task if that needs no waiting; [`Error::Full`] otherwise (see
+    /// Puts `item` as a new task if that needs no waiting; [`PutError::Full`] otherwise (see
     /// [`Queue::try_put`]).
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(1)?;
-    /// queue.try_put(&1)?;
-    /// assert_eq!(queue.try_put(&2), Err(amphi::Error::Full));
+    /// queue.try_put(1)?;
+    /// assert_eq!(queue.try_put(2), Err(amphi::PutError::Full(2)));
     /// assert_eq!(queue.unfinished_tasks(), 1, "the refused item is no task");
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn try_put(&self, item: &T) -> Result<(), Error> {
-        drive::run(&mut self.counted(item, Deadline::NOW)?)
+    pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
+        self.put_within(item, Deadline::NOW)
     }
 
-    /// Puts `item` as a new task, or returns [`Error::Timeout`] if there was no room for it
+    /// Puts `item` as a new task, or returns [`PutError::Timeout`] if there was no room for it
     /// within `timeout` (see [`Queue::put_timeout`]).
     ///
     /// # Examples
@@ -253,14 +253,14 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// ```
     /// use std::time::Duration;
     /// let queue = amphi::process::JoinableQueue::new(1)?;
-    /// queue.put_timeout(&1, Duration::from_millis(5))?;
-    /// let refused = queue.put_timeout(&2, Duration::from_millis(5));
-    /// assert_eq!(refused, Err(amphi::Error::Timeout));
+    /// queue.put_timeout(1, Duration::from_millis(5))?;
+    /// let refused = queue.put_timeout(2, Duration::from_millis(5));
+    /// assert_eq!(refused, Err(amphi::PutError::Timeout(2)));
     /// assert_eq!(queue.unfinished_tasks(), 1);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), Error> {
-        drive::run(&mut self.counted(item, Deadline::after(timeout))?)
+    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
+        self.put_within(item, Deadline::after(timeout))
     }
 
     /// Takes the item at the front, waiting for one (see [`Queue::get`]). Call
@@ -270,30 +270,30 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&5)?;
+    /// queue.put(5)?;
     /// assert_eq!(queue.get(), Ok(5));
     /// queue.task_done()?;
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn get(&self) -> Result<T, Error> {
+    pub fn get(&self) -> Result<T, GetError> {
         self.queue.get()
     }
 
-    /// Takes the item at the front if there is one; [`Error::Empty`] otherwise (see
+    /// Takes the item at the front if there is one; [`GetError::Empty`] otherwise (see
     /// [`Queue::try_get`]).
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::<u8>::new(0)?;
-    /// assert_eq!(queue.try_get(), Err(amphi::Error::Empty));
+    /// assert_eq!(queue.try_get(), Err(amphi::GetError::Empty));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn try_get(&self) -> Result<T, Error> {
+    pub fn try_get(&self) -> Result<T, GetError> {
         self.queue.try_get()
     }
 
-    /// Takes the item at the front, or returns [`Error::Timeout`] if none came within
+    /// Takes the item at the front, or returns [`GetError::Timeout`] if none came within
     /// `timeout` (see [`Queue::get_timeout`]).
     ///
     /// # Examples
@@ -301,10 +301,10 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// ```
     /// let queue = amphi::process::JoinableQueue::<u8>::new(0)?;
     /// let outcome = queue.get_timeout(std::time::Duration::from_millis(5));
-    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// assert_eq!(outcome, Err(amphi::GetError::Timeout));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T, Error> {
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         self.queue.get_timeout(timeout)
     }
 
@@ -315,12 +315,12 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&'q')?;
+    /// queue.put('q')?;
     /// assert_eq!(futures_executor::block_on(queue.get_async()), Ok('q'));
     /// queue.task_done()?;
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn get_async(&self) -> Result<T, Error> {
+    pub async fn get_async(&self) -> Result<T, GetError> {
         self.queue.get_async().await
     }
 
@@ -330,13 +330,24 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// futures_executor::block_on(queue.put_async(&1))?;
+    /// futures_executor::block_on(queue.put_async(1))?;
     /// assert_eq!(queue.unfinished_tasks(), 1);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
-        let sending = self.counted(item, Deadline::NEVER);
-        async move { drive::run_async(sending?).await }
+    pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
+        let sending = match self.counted(&item, Deadline::NEVER) {
+            Ok(sending) => sending,
+            Err(refused) => return Err(PutError::from_error(refused, item)),
+        };
+        drive::run_async(sending)
+            .await
+            .map_err(|refused| PutError::from_error(refused, item))
+    }
+
+    fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        self.counted(&item, deadline)
+            .and_then(|mut sending| drive::run(&mut sending))
+            .map_err(|refused| PutError::from_error(refused, item))
     }
 
     /// A put of `item` as a task: counted before it runs, taken back unless it went in.
@@ -361,7 +372,7 @@ impl<T> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// queue.get()?;
     /// queue.task_done()?;
     /// assert_eq!(queue.task_done(), Err(amphi::Error::TooManyTaskDone));
@@ -378,7 +389,7 @@ impl<T> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&"task".to_owned())?;
+    /// queue.put("task".to_owned())?;
     /// queue.get()?;
     /// queue.task_done()?;
     /// queue.join()?; // returns at once: nothing is unfinished
@@ -394,7 +405,7 @@ impl<T> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// let outcome = queue.join_timeout(std::time::Duration::from_millis(5));
     /// assert_eq!(outcome, Err(amphi::Error::Timeout));
     /// # Ok::<(), amphi::Error>(())
@@ -411,7 +422,7 @@ impl<T> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// queue.get()?;
     /// queue.task_done()?;
     /// futures_executor::block_on(queue.join_async());
@@ -428,7 +439,7 @@ impl<T> JoinableQueue<T> {
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
     /// assert!(queue.try_join());
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// assert!(!queue.try_join());
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -442,8 +453,8 @@ impl<T> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&'a')?;
-    /// queue.put(&'b')?;
+    /// queue.put('a')?;
+    /// queue.put('b')?;
     /// assert_eq!(queue.unfinished_tasks(), 2);
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -458,7 +469,7 @@ impl<T> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// queue.get()?;
     /// assert_eq!((queue.qsize(), queue.unfinished_tasks()), (0, 1));
     /// # Ok::<(), amphi::Error>(())
@@ -487,7 +498,7 @@ impl<T> JoinableQueue<T> {
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(1)?;
     /// assert!(!queue.full());
-    /// queue.put(&())?;
+    /// queue.put(())?;
     /// assert!(queue.full());
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -515,9 +526,9 @@ impl<T> JoinableQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::JoinableQueue::new(0)?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// queue.close();
-    /// assert_eq!(queue.put(&2), Err(amphi::Error::Closed));
+    /// assert_eq!(queue.put(2), Err(amphi::PutError::Closed(2)));
     /// assert_eq!(queue.unfinished_tasks(), 1);
     /// # Ok::<(), amphi::Error>(())
     /// ```

@@ -5,8 +5,9 @@
 //! [`join`](Process::join) (also [`join_timeout`](Process::join_timeout) and
 //! [`join_async`](Process::join_async)), [`is_alive`](Process::is_alive),
 //! [`exitcode`](Process::exitcode), [`terminate`](Process::terminate),
-//! [`kill`](Process::kill). [`current_process`], [`parent_process`] and [`active_children`]
-//! answer as in Python.
+//! [`kill`](Process::kill), [`close`](Process::close). [`current_process`], [`parent_process`]
+//! and [`active_children`] answer as in Python, and a child ends with a code of its own with
+//! [`exit`] (Python's `sys.exit(code)`).
 //!
 //! ```
 //! use amphi::process::Process;
@@ -29,7 +30,7 @@
 //! child finds the target as an offset in its copy of the executable (after checking it is
 //! the same file as its parent's), calls it, sends back the return value or the panic, and
 //! exits without running `main`. Exit codes follow Python: 0 after the target returned, 1 after
-//! a panic, `-N` after signal `N`.
+//! a panic, `-N` after signal `N`, and the code given to [`exit`].
 //!
 //! Nothing waits forever on a dead child: every join wakes whatever ended it, and
 //! `join_timeout` gives up on time. Daemonic children are killed when their parent ends, also
@@ -40,7 +41,10 @@
 //!
 //! [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Event`], [`Condition`],
 //! [`Barrier`], [`Value`] and [`Array`] live in memory shared by the whole process tree: create
-//! them in the parent and pass them to children as arguments (see `region`). So do
+//! them in the parent and pass them to children as arguments (see `region`). As the thread
+//! family's, a [`Barrier`] may have an action (a plain function and its serialised argument,
+//! run by whichever process arrives last) and a default timeout; an [`Array`] can be made
+//! zero-filled from a length and read and written by ranges. So do
 //! [`Queue`], [`JoinableQueue`] (a queue that counts unfinished tasks, with `task_done` and
 //! `join`), [`SimpleQueue`] and the [`Connection`]s of a [`Pipe`], whose items travel
 //! serialised.
@@ -51,11 +55,13 @@
 //! [`terminate`](Process::terminate) (`Worker.terminate()`) cannot corrupt its parent. The same
 //! API works there: `start`, the four joins (only [`join_async`](Process::join_async) on the
 //! page's main thread, which may not block), `is_alive`, `exitcode` (0; 1 after a panic, with
-//! its message and location; -15 after `terminate`, -9 after `kill`), `pid` (ids of the page's
-//! process tree: the page is 1), `name`, `daemon`. Differences: a process's children end with
-//! it (a worker ends the workers it started), so a process waits for its non-daemonic children
-//! before it ends, as a Python process does; and the page must be cross-origin isolated, as
-//! for threads.
+//! its message and location; -15 after `terminate`, -9 after `kill`; the code given to [`exit`]),
+//! `close`, `pid` (ids of the page's process tree: the page is 1), `name`, `daemon`.
+//! Differences: a process's children end with it (a worker ends the workers it started), so a
+//! process waits for its non-daemonic children before it ends, as a Python process does; the
+//! page's own process cannot end itself ([`exit`] there returns
+//! [`Error::CannotExit`](crate::Error::CannotExit)); and the page must be cross-origin isolated,
+//! as for threads.
 //!
 //! Sub-modules, one concept each, mirroring [`crate::thread`] file for file where the two
 //! families share a concept:
@@ -63,7 +69,7 @@
 //! - `current`: [`current_process`], [`parent_process`], [`ProcessInfo`], default names;
 //! - `children`: [`active_children`], [`ChildProcess`];
 //! - `packet`: what a process's handles share with the platform (exit word, code, report);
-//! - `child`: the entry a child runs, its panic capture; `wire`: what parent and child send
+//! - `child`: the entry a child runs, its panic capture, [`exit`]; `wire`: what parent and child send
 //!   each other;
 //! - `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`: the primitives, the
 //!   engines of [`crate::sync`] over words in the shared region;
@@ -99,6 +105,7 @@ mod wire;
 
 pub use barrier::Barrier;
 pub use builder::Builder;
+pub use child::exit;
 pub use children::{active_children, ChildProcess};
 pub use condition::{Condition, ConditionLock};
 pub use current::{current_process, parent_process, ProcessInfo};

@@ -120,6 +120,10 @@ impl Packet {
                 message,
                 location,
             })),
+            Ok(Report::Exited(exitcode)) => Err(Error::ProcessFailed {
+                name: self.name.clone(),
+                exitcode,
+            }),
             Ok(Report::Failed(reason)) => Err(self.broken(reason)),
             Err(err) => Err(self.broken(format!("its report is not valid: {err}"))),
         }

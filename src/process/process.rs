@@ -44,9 +44,18 @@ pub struct Process<R> {
     identity: Vec<u32>,
     /// What `start` needs, until it succeeds.
     launch: Mutex<Option<Launch>>,
-    /// Set by a successful `start`.
+    /// Set by a successful `start`; taken by `close`.
     packet: OnceLock<Arc<Packet>>,
+    /// Set by `close`: what the snapshots still answer.
+    closed: Option<Closed>,
     result: PhantomData<fn() -> R>,
+}
+
+/// What a closed handle remembers: the child's pid and exit code (`None` if it never started).
+#[derive(Debug, Clone, Copy)]
+struct Closed {
+    pid: Option<u32>,
+    exitcode: Option<i32>,
 }
 
 struct Launch {
@@ -113,6 +122,7 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
             identity,
             launch: Mutex::new(Some(launch)),
             packet: OnceLock::new(),
+            closed: None,
             result: PhantomData,
         }
     }
@@ -131,6 +141,7 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn start(&self) -> Result<(), Error> {
+        self.check_open()?;
         let mut launch = lock(&self.launch);
         let Some(pending) = launch.as_ref() else {
             return Err(Error::AlreadyStarted(self.name.clone()));
@@ -287,6 +298,9 @@ impl<R> Process<R> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn pid(&self) -> Option<u32> {
+        if let Some(closed) = self.closed {
+            return closed.pid;
+        }
         self.packet.get().and_then(|packet| packet.pid())
     }
 
@@ -322,6 +336,9 @@ impl<R> Process<R> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn exitcode(&self) -> Option<i32> {
+        if let Some(closed) = self.closed {
+            return closed.exitcode;
+        }
         self.packet.get().and_then(|packet| packet.exitcode())
     }
 
@@ -363,7 +380,60 @@ impl<R> Process<R> {
         self.started()?.signal(Signal::Kill)
     }
 
+    /// Releases what the handle holds (Python's `Process.close()`): the child's report (its
+    /// return value or panic, kept for further joins), the platform's handle on it and its
+    /// place among [`active_children`](super::active_children). Closing an unstarted process,
+    /// or closing twice, is allowed.
+    ///
+    /// [`Error::ProcessRunning`] while the child runs (the handle stays usable): join it first.
+    /// Afterwards `start`, the joins, `terminate` and `kill` return [`Error::ProcessClosed`];
+    /// `name`, `daemon`, `pid`, `is_alive` (false) and `exitcode` still answer (where Python
+    /// raises `ValueError`, these snapshots have no error to return, so they keep answering
+    /// truthfully).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn nap(millis: u64) {
+    ///     std::thread::sleep(std::time::Duration::from_millis(millis));
+    /// }
+    /// let mut child = amphi::process::Process::new(nap, 60_000);
+    /// child.start()?;
+    /// assert!(matches!(child.close(), Err(amphi::Error::ProcessRunning(_))));
+    /// child.kill()?;
+    /// assert!(child.join().is_err(), "killed");
+    /// child.close()?;
+    /// assert!(matches!(child.join(), Err(amphi::Error::ProcessClosed(_))));
+    /// assert_eq!(child.exitcode(), Some(-9), "the exit code is remembered");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn close(&mut self) -> Result<(), Error> {
+        if self.closed.is_some() {
+            return Ok(());
+        }
+        if self.is_alive() {
+            return Err(Error::ProcessRunning(self.name.clone()));
+        }
+        self.closed = Some(Closed {
+            pid: self.pid(),
+            exitcode: self.exitcode(),
+        });
+        if let Some(packet) = self.packet.take() {
+            children::forget(&packet);
+        }
+        lock(&self.launch).take();
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        match self.closed {
+            Some(_) => Err(Error::ProcessClosed(self.name.clone())),
+            None => Ok(()),
+        }
+    }
+
     fn started(&self) -> Result<&Arc<Packet>, Error> {
+        self.check_open()?;
         self.packet
             .get()
             .ok_or_else(|| Error::NotStarted(self.name.clone()))

@@ -8,11 +8,11 @@
 //! getter drains it, so items of any size (up to 4 GiB) travel.
 //!
 //! Closing is the thread [`crate::Queue`]'s, for the whole tree: puts fail with
-//! [`Error::Closed`], gets take what is left, then fail with [`Error::Closed`], and sleepers
-//! wake up.
+//! [`PutError::Closed`], gets take what is left, then fail with [`GetError::Closed`], and
+//! sleepers wake up. The errors are the thread queue's too: a put fails with a [`PutError`]
+//! that hands the item back, a get with a [`GetError`].
 
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::region::Handle;
 use super::ring::drive;
 use super::ring::{Ending, Receiving, Ring, Sending, WRITE_CLOSED};
+use crate::error::{GetError, PutError};
 use crate::time::Deadline;
 use crate::Error;
 
@@ -40,22 +41,23 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// A first-in first-out queue shared by processes, as Python's `multiprocessing.Queue`.
 ///
 /// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
-/// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
+/// [`Process`](super::Process)'s arguments, and every copy is the same queue. Items
 /// are serialised with `serde` (JSON): a put copies the item in, a get makes a new one.
 ///
 /// [`put`](Queue::put) and [`get`](Queue::get) come in four forms: blocking, `try_`
-/// (Python's `put_nowait`/`get_nowait`: [`Error::Full`], [`Error::Empty`]), `_timeout`
-/// ([`Error::Timeout`]) and `_async`. The blocking forms return [`Error::WouldBlock`] on the
-/// browser's main thread, where the `try_` and `_async` forms work. A put also waits for room in
+/// (Python's `put_nowait`/`get_nowait`: [`PutError::Full`], [`GetError::Empty`]), `_timeout`
+/// (`Timeout`) and `_async`. The blocking forms return `WouldBlock` on the browser's main
+/// thread, where the `try_` and `_async` forms work. A put takes the item by value, as the
+/// thread queue's does, and hands it back in its [`PutError`] when it could not be put. A put also waits for room in
 /// the queue's 64 KiB ring of bytes, even when the queue has no `maxsize`: a producer that
 /// runs far ahead of its consumers waits for them (Python's queue buffers in the producer
-/// instead, in a feeder thread). An item that does not serialise is [`Error::Encode`] and
+/// instead, in a feeder thread). An item that does not serialise is [`PutError::Encode`] and
 /// leaves the queue as it was.
 ///
 /// A process that dies between items costs nothing (a consumer killed while it waits in
 /// `get` included). One that dies in the middle of an item (killed while a long item streams)
-/// leaves a partial item: the queue is then broken, and every call returns
-/// [`Error::PeerDied`] rather than waiting forever. A consumer waiting for a producer that died
+/// leaves a partial item: the queue is then broken, and every call returns `PeerDied`
+/// ([`PutError::PeerDied`], [`GetError::PeerDied`]) rather than waiting forever. A consumer waiting for a producer that died
 /// between items waits like any consumer: close the queue once the producers are joined, or
 /// use `get_timeout`.
 ///
@@ -74,9 +76,9 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 ///
 /// fn produce(queue: Queue<Option<u32>>) {
 ///     for n in 1..=3 {
-///         queue.put(&Some(n)).unwrap();
+///         queue.put(Some(n)).unwrap();
 ///     }
-///     queue.put(&None).unwrap(); // the sentinel
+///     queue.put(None).unwrap(); // the sentinel
 /// }
 ///
 /// let queue = Queue::new(2)?;
@@ -123,7 +125,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     /// let queue = amphi::process::Queue::unbounded()?;
     /// for n in 0..100 {
-    ///     queue.put(&n)?;
+    ///     queue.put(n)?;
     /// }
     /// assert_eq!(queue.qsize(), 100);
     /// # Ok::<(), amphi::Error>(())
@@ -134,37 +136,38 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
 
     /// Puts `item` at the back, waiting for a free slot and room in the ring.
     ///
-    /// [`Error::Closed`] once the queue is closed, [`Error::Encode`] if the item does not
-    /// serialise, [`Error::WouldBlock`] on the browser's main thread.
+    /// [`PutError::Closed`] once the queue is closed, [`PutError::Encode`] if the item does
+    /// not serialise, [`PutError::WouldBlock`] on the browser's main thread; the item comes
+    /// back in each.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::Queue::new(1)?;
-    /// queue.put(&"hello".to_owned())?;
+    /// queue.put("hello".to_owned())?;
     /// assert_eq!(queue.get()?, "hello");
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put(&self, item: &T) -> Result<(), Error> {
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         self.put_within(item, Deadline::NEVER)
     }
 
-    /// Puts `item` if that needs no waiting; [`Error::Full`] otherwise (also when the item is
-    /// longer than the ring, which needs a getter to drain it: use `put`).
+    /// Puts `item` if that needs no waiting; [`PutError::Full`] otherwise (also when the
+    /// item is longer than the ring, which needs a getter to drain it: use `put`).
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::Queue::new(1)?;
-    /// queue.try_put(&1)?;
-    /// assert_eq!(queue.try_put(&2), Err(amphi::Error::Full));
+    /// queue.try_put(1)?;
+    /// assert_eq!(queue.try_put(2), Err(amphi::PutError::Full(2)));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn try_put(&self, item: &T) -> Result<(), Error> {
+    pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         self.put_within(item, Deadline::NOW)
     }
 
-    /// Puts `item`, or returns [`Error::Timeout`] if there is no free slot and room for it
+    /// Puts `item`, or returns [`PutError::Timeout`] if there is no free slot and room for it
     /// (or, for an item longer than the ring, for its beginning) within `timeout`. An item
     /// longer than the ring, once begun, is written to its end as a getter drains it.
     ///
@@ -173,32 +176,36 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     /// use std::time::Duration;
     /// let queue = amphi::process::Queue::new(1)?;
-    /// queue.put(&1)?;
-    /// let refused = queue.put_timeout(&2, Duration::from_millis(5));
-    /// assert_eq!(refused, Err(amphi::Error::Timeout));
+    /// queue.put(1)?;
+    /// let refused = queue.put_timeout(2, Duration::from_millis(5));
+    /// assert_eq!(refused, Err(amphi::PutError::Timeout(2)));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), Error> {
+    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         self.put_within(item, Deadline::after(timeout))
     }
 
     /// Puts `item` without blocking the thread: the future completes once it is in (see the
-    /// type's docs for a future dropped before that). The item is serialised by this call, so
-    /// the future does not borrow it. [`Error::Closed`] once the queue is closed,
-    /// [`Error::Encode`] if the item does not serialise (both when awaited). Works on every
-    /// thread, the browser's main thread included.
+    /// type's docs for a future dropped before that). [`PutError::Closed`] once the queue is
+    /// closed, [`PutError::Encode`] if the item does not serialise. Works on every thread, the
+    /// browser's main thread included.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::Queue::new(1)?;
-    /// futures_executor::block_on(queue.put_async(&'z'))?;
+    /// futures_executor::block_on(queue.put_async('z'))?;
     /// assert_eq!(queue.get()?, 'z');
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
-        let sending = self.sending(item, Deadline::NEVER);
-        async move { drive::run_async(sending?).await }
+    pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
+        let sending = match self.sending(&item, Deadline::NEVER) {
+            Ok(sending) => sending,
+            Err(refused) => return Err(PutError::from_error(refused, item)),
+        };
+        drive::run_async(sending)
+            .await
+            .map_err(|refused| PutError::from_error(refused, item))
     }
 
     /// A put of `item`, to run with a driver of `drive`.
@@ -209,45 +216,47 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             })
     }
 
-    fn put_within(&self, item: &T, deadline: Deadline) -> Result<(), Error> {
-        drive::run(&mut self.sending(item, deadline)?)
+    fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        self.sending(&item, deadline)
+            .and_then(|mut sending| drive::run(&mut sending))
+            .map_err(|refused| PutError::from_error(refused, item))
     }
 
     /// Takes the item at the front, waiting for one.
     ///
-    /// [`Error::Closed`] once the queue is closed and drained, [`Error::Decode`] if the item
-    /// does not deserialise as `T` (it is taken nonetheless), [`Error::WouldBlock`] on the
+    /// [`GetError::Closed`] once the queue is closed and drained, [`GetError::Decode`] if the item
+    /// does not deserialise as `T` (it is taken nonetheless), [`GetError::WouldBlock`] on the
     /// browser's main thread.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::Queue::new(0)?;
-    /// queue.put(&vec![1, 2])?;
+    /// queue.put(vec![1, 2])?;
     /// assert_eq!(queue.get()?, [1, 2]);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn get(&self) -> Result<T, Error> {
+    pub fn get(&self) -> Result<T, GetError> {
         self.get_within(Deadline::NEVER)
     }
 
-    /// Takes the item at the front if there is one; [`Error::Empty`] otherwise (also while
+    /// Takes the item at the front if there is one; [`GetError::Empty`] otherwise (also while
     /// another getter is taking an item).
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::Queue::<u8>::new(0)?;
-    /// assert_eq!(queue.try_get(), Err(amphi::Error::Empty));
-    /// queue.put(&7)?;
+    /// assert_eq!(queue.try_get(), Err(amphi::GetError::Empty));
+    /// queue.put(7)?;
     /// assert_eq!(queue.try_get(), Ok(7));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn try_get(&self) -> Result<T, Error> {
+    pub fn try_get(&self) -> Result<T, GetError> {
         self.get_within(Deadline::NOW)
     }
 
-    /// Takes the item at the front, or returns [`Error::Timeout`] if none came within
+    /// Takes the item at the front, or returns [`GetError::Timeout`] if none came within
     /// `timeout`. Once an item longer than the ring has begun, it is read to its end.
     ///
     /// # Examples
@@ -256,28 +265,31 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// use std::time::Duration;
     /// let queue = amphi::process::Queue::<u8>::new(0)?;
     /// let outcome = queue.get_timeout(Duration::from_millis(5));
-    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// assert_eq!(outcome, Err(amphi::GetError::Timeout));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T, Error> {
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         self.get_within(Deadline::after(timeout))
     }
 
     /// Takes the item at the front without blocking the thread, waiting for one (see the
-    /// type's docs for a future dropped before it completes). [`Error::Closed`] once the
-    /// queue is closed and drained, [`Error::Decode`] if the item is not a `T`. Works on every
+    /// type's docs for a future dropped before it completes). [`GetError::Closed`] once the
+    /// queue is closed and drained, [`GetError::Decode`] if the item is not a `T`. Works on every
     /// thread, the browser's main thread included.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::Queue::new(0)?;
-    /// queue.put(&[1.5, 2.5])?;
+    /// queue.put([1.5, 2.5])?;
     /// assert_eq!(futures_executor::block_on(queue.get_async())?, [1.5, 2.5]);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn get_async(&self) -> Result<T, Error> {
-        decode(&drive::run_async(self.receiving(Deadline::NEVER)).await?)
+    pub async fn get_async(&self) -> Result<T, GetError> {
+        drive::run_async(self.receiving(Deadline::NEVER))
+            .await
+            .and_then(|message| decode(&message))
+            .map_err(GetError::from_error)
     }
 
     fn receiving(&self, deadline: Deadline) -> Receiving {
@@ -285,8 +297,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             .receiving(deadline, Error::Closed, Ending::WhenClosed)
     }
 
-    fn get_within(&self, deadline: Deadline) -> Result<T, Error> {
-        decode(&drive::run(&mut self.receiving(deadline))?)
+    fn get_within(&self, deadline: Deadline) -> Result<T, GetError> {
+        drive::run(&mut self.receiving(deadline))
+            .and_then(|message| decode(&message))
+            .map_err(GetError::from_error)
     }
 }
 
@@ -297,8 +311,8 @@ impl<T> Queue<T> {
     ///
     /// ```
     /// let queue = amphi::process::Queue::new(0)?;
-    /// queue.put(&'a')?;
-    /// queue.put(&'b')?;
+    /// queue.put('a')?;
+    /// queue.put('b')?;
     /// assert_eq!(queue.qsize(), 2);
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -313,7 +327,7 @@ impl<T> Queue<T> {
     /// ```
     /// let queue = amphi::process::Queue::new(0)?;
     /// assert!(queue.empty());
-    /// queue.put(&1.5)?;
+    /// queue.put(1.5)?;
     /// assert!(!queue.empty());
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -329,7 +343,7 @@ impl<T> Queue<T> {
     /// ```
     /// let queue = amphi::process::Queue::new(1)?;
     /// assert!(!queue.full());
-    /// queue.put(&())?;
+    /// queue.put(())?;
     /// assert!(queue.full());
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -351,19 +365,19 @@ impl<T> Queue<T> {
         self.ring.aux() as usize
     }
 
-    /// Closes the queue for every process: puts fail with [`Error::Closed`]; gets take the
-    /// items left, then fail with [`Error::Closed`]; sleepers wake up. An item being put
+    /// Closes the queue for every process: puts fail with [`PutError::Closed`]; gets take the
+    /// items left, then fail with [`GetError::Closed`]; sleepers wake up. An item being put
     /// right now is finished.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::Queue::new(0)?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// queue.close();
-    /// assert_eq!(queue.put(&2), Err(amphi::Error::Closed));
+    /// assert_eq!(queue.put(2), Err(amphi::PutError::Closed(2)));
     /// assert_eq!(queue.get(), Ok(1));
-    /// assert_eq!(queue.get(), Err(amphi::Error::Closed));
+    /// assert_eq!(queue.get(), Err(amphi::GetError::Closed));
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn close(&self) {

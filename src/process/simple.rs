@@ -5,13 +5,13 @@
 //! handle also checks that the queue is unbounded.
 
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::queue::Queue;
+use crate::error::{GetError, PutError};
 use crate::Error;
 
 /// An unbounded first-in first-out queue shared by processes, as Python's
@@ -21,7 +21,7 @@ use crate::Error;
 /// dropped before it completes).
 ///
 /// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
-/// [`Process`](super::super::Process)'s arguments, and every copy is the same queue. Items
+/// [`Process`](super::Process)'s arguments, and every copy is the same queue. Items
 /// travel serialised (JSON) through the queue's 64 KiB ring of bytes, so a put may wait for a
 /// getter to make room (Python's never waits: it writes to a pipe); it never waits for a
 /// slot. Dying processes are handled as by [`Queue`].
@@ -34,14 +34,14 @@ use crate::Error;
 /// fn double(queues: (SimpleQueue<u32>, SimpleQueue<u32>)) {
 ///     let (requests, replies) = queues;
 ///     while let Ok(n) = requests.get() {
-///         replies.put(&(2 * n)).unwrap();
+///         replies.put((2 * n)).unwrap();
 ///     }
 /// }
 ///
 /// let (requests, replies) = (SimpleQueue::new()?, SimpleQueue::new()?);
 /// let child = Process::new(double, (requests.clone(), replies.clone()));
 /// child.start()?;
-/// requests.put(&21)?;
+/// requests.put(21)?;
 /// assert_eq!(replies.get()?, 42);
 /// requests.close(); // the child's `get` returns `Closed`
 /// child.join()?;
@@ -67,33 +67,34 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
 
     /// Puts `item` at the back, waiting only for room in the ring (see [`Queue::put`]).
     ///
-    /// [`Error::Closed`] once the queue is closed, [`Error::Encode`] if the item does not
-    /// serialise, [`Error::WouldBlock`] on the browser's main thread.
+    /// [`PutError::Closed`] once the queue is closed, [`PutError::Encode`] if the item does
+    /// not serialise, [`PutError::WouldBlock`] on the browser's main thread; the item comes
+    /// back in each.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::SimpleQueue::new()?;
-    /// queue.put(&"a".to_owned())?;
+    /// queue.put("a".to_owned())?;
     /// assert!(!queue.empty());
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put(&self, item: &T) -> Result<(), Error> {
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         self.queue.put(item)
     }
 
-    /// Takes the item at the front, waiting for one (see [`Queue::get`]): [`Error::Closed`]
+    /// Takes the item at the front, waiting for one (see [`Queue::get`]): [`GetError::Closed`]
     /// once the queue is closed and drained.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::SimpleQueue::new()?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// assert_eq!(queue.get(), Ok(1));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn get(&self) -> Result<T, Error> {
+    pub fn get(&self) -> Result<T, GetError> {
         self.queue.get()
     }
 
@@ -103,12 +104,12 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::SimpleQueue::new()?;
-    /// futures_executor::block_on(queue.put_async(&"b".to_owned()))?;
+    /// futures_executor::block_on(queue.put_async("b".to_owned()))?;
     /// assert_eq!(queue.get()?, "b");
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn put_async<'q>(&'q self, item: &T) -> impl Future<Output = Result<(), Error>> + 'q {
-        self.queue.put_async(item)
+    pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
+        self.queue.put_async(item).await
     }
 
     /// Takes the item at the front without blocking the thread, waiting for one (see
@@ -118,28 +119,28 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     ///
     /// ```
     /// let queue = amphi::process::SimpleQueue::new()?;
-    /// queue.put(&2)?;
+    /// queue.put(2)?;
     /// assert_eq!(futures_executor::block_on(queue.get_async()), Ok(2));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn get_async(&self) -> Result<T, Error> {
+    pub async fn get_async(&self) -> Result<T, GetError> {
         self.queue.get_async().await
     }
 
-    /// Takes the item at the front if there is one; [`Error::Empty`] otherwise.
+    /// Takes the item at the front if there is one; [`GetError::Empty`] otherwise.
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::SimpleQueue::<u8>::new()?;
-    /// assert_eq!(queue.try_get(), Err(amphi::Error::Empty));
+    /// assert_eq!(queue.try_get(), Err(amphi::GetError::Empty));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn try_get(&self) -> Result<T, Error> {
+    pub fn try_get(&self) -> Result<T, GetError> {
         self.queue.try_get()
     }
 
-    /// Takes the item at the front, or returns [`Error::Timeout`] if none came within
+    /// Takes the item at the front, or returns [`GetError::Timeout`] if none came within
     /// `timeout`.
     ///
     /// # Examples
@@ -147,10 +148,10 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// ```
     /// let queue = amphi::process::SimpleQueue::<u8>::new()?;
     /// let outcome = queue.get_timeout(std::time::Duration::from_millis(5));
-    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// assert_eq!(outcome, Err(amphi::GetError::Timeout));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T, Error> {
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         self.queue.get_timeout(timeout)
     }
 }
@@ -163,7 +164,7 @@ impl<T> SimpleQueue<T> {
     /// ```
     /// let queue = amphi::process::SimpleQueue::new()?;
     /// assert!(queue.empty());
-    /// queue.put(&0.5)?;
+    /// queue.put(0.5)?;
     /// assert!(!queue.empty());
     /// # Ok::<(), amphi::Error>(())
     /// ```
@@ -172,17 +173,17 @@ impl<T> SimpleQueue<T> {
     }
 
     /// Closes the queue for every process, as [`Queue::close`]: puts fail with
-    /// [`Error::Closed`]; gets take the items left, then fail with [`Error::Closed`].
+    /// [`PutError::Closed`]; gets take the items left, then fail with [`GetError::Closed`].
     ///
     /// # Examples
     ///
     /// ```
     /// let queue = amphi::process::SimpleQueue::new()?;
-    /// queue.put(&1)?;
+    /// queue.put(1)?;
     /// queue.close();
-    /// assert_eq!(queue.put(&2), Err(amphi::Error::Closed));
+    /// assert_eq!(queue.put(2), Err(amphi::PutError::Closed(2)));
     /// assert_eq!(queue.get(), Ok(1));
-    /// assert_eq!(queue.get(), Err(amphi::Error::Closed));
+    /// assert_eq!(queue.get(), Err(amphi::GetError::Closed));
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn close(&self) {

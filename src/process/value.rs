@@ -19,6 +19,7 @@ use crate::sys::region_atomics::{
 };
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -513,22 +514,57 @@ impl<T: Number> Array<T> {
         Array::create(items, None)
     }
 
+    /// An array of `len` zeros, with a lock of its own (Python's `Array('i', 10)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let array = amphi::process::Array::<i32>::zeroed(4)?;
+    /// assert_eq!(array.to_vec(), [0, 0, 0, 0]);
+    /// assert!(array.get_lock().is_some());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn zeroed(len: usize) -> Result<Array<T>, Error> {
+        let lock = Lock::new()?;
+        Array::allocate(len, Some(lock))
+    }
+
+    /// An array of `len` zeros, without a lock (Python's `Array('d', 10, lock=False)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let array = amphi::process::Array::<f64>::zeroed_without_lock(3)?;
+    /// assert_eq!(array.to_vec(), [0.0, 0.0, 0.0]);
+    /// assert!(array.get_lock().is_none());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn zeroed_without_lock(len: usize) -> Result<Array<T>, Error> {
+        Array::allocate(len, None)
+    }
+
     fn create(items: &[T], lock: Option<Lock>) -> Result<Array<T>, Error> {
-        let too_long = || Error::InvalidArgument(format!("{} items is too many", items.len()));
-        let len = u32::try_from(items.len()).map_err(|_| too_long())?;
-        let body = body_len::<T>(len).ok_or_else(too_long)?;
-        let object = Object::create(KIND_ARRAY | type_index::<T>(), len, body)?;
-        let array = Array {
-            object,
-            len: items.len(),
-            lock,
-            kind: PhantomData,
-        };
+        let array = Array::allocate(items.len(), lock)?;
         for (index, &item) in items.iter().enumerate() {
             T::store(array.atom(index), item, Ordering::Relaxed);
         }
         std::sync::atomic::fence(Ordering::Release);
         Ok(array)
+    }
+
+    /// An array of `len` elements in a fresh object, whose body the region hands out zeroed
+    /// (all-zero bits are 0 for every [`Number`], 0.0 for the floats).
+    fn allocate(len: usize, lock: Option<Lock>) -> Result<Array<T>, Error> {
+        let too_long = || Error::InvalidArgument(format!("{len} items is too many"));
+        let aux = u32::try_from(len).map_err(|_| too_long())?;
+        let body = body_len::<T>(aux).ok_or_else(too_long)?;
+        let object = Object::create(KIND_ARRAY | type_index::<T>(), aux, body)?;
+        Ok(Array {
+            object,
+            len,
+            lock,
+            kind: PhantomData,
+        })
     }
 
     fn atom(&self, index: usize) -> &'static T::Atom {
@@ -600,6 +636,109 @@ impl<T: Number> Array<T> {
             "index {index} out of range for an array of {}",
             self.len
         )))
+    }
+
+    /// Copies elements `start..start + out.len()` into `out` (Python's `array[start:stop]`),
+    /// each read atomically; the whole is a snapshot only under the lock.
+    /// [`Error::InvalidArgument`] if the range does not lie in the array (then `out` is
+    /// unchanged).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let array = amphi::process::Array::new(&[1u8, 2, 3, 4, 5])?;
+    /// let mut middle = [0u8; 3];
+    /// array.copy_to_slice(1, &mut middle)?;
+    /// assert_eq!(middle, [2, 3, 4]);
+    /// assert!(array.copy_to_slice(3, &mut middle).is_err(), "5 elements, not 6");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn copy_to_slice(&self, start: usize, out: &mut [T]) -> Result<(), Error> {
+        self.check_range(start, out.len())?;
+        for (offset, slot) in out.iter_mut().enumerate() {
+            *slot = T::load(self.atom(start + offset), Ordering::Acquire);
+        }
+        Ok(())
+    }
+
+    /// Writes `items` over elements `start..start + items.len()` (Python's
+    /// `array[start:stop] = items`), each written atomically; other processes see the whole
+    /// only under the lock. [`Error::InvalidArgument`] if the range does not lie in the array
+    /// (then nothing is written).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let array = amphi::process::Array::<i16>::zeroed(5)?;
+    /// array.copy_from_slice(2, &[7, 8])?;
+    /// assert_eq!(array.to_vec(), [0, 0, 7, 8, 0]);
+    /// assert!(array.copy_from_slice(4, &[1, 2]).is_err(), "one element would fall off");
+    /// assert_eq!(array.to_vec(), [0, 0, 7, 8, 0], "nothing was written");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn copy_from_slice(&self, start: usize, items: &[T]) -> Result<(), Error> {
+        self.check_range(start, items.len())?;
+        for (offset, &item) in items.iter().enumerate() {
+            T::store(self.atom(start + offset), item, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// A copy of the elements in `range` (Python's slicing, without steps or negative
+    /// indices). [`Error::InvalidArgument`] if `range` does not lie in the array or runs
+    /// backwards.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let array = amphi::process::Array::new(&[10u32, 20, 30, 40])?;
+    /// assert_eq!(array.get_range(1..3)?, [20, 30]);
+    /// assert_eq!(array.get_range(2..)?, [30, 40]);
+    /// assert_eq!(array.get_range(..)?, array.to_vec());
+    /// assert!(array.get_range(3..5).is_err());
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn get_range(&self, range: impl RangeBounds<usize>) -> Result<Vec<T>, Error> {
+        let (start, len) = self.bounds(range)?;
+        Ok((start..start + len)
+            .map(|index| T::load(self.atom(index), Ordering::Acquire))
+            .collect())
+    }
+
+    /// `range` as (start, length), checked to lie in the array.
+    fn bounds(&self, range: impl RangeBounds<usize>) -> Result<(usize, usize), Error> {
+        let start = match range.start_bound() {
+            Bound::Included(&start) => Some(start),
+            Bound::Excluded(&start) => start.checked_add(1),
+            Bound::Unbounded => Some(0),
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&end) => end.checked_add(1),
+            Bound::Excluded(&end) => Some(end),
+            Bound::Unbounded => Some(self.len),
+        };
+        match (start, end) {
+            (Some(start), Some(end)) if start <= end => {
+                self.check_range(start, end - start)?;
+                Ok((start, end - start))
+            }
+            _ => Err(Error::InvalidArgument(format!(
+                "the range {:?}..{:?} runs backwards or overflows",
+                range.start_bound(),
+                range.end_bound()
+            ))),
+        }
+    }
+
+    /// Checks that `start..start + len` lies in the array.
+    fn check_range(&self, start: usize, len: usize) -> Result<(), Error> {
+        match start.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(Error::InvalidArgument(format!(
+                "{len} elements from index {start} do not fit in an array of {}",
+                self.len
+            ))),
+        }
     }
 
     /// A copy of every element (each read atomically; the whole is a snapshot only under the

@@ -30,6 +30,8 @@ pub(super) enum Report<T> {
         message: String,
         location: Option<String>,
     },
+    /// The target called `crate::process::exit` with this code (its low 8 bits).
+    Exited(i32),
     /// The child could not run the target, or could not serialise what it returned.
     Failed(String),
 }

@@ -163,6 +163,13 @@ impl<W: Word> RawBarrier<W> {
         Ok(())
     }
 
+    /// Runs `f` under the internal lock, where the party that runs the action reads it (the
+    /// process barrier updates its action record there, so it is never read half-written).
+    pub(crate) fn with_lock<T>(&self, f: impl FnOnce() -> T) -> Result<T, Error> {
+        let _held = self.acquire()?;
+        Ok(f())
+    }
+
     fn acquire(&self) -> Result<Held<'_, W>, Error> {
         self.lock.lock_until(Deadline::NEVER)?;
         Ok(Held(&self.lock))

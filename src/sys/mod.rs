@@ -41,8 +41,8 @@ use crate::Error;
 mod process;
 mod shared;
 pub(crate) use process::{
-    current_pid, spawn_process, ChildExit, ChildHandle, ChildReport, ProcessEntry, ProcessStart,
-    ProcessWatch, Signal, PROCESS_RUNNING,
+    code_address, code_ref, current_pid, exit_process, spawn_process, ChildExit, ChildHandle,
+    ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal, PROCESS_RUNNING,
 };
 pub(crate) use shared::{
     atomics as region_atomics, map_region, pid_alive, random_u64, region_read_bytes,

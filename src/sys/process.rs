@@ -9,6 +9,8 @@
 //! | [`ProcessWatch`] | the exit word a child's handle sleeps on, and the `exited` callback |
 //! | [`ChildHandle::signal`] | [`Signal::Terminate`] or [`Signal::Kill`] a child not yet reaped |
 //! | [`current_pid`] | this process's id |
+//! | [`exit_process`] | end the calling process now with an exit code, where that is possible |
+//! | [`code_ref`], [`code_address`] | a function of this executable as a number every process of the tree reads alike, and back |
 //!
 //! A child runs `entry(target, payload)` and its [`ChildExit`] travels back to the parent, which
 //! hands the watch a [`ChildReport`]: the entry's bytes, nothing (the child died first), or the
@@ -29,11 +31,17 @@ use std::sync::Arc;
 use crate::sync::atomic::AtomicU32;
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
-pub(crate) use super::backend::process::{current_pid, spawn_process, ChildHandle};
+pub(crate) use super::backend::process::{
+    code_address, code_ref, current_pid, exit_process, spawn_process, ChildHandle,
+};
 #[cfg(target_arch = "wasm32")]
-pub(crate) use super::backend::process::{current_pid, spawn_process, ChildHandle};
+pub(crate) use super::backend::process::{
+    code_address, code_ref, current_pid, exit_process, spawn_process, ChildHandle,
+};
 #[cfg(amphi_loom)]
-pub(crate) use unsupported::{current_pid, spawn_process, ChildHandle};
+pub(crate) use unsupported::{
+    code_address, code_ref, current_pid, exit_process, spawn_process, ChildHandle,
+};
 
 /// What a child runs. `target` is the address, in the child, of the function the parent named
 /// in [`ProcessStart::target`]; `payload` is [`ProcessStart::payload`].
@@ -143,5 +151,20 @@ mod unsupported {
     /// The host's.
     pub(crate) fn current_pid() -> u32 {
         std::process::id()
+    }
+
+    /// Refuses: no process of a model reads it.
+    pub(crate) fn code_ref(_address: usize) -> Result<u64, String> {
+        Err(WHY.to_owned())
+    }
+
+    /// Refuses, as [`code_ref`].
+    pub(crate) fn code_address(_code: u64) -> Result<usize, String> {
+        Err(WHY.to_owned())
+    }
+
+    /// The host's `exit`.
+    pub(crate) fn exit_process(code: i32) -> String {
+        std::process::exit(code)
     }
 }

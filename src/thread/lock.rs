@@ -87,6 +87,7 @@ impl Lock {
     /// assert!(!lock.locked());
     /// # Ok::<(), amphi::Error>(())
     /// ```
+    #[inline]
     pub fn acquire(&self) -> Result<LockGuard<'_>, Error> {
         self.raw.lock_until(Deadline::NEVER)?;
         Ok(LockGuard { lock: self })

@@ -5,12 +5,25 @@
 //! - [`pipe`] (or `Pipe::new(true)`): two [`Connection`]s joined both ways.
 //! - [`Pipe::new(false)`](Pipe::new): a one-way pair `(receiver, sender)`, as Python's
 //!   `Pipe(duplex=False)`; using an end the wrong way is an error
-//!   ([`Error::NotReadable`](crate::Error::NotReadable),
-//!   [`SendError::NotWritable`]).
+//!   ([`RecvError::NotReadable`], [`SendError::NotWritable`]).
+//! - Errors by operation: a send fails with a [`SendError`] that hands the value back, a
+//!   receive with a [`RecvError`], the same types as a process pipe's.
 //! - [`Connection::send`] never waits; [`Connection::recv`] comes in four forms, and so does
 //!   waiting for a message ([`Connection::poll`] with a timeout, `try_poll`, `poll_async`).
-//! - Bytes are `Connection<Vec<u8>>`, with [`send_bytes`](Connection::send_bytes) and
-//!   [`recv_bytes`](Connection::recv_bytes).
+//! - Bytes are `Connection<Vec<u8>>`, with [`send_bytes`](Connection::send_bytes),
+//!   [`recv_bytes`](Connection::recv_bytes), [`recv_bytes_max`](Connection::recv_bytes_max)
+//!   and [`recv_bytes_into`](Connection::recv_bytes_into) (Python's `BufferTooShort`, which
+//!   carries the whole message, is [`RecvBytesError::BufferTooShort`]).
+//!
+//! ## Bytes and typed messages
+//!
+//! Python's `Connection` is untyped: `send` pickles, `send_bytes` does not, and both go down one
+//! stream of byte messages. amphi's is `Connection<T>`. Between threads a message is a value of
+//! `T`, moved as it is, never serialised, so there is no byte form of a value to receive: the
+//! byte methods are those of a `Connection<Vec<u8>>`, where `send_bytes(b)` is `send(b.to_vec())`
+//! and `recv_bytes()` is `recv()`. Between processes every message is a frame of bytes, so a
+//! process [`Connection<T>`](crate::process::Connection) has the byte methods for every `T`
+//! (`send` sends the JSON of its value, `send_bytes` the bytes as they are; see there).
 //!
 //! Each `send` is one message, received whole by one `recv`: messages are never merged or
 //! split, and an empty message is a message. Between threads a message moves as it is (no copy,
@@ -36,7 +49,7 @@
 //! ## End of file, and ends that die
 //!
 //! Closing an end, explicitly or by dropping it, is the end of file for its peer: the peer
-//! receives everything already sent, then every `recv` returns [`Error::Eof`](crate::Error::Eof)
+//! receives everything already sent, then every `recv` returns [`RecvError::Eof`]
 //! at once (never a hang) and `poll` returns `true`; the peer's sends fail with
 //! [`SendError::BrokenPipe`], value handed back.
 //!
@@ -51,10 +64,9 @@
 //! serialised messages in shared memory.
 
 use super::channel::{Core, LocalStore};
-use crate::error::{GetError, PutError, SendError};
+use crate::error::{copy_into, GetError, PutError, RecvBytesError, RecvError, SendError};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::time::Deadline;
-use crate::Error;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,6 +148,14 @@ pub(super) type Channel<T> = Core<LocalStore<T>>;
 /// and so does waiting for a message ([`poll`](Connection::poll)). Sending never waits.
 /// Dropping a connection closes it.
 ///
+/// A send fails with a [`SendError`] that hands the value back, a receive with a
+/// [`RecvError`]: the same types as a [process pipe's](crate::process::Connection). Bytes are
+/// a `Connection<Vec<u8>>`, with Python's [`send_bytes`](Connection::send_bytes),
+/// [`recv_bytes`](Connection::recv_bytes) and [`recv_bytes_into`](Connection::recv_bytes_into):
+/// a message moves between threads as the value it is, never serialised, so there is no byte
+/// form of another `T` (a process pipe, whose messages are frames of bytes, has the byte
+/// methods for every `T`).
+///
 /// Meant for one sender and one receiver per direction, like Python's; shared through an
 /// `Arc`, every call stays safe, but concurrent receivers take turns in no set order, and a
 /// `poll` briefly holds the message it found, so a concurrent `try_recv` may miss it.
@@ -149,7 +169,7 @@ pub(super) type Channel<T> = Core<LocalStore<T>>;
 /// there.send("pong")?;
 /// assert_eq!(here.recv()?, "pong");
 /// drop(there);
-/// assert_eq!(here.recv(), Err(amphi::Error::Eof));
+/// assert_eq!(here.recv(), Err(amphi::RecvError::Eof));
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Connection<T> {
@@ -202,9 +222,9 @@ impl<T> Connection<T> {
 
     /// Receives the next message, waiting for one.
     ///
-    /// Once the other end is closed and every message it sent was received: [`Error::Eof`],
-    /// at once and every time (never a hang). Also [`Error::Closed`] on a closed connection,
-    /// [`Error::NotReadable`] on the sending end of a one-way pipe, and [`Error::WouldBlock`]
+    /// Once the other end is closed and every message it sent was received: [`RecvError::Eof`],
+    /// at once and every time (never a hang). Also [`RecvError::Closed`] on a closed connection,
+    /// [`RecvError::NotReadable`] on the sending end of a one-way pipe, and [`RecvError::WouldBlock`]
     /// on the browser's main thread.
     ///
     /// # Examples
@@ -214,41 +234,41 @@ impl<T> Connection<T> {
     /// a.send("last words")?;
     /// a.close();
     /// assert_eq!(b.recv()?, "last words");
-    /// assert_eq!(b.recv(), Err(amphi::Error::Eof));
+    /// assert_eq!(b.recv(), Err(amphi::RecvError::Eof));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn recv(&self) -> Result<T, Error> {
+    pub fn recv(&self) -> Result<T, RecvError> {
         let received = self.incoming()?.get(Deadline::NEVER);
         self.received(received)
     }
 
-    /// Receives a message if one is waiting right now ([`Error::Empty`] if not). Never
+    /// Receives a message if one is waiting right now ([`RecvError::Empty`] if not). Never
     /// blocks; works on every thread.
     ///
     /// # Examples
     ///
     /// ```
     /// let (a, b) = amphi::pipe::<u8>();
-    /// assert_eq!(b.try_recv(), Err(amphi::Error::Empty));
+    /// assert_eq!(b.try_recv(), Err(amphi::RecvError::Empty));
     /// a.send(1)?;
     /// assert_eq!(b.try_recv(), Ok(1));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn try_recv(&self) -> Result<T, Error> {
+    pub fn try_recv(&self) -> Result<T, RecvError> {
         let received = self.incoming()?.try_get();
         self.received(received)
     }
 
-    /// Receives the next message, waiting at most `timeout` ([`Error::Timeout`] after that).
+    /// Receives the next message, waiting at most `timeout` ([`RecvError::Timeout`] after that).
     ///
     /// # Examples
     ///
     /// ```
     /// let (_a, b) = amphi::pipe::<u8>();
     /// let outcome = b.recv_timeout(std::time::Duration::from_millis(5));
-    /// assert_eq!(outcome, Err(amphi::Error::Timeout));
+    /// assert_eq!(outcome, Err(amphi::RecvError::Timeout));
     /// ```
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, Error> {
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvError> {
         let received = self.incoming()?.get(Deadline::after(timeout));
         self.received(received)
     }
@@ -264,15 +284,15 @@ impl<T> Connection<T> {
     /// assert_eq!(futures_executor::block_on(b.recv_async()), Ok('x'));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn recv_async(&self) -> Result<T, Error> {
+    pub async fn recv_async(&self) -> Result<T, RecvError> {
         let received = self.incoming()?.get_async().await;
         self.received(received)
     }
 
     /// Waits at most `timeout` until [`recv`](Connection::recv) would not wait: `Ok(true)` when
-    /// a message is waiting or the other end is closed (`recv` then returns [`Error::Eof`]),
+    /// a message is waiting or the other end is closed (`recv` then returns [`RecvError::Eof`]),
     /// `Ok(false)` when the time ran out. Takes nothing. Python's `poll(timeout)`.
-    /// [`Error::WouldBlock`] on the browser's main thread (use [`try_poll`](Connection::try_poll)).
+    /// [`RecvError::WouldBlock`] on the browser's main thread (use [`try_poll`](Connection::try_poll)).
     ///
     /// # Examples
     ///
@@ -285,8 +305,11 @@ impl<T> Connection<T> {
     /// assert!(b.poll(Duration::ZERO)?, "polling takes nothing");
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn poll(&self, timeout: Duration) -> Result<bool, Error> {
-        let ready = self.incoming()?.wait_ready(Deadline::after(timeout))?;
+    pub fn poll(&self, timeout: Duration) -> Result<bool, RecvError> {
+        let ready = self
+            .incoming()?
+            .wait_ready(Deadline::after(timeout))
+            .map_err(RecvError::from_error)?;
         self.still_open().map(|()| ready)
     }
 
@@ -302,7 +325,7 @@ impl<T> Connection<T> {
     /// assert!(b.try_poll()?);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn try_poll(&self) -> Result<bool, Error> {
+    pub fn try_poll(&self) -> Result<bool, RecvError> {
         Ok(self.incoming()?.is_ready())
     }
 
@@ -318,12 +341,12 @@ impl<T> Connection<T> {
     /// assert_eq!(b.try_recv(), Ok(1));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub async fn poll_async(&self) -> Result<(), Error> {
+    pub async fn poll_async(&self) -> Result<(), RecvError> {
         self.incoming()?.wait_ready_async().await;
         self.still_open()
     }
 
-    /// Closes this end: the other end receives what was already sent, then [`Error::Eof`];
+    /// Closes this end: the other end receives what was already sent, then [`RecvError::Eof`];
     /// its sends fail with [`SendError::BrokenPipe`]. Messages sent to this end and not yet
     /// received are dropped. Later calls on this end fail with `Closed`; closing again does
     /// nothing. Dropping the connection closes it too.
@@ -334,8 +357,8 @@ impl<T> Connection<T> {
     /// let (a, b) = amphi::pipe::<u8>();
     /// a.close();
     /// assert!(a.is_closed());
-    /// assert_eq!(a.recv(), Err(amphi::Error::Closed));
-    /// assert_eq!(b.recv(), Err(amphi::Error::Eof));
+    /// assert_eq!(a.recv(), Err(amphi::RecvError::Closed));
+    /// assert_eq!(b.recv(), Err(amphi::RecvError::Eof));
     /// assert!(matches!(b.send(1), Err(amphi::SendError::BrokenPipe(1))));
     /// ```
     pub fn close(&self) {
@@ -389,35 +412,36 @@ impl<T> Connection<T> {
         self.outgoing.is_some()
     }
 
-    fn incoming(&self) -> Result<&Channel<T>, Error> {
+    fn incoming(&self) -> Result<&Channel<T>, RecvError> {
         self.still_open()?;
-        self.incoming.as_deref().ok_or(Error::NotReadable)
+        self.incoming.as_deref().ok_or(RecvError::NotReadable)
     }
 
-    fn still_open(&self) -> Result<(), Error> {
+    fn still_open(&self) -> Result<(), RecvError> {
         if self.is_closed() {
-            Err(Error::Closed)
+            Err(RecvError::Closed)
         } else {
             Ok(())
         }
     }
 
     /// What a receive returns: a closed channel means end of file, unless this end closed it.
-    fn received(&self, received: Result<T, GetError>) -> Result<T, Error> {
+    fn received(&self, received: Result<T, GetError>) -> Result<T, RecvError> {
         match received {
             Ok(value) => Ok(value),
             Err(GetError::Closed) => {
                 self.still_open()?;
-                Err(Error::Eof)
+                Err(RecvError::Eof)
             }
-            Err(other) => Err(other.into()),
+            Err(other) => Err(RecvError::from_error(other.into())),
         }
     }
 }
 
 impl Connection<Vec<u8>> {
     /// Sends a copy of `bytes` as one message (Python's `send_bytes`; for a part, pass a
-    /// slice such as `&msg[5..]`). An empty message is a message.
+    /// slice such as `&msg[5..]`). An empty message is a message. The same as
+    /// `send(bytes.to_vec())`: a refused copy comes back in the [`SendError`].
     ///
     /// # Examples
     ///
@@ -433,7 +457,7 @@ impl Connection<Vec<u8>> {
         self.send(bytes.to_vec())
     }
 
-    /// Receives one whole message of bytes, as sent (Python's `recv_bytes`); the same as
+    /// Receives one whole message of bytes, as sent (Python's `recv_bytes()`); the same as
     /// [`recv`](Connection::recv).
     ///
     /// # Examples
@@ -445,8 +469,52 @@ impl Connection<Vec<u8>> {
     /// assert_eq!(b.recv_bytes()?, b"a", "messages are never merged");
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn recv_bytes(&self) -> Result<Vec<u8>, Error> {
+    pub fn recv_bytes(&self) -> Result<Vec<u8>, RecvError> {
         self.recv()
+    }
+
+    /// Receives one whole message of at most `maxlength` bytes (Python's
+    /// `recv_bytes(maxlength)`). A longer message is taken and handed back whole in
+    /// [`RecvBytesError::BufferTooShort`]; the connection stays usable (Python's raises
+    /// `OSError` and leaves it unreadable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use amphi::RecvBytesError;
+    /// let (a, b) = amphi::pipe();
+    /// a.send_bytes(b"four")?;
+    /// a.send_bytes(b"five!")?;
+    /// assert_eq!(b.recv_bytes_max(4)?, b"four");
+    /// let refused = b.recv_bytes_max(4).unwrap_err();
+    /// assert_eq!(refused, RecvBytesError::BufferTooShort(b"five!".to_vec()));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn recv_bytes_max(&self, maxlength: usize) -> Result<Vec<u8>, RecvBytesError> {
+        let message = self.recv()?;
+        if message.len() > maxlength {
+            return Err(RecvBytesError::BufferTooShort(message));
+        }
+        Ok(message)
+    }
+
+    /// Receives one whole message into the front of `buffer`, returning its length (Python's
+    /// `recv_bytes_into(buffer)`; for an offset, pass `&mut buffer[offset..]`). A message
+    /// longer than `buffer` is taken and handed back whole in
+    /// [`RecvBytesError::BufferTooShort`] (Python's `BufferTooShort`); `buffer` is untouched.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = amphi::pipe();
+    /// a.send_bytes(b"hello")?;
+    /// let mut buffer = [0u8; 8];
+    /// let length = b.recv_bytes_into(&mut buffer)?;
+    /// assert_eq!(&buffer[..length], b"hello");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn recv_bytes_into(&self, buffer: &mut [u8]) -> Result<usize, RecvBytesError> {
+        copy_into(self.recv()?, buffer)
     }
 }
 

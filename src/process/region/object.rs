@@ -36,6 +36,23 @@ pub(crate) struct Handle {
     check: u64,
 }
 
+impl Handle {
+    /// The handle as (offset, kind, check), for an object that keeps another's handle in its
+    /// own body (a process barrier's action argument).
+    pub(crate) fn to_parts(self) -> (u64, u32, u64) {
+        (self.offset, self.kind, self.check)
+    }
+
+    /// A handle from [`to_parts`](Handle::to_parts)'s numbers; unvalidated until opened.
+    pub(crate) fn from_parts(offset: u64, kind: u32, check: u64) -> Handle {
+        Handle {
+            offset,
+            kind,
+            check,
+        }
+    }
+}
+
 /// An object of the region, validated.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Object {
@@ -89,8 +106,9 @@ impl Object {
         let offset = usize::try_from(handle.offset).map_err(|_| "offset out of range")?;
         if handle.kind != kind {
             return Err(format!(
-                "a handle of kind {:#x}, not {kind:#x}",
-                handle.kind
+                "{} handle, not {}",
+                with_article(&type_name(handle.kind)),
+                with_article(&type_name(kind))
             ));
         }
         if offset < HEADER_LEN
@@ -266,4 +284,40 @@ impl Word for SharedWord {
             waited.await;
         }
     }
+}
+
+/// The name of the type whose objects are of `kind`, for error messages ("a Queue handle, not
+/// a Lock"). The numbers are the `KIND_*` constants of the types' own files (`lock.rs`,
+/// `semaphore.rs`, ..., `value.rs`); a new kind of object adds its line here.
+fn type_name(kind: u32) -> String {
+    const ELEMENTS: [&str; 10] = [
+        "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32", "f64",
+    ];
+    let element = || {
+        ELEMENTS
+            .get((kind & 0xff) as usize)
+            .map_or_else(|| "an unknown number".to_owned(), |name| (*name).to_owned())
+    };
+    match kind {
+        1 => "Lock".to_owned(),
+        2 => "Semaphore".to_owned(),
+        3 => "BoundedSemaphore".to_owned(),
+        4 => "Event".to_owned(),
+        5 => "Barrier".to_owned(),
+        6 => "RLock".to_owned(),
+        7 => "Condition".to_owned(),
+        8 => "JoinableQueue task count".to_owned(),
+        0x10 => "Queue".to_owned(),
+        0x11 => "Pipe Connection".to_owned(),
+        0x100..=0x1ff => format!("Value<{}>", element()),
+        0x200..=0x2ff => format!("Array<{}>", element()),
+        other => format!("unknown object (kind {other:#x})"),
+    }
+}
+
+/// `name` with its indefinite article.
+fn with_article(name: &str) -> String {
+    let vowel = name.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u'])
+        || name.starts_with("RLock");
+    format!("{} {name}", if vowel { "an" } else { "a" })
 }

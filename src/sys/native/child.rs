@@ -100,7 +100,7 @@ pub(super) fn code_offset(address: usize) -> Result<i64, String> {
 }
 
 /// The address `offset` from the anchor, checked to lie in the executable.
-fn code_at(offset: i64) -> Result<*const u8, String> {
+pub(super) fn code_at(offset: i64) -> Result<*const u8, String> {
     let address = anchor().wrapping_offset(offset as isize);
     in_executable(address)?;
     Ok(address)

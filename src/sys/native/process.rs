@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
-use super::child::{code_offset, constructor_linked, exe_identity, CHILD_ENV};
+use super::child::{code_at, code_offset, constructor_linked, exe_identity, CHILD_ENV};
 use super::frame::{Header, MAX_BODY};
 use super::reaper::{self, Launch};
 use super::shm::SHM_ENV;
@@ -130,6 +130,26 @@ pub(crate) fn current_pid() -> u32 {
         }
         pid => pid,
     }
+}
+
+/// A function of this executable (its address) as the same number in every process of the
+/// tree: its offset from a fixed symbol (see `child.rs`), since every process of a tree is the
+/// same executable file (checked when a child starts). An error for code outside the
+/// executable (a shared library's).
+pub(crate) fn code_ref(address: usize) -> Result<u64, String> {
+    code_offset(address).map(|offset| offset as u64)
+}
+
+/// The address of the function [`code_ref`] numbered `code`, checked to lie in the executable.
+pub(crate) fn code_address(code: u64) -> Result<usize, String> {
+    code_at(code as i64).map(|address| address as usize)
+}
+
+/// Ends this process now with `code` (`exit(3)`: buffered standard output is flushed, no
+/// destructor of another thread runs). A child's parent sees `code` as its exit code. Never
+/// returns: the reason it could not exit would be the return value, and natively there is none.
+pub(crate) fn exit_process(code: i32) -> String {
+    std::process::exit(code)
 }
 
 /// Starts a child running `start.entry` (see the module docs).

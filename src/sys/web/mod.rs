@@ -37,6 +37,7 @@ thread_local! {
 }
 
 /// True only inside a dedicated Web Worker, where `Atomics.wait` is allowed.
+#[inline]
 pub(crate) fn can_block() -> bool {
     CAN_BLOCK.with(|cached| match cached.get() {
         Some(answer) => answer,

@@ -29,10 +29,15 @@
 //! `Worker.terminate()` (through that realm too), reported as exit codes -15 and -9, Python's
 //! for SIGTERM and SIGKILL; terminating a worker ends the workers it started, so a process's
 //! children end with it.
+//!
+//! [`exit_process`] on a thread of a child other than the entry's (the entry's thread unwinds
+//! instead, see `crate::process::exit`) records the code and wakes [`process_main`], which
+//! resolves with that code and no report while the calling thread parks; the worker and its
+//! threads are then stopped as at any end. The page (process [`ROOT_PID`]) cannot exit.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -114,6 +119,21 @@ impl ChildHandle {
     }
 }
 
+/// A function of this module (its address: a function-table index, the same in every instance
+/// of the module, so in every process of the tree) as a number.
+pub(crate) fn code_ref(address: usize) -> Result<u64, String> {
+    Ok(address as u64)
+}
+
+/// The address of the function [`code_ref`] numbered `code`: a table index. A wrong one can
+/// only make `call_indirect` trap (wasm checks the index and the signature), never run
+/// something else as if it had the right type.
+pub(crate) fn code_address(code: u64) -> Result<usize, String> {
+    u32::try_from(code)
+        .map(|index| index as usize)
+        .map_err(|_| format!("{code} is not a function of this module"))
+}
+
 /// Starts a child process worker (see the module docs).
 pub(crate) fn spawn_process(start: ProcessStart, watch: Watch) -> Result<ChildHandle, String> {
     // The child needs the region's buffer (not its header, which the first instance to use a
@@ -172,6 +192,36 @@ struct Run {
     exit: AtomicU32,
     outcome: Mutex<Option<ChildExit>>,
     lost: Mutex<Option<String>>,
+    /// The code another thread of this process asked to exit with (see [`exit_process`]).
+    exit_request: Mutex<Option<i32>>,
+}
+
+/// The exit word's value once another thread asked the process to exit (the entry's thread
+/// still runs; it is stopped with the worker).
+const EXIT_REQUESTED: u32 = 3;
+
+/// This process's run, for [`exit_process`]; set once by [`process_main`].
+static RUN: OnceLock<Arc<Run>> = OnceLock::new();
+
+/// Ends this child process with `code` from any of its threads (see the module docs): never
+/// returns there. On the page, which cannot exit, returns why.
+pub(crate) fn exit_process(code: i32) -> String {
+    let Some(run) = RUN.get().filter(|_| current_pid() != ROOT_PID) else {
+        return "the page's process cannot end itself (only a child process can exit)".to_owned();
+    };
+    crate::sync::spin::lock(&run.exit_request).get_or_insert(code);
+    let _ = run.exit.compare_exchange(
+        THREAD_RUNNING,
+        EXIT_REQUESTED,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
+    super::wake(crate::sys::Futex::Private(&run.exit), crate::sys::Wake::All);
+    // Every thread of a child is a worker, which may sleep: this one sleeps until the process
+    // worker stops it.
+    loop {
+        super::sleep(std::time::Duration::from_secs(3600));
+    }
 }
 
 impl ThreadWatch for Run {
@@ -210,7 +260,7 @@ pub async fn process_main(
             std::mem::transmute::<usize, ChildLost>(lost),
         )
     };
-    let run = Arc::new(Run::default());
+    let run = Arc::clone(RUN.get_or_init(|| Arc::new(Run::default())));
     let body = {
         let run = Arc::clone(&run);
         Box::new(move || {
@@ -230,6 +280,11 @@ pub async fn process_main(
             while run.exit.load(Ordering::Acquire) == THREAD_RUNNING {
                 super::wait_async(&run.exit, THREAD_RUNNING).await;
             }
+            let requested = *crate::sync::spin::lock(&run.exit_request);
+            if let Some(code) = requested {
+                wait_for_children().await;
+                return exit_result(code, None);
+            }
             let outcome = crate::sync::spin::lock(&run.outcome).take();
             outcome.unwrap_or_else(|| {
                 let reason = crate::sync::spin::lock(&run.lost).take();
@@ -239,13 +294,17 @@ pub async fn process_main(
         Err(reason) => lost(&reason),
     };
     wait_for_children().await;
+    exit_result(exit.code, Some(&exit.report))
+}
+
+/// `{ code, report }` for `worker.js`; no report (an exit asked for by another thread) is
+/// heard by the parent as a missing one.
+fn exit_result(code: i32, report: Option<&[u8]>) -> JsValue {
     let result = Object::new();
-    let _ = Reflect::set(&result, &"code".into(), &exit.code.into());
-    let _ = Reflect::set(
-        &result,
-        &"report".into(),
-        &Uint8Array::from(exit.report.as_slice()).into(),
-    );
+    let _ = Reflect::set(&result, &"code".into(), &code.into());
+    if let Some(report) = report {
+        let _ = Reflect::set(&result, &"report".into(), &Uint8Array::from(report).into());
+    }
     result.into()
 }
 

@@ -260,7 +260,8 @@ async function runProcess(init) {
       init.target,
       init.payload,
     );
-    self.postMessage({ amphi: 'process-exit', code, report }, [report.buffer]);
+    // No report: the process exited from a thread other than its target's.
+    self.postMessage({ amphi: 'process-exit', code, report }, report ? [report.buffer] : []);
   } catch (error) {
     self.postMessage({ amphi: 'process-exit', code: 1, broken: String(error?.stack ?? error) });
   }
