@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::{sys, Error};
+use crate::sys;
 
 /// A point on amphi's monotonic clock, comparable across threads (and workers).
 ///
@@ -73,27 +73,87 @@ impl Instant {
     }
 }
 
-/// A point in time after which a wait gives up, or never.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadline(Option<Duration>);
+pub(crate) use self::deadline::Deadline;
 
-impl Deadline {
-    /// A deadline that never passes.
-    pub(crate) const NEVER: Deadline = Deadline(None);
+/// [`Deadline`] is `pub` (the crate-internal lock traits, themselves `pub` but unnameable, take
+/// one) in a private module, so that nothing outside the crate can name it.
+mod deadline {
+    use std::time::Duration;
 
-    /// The deadline `timeout` from now.
-    pub(crate) fn after(timeout: Duration) -> Deadline {
-        Deadline(Some(sys::now().saturating_add(timeout)))
+    use crate::{sys, Error};
+
+    /// How long a wait may last: the one way amphi says it, everywhere above `sys`.
+    ///
+    /// A public `_timeout(Duration)` method turns its timeout into a deadline once, at the top
+    /// ([`Deadline::after`]); the blocking forms wait until [`Deadline::NEVER`]; the `try_` forms
+    /// do not wait at all ([`Deadline::NOW`]). Waits below re-compute what is left after every
+    /// (possibly spurious) wake-up, so a wait never sleeps longer than asked in total.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Deadline(Limit);
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Limit {
+        /// Do not wait at all.
+        Now,
+        /// Give up at this point of `sys::now`'s clock.
+        At(Duration),
+        /// Wait as long as it takes.
+        Never,
     }
 
-    /// What is left: `Ok(None)` for no limit, `Ok(Some(left))`, or `Err(Timeout)` once passed.
-    pub(crate) fn remaining(self) -> Result<Option<Duration>, Error> {
-        match self.0 {
-            None => Ok(None),
-            Some(at) => match at.checked_sub(sys::now()) {
-                Some(left) if !left.is_zero() => Ok(Some(left)),
-                _ => Err(Error::Timeout),
-            },
+    impl Deadline {
+        /// A deadline that never passes (the blocking forms).
+        pub(crate) const NEVER: Deadline = Deadline(Limit::Never);
+
+        /// A deadline that has always passed: the caller does not wait at all (the `try_` forms).
+        /// Unlike a timeout of zero, callers may tell it apart ([`is_now`](Deadline::is_now)) to
+        /// answer "full" or "empty" rather than "timed out".
+        pub(crate) const NOW: Deadline = Deadline(Limit::Now);
+
+        /// The deadline `timeout` from now.
+        pub(crate) fn after(timeout: Duration) -> Deadline {
+            Deadline(Limit::At(sys::now().saturating_add(timeout)))
+        }
+
+        /// [`Deadline::after`] a timeout, or [`Deadline::NEVER`] without one (a default timeout
+        /// that may be unset).
+        pub(crate) fn within(timeout: Option<Duration>) -> Deadline {
+            timeout.map_or(Deadline::NEVER, Deadline::after)
+        }
+
+        /// Whether this is [`Deadline::NOW`]: the caller asked not to wait at all.
+        pub(crate) fn is_now(self) -> bool {
+            self.0 == Limit::Now
+        }
+
+        /// What is left: `Ok(None)` for no limit, `Ok(Some(left))`, or `Err(Timeout)` once passed.
+        pub(crate) fn remaining(self) -> Result<Option<Duration>, Error> {
+            match self.0 {
+                Limit::Never => Ok(None),
+                Limit::Now => Err(Error::Timeout),
+                Limit::At(at) => match at.checked_sub(sys::now()) {
+                    Some(left) if !left.is_zero() => Ok(Some(left)),
+                    _ => Err(Error::Timeout),
+                },
+            }
+        }
+
+        /// Whether the deadline has passed (never true for [`Deadline::NEVER`]).
+        pub(crate) fn passed(self) -> bool {
+            self.remaining().is_err()
+        }
+
+        /// The earlier of this deadline and `slice` from now, for waits that wake up every so
+        /// often to check on something else; [`Error::Timeout`] once this deadline has passed.
+        pub(crate) fn capped(self, slice: Duration) -> Result<Deadline, Error> {
+            let now = sys::now();
+            let cap = now.saturating_add(slice);
+            match self.0 {
+                Limit::Never => Ok(Deadline(Limit::At(cap))),
+                Limit::Now => Err(Error::Timeout),
+                Limit::At(at) if at > now => Ok(Deadline(Limit::At(at.min(cap)))),
+                Limit::At(_) => Err(Error::Timeout),
+            }
         }
     }
 }

@@ -1,6 +1,11 @@
 //! loom models of amphi's state machines: every interleaving of two or three threads over the
 //! primitives' words, with the futex emulated by the `sys` loom backend (timed waits explore
-//! both "woken" and "timed out").
+//! both "woken" and "timed out"). Beyond the primitives: the thread queues (put, get and close
+//! over the slot ring and the list store, with the sleepers' counts and sequence words) and the
+//! thread pipe's end of file.
+//!
+//! The queue and pipe models run under a preemption bound of 2 (their protocols take more
+//! steps than a lock's), the others under 3, so the whole file runs in a few minutes.
 //!
 //! Run with `RUSTFLAGS="--cfg amphi_loom" cargo test --release --test loom` (scripts/test.sh
 //! does, in its own target folder).
@@ -9,14 +14,24 @@
 
 use std::time::Duration;
 
-use amphi::{Barrier, Condition, Error, Event, Lock, RLock, Semaphore};
+use amphi::{
+    Barrier, Condition, Error, Event, GetError, Lock, PutError, Queue, RLock, RecvError, Semaphore,
+};
 use loom::sync::atomic::{AtomicU32, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
 fn model(body: impl Fn() + Sync + Send + 'static) {
+    model_bounded(3, body);
+}
+
+/// The preemption bound of the queue and pipe models.
+const QUEUE_BOUND: usize = 3;
+
+/// A model whose threads are preempted at most `bound` times per execution.
+fn model_bounded(bound: usize, body: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
+    builder.preemption_bound = Some(bound);
     builder.check(body);
 }
 
@@ -220,5 +235,104 @@ fn barrier_of_two_releases_both_with_distinct_indices() {
         let theirs = other.join().unwrap();
         assert_ne!(mine, theirs);
         assert!(mine < 2 && theirs < 2);
+    });
+}
+
+/// The two stores: a bounded queue (the slot ring, `flavour` 0) or an unbounded one (the list
+/// store).
+fn queue_of(flavour: usize) -> Queue<u32> {
+    if flavour == 0 {
+        Queue::bounded(1)
+    } else {
+        Queue::unbounded()
+    }
+}
+
+#[test]
+fn queue_put_racing_close_delivers_or_hands_back() {
+    for flavour in 0..2 {
+        model_bounded(QUEUE_BOUND, move || {
+            let queue = Arc::new(queue_of(flavour));
+            let putter = {
+                let queue = queue.clone();
+                thread::spawn(move || queue.put(7))
+            };
+            queue.close();
+            match putter.join().unwrap() {
+                Ok(()) => {
+                    assert_eq!(
+                        queue.get(),
+                        Ok(7),
+                        "a delivered item is still got after close"
+                    );
+                }
+                Err(PutError::Closed(item)) => assert_eq!(item, 7, "the item comes back"),
+                Err(other) => panic!("a put racing close: {other:?}"),
+            }
+            assert_eq!(queue.get(), Err(GetError::Closed));
+            assert!(matches!(queue.try_put(8), Err(PutError::Closed(8))));
+        });
+    }
+}
+
+#[test]
+fn queue_getter_asleep_is_woken_by_a_put() {
+    for flavour in 0..2 {
+        model_bounded(QUEUE_BOUND, move || {
+            let queue = Arc::new(queue_of(flavour));
+            let getter = {
+                let queue = queue.clone();
+                thread::spawn(move || queue.get())
+            };
+            queue.put(1).unwrap();
+            assert_eq!(getter.join().unwrap(), Ok(1));
+            assert!(queue.empty());
+        });
+    }
+}
+
+#[test]
+fn queue_getter_asleep_is_woken_by_close() {
+    for flavour in 0..2 {
+        model_bounded(QUEUE_BOUND, move || {
+            let queue = Arc::new(queue_of(flavour));
+            let getter = {
+                let queue = queue.clone();
+                thread::spawn(move || queue.get())
+            };
+            queue.close();
+            assert_eq!(getter.join().unwrap(), Err(GetError::Closed));
+        });
+    }
+}
+
+#[test]
+fn queue_putter_asleep_on_a_full_queue_is_woken_by_a_get() {
+    model_bounded(QUEUE_BOUND, || {
+        let queue = Arc::new(Queue::bounded(1));
+        queue.put(1).unwrap();
+        let putter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.put(2))
+        };
+        assert_eq!(queue.get(), Ok(1));
+        assert_eq!(queue.get(), Ok(2), "FIFO, and the putter got in");
+        assert_eq!(putter.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn pipe_receiver_sees_every_message_then_eof() {
+    model_bounded(QUEUE_BOUND, || {
+        let (receiver, sender) = amphi::Pipe::new::<u32>(false);
+        let sending = thread::spawn(move || {
+            sender.send(1).unwrap();
+            sender.send(2).unwrap();
+            drop(sender);
+        });
+        assert_eq!(receiver.recv(), Ok(1));
+        assert_eq!(receiver.recv(), Ok(2));
+        assert_eq!(receiver.recv(), Err(RecvError::Eof));
+        sending.join().unwrap();
     });
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::queue::Queue;
 use super::region::{Handle, Object, SharedWord};
 use super::ring::drive;
-use super::ring::{Sending, Wait};
+use super::ring::Sending;
 use crate::error::{GetError, PutError};
 use crate::sync::atomic::Ordering;
 use crate::sync::Word;
@@ -126,11 +126,11 @@ impl Tasks {
             return Ok(());
         }
         while done.load(Ordering::SeqCst) == generation {
-            match deadline.remaining() {
-                Ok(left) => done.wait(generation, left),
+            match done.wait(generation, deadline) {
+                Ok(()) => {}
                 Err(_) if done.load(Ordering::SeqCst) != generation => return Ok(()),
                 Err(timeout) => return Err(timeout),
-            };
+            }
         }
         Ok(())
     }
@@ -226,7 +226,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        self.put_within(item, Wait::FOREVER)
+        self.put_within(item, Deadline::NEVER)
     }
 
     /// Puts `item` as a new task if that needs no waiting; [`PutError::Full`] otherwise (see
@@ -242,7 +242,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
-        self.put_within(item, Wait::Never)
+        self.put_within(item, Deadline::NOW)
     }
 
     /// Puts `item` as a new task, or returns [`PutError::Timeout`] if there was no room for it
@@ -260,7 +260,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        self.put_within(item, Wait::timeout(timeout))
+        self.put_within(item, Deadline::after(timeout))
     }
 
     /// Takes the item at the front, waiting for one (see [`Queue::get`]). Call
@@ -335,7 +335,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
-        let sending = match self.counted(&item, Wait::FOREVER) {
+        let sending = match self.counted(&item, Deadline::NEVER) {
             Ok(sending) => sending,
             Err(refused) => return Err(PutError::from_error(refused, item)),
         };
@@ -344,15 +344,15 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
             .map_err(|refused| PutError::from_error(refused, item))
     }
 
-    fn put_within(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
-        self.counted(&item, wait)
+    fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        self.counted(&item, deadline)
             .and_then(|mut sending| drive::run(&mut sending))
             .map_err(|refused| PutError::from_error(refused, item))
     }
 
     /// A put of `item` as a task: counted before it runs, taken back unless it went in.
-    fn counted(&self, item: &T, wait: Wait) -> Result<Sending, Error> {
-        let sending = self.queue.sending(item, wait)?;
+    fn counted(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
+        let sending = self.queue.sending(item, deadline)?;
         self.tasks.add()?;
         let tasks = self.tasks;
         Ok(sending.undo_unless_sent(move || {

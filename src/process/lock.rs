@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::region::{Handle, Object, SharedWord};
 use crate::sync::atomic::Ordering;
 use crate::sync::{InnerLock, RawLock};
-use crate::time::{Deadline, Instant};
+use crate::time::Deadline;
 use crate::{sys, Error};
 
 pub(super) const KIND_LOCK: u32 = 1;
@@ -115,7 +115,7 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<LockGuard<'_>, Error> {
-        self.acquire_within(None)
+        self.acquire_until(Deadline::NEVER)
     }
 
     /// Acquires the lock, or returns [`Error::Timeout`] once `timeout` has passed
@@ -132,10 +132,10 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, Error> {
-        self.acquire_within(Some(timeout))
+        self.acquire_until(Deadline::after(timeout))
     }
 
-    fn acquire_within(&self, timeout: Option<Duration>) -> Result<LockGuard<'_>, Error> {
+    fn acquire_until(&self, deadline: Deadline) -> Result<LockGuard<'_>, Error> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
@@ -144,20 +144,12 @@ impl Lock {
         if self.raw.try_lock_spinning() {
             return Ok(self.held());
         }
-        let start = Instant::now();
         loop {
-            let slice = match timeout {
-                None => SLICE,
-                Some(timeout) => timeout.saturating_sub(start.elapsed()).min(SLICE),
-            };
-            match self.raw.lock_until(Deadline::after(slice)) {
+            match self.raw.lock_until(deadline.capped(SLICE)?) {
                 Ok(()) => return Ok(self.held()),
                 Err(Error::Timeout) => {
                     if let Some(pid) = self.dead_owner() {
                         return Err(Error::OwnerDied { pid });
-                    }
-                    if timeout.is_some_and(|timeout| start.elapsed() >= timeout) {
-                        return Err(Error::Timeout);
                     }
                 }
                 Err(other) => return Err(other),
@@ -305,8 +297,8 @@ impl InnerLock for Lock {
     fn lock(&self) -> Result<(), Error> {
         self.acquire().map(LockGuard::leak)
     }
-    fn lock_timeout(&self, timeout: Duration) -> Result<(), Error> {
-        self.acquire_timeout(timeout).map(LockGuard::leak)
+    fn lock_until(&self, deadline: Deadline) -> Result<(), Error> {
+        self.acquire_until(deadline).map(LockGuard::leak)
     }
     fn try_lock(&self) -> bool {
         self.try_acquire().map(LockGuard::leak).is_some()

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use super::wire::Report;
 use crate::error::PanicReport;
 use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::Word;
 use crate::sys::{self, ChildHandle, ChildReport, ProcessWatch, Signal, PROCESS_RUNNING};
 use crate::time::Deadline;
 use crate::Error;
@@ -82,8 +83,7 @@ impl Packet {
             return Err(Error::WouldBlock);
         }
         while self.is_alive() {
-            let left = deadline.remaining()?;
-            sys::wait(&self.exit, PROCESS_RUNNING, left);
+            self.exit.wait(PROCESS_RUNNING, deadline)?;
         }
         Ok(())
     }

@@ -33,8 +33,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::queue::{decode, encode};
 use super::region::Handle;
 use super::ring::drive;
-use super::ring::{Ending, Receiving, Ring, Sending, Wait, READ_CLOSED, WRITE_CLOSED};
+use super::ring::{Ending, Receiving, Ring, Sending, READ_CLOSED, WRITE_CLOSED};
 use crate::error::{copy_into, RecvBytesError, RecvError, SendError};
+use crate::time::Deadline;
 use crate::Error;
 
 const KIND_PIPE: u32 = 0x11;
@@ -244,7 +245,7 @@ impl<T> Connection<T> {
     pub fn poll(&self, timeout: Duration) -> Result<bool, RecvError> {
         let mut polling = self
             .incoming()?
-            .polling(Wait::timeout(timeout), Ending::WithLastWriter);
+            .polling(Deadline::after(timeout), Ending::WithLastWriter);
         match drive::run(&mut polling) {
             Err(Error::Timeout) => Ok(false),
             polled => polled.map_err(RecvError::from_error),
@@ -267,7 +268,7 @@ impl<T> Connection<T> {
     pub async fn poll_async(&self) -> Result<(), RecvError> {
         let polling = self
             .incoming()?
-            .polling(Wait::FOREVER, Ending::WithLastWriter);
+            .polling(Deadline::NEVER, Ending::WithLastWriter);
         drive::run_async(polling)
             .await
             .map(drop)
@@ -308,7 +309,7 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn recv_bytes(&self) -> Result<Vec<u8>, RecvError> {
-        self.recv_frame(Wait::FOREVER)
+        self.recv_frame(Deadline::NEVER)
     }
 
     /// Receives the next message of at most `maxlength` bytes (Python's
@@ -359,7 +360,7 @@ impl<T> Connection<T> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        ring.sending(payload, Wait::FOREVER, 0, |flags| {
+        ring.sending(payload, Deadline::NEVER, 0, |flags| {
             if flags & WRITE_CLOSED != 0 {
                 Some(Error::Closed)
             } else if flags & READ_CLOSED != 0 {
@@ -370,15 +371,15 @@ impl<T> Connection<T> {
         })
     }
 
-    fn receiving(&self, wait: Wait) -> Result<Receiving, RecvError> {
+    fn receiving(&self, deadline: Deadline) -> Result<Receiving, RecvError> {
         Ok(self
             .incoming()?
-            .receiving(wait, Error::Eof, Ending::WithLastWriter))
+            .receiving(deadline, Error::Eof, Ending::WithLastWriter))
     }
 
     /// The payload of the next frame, within `wait`.
-    fn recv_frame(&self, wait: Wait) -> Result<Vec<u8>, RecvError> {
-        drive::run(&mut self.receiving(wait)?).map_err(RecvError::from_error)
+    fn recv_frame(&self, deadline: Deadline) -> Result<Vec<u8>, RecvError> {
+        drive::run(&mut self.receiving(deadline)?).map_err(RecvError::from_error)
     }
 }
 
@@ -453,7 +454,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.recv_within(Wait::FOREVER)
+        self.recv_within(Deadline::NEVER)
     }
 
     /// Receives a message if one is there; [`RecvError::Empty`] otherwise.
@@ -468,7 +469,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_recv(&self) -> Result<T, RecvError> {
-        self.recv_within(Wait::Never)
+        self.recv_within(Deadline::NOW)
     }
 
     /// Receives the next message, or returns [`RecvError::Timeout`] if none began within
@@ -484,7 +485,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvError> {
-        self.recv_within(Wait::timeout(timeout))
+        self.recv_within(Deadline::after(timeout))
     }
 
     /// Receives the next message without blocking the thread, waiting for one. Dropping the
@@ -501,14 +502,14 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn recv_async(&self) -> Result<T, RecvError> {
-        let message = drive::run_async(self.receiving(Wait::FOREVER)?)
+        let message = drive::run_async(self.receiving(Deadline::NEVER)?)
             .await
             .map_err(RecvError::from_error)?;
         decode(&message).map_err(RecvError::from_error)
     }
 
-    fn recv_within(&self, wait: Wait) -> Result<T, RecvError> {
-        decode(&self.recv_frame(wait)?).map_err(RecvError::from_error)
+    fn recv_within(&self, deadline: Deadline) -> Result<T, RecvError> {
+        decode(&self.recv_frame(deadline)?).map_err(RecvError::from_error)
     }
 }
 

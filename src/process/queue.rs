@@ -21,8 +21,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::Handle;
 use super::ring::drive;
-use super::ring::{Ending, Receiving, Ring, Sending, Wait, WRITE_CLOSED};
+use super::ring::{Ending, Receiving, Ring, Sending, WRITE_CLOSED};
 use crate::error::{GetError, PutError};
+use crate::time::Deadline;
 use crate::Error;
 
 const KIND_QUEUE: u32 = 0x10;
@@ -148,7 +149,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        self.put_within(item, Wait::FOREVER)
+        self.put_within(item, Deadline::NEVER)
     }
 
     /// Puts `item` if that needs no waiting; [`PutError::Full`] otherwise (also when the
@@ -163,7 +164,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
-        self.put_within(item, Wait::Never)
+        self.put_within(item, Deadline::NOW)
     }
 
     /// Puts `item`, or returns [`PutError::Timeout`] if there is no free slot and room for it
@@ -181,7 +182,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        self.put_within(item, Wait::timeout(timeout))
+        self.put_within(item, Deadline::after(timeout))
     }
 
     /// Puts `item` without blocking the thread: the future completes once it is in (see the
@@ -198,7 +199,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
-        let sending = match self.sending(&item, Wait::FOREVER) {
+        let sending = match self.sending(&item, Deadline::NEVER) {
             Ok(sending) => sending,
             Err(refused) => return Err(PutError::from_error(refused, item)),
         };
@@ -208,15 +209,15 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     /// A put of `item`, to run with a driver of `drive`.
-    pub(super) fn sending(&self, item: &T, wait: Wait) -> Result<Sending, Error> {
+    pub(super) fn sending(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
         self.ring
-            .sending(encode(item)?, wait, self.ring.aux(), |flags| {
+            .sending(encode(item)?, deadline, self.ring.aux(), |flags| {
                 (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
             })
     }
 
-    fn put_within(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
-        self.sending(&item, wait)
+    fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        self.sending(&item, deadline)
             .and_then(|mut sending| drive::run(&mut sending))
             .map_err(|refused| PutError::from_error(refused, item))
     }
@@ -236,7 +237,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
-        self.get_within(Wait::FOREVER)
+        self.get_within(Deadline::NEVER)
     }
 
     /// Takes the item at the front if there is one; [`GetError::Empty`] otherwise (also while
@@ -252,7 +253,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_get(&self) -> Result<T, GetError> {
-        self.get_within(Wait::Never)
+        self.get_within(Deadline::NOW)
     }
 
     /// Takes the item at the front, or returns [`GetError::Timeout`] if none came within
@@ -268,7 +269,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        self.get_within(Wait::timeout(timeout))
+        self.get_within(Deadline::after(timeout))
     }
 
     /// Takes the item at the front without blocking the thread, waiting for one (see the
@@ -285,18 +286,19 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn get_async(&self) -> Result<T, GetError> {
-        drive::run_async(self.receiving(Wait::FOREVER))
+        drive::run_async(self.receiving(Deadline::NEVER))
             .await
             .and_then(|message| decode(&message))
             .map_err(GetError::from_error)
     }
 
-    fn receiving(&self, wait: Wait) -> Receiving {
-        self.ring.receiving(wait, Error::Closed, Ending::WhenClosed)
+    fn receiving(&self, deadline: Deadline) -> Receiving {
+        self.ring
+            .receiving(deadline, Error::Closed, Ending::WhenClosed)
     }
 
-    fn get_within(&self, wait: Wait) -> Result<T, GetError> {
-        drive::run(&mut self.receiving(wait))
+    fn get_within(&self, deadline: Deadline) -> Result<T, GetError> {
+        drive::run(&mut self.receiving(deadline))
             .and_then(|message| decode(&message))
             .map_err(GetError::from_error)
     }

@@ -23,6 +23,7 @@
 //! [`Error::OwnerDied`](crate::Error::OwnerDied) instead of waiting forever.
 
 use crate::sys::region_atomics::{AtomicU32, AtomicU64};
+use crate::time::Deadline;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -162,7 +163,11 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<RLockGuard<'_>, Error> {
-        self.raw.acquire_timeout(timeout)?;
+        self.acquire_until(Deadline::after(timeout))
+    }
+
+    fn acquire_until(&self, deadline: Deadline) -> Result<RLockGuard<'_>, Error> {
+        self.raw.acquire_until(deadline)?;
         Ok(self.guard())
     }
 
@@ -346,8 +351,8 @@ impl InnerLock for RLock {
     fn lock(&self) -> Result<(), Error> {
         self.acquire().map(RLockGuard::leak)
     }
-    fn lock_timeout(&self, timeout: Duration) -> Result<(), Error> {
-        self.acquire_timeout(timeout).map(RLockGuard::leak)
+    fn lock_until(&self, deadline: Deadline) -> Result<(), Error> {
+        self.acquire_until(deadline).map(RLockGuard::leak)
     }
     fn try_lock(&self) -> bool {
         self.try_acquire().map(RLockGuard::leak).is_some()

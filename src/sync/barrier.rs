@@ -104,7 +104,7 @@ impl<W: Word> RawBarrier<W> {
                 if let Some(outcome) = self.released() {
                     break outcome;
                 }
-                if deadline.remaining().is_err() {
+                if deadline.passed() {
                     self.set_state(BROKEN);
                     break Err(Error::BrokenBarrier);
                 }
@@ -235,11 +235,8 @@ impl<W: Word> RawBarrier<W> {
         let seen = self.changed.load(Ordering::Acquire);
         drop(guard);
         while self.changed.load(Ordering::Acquire) == seen {
-            match deadline.remaining() {
-                Ok(left) => {
-                    self.changed.wait(seen, left);
-                }
-                Err(_) => break,
+            if self.changed.wait(seen, deadline).is_err() {
+                break;
             }
         }
         self.acquire()

@@ -98,10 +98,8 @@ impl<Q: WaiterQueue> RawCondition<Q> {
                 self.queue.retire(&waiter);
                 break;
             }
-            match deadline.remaining() {
-                Ok(left) => {
-                    word.wait(WAITING, left);
-                }
+            match word.wait(WAITING, deadline) {
+                Ok(()) => {}
                 Err(timeout) => {
                     if self.queue.remove(&waiter)? {
                         outcome = Err(timeout);

@@ -81,11 +81,11 @@ impl<W: Word> RawEvent<W> {
         }
         let seen = self.word.load(Ordering::Acquire);
         while !self.was_set_since(seen) {
-            match deadline.remaining() {
-                Ok(left) => self.word.wait(seen, left),
+            match self.word.wait(seen, deadline) {
+                Ok(()) => {}
                 Err(timeout) if !self.was_set_since(seen) => return Err(timeout),
                 Err(_) => return Ok(()),
-            };
+            }
         }
         Ok(())
     }

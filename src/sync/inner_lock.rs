@@ -11,16 +11,15 @@
 //! The traits are `pub` but unnameable outside the crate (this module is private), so they
 //! also seal the public `ConditionLock` traits of both families.
 
-use std::time::Duration;
-
+use crate::time::Deadline;
 use crate::Error;
 
 /// A lock as the engines see it (see the module docs).
 pub trait InnerLock {
     /// Takes the lock, sleeping as long as it takes.
     fn lock(&self) -> Result<(), Error>;
-    /// Takes the lock, or [`Error::Timeout`] once `timeout` has passed.
-    fn lock_timeout(&self, timeout: Duration) -> Result<(), Error>;
+    /// Takes the lock, or [`Error::Timeout`] once `deadline` has passed.
+    fn lock_until(&self, deadline: Deadline) -> Result<(), Error>;
     /// Takes the lock if it is free right now.
     fn try_lock(&self) -> bool;
     /// Releases the lock.

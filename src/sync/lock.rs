@@ -11,7 +11,7 @@
 //! | 2 | `CONTENDED` | held, and a waiter may be asleep: the releaser must wake one |
 //!
 //! Acquire is one compare-and-swap `UNLOCKED -> LOCKED` on the fast path. The slow path spins
-//! briefly while the holder is `LOCKED`, then swaps in `CONTENDED` (acquiring if that swap saw
+//! briefly while the holder is `LOCKED` (the spin phase of [`Backoff`]), then swaps in `CONTENDED` (acquiring if that swap saw
 //! `UNLOCKED`) and sleeps while the word stays `CONTENDED`; after each wake-up it spins again
 //! before re-announcing itself. Release swaps in `UNLOCKED` and
 //! wakes one sleeper only if it saw `CONTENDED`. This is the futex mutex of std and of
@@ -33,6 +33,7 @@
 //! Nothing else needs ordering: the word is the only shared state.
 
 use crate::sync::atomic::Ordering;
+use crate::sync::Backoff;
 use crate::sync::Word;
 use crate::time::Deadline;
 use crate::{sys, Error};
@@ -40,9 +41,6 @@ use crate::{sys, Error};
 pub(crate) const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 const CONTENDED: u32 = 2;
-
-/// How many times the slow path polls a `LOCKED` word before going to sleep.
-const SPIN_LIMIT: u32 = if cfg!(amphi_loom) { 0 } else { 100 };
 
 /// The lock's state machine over any [`Word`]: the thread `Lock` and the process-shared lock
 /// are this, over different words.
@@ -139,24 +137,22 @@ impl<W: Word> RawLock<W> {
             if state != CONTENDED && self.state.swap(CONTENDED, Ordering::Acquire) == UNLOCKED {
                 return Ok(());
             }
-            let left = deadline.remaining()?;
-            self.state.wait(CONTENDED, left);
+            self.state.wait(CONTENDED, deadline)?;
             // Woken: spin again while the lock is briefly held before re-announcing a sleeper,
             // as std's futex mutex does.
             state = self.spin();
         }
     }
 
-    /// Polls while the lock is held without sleepers, returning the last state seen.
+    /// Polls while the lock is held without sleepers (the spin phase of [`Backoff`]),
+    /// returning the last state seen.
     fn spin(&self) -> u32 {
-        let mut spins = 0;
+        let mut backoff = Backoff::new();
         loop {
             let state = self.state.load(Ordering::Relaxed);
-            if state != LOCKED || spins == SPIN_LIMIT {
+            if state != LOCKED || !backoff.poll() {
                 return state;
             }
-            std::hint::spin_loop();
-            spins += 1;
         }
     }
 

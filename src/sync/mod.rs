@@ -17,10 +17,13 @@
 //! | `condition` | [`RawCondition`] | a FIFO of one word per waiter ([`WaiterQueue`]) |
 //! | `barrier` | [`RawBarrier`] | a [`RawLock`] and three words |
 //!
-//! Below them: `atomic` (the atomics, swapped for loom's under `--cfg amphi_loom`), `word`
-//! ([`Word`]) and `spin` (a spin-locked `std` mutex for tiny internal critical sections).
+//! Below them: `atomic` (the atomics and `UnsafeCell`, swapped for loom's under
+//! `--cfg amphi_loom`), `word` ([`Word`]), `backoff` ([`Backoff`], the one spin policy: spin,
+//! then yield, then sleep on the word) and `spin` (a spin-locked `std` mutex for tiny internal
+//! critical sections).
 
 pub(crate) mod atomic;
+mod backoff;
 mod barrier;
 mod condition;
 mod event;
@@ -31,6 +34,7 @@ mod semaphore;
 pub(crate) mod spin;
 mod word;
 
+pub(crate) use backoff::Backoff;
 pub(crate) use barrier::{RawBarrier, FILLING};
 pub(crate) use condition::{RawCondition, WaiterQueue, WAITING};
 pub(crate) use event::RawEvent;

@@ -25,8 +25,8 @@
 
 use super::{AsyncInnerLock, InnerLock};
 use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::time::Deadline;
 use crate::Error;
-use std::time::Duration;
 
 /// Where a [`RawRLock`] records its owner: the calling thread's identity, or none.
 pub(crate) trait OwnerCell {
@@ -64,9 +64,9 @@ impl<L: InnerLock, O: OwnerCell, D: DepthCell> RawRLock<L, O, D> {
         self.acquire_with(L::lock)
     }
 
-    /// Acquires one level, or [`Error::Timeout`] once `timeout` has passed.
-    pub(crate) fn acquire_timeout(&self, timeout: Duration) -> Result<(), Error> {
-        self.acquire_with(|lock| lock.lock_timeout(timeout))
+    /// Acquires one level, or [`Error::Timeout`] once `deadline` has passed.
+    pub(crate) fn acquire_until(&self, deadline: Deadline) -> Result<(), Error> {
+        self.acquire_with(|lock| lock.lock_until(deadline))
     }
 
     /// Acquires one level if the caller owns the lock or it is free right now.

@@ -76,12 +76,17 @@ impl<W: Word> RawSemaphore<W> {
             return Err(Error::WouldBlock);
         }
         while !self.try_take() {
-            let left = deadline.remaining()?;
-            let sleeping = Sleeping::enter(&self.sleepers);
-            if self.permits.load(Ordering::Relaxed) == 0 {
-                self.permits.wait(0, left);
+            if deadline.passed() {
+                return Err(Error::Timeout);
             }
+            let sleeping = Sleeping::enter(&self.sleepers);
+            let slept = if self.permits.load(Ordering::Relaxed) == 0 {
+                self.permits.wait(0, deadline)
+            } else {
+                Ok(())
+            };
             drop(sleeping);
+            slept?;
         }
         Ok(())
     }

@@ -6,14 +6,17 @@
 //! `SharedArrayBuffer` in the browser) without touching the state machines.
 //!
 //! The operations mirror `AtomicU32`'s, plus the three that make a futex: `wait` (sleep while
-//! the word still holds a value; may return spuriously), `wake_one`/`wake_all`, and their async
-//! twin `wait_async`.
+//! the word still holds a value, until a [`Deadline`]; may return spuriously),
+//! `wake_one`/`wake_all`, and their async twin `wait_async`. Each word says which futex it is
+//! ([`Word::futex`]: a private word of this process, or a shared word of the region), and the
+//! provided `wait` and `wake_*` make `sys`'s one futex call in that scope.
 
 use std::future::Future;
-use std::time::Duration;
 
 use crate::sync::atomic::{AtomicU32, Ordering};
-use crate::sys;
+use crate::sys::{self, Futex, Wake};
+use crate::time::Deadline;
+use crate::Error;
 
 /// A 32-bit word a state machine lives in (see the module docs).
 pub(crate) trait Word {
@@ -29,15 +32,32 @@ pub(crate) trait Word {
     fn fetch_add(&self, value: u32, order: Ordering) -> u32;
     fn fetch_sub(&self, value: u32, order: Ordering) -> u32;
     fn fetch_and(&self, value: u32, order: Ordering) -> u32;
-    /// Sleeps while the word holds `expected`, for at most `timeout`; `false` only on timeout.
-    fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool;
+    /// The word as `sys` sleeps on it, with its scope (private or shared).
+    fn futex(&self) -> Futex<'_>;
     /// Completes once the word may no longer hold `expected` (spurious completions allowed).
     fn wait_async(&self, expected: u32) -> impl Future<Output = ()> + '_;
-    fn wake_one(&self);
-    fn wake_all(&self);
+
+    /// Sleeps while the word holds `expected`, until `deadline`: [`Error::Timeout`] (without
+    /// sleeping) once it has passed, else `Ok` after any wake-up, spurious ones and the
+    /// deadline passing while asleep included; the caller re-checks and calls again.
+    #[inline]
+    fn wait(&self, expected: u32, deadline: Deadline) -> Result<(), Error> {
+        sys::wait(self.futex(), expected, deadline)
+    }
+    /// Wakes one sleeper of the word.
+    #[inline]
+    fn wake_one(&self) {
+        sys::wake(self.futex(), Wake::One);
+    }
+    /// Wakes every sleeper of the word.
+    #[inline]
+    fn wake_all(&self) {
+        sys::wake(self.futex(), Wake::All);
+    }
 }
 
-/// Words of the thread family: ordinary atomics in this process's (or module's) memory.
+/// Words of the thread family: ordinary atomics in this process's (or module's) memory,
+/// private futexes.
 impl Word for AtomicU32 {
     #[inline]
     fn load(&self, order: Ordering) -> u32 {
@@ -70,18 +90,10 @@ impl Word for AtomicU32 {
         AtomicU32::fetch_and(self, value, order)
     }
     #[inline]
-    fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool {
-        sys::wait(self, expected, timeout)
+    fn futex(&self) -> Futex<'_> {
+        Futex::Private(self)
     }
     fn wait_async(&self, expected: u32) -> impl Future<Output = ()> + '_ {
         sys::wait_async(self, expected)
-    }
-    #[inline]
-    fn wake_one(&self) {
-        sys::wake_one(self);
-    }
-    #[inline]
-    fn wake_all(&self) {
-        sys::wake_all(self);
     }
 }

@@ -5,15 +5,26 @@
 //!
 //! | function | meaning |
 //! |---|---|
-//! | [`wait`] | sleep while a word still holds an expected value, with an optional timeout |
+//! | [`wait`] | sleep while a word still holds an expected value, until a [`Deadline`] |
 //! | [`wait_async`] | the same as a future, for threads that must not block |
-//! | [`wake_one`], [`wake_all`] | wake sleepers of a word |
+//! | [`wake`] | wake one or all sleepers of a word |
 //! | [`can_block`] | may this thread sleep at all? (no on the browser's main thread) |
 //! | [`now`] | a monotonic clock shared by every thread |
 //! | [`sleep`] | sleep for a while (a wait on a private word) |
 //! | [`spawn`] | start a thread running a closure, with a [`ThreadWatch`] for its exit |
 //! | [`spawn_process`] | start a child process (see `process` for the whole interface) |
-//! | [`map_region`], [`wait_shared`], [`wake_shared`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`) |
+//! | [`map_region`], [`wait_shared_async`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`) |
+//!
+//! [`wait`] and [`wake`] are the one futex call, for both kinds of word: a [`Futex`] names the
+//! word together with its scope, [`Futex::Private`] for a word of this process's memory that
+//! only its threads sleep on (natively a `FUTEX_PRIVATE_FLAG` futex), [`Futex::Shared`] for a
+//! word of the process tree's region that any process mapping it may sleep on (natively a
+//! futex keyed by the page; in the browser `Atomics.wait` on the region's `SharedArrayBuffer`).
+//! The scope carries the word because the two are different types where the memories differ
+//! (in the browser a shared word is a proxy for an offset of a buffer outside the module's
+//! memory), so a word cannot be waited on in the wrong scope. Above `sys`, the
+//! `sync::Word` implementations pick the scope: the thread family's words are private, the
+//! process family's shared.
 //!
 //! Backends, exactly one of which is compiled:
 //! - `native`: Linux futexes (`FUTEX_PRIVATE_FLAG` for threads), `clock_gettime`, `std::thread`.
@@ -24,6 +35,8 @@
 //! Nothing outside this module names a target, `libc`, `js_sys` or `web_sys`.
 
 use crate::sync::atomic::AtomicU32;
+use crate::time::Deadline;
+use crate::Error;
 
 mod process;
 mod shared;
@@ -33,7 +46,7 @@ pub(crate) use process::{
 };
 pub(crate) use shared::{
     atomics as region_atomics, map_region, pid_alive, random_u64, region_read_bytes,
-    region_write_bytes, wait_shared, wait_shared_async, wake_shared,
+    region_write_bytes, wait_shared_async,
 };
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
@@ -51,7 +64,48 @@ mod backend;
 #[cfg(all(not(target_arch = "wasm32"), not(target_os = "linux")))]
 compile_error!("amphi's native backend currently supports Linux (futex) only");
 
-pub(crate) use backend::{can_block, now, sleep, spawn, wait, wait_async, wake_all, wake_one};
+pub(crate) use backend::{can_block, now, sleep, spawn, wait_async};
+
+/// A word to sleep on, with its scope: who may sleep on it and wake its sleepers (see the
+/// module docs).
+#[derive(Clone, Copy)]
+pub(crate) enum Futex<'a> {
+    /// A word of this process's (module's) memory, slept on by its threads only.
+    Private(&'a AtomicU32),
+    /// A word of the process tree's shared region, slept on by any process that maps it.
+    // Under loom no region exists, and the backend never reads a shared word.
+    #[cfg_attr(amphi_loom, allow(dead_code))]
+    Shared(&'a region_atomics::AtomicU32),
+}
+
+/// How many sleepers a [`wake`] wakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// One sleeper (and, for a private word, every future waiting on it, which re-check).
+    One,
+    /// Every sleeper.
+    All,
+}
+
+/// Sleeps while the word holds `expected`, until `deadline`: the one futex wait.
+///
+/// [`Error::Timeout`], without sleeping, if the deadline has already passed. Otherwise `Ok`
+/// once woken, once the word no longer holds `expected`, on a spurious wake-up, or once the
+/// deadline passes while asleep: the caller re-checks its state and calls again, and that
+/// call reports the timeout. Callers check [`can_block`] first (a blocking wait traps on the
+/// browser's main thread).
+#[inline]
+pub(crate) fn wait(futex: Futex<'_>, expected: u32, deadline: Deadline) -> Result<(), Error> {
+    let timeout = deadline.remaining()?;
+    backend::wait(futex, expected, timeout);
+    Ok(())
+}
+
+/// Wakes sleepers of the word: the one futex wake.
+#[inline]
+pub(crate) fn wake(futex: Futex<'_>, count: Wake) {
+    backend::wake(futex, count);
+}
 
 /// Whether a single wake-up of a word can be lost to a waiter that no longer listens: in the
 /// browser a dropped future's `Atomics.waitAsync` stays among the word's waiters until it is

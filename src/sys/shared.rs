@@ -4,8 +4,7 @@
 //! | item | meaning |
 //! |---|---|
 //! | [`map_region`] | map the process tree's region (inherited, or new and initialised) |
-//! | [`wait_shared`], [`wake_shared`] | futex wait and wake on a word that several processes map |
-//! | [`wait_shared_async`] | the wait as a future, with an optional timeout |
+//! | [`wait_shared_async`] | a futex wait on a word that several processes map, as a future, until a deadline |
 //! | [`pid_alive`] | whether a process still runs (for locks whose owner died) |
 //! | [`random_u64`] | a random region identity |
 //! | [`region_write_bytes`], [`region_read_bytes`] | bulk copies into and out of the region (bounds-checked) |
@@ -16,26 +15,26 @@
 //! it is a `SharedArrayBuffer` outside every module's memory, and its atomics are zero-sized
 //! proxies whose addresses name offsets of that buffer (see there). The loom model has no
 //! region: [`map_region`] returns an error saying so, so no shared word ever exists there and
-//! the wait and wake below are never reached.
+//! the wait and wake below are never reached. The blocking wait and the wake on a shared word
+//! are the one futex call of `sys` ([`super::wait`], [`super::wake`] with [`super::Futex::Shared`]).
 
 // Under loom no region is ever mapped: the parts it reads go unread.
 #![cfg_attr(amphi_loom, allow(dead_code))]
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) use super::backend::region::{
-    atomics, map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, wait_shared,
-    wait_shared_async, wake_shared,
+    atomics, map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes,
+    wait_shared_async,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::shm::{
     map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
-pub(crate) use super::backend::{wait_shared, wait_shared_async, wake_shared};
+pub(crate) use super::backend::wait_shared_async;
 #[cfg(amphi_loom)]
 pub(crate) use unsupported::{
-    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, wait_shared,
-    wait_shared_async, wake_shared,
+    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, wait_shared_async,
 };
 
 /// The region's atomics natively and under loom: `std`'s, in a mapping of this process.
@@ -51,7 +50,6 @@ pub(crate) mod atomics {
 mod unsupported {
     use std::ptr::NonNull;
     use std::sync::atomic::AtomicU32;
-    use std::time::Duration;
 
     const WHY: &str = "shared memory between processes is not modelled under loom";
 
@@ -62,26 +60,14 @@ mod unsupported {
         Err(WHY.to_owned())
     }
 
-    /// Never reached (no region, so no shared word); returns at once, a spurious wake-up.
-    pub(crate) fn wait_shared(
-        _word: &AtomicU32,
-        _expected: u32,
-        _timeout: Option<Duration>,
-    ) -> bool {
-        true
-    }
-
     /// Never reached (no region, so no shared word); completes at once, a spurious wake-up.
     pub(crate) async fn wait_shared_async(
         _word: &'static AtomicU32,
         _expected: u32,
-        _timeout: Option<Duration>,
+        _deadline: crate::time::Deadline,
     ) -> bool {
         true
     }
-
-    /// Never reached (no region, so no shared word).
-    pub(crate) fn wake_shared(_word: &AtomicU32, _count: i32) {}
 
     /// No other processes here: only this one runs.
     pub(crate) fn pid_alive(pid: u32) -> bool {

@@ -182,7 +182,7 @@ impl Barrier {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn wait(&self) -> Result<u32, Error> {
-        let deadline = self.timeout.map_or(Deadline::NEVER, Deadline::after);
+        let deadline = Deadline::within(self.timeout);
         self.raw
             .wait_until(self.parties, self.action.as_deref().map(as_fn), deadline)
     }

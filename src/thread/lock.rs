@@ -106,7 +106,11 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, Error> {
-        self.raw.lock_until(Deadline::after(timeout))?;
+        self.acquire_until(Deadline::after(timeout))
+    }
+
+    fn acquire_until(&self, deadline: Deadline) -> Result<LockGuard<'_>, Error> {
+        self.raw.lock_until(deadline)?;
         Ok(LockGuard { lock: self })
     }
 
@@ -242,8 +246,8 @@ impl InnerLock for Lock {
     fn lock(&self) -> Result<(), Error> {
         self.acquire().map(LockGuard::leak)
     }
-    fn lock_timeout(&self, timeout: Duration) -> Result<(), Error> {
-        self.acquire_timeout(timeout).map(LockGuard::leak)
+    fn lock_until(&self, deadline: Deadline) -> Result<(), Error> {
+        self.acquire_until(deadline).map(LockGuard::leak)
     }
     fn try_lock(&self) -> bool {
         self.try_acquire().map(LockGuard::leak).is_some()

@@ -65,8 +65,9 @@
 
 use super::channel::{Core, LocalStore};
 use crate::error::{copy_into, GetError, PutError, RecvBytesError, RecvError, SendError};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::time::Deadline;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -237,7 +238,7 @@ impl<T> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        let received = self.incoming()?.get(None);
+        let received = self.incoming()?.get(Deadline::NEVER);
         self.received(received)
     }
 
@@ -268,7 +269,7 @@ impl<T> Connection<T> {
     /// assert_eq!(outcome, Err(amphi::RecvError::Timeout));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvError> {
-        let received = self.incoming()?.get(Some(timeout));
+        let received = self.incoming()?.get(Deadline::after(timeout));
         self.received(received)
     }
 
@@ -307,7 +308,7 @@ impl<T> Connection<T> {
     pub fn poll(&self, timeout: Duration) -> Result<bool, RecvError> {
         let ready = self
             .incoming()?
-            .wait_ready(Some(timeout))
+            .wait_ready(Deadline::after(timeout))
             .map_err(RecvError::from_error)?;
         self.still_open().map(|()| ready)
     }

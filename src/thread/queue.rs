@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::channel::Core;
 use super::channel::LocalStore;
 use crate::error::{GetError, PutError};
+use crate::time::Deadline;
 
 /// A first-in, first-out queue between threads, as Python's `queue.Queue(maxsize)`.
 ///
@@ -119,7 +120,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        self.core.put(item, None)
+        self.core.put(item, Deadline::NEVER)
     }
 
     /// Puts `item` if there is room right now ([`PutError::Full`] if not). Never blocks;
@@ -150,7 +151,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        self.core.put(item, Some(timeout))
+        self.core.put(item, Deadline::after(timeout))
     }
 
     /// Puts `item` without blocking the thread: the future completes once there was room (or
@@ -187,7 +188,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
-        self.core.get(None)
+        self.core.get(Deadline::NEVER)
     }
 
     /// Takes the front item if there is one right now ([`GetError::Empty`] if not). Never
@@ -216,7 +217,7 @@ impl<T> Queue<T> {
     /// assert_eq!(outcome, Err(amphi::GetError::Timeout));
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        self.core.get(Some(timeout))
+        self.core.get(Deadline::after(timeout))
     }
 
     /// Takes the front item without blocking the thread. Works on the browser's main thread.

@@ -4,6 +4,7 @@
 use crate::sync::atomic::{AtomicU32, Ordering};
 use crate::sync::{AsyncInnerLock, InnerLock, OwnerCell, RawRLock};
 use crate::thread::current_token;
+use crate::time::Deadline;
 use crate::{Error, Lock};
 use std::fmt;
 use std::marker::PhantomData;
@@ -101,7 +102,11 @@ impl RLock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<RLockGuard<'_>, Error> {
-        self.raw.acquire_timeout(timeout)?;
+        self.acquire_until(Deadline::after(timeout))
+    }
+
+    fn acquire_until(&self, deadline: Deadline) -> Result<RLockGuard<'_>, Error> {
+        self.raw.acquire_until(deadline)?;
         Ok(RLockGuard::new(self))
     }
 
@@ -291,8 +296,8 @@ impl InnerLock for RLock {
     fn lock(&self) -> Result<(), Error> {
         self.acquire().map(RLockGuard::leak)
     }
-    fn lock_timeout(&self, timeout: Duration) -> Result<(), Error> {
-        self.acquire_timeout(timeout).map(RLockGuard::leak)
+    fn lock_until(&self, deadline: Deadline) -> Result<(), Error> {
+        self.acquire_until(deadline).map(RLockGuard::leak)
     }
     fn try_lock(&self) -> bool {
         self.try_acquire().map(RLockGuard::leak).is_some()

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::channel::Core;
 use super::channel::LocalStore;
 use crate::error::{GetError, PutError};
+use crate::time::Deadline;
 
 /// An unbounded first-in, first-out queue, as Python's `SimpleQueue`: no capacity, no task
 /// tracking, and a [`put`](SimpleQueue::put) that never waits (so it works on every thread,
@@ -76,7 +77,7 @@ impl<T> SimpleQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
-        self.core.get(None)
+        self.core.get(Deadline::NEVER)
     }
 
     /// Takes the front item if there is one right now ([`GetError::Empty`] if not).
@@ -101,7 +102,7 @@ impl<T> SimpleQueue<T> {
     /// assert_eq!(outcome, Err(amphi::GetError::Timeout));
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        self.core.get(Some(timeout))
+        self.core.get(Deadline::after(timeout))
     }
 
     /// Takes the front item without blocking the thread. Works on the browser's main thread.

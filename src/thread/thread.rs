@@ -18,7 +18,8 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::AtomicU64;
 
-use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU32, Ordering, UnsafeCell};
+use crate::sync::Word;
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::Duration;
 
@@ -63,11 +64,21 @@ struct Packet<T> {
     name: String,
     /// `THREAD_RUNNING`, `THREAD_EXITED` or `THREAD_LOST` (see `crate::sys`).
     exit: AtomicU32,
-    /// The closure's outcome, stored before `exit` becomes `THREAD_EXITED`; taken by join.
-    result: Mutex<Option<Result<T, Error>>>,
+    /// The closure's outcome: written by the thread before `exit` becomes `THREAD_EXITED`
+    /// (`Release`), then read by the one join that claims it (see `claimed`).
+    result: UnsafeCell<Option<Result<T, Error>>>,
+    /// Set by the join that takes `result`; later joins get [`Error::AlreadyJoined`].
+    claimed: AtomicBool,
     /// The panic recorded by the hook, or the reason the platform gave for losing the thread.
     death: Mutex<Option<Death>>,
 }
+
+// SAFETY: the packet's only unsynchronised part is `result`, which moves a `T` from the thread
+// to the one join that claims it (see `run_body` and `take_result`): sharing the packet only
+// sends a `T` between threads, which `T: Send` allows.
+unsafe impl<T: Send> Sync for Packet<T> {}
+// SAFETY: as above: the packet owns at most one `T`, which may move to another thread.
+unsafe impl<T: Send> Send for Packet<T> {}
 
 enum Death {
     Panicked(PanicReport),
@@ -217,8 +228,7 @@ impl<T> Thread<T> {
             return Err(Error::WouldBlock);
         }
         while self.packet.exit.load(Ordering::Acquire) == THREAD_RUNNING {
-            let left = deadline.remaining()?;
-            sys::wait(&self.packet.exit, THREAD_RUNNING, left);
+            self.packet.exit.wait(THREAD_RUNNING, deadline)?;
         }
         Ok(())
     }
@@ -227,8 +237,15 @@ impl<T> Thread<T> {
     fn take_result(&self) -> Result<T, Error> {
         let packet = &self.packet;
         match packet.exit.load(Ordering::Acquire) {
-            THREAD_EXITED => lock(&packet.result)
-                .take()
+            THREAD_EXITED if packet.claimed.swap(true, Ordering::AcqRel) => {
+                Err(Error::AlreadyJoined(packet.name.clone()))
+            }
+            // SAFETY: the thread wrote `result` before its `Release` store of `THREAD_EXITED`,
+            // which the `Acquire` load above read, and never touches it again; the swap of
+            // `claimed` lets exactly one join past this point, so no other access races.
+            THREAD_EXITED => packet
+                .result
+                .with_mut(|result| unsafe { (*result).take() })
                 .unwrap_or_else(|| Err(Error::AlreadyJoined(packet.name.clone()))),
             _lost => Err(match lock(&packet.death).take() {
                 Some(Death::Panicked(report)) => Error::Panicked(report),
@@ -312,7 +329,8 @@ impl Builder {
         let packet = Arc::new(Packet {
             name: name.clone(),
             exit: AtomicU32::new(THREAD_RUNNING),
-            result: Mutex::new(None),
+            result: UnsafeCell::new(None),
+            claimed: AtomicBool::new(false),
             death: Mutex::new(None),
         });
         let body = {
@@ -345,9 +363,13 @@ fn run_body<T: Send + 'static>(packet: &Arc<Packet<T>>, f: impl FnOnce() -> T) {
             location: None,
         }))
     });
-    *lock(&packet.result) = Some(result);
+    // SAFETY: only this thread writes `result`, once, before the `Release` store below; no join
+    // reads it before that store (it reads `exit` with `Acquire` first).
+    packet
+        .result
+        .with_mut(|slot| unsafe { *slot = Some(result) });
     packet.exit.store(THREAD_EXITED, Ordering::Release);
-    sys::wake_all(&packet.exit);
+    packet.exit.wake_all();
 }
 
 impl<T: Send + 'static> ThreadWatch for Packet<T> {

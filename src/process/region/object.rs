@@ -14,8 +14,9 @@
 //! says the same. A corrupt or hostile handle (or one from another process tree) is an error.
 
 use crate::sys::region_atomics::{AtomicU32, AtomicU64};
+use crate::sys::Futex;
+use crate::time::Deadline;
 use std::future::Future;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -229,14 +230,14 @@ pub(crate) struct SharedWord(&'static AtomicU32);
 
 impl SharedWord {
     /// Completes once the word may no longer hold `expected` (spurious completions allowed):
-    /// `true`, or `false` once `timeout` passed. Borrows nothing, so it may be kept in a
+    /// `true`, or `false` once `deadline` passed. Borrows nothing, so it may be kept in a
     /// future's state.
-    pub(crate) fn wait_async_for(
+    pub(crate) fn wait_async_until(
         self,
         expected: u32,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> impl Future<Output = bool> + 'static {
-        sys::wait_shared_async(self.0, expected, Some(timeout))
+        sys::wait_shared_async(self.0, expected, deadline)
     }
 }
 
@@ -271,22 +272,17 @@ impl Word for SharedWord {
     fn fetch_and(&self, value: u32, order: Ordering) -> u32 {
         self.0.fetch_and(value, order)
     }
-    fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool {
-        sys::wait_shared(self.0, expected, timeout)
+    #[inline]
+    fn futex(&self) -> Futex<'_> {
+        Futex::Shared(self.0)
     }
     /// In the browser, `Atomics.waitAsync` on the region's buffer; natively, the process's
     /// watcher thread (see `sys`).
     fn wait_async(&self, expected: u32) -> impl Future<Output = ()> + '_ {
-        let waited = sys::wait_shared_async(self.0, expected, None);
+        let waited = sys::wait_shared_async(self.0, expected, Deadline::NEVER);
         async move {
             waited.await;
         }
-    }
-    fn wake_one(&self) {
-        sys::wake_shared(self.0, 1);
-    }
-    fn wake_all(&self) {
-        sys::wake_shared(self.0, i32::MAX);
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! - [`run`] sleeps in the kernel (`Word::wait`), for the blocking, `try_` and `_timeout`
 //!   forms;
-//! - [`run_async`] sleeps in a future (`SharedWord::wait_async_for`: `Atomics.waitAsync` in the
+//! - [`run_async`] sleeps in a future (`SharedWord::wait_async_until`: `Atomics.waitAsync` in the
 //!   browser, the process's watcher thread natively), for the `_async` forms, on any thread,
 //!   the browser's main thread included.
 //!
@@ -29,18 +29,18 @@ use std::time::Duration;
 
 use crate::process::region::SharedWord;
 use crate::sync::atomic::Ordering::SeqCst;
-use crate::sync::RawLock;
-use crate::sync::Word;
+use crate::sync::{Backoff, RawLock, Word};
 use crate::time::Deadline;
 use crate::{sys, Error};
 
 /// The longest sleep before a waiter checks on the processes it waits for.
 pub(crate) const SLICE: Duration = Duration::from_millis(100);
 
-/// How many times the blocking driver re-reads a sequence word before it sleeps: a peer in
-/// another process often answers within microseconds, and catching its answer awake saves a
-/// futex wake on its side and a sleep and wake-up on ours (most of a round trip's time).
-const SPINS: u32 = 500;
+/// How many spin steps the blocking driver polls a sequence word for before it sleeps (13 steps
+/// of [`Backoff`]: 511 spin-loop hints, a read after each): a peer in another process often answers within
+/// microseconds, and catching its answer awake saves a futex wake on its side and a sleep and
+/// wake-up on ours (most of a round trip's time).
+const SPIN_STEPS: u32 = 13;
 
 /// What an op waits for.
 #[derive(Debug, Clone, Copy)]
@@ -74,41 +74,48 @@ pub(crate) trait Op {
     fn mid_frame(&self) -> bool;
 }
 
-/// What is left of `deadline`, at most a [`SLICE`]; [`Error::Timeout`] once passed.
-fn slice_of(deadline: Deadline) -> Result<Duration, Error> {
-    Ok(deadline.remaining()?.map_or(SLICE, |left| left.min(SLICE)))
+/// The end of the next slice: `deadline`, or a [`SLICE`] from now if that is sooner;
+/// [`Error::Timeout`] once `deadline` has passed.
+fn slice_of(deadline: Deadline) -> Result<Deadline, Error> {
+    deadline.capped(SLICE)
 }
 
 impl Block {
-    /// Sleeps in the kernel for at most `slice`, after spinning briefly on a sequence word;
-    /// `false` if nothing happened meanwhile.
-    fn sleep(self, slice: Duration) -> bool {
+    /// Sleeps in the kernel until the end of `slice`, after spinning briefly on a sequence
+    /// word; `false` if nothing happened meanwhile.
+    fn sleep(self, slice: Deadline) -> bool {
         match self {
-            Block::Lock(word) => word.wait(RawLock::<SharedWord>::SLEEPING, Some(slice)),
+            Block::Lock(word) => {
+                word.wait(RawLock::<SharedWord>::SLEEPING, slice).is_ok() && !slice.passed()
+            }
             Block::Seq {
                 seq,
                 sleepers,
                 seen,
             } => {
-                for _ in 0..SPINS {
+                let mut backoff = Backoff::spinning(SPIN_STEPS);
+                loop {
                     if seq.load(SeqCst) != seen {
                         return true;
                     }
-                    std::hint::spin_loop();
+                    if !backoff.poll() {
+                        break;
+                    }
                 }
                 sleepers.fetch_add(1, SeqCst);
-                let woken = seq.load(SeqCst) != seen || seq.wait(seen, Some(slice));
+                let woken =
+                    seq.load(SeqCst) != seen || (seq.wait(seen, slice).is_ok() && !slice.passed());
                 sleepers.fetch_sub(1, SeqCst);
                 woken
             }
         }
     }
 
-    /// Sleeps as a future for at most `slice`; `false` if nothing happened meanwhile.
-    async fn sleep_async(self, slice: Duration) -> bool {
+    /// Sleeps as a future until the end of `slice`; `false` if nothing happened meanwhile.
+    async fn sleep_async(self, slice: Deadline) -> bool {
         match self {
             Block::Lock(word) => {
-                word.wait_async_for(RawLock::<SharedWord>::SLEEPING, slice)
+                word.wait_async_until(RawLock::<SharedWord>::SLEEPING, slice)
                     .await
             }
             Block::Seq {
@@ -118,7 +125,7 @@ impl Block {
             } => {
                 sleepers.fetch_add(1, SeqCst);
                 let _announced = Announced(sleepers);
-                seq.load(SeqCst) != seen || seq.wait_async_for(seen, slice).await
+                seq.load(SeqCst) != seen || seq.wait_async_until(seen, slice).await
             }
         }
     }

@@ -68,7 +68,6 @@ use crate::sync::Word;
 use crate::sys::region_atomics::AtomicU32;
 use crate::time::Deadline;
 use crate::{sys, Error};
-use std::time::Duration;
 
 /// The ring's bytes of data.
 pub(crate) const RING_LEN: usize = 64 << 10;
@@ -107,33 +106,6 @@ pub(crate) enum Ending {
 pub(crate) const WRITE_CLOSED: u32 = 1;
 /// Flag: nobody will read any more (a pipe end closed by its receiver).
 pub(crate) const READ_CLOSED: u32 = 2;
-
-/// How long a call may wait.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Wait {
-    /// Not at all: the `try_` forms.
-    Never,
-    /// Until the deadline (which may be never).
-    Until(Deadline),
-}
-
-impl Wait {
-    /// Blocking and `_async` forms.
-    pub(crate) const FOREVER: Wait = Wait::Until(Deadline::NEVER);
-
-    /// `_timeout` forms.
-    pub(crate) fn timeout(timeout: Duration) -> Wait {
-        Wait::Until(Deadline::after(timeout))
-    }
-
-    /// The deadline of a wait before a frame begins.
-    fn deadline(self) -> Deadline {
-        match self {
-            Wait::Never => Deadline::NEVER,
-            Wait::Until(deadline) => deadline,
-        }
-    }
-}
 
 /// Which lock.
 #[derive(Debug, Clone, Copy)]
@@ -323,7 +295,7 @@ impl Ring {
 
     /// A send of one frame holding `payload`, to run with a driver of `drive`.
     ///
-    /// It waits (within `wait`; `Error::Full` for [`Wait::Never`]) for the writer lock, for
+    /// It waits (until `deadline`; `Error::Full` for [`Deadline::NOW`]) for the writer lock, for
     /// fewer than `maxsize` frames in use (0: no limit) and for room for the frame, or its
     /// first [`RING_LEN`] bytes if it is longer; `refuse` turns the flags into an error when
     /// no frame may be written. A longer frame then streams to its end whatever the
@@ -333,7 +305,7 @@ impl Ring {
     pub(crate) fn sending(
         self,
         payload: Vec<u8>,
-        wait: Wait,
+        deadline: Deadline,
         maxsize: u32,
         refuse: fn(u32) -> Option<Error>,
     ) -> Result<Sending, Error> {
@@ -349,7 +321,7 @@ impl Ring {
         Ok(Sending {
             hold: Hold::new(self, Side::Write),
             payload,
-            wait,
+            deadline,
             maxsize,
             refuse,
             frame: None,
@@ -359,16 +331,16 @@ impl Ring {
 
     /// A receive of one frame's payload, to run with a driver of `drive`.
     ///
-    /// It waits (within `wait`; `Error::Empty` for [`Wait::Never`]) for the reader lock and
+    /// It waits (until `deadline`; `Error::Empty` for [`Deadline::NOW`]) for the reader lock and
     /// the start of a frame; `at_end` once the ring is closed for writing and drained (or, with
     /// [`Ending::WithLastWriter`], its last writer ended). The rest of a long frame is then read
     /// whatever the deadline, as the writer streams it (failing only if the ring breaks). On a
     /// thread that may not block, a `try_` receive takes only a frame that is there whole
     /// (`Error::Empty` otherwise).
-    pub(crate) fn receiving(self, wait: Wait, at_end: Error, ending: Ending) -> Receiving {
+    pub(crate) fn receiving(self, deadline: Deadline, at_end: Error, ending: Ending) -> Receiving {
         Receiving {
             hold: Hold::new(self, Side::Read),
-            wait,
+            deadline,
             at_end,
             ending,
             frame: None,
@@ -376,13 +348,13 @@ impl Ring {
     }
 
     /// A wait for a frame (or the end: the ring closed for writing; with
-    /// [`Ending::WithLastWriter`], its last writer ended) to read, within `wait`: `true` once
-    /// there is one, `false` for [`Wait::Never`] when there is none ([`Error::Timeout`] when a
+    /// [`Ending::WithLastWriter`], its last writer ended) to read, until `deadline`: `true`
+    /// once there is one, `false` for [`Deadline::NOW`] when there is none ([`Error::Timeout`] when a
     /// deadline passes).
-    pub(crate) fn polling(self, wait: Wait, ending: Ending) -> Polling {
+    pub(crate) fn polling(self, deadline: Deadline, ending: Ending) -> Polling {
         Polling {
             ring: self,
-            wait,
+            deadline,
             ending,
         }
     }
@@ -405,14 +377,15 @@ impl Hold {
     }
 
     /// Tries to take the lock: `Ok(None)` once held, `Ok(Some(block))` to sleep on it, `busy`
-    /// if it is held and `wait` is [`Wait::Never`].
-    fn try_take(&mut self, wait: Wait, busy: Error) -> Result<Option<Block>, Error> {
+    /// if it is held and `deadline` is [`Deadline::NOW`].
+    fn try_take(&mut self, deadline: Deadline, busy: Error) -> Result<Option<Block>, Error> {
         self.ring.check_broken()?;
         let (lock, owner, _) = self.ring.side(self.side);
         let taken = lock.try_lock()
-            || match wait {
-                Wait::Never => return Err(busy),
-                Wait::Until(_) => lock.try_lock_spinning() || lock.try_lock_or_announce(),
+            || if deadline.is_now() {
+                return Err(busy);
+            } else {
+                lock.try_lock_spinning() || lock.try_lock_or_announce()
             };
         if !taken {
             return Ok(Some(Block::Lock(*lock.word())));
@@ -475,7 +448,7 @@ impl Drop for Hold {
 pub(crate) struct Sending {
     hold: Hold,
     payload: Vec<u8>,
-    wait: Wait,
+    deadline: Deadline,
     maxsize: u32,
     refuse: fn(u32) -> Option<Error>,
     /// Once the frame has begun: where its next bytes go, and how many of the payload's are in.
@@ -509,14 +482,14 @@ impl Sending {
     fn begin(&mut self) -> Option<Step<()>> {
         let ring = self.hold.ring;
         if !self.hold.held {
-            match self.hold.try_take(self.wait, Error::Full) {
+            match self.hold.try_take(self.deadline, Error::Full) {
                 Ok(None) => ring.note_writer(),
-                Ok(Some(block)) => return Some(Step::Wait(block, self.wait.deadline())),
+                Ok(Some(block)) => return Some(Step::Wait(block, self.deadline)),
                 Err(failed) => return Some(Step::Done(Err(failed))),
             }
         }
         let whole = FRAME_HEADER + self.payload.len();
-        let must_fit_whole = matches!(self.wait, Wait::Never) && !sys::can_block();
+        let must_fit_whole = self.deadline.is_now() && !sys::can_block();
         if must_fit_whole && whole > RING_LEN {
             return Some(Step::Done(Err(Error::Full)));
         }
@@ -531,9 +504,10 @@ impl Sending {
         }
         let slot_free = self.maxsize == 0 || ring.used() < self.maxsize;
         if !(slot_free && ring.room_at(pos) >= first) {
-            return Some(match self.wait {
-                Wait::Never => Step::Done(Err(Error::Full)),
-                Wait::Until(deadline) => Step::Wait(ring.block_on(Seq::Room, seen), deadline),
+            return Some(if self.deadline.is_now() {
+                Step::Done(Err(Error::Full))
+            } else {
+                Step::Wait(ring.block_on(Seq::Room, seen), self.deadline)
             });
         }
         self.hold.in_frame(true);
@@ -616,7 +590,7 @@ struct Frame {
 /// A receive of one frame (see [`Ring::receiving`]).
 pub(crate) struct Receiving {
     hold: Hold,
-    wait: Wait,
+    deadline: Deadline,
     at_end: Error,
     ending: Ending,
     frame: Option<Frame>,
@@ -627,9 +601,9 @@ impl Receiving {
     fn begin(&mut self) -> Option<Step<Vec<u8>>> {
         let ring = self.hold.ring;
         if !self.hold.held {
-            match self.hold.try_take(self.wait, Error::Empty) {
+            match self.hold.try_take(self.deadline, Error::Empty) {
                 Ok(None) => {}
-                Ok(Some(block)) => return Some(Step::Wait(block, self.wait.deadline())),
+                Ok(Some(block)) => return Some(Step::Wait(block, self.deadline)),
                 Err(failed) => return Some(Step::Done(Err(failed))),
             }
         }
@@ -643,15 +617,16 @@ impl Receiving {
             if ring.flags() & WRITE_CLOSED != 0 {
                 return Some(Step::Done(Err(self.at_end.clone())));
             }
-            return Some(match self.wait {
-                Wait::Never => Step::Done(Err(Error::Empty)),
-                Wait::Until(deadline) => Step::Wait(ring.block_on(Seq::Data, seen), deadline),
+            return Some(if self.deadline.is_now() {
+                Step::Done(Err(Error::Empty))
+            } else {
+                Step::Wait(ring.block_on(Seq::Data, seen), self.deadline)
             });
         }
         let mut header = [0; FRAME_HEADER];
         ring.copy_out(pos, &mut header);
         let len = u32::from_le_bytes(header) as usize;
-        let must_be_whole = matches!(self.wait, Wait::Never) && !sys::can_block();
+        let must_be_whole = self.deadline.is_now() && !sys::can_block();
         if must_be_whole && available < FRAME_HEADER + len {
             return Some(Step::Done(Err(Error::Empty)));
         }
@@ -732,7 +707,7 @@ impl Op for Receiving {
 /// A wait for something to read (see [`Ring::polling`]).
 pub(crate) struct Polling {
     ring: Ring,
-    wait: Wait,
+    deadline: Deadline,
     ending: Ending,
 }
 
@@ -749,10 +724,12 @@ impl Op for Polling {
         let ready = ring.available_at(pos) > 0
             || ring.flags() & WRITE_CLOSED != 0
             || (self.ending == Ending::WithLastWriter && ring.writer_gone(pos));
-        match (ready, self.wait) {
-            (true, _) => Step::Done(Ok(true)),
-            (false, Wait::Never) => Step::Done(Ok(false)),
-            (false, Wait::Until(deadline)) => Step::Wait(ring.block_on(Seq::Data, seen), deadline),
+        if ready {
+            Step::Done(Ok(true))
+        } else if self.deadline.is_now() {
+            Step::Done(Ok(false))
+        } else {
+            Step::Wait(ring.block_on(Seq::Data, seen), self.deadline)
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! A futex is emulated by one loom `Mutex` + `Condvar` for all words: `wait` re-checks the word
 //! under the mutex before sleeping, and every wake takes the mutex, so a wake-up cannot slip in
-//! between the check and the sleep (the futex guarantee). `wake_one` wakes everyone, which is a
+//! between the check and the sleep (the futex guarantee). A wake of one wakes everyone, which is a
 //! legal futex behaviour (spurious wake-ups) and keeps the model small.
 //!
 //! Time does not exist in a model: a timed wait that is not woken "times out" at once by
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use loom::sync::{Condvar, Mutex};
 
-use super::ThreadWatch;
+use super::{Futex, ThreadWatch, Wake};
 use crate::sync::atomic::{AtomicU32, Ordering};
 
 loom::lazy_static! {
@@ -43,7 +43,12 @@ fn advance(duration: Duration) {
     CLOCK.fetch_add(nanos.max(1), std::sync::atomic::Ordering::SeqCst);
 }
 
-pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+/// The futex wait on the emulated futex. A shared word is never reached (the model maps no
+/// region): it returns at once, a spurious wake-up.
+pub(crate) fn wait(futex: Futex<'_>, expected: u32, timeout: Option<Duration>) -> bool {
+    let Futex::Private(word) = futex else {
+        return true;
+    };
     let (mutex, condvar) = &*PARKING;
     let guard = mutex.lock().unwrap();
     if word.load(Ordering::SeqCst) != expected {
@@ -62,11 +67,11 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -
     }
 }
 
-pub(crate) fn wake_one(word: &AtomicU32) {
-    wake_all(word);
-}
-
-pub(crate) fn wake_all(_word: &AtomicU32) {
+/// Wakes every sleeper of every word (see the module docs), whatever `_count` asks.
+pub(crate) fn wake(futex: Futex<'_>, _count: Wake) {
+    if let Futex::Shared(_) = futex {
+        return;
+    }
     let (mutex, condvar) = &*PARKING;
     let _guard = mutex.lock().unwrap();
     condvar.notify_all();

@@ -1,14 +1,14 @@
 //! Native backend: Linux futexes, the monotonic clock, and `std::thread`.
 //!
 //! Sub-modules:
-//! - `futex`: `wait`, `wake_one`, `wake_all` on private futexes.
+//! - `futex`: `wait` and `wake`, on private futexes and on shared ones (words of the region).
 //! - `async_wait`: `wait_async`, a futex-free waker registry for futures.
 //! - `shared_wait`: `wait_shared_async`, futures woken from other processes (a watcher thread
 //!   in `futex_waitv`).
 //! - `process`: child processes (re-executions of this binary), with `child` (the child's
 //!   side, before `main`), `reaper` (the thread that starts, feeds and reaps children) and
 //!   `frame` (the bytes they exchange).
-//! - `shm`: the process tree's shared-memory region (an anonymous `memfd`), and shared futexes.
+//! - `shm`: the process tree's shared-memory region (an anonymous `memfd`).
 
 mod async_wait;
 mod child;
@@ -22,7 +22,7 @@ pub(crate) mod shm;
 use std::time::Duration;
 
 pub(crate) use async_wait::wait_async;
-pub(crate) use futex::{wait, wait_shared, wake_all, wake_one, wake_shared};
+pub(crate) use futex::{wait, wake};
 pub(crate) use shared_wait::wait_shared_async;
 
 use super::ThreadWatch;

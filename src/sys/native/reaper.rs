@@ -338,7 +338,7 @@ impl Child {
         self.watch.exited(exitcode, report);
         let word = self.watch.exit_word();
         word.store(PROCESS_EXITED, Ordering::Release);
-        crate::sys::wake_all(word);
+        crate::sys::wake(crate::sys::Futex::Private(word), crate::sys::Wake::All);
     }
 }
 

@@ -29,6 +29,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::sys::{Futex, Wake};
+
 /// The most words `futex_waitv` takes in one call (`FUTEX_WAITV_MAX`).
 const WAITV_MAX: usize = 128;
 /// `FUTEX2_SIZE_U32`: a 32-bit futex word.
@@ -88,16 +90,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A future that completes once `word` (a word of the shared region, which stays mapped for
 /// the life of the process) may no longer hold `expected`: `true` when woken, changed or
-/// spuriously, `false` once `timeout` passed.
+/// spuriously, `false` once `deadline` passed.
 pub(crate) fn wait_shared_async(
     word: &'static AtomicU32,
     expected: u32,
-    timeout: Option<Duration>,
+    deadline: crate::time::Deadline,
 ) -> SharedWait {
+    let deadline = match deadline.remaining() {
+        Ok(left) => left.map(|left| Instant::now() + left),
+        Err(_passed) => Some(Instant::now()),
+    };
     SharedWait {
         word,
         expected,
-        deadline: timeout.map(|timeout| Instant::now() + timeout),
+        deadline,
         registered: None,
         yielded: false,
     }
@@ -161,7 +167,7 @@ impl Future for SharedWait {
         });
         this.registered = Some((token, outcome));
         CONTROL.fetch_add(1, SeqCst);
-        super::futex::wake_all(&CONTROL);
+        super::futex::wake(Futex::Private(&CONTROL), Wake::All);
         Poll::Pending
     }
 }
@@ -238,7 +244,7 @@ fn watch() {
         }
         if waitv_missing {
             let left = earliest.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            super::futex::wait(&CONTROL, control, left);
+            super::futex::wait(Futex::Private(&CONTROL), control, left);
             continue;
         }
         match futex_waitv(&slots, earliest) {

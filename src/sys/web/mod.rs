@@ -1,7 +1,8 @@
 //! Browser backend: wasm atomics in workers, `Atomics.waitAsync` for futures, Web Workers.
 //!
 //! Sub-modules:
-//! - `wait`: `wait`, `wake_*` (`memory.atomic.wait32`/`notify`) and `wait_async`.
+//! - `wait`: `wait` and `wake` (`memory.atomic.wait32`/`notify`, or the region's for its
+//!   words) and `wait_async`.
 //! - `worker`: starting Web Workers that share this module's memory, and their exports.
 //! - `region`: the process tree's shared region, a `SharedArrayBuffer` reached via `Atomics`.
 //! - `process`: processes as Web Workers with their own instance and memory.
@@ -43,7 +44,7 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-pub(crate) use wait::{wait, wait_async, wake_all, wake_one};
+pub(crate) use wait::{wait, wait_async, wake};
 pub(crate) use worker::spawn;
 
 #[wasm_bindgen]
@@ -89,6 +90,6 @@ pub(crate) fn sleep(duration: Duration) {
         if left.is_zero() {
             return;
         }
-        wait(&word, 0, Some(left));
+        wait(super::Futex::Private(&word), 0, Some(left));
     }
 }

@@ -183,7 +183,7 @@ fn process_exited(pid: u32, code: i32, report: Option<Vec<u8>>, broken: Option<S
     child.watch.exited(code, report);
     let word = child.watch.exit_word();
     word.store(PROCESS_EXITED, Ordering::Release);
-    super::wake_all(word);
+    super::wake(crate::sys::Futex::Private(word), crate::sys::Wake::All);
 }
 
 /// How the entry's thread ended.
@@ -216,7 +216,7 @@ pub(crate) fn exit_process(code: i32) -> String {
         Ordering::AcqRel,
         Ordering::Acquire,
     );
-    super::wake_all(&run.exit);
+    super::wake(crate::sys::Futex::Private(&run.exit), crate::sys::Wake::All);
     // Every thread of a child is a worker, which may sleep: this one sleeps until the process
     // worker stops it.
     loop {
@@ -268,7 +268,7 @@ pub async fn process_main(
             let exit = unsafe { entry(target as *const (), &payload) };
             *crate::sync::spin::lock(&run.outcome) = Some(exit);
             run.exit.store(THREAD_EXITED, Ordering::Release);
-            super::wake_all(&run.exit);
+            super::wake(crate::sys::Futex::Private(&run.exit), crate::sys::Wake::All);
         })
     };
     let exit = match super::spawn(

@@ -217,8 +217,9 @@ pub(crate) fn map_region(
         rmw(STORE, 4, pid_entry(ROOT_PID), 1);
         rmw(STORE, 4, INITIALISED_AT, 2);
     } else {
+        let mut backoff = crate::sync::Backoff::new();
         while tail_word(INITIALISED_AT) != 2 {
-            std::hint::spin_loop();
+            backoff.pause();
         }
     }
     Ok((base, REGION_SIZE))
@@ -331,28 +332,32 @@ pub(crate) fn random_u64() -> u64 {
 }
 
 /// Sleeps while the region's word holds `expected`, for at most `timeout` (a worker only:
-/// callers check `can_block`); `false` only on timeout.
-pub(crate) fn wait_shared(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+/// callers check `can_block`); `false` only on timeout. Reached through `sys::wait`.
+pub(super) fn wait_shared(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
     let millis = timeout.map_or(-1.0, |timeout| timeout.as_secs_f64() * 1000.0);
     region_wait(word_offset(word), expected, millis)
 }
 
-/// Wakes up to `count` waiters of the region's word (`i32::MAX`: all).
-pub(crate) fn wake_shared(word: &AtomicU32, count: i32) {
-    region_notify(
-        word_offset(word),
-        if count == i32::MAX { -1 } else { count },
-    );
+/// Wakes one or every waiter of the region's word. Reached through `sys::wake`.
+pub(super) fn wake_shared(word: &AtomicU32, count: crate::sys::Wake) {
+    let count = match count {
+        crate::sys::Wake::One => 1,
+        crate::sys::Wake::All => -1,
+    };
+    region_notify(word_offset(word), count);
 }
 
 /// Completes once the region's word may no longer hold `expected` (spurious completions
-/// allowed): `true`, or `false` once `timeout` passed. Works on any thread, the page's main
+/// allowed): `true`, or `false` once `deadline` passed. Works on any thread, the page's main
 /// thread included.
 pub(crate) async fn wait_shared_async(
     word: &'static AtomicU32,
     expected: u32,
-    timeout: Option<Duration>,
+    deadline: crate::time::Deadline,
 ) -> bool {
+    let Ok(timeout) = deadline.remaining() else {
+        return false;
+    };
     let millis = timeout.map_or(-1.0, |timeout| timeout.as_secs_f64() * 1000.0);
     let pending = region_wait_async(word_offset(word), expected, millis);
     if let Some(promise) = pending.dyn_ref::<Promise>() {
@@ -363,7 +368,6 @@ pub(crate) async fn wait_shared_async(
         return known != "timed-out";
     }
     // No Atomics.waitAsync.
-    let deadline = timeout.map_or(crate::time::Deadline::NEVER, crate::time::Deadline::after);
     let changed = || word.load(std::sync::atomic::Ordering::SeqCst) != expected;
     super::wait::poll_until(changed, deadline).await
 }

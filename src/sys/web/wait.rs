@@ -1,6 +1,6 @@
 //! Waiting on a word of the module's shared memory.
 //!
-//! Blocking waits use the wasm instructions `memory.atomic.wait32`/`notify` (they trap on the
+//! Blocking waits on a word of the module's memory use the wasm instructions `memory.atomic.wait32`/`notify` (they trap on the
 //! page's main thread, so callers check `can_block` first). Futures use `Atomics.waitAsync`
 //! on an `Int32Array` over the same memory, which `notify` also wakes; where a browser lacks
 //! `waitAsync`, futures poll the word on a short, growing `setTimeout` interval instead.
@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::sys::{Futex, Wake};
 use crate::time::Deadline;
 
 #[wasm_bindgen]
@@ -23,8 +24,14 @@ extern "C" {
     fn set_timeout(callback: &js_sys::Function, millis: f64) -> JsValue;
 }
 
-/// Sleeps while `*word == expected`, for at most `timeout`; `false` only on timeout.
-pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+/// Sleeps while the word holds `expected`, for at most `timeout`; `false` only on timeout. A
+/// private word is a word of the module's memory (`memory.atomic.wait32`); a shared one a
+/// word of the region's buffer (`Atomics.wait` there, see `region`).
+pub(crate) fn wait(futex: Futex<'_>, expected: u32, timeout: Option<Duration>) -> bool {
+    let word = match futex {
+        Futex::Private(word) => word,
+        Futex::Shared(word) => return super::region::wait_shared(word, expected, timeout),
+    };
     let nanos = timeout.map_or(-1, |d| d.as_nanos().min(i64::MAX as u128) as i64);
     let ptr = word.as_ptr().cast::<i32>();
     // SAFETY: `ptr` points at a live, aligned 32-bit atomic in the shared linear memory. The
@@ -34,21 +41,20 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -
     outcome != 2
 }
 
-fn notify(word: &AtomicU32, count: u32) {
+/// Wakes one or every waiter (blocking or `waitAsync`) of the word.
+pub(crate) fn wake(futex: Futex<'_>, count: Wake) {
+    let word = match futex {
+        Futex::Private(word) => word,
+        Futex::Shared(word) => return super::region::wake_shared(word, count),
+    };
+    let count = match count {
+        Wake::One => 1,
+        Wake::All => u32::MAX,
+    };
     // SAFETY: `notify` only uses the address as a key and is allowed on every thread.
     unsafe {
         core::arch::wasm32::memory_atomic_notify(word.as_ptr().cast::<i32>(), count);
     }
-}
-
-/// Wakes one waiter (blocking or `waitAsync`) of `word`.
-pub(crate) fn wake_one(word: &AtomicU32) {
-    notify(word, 1);
-}
-
-/// Wakes every waiter of `word`.
-pub(crate) fn wake_all(word: &AtomicU32) {
-    notify(word, u32::MAX);
 }
 
 fn memory_view() -> Int32Array {

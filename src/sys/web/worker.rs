@@ -96,7 +96,7 @@ pub(crate) fn spawn(
         pool.queue.push_back(id);
     }
     QUEUED.fetch_add(1, Ordering::Release);
-    super::wake_one(&QUEUED);
+    super::wake(crate::sys::Futex::Private(&QUEUED), crate::sys::Wake::One);
     if SPARE.fetch_sub(1, Ordering::AcqRel) <= 0 {
         SPARE.fetch_add(1, Ordering::AcqRel);
         super::region::ensure_buffer();
@@ -141,7 +141,7 @@ fn next_job() -> Option<Job> {
         if let Some(job) = pop_job() {
             return Some(job);
         }
-        if !super::wait(&QUEUED, 0, Some(RETIRE_AFTER)) && retire() {
+        if !super::wait(crate::sys::Futex::Private(&QUEUED), 0, Some(RETIRE_AFTER)) && retire() {
             return None;
         }
     }
@@ -191,7 +191,7 @@ fn mark_lost(watch: &dyn ThreadWatch, reason: String) {
         Ordering::AcqRel,
         Ordering::Acquire,
     );
-    super::wake_all(word);
+    super::wake(crate::sys::Futex::Private(word), crate::sys::Wake::All);
 }
 
 /// Worker entry: runs queued jobs until the worker retires.

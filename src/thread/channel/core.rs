@@ -23,8 +23,9 @@
 //!
 //! # Waiting
 //!
-//! A blocking put or get retries for a moment (spinning, then yielding) before it sleeps,
-//! since the other side usually frees a slot or adds an item within that time; see `Backoff`.
+//! A blocking put or get retries for a moment (spinning, then yielding: `Backoff::snooze`)
+//! before it sleeps, since the other side usually frees a slot or adds an item within that time,
+//! and a sleeper costs a wake-up system call on the other side.
 //! To sleep, it reads the sequence word it will sleep on, counts itself as asleep (`getters`
 //! or `putters`), tries once more, and sleeps while the sequence word still holds what it read
 //! (a futex wait; `Atomics.waitAsync` or a registered waker for futures).
@@ -66,19 +67,18 @@
 //!   read-modify-write (the ring's head, the list store's count) and then reads `putters`; a
 //!   putter counts itself there and its last push concludes `Full` from a `SeqCst` read of
 //!   that word.
+//! - Under loom, which models `SeqCst` accesses as `AcqRel`, a `SeqCst` fence stands between
+//!   each side's write and read (`seq_cst_handshake`); it compiles to nothing otherwise.
 //! - A waker claims a sleeper (`Acquire`) before it bumps the sequence word (`Release`), and a
 //!   sleeper reads the sequence word before it counts itself, so a claimed sleeper read the
 //!   old value and either never sleeps or is woken.
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
 use super::store::{Drained, Refused, Store};
 use crate::error::{GetError, PutError};
-use crate::sync::atomic::AtomicU32;
-use crate::sync::Word;
+use crate::sync::atomic::{seq_cst_handshake, AtomicU32, AtomicU64, Ordering};
+use crate::sync::{Backoff, Word};
 use crate::time::Deadline;
 use crate::{sys, Error};
 
@@ -169,16 +169,11 @@ impl<S: Store> Core<S> {
         self.push(item)
     }
 
-    /// The blocking put: forever when `timeout` is `None`.
-    pub(crate) fn put(
-        &self,
-        item: S::Item,
-        timeout: Option<Duration>,
-    ) -> Result<(), PutError<S::Item>> {
+    /// The blocking put, until `deadline`.
+    pub(crate) fn put(&self, item: S::Item, deadline: Deadline) -> Result<(), PutError<S::Item>> {
         if !sys::can_block() {
             return Err(PutError::WouldBlock(item));
         }
-        let deadline = timeout.map_or(Deadline::NEVER, Deadline::after);
         let mut item = match self.push(item) {
             Err(PutError::Full(item)) => item,
             done => return done,
@@ -193,14 +188,14 @@ impl<S: Store> Core<S> {
         loop {
             let seq = self.slots_seq.load(Ordering::Acquire);
             self.putters.fetch_add(1, Ordering::SeqCst);
+            seq_cst_handshake();
             item = match self.push(item) {
                 Err(PutError::Full(item)) => item,
                 done => return done,
             };
-            let Ok(left) = deadline.remaining() else {
+            if self.slots_seq.wait(seq, deadline).is_err() {
                 return Err(PutError::Timeout(item));
-            };
-            self.slots_seq.wait(seq, left);
+            }
         }
     }
 
@@ -213,6 +208,7 @@ impl<S: Store> Core<S> {
             };
             let seq = self.slots_seq.load(Ordering::Acquire);
             self.putters.fetch_add(1, Ordering::SeqCst);
+            seq_cst_handshake();
             item = match self.push(item) {
                 Err(PutError::Full(item)) => item,
                 done => return done,
@@ -228,12 +224,11 @@ impl<S: Store> Core<S> {
         })
     }
 
-    /// The blocking get: forever when `timeout` is `None`.
-    pub(crate) fn get(&self, timeout: Option<Duration>) -> Result<S::Item, GetError> {
+    /// The blocking get, until `deadline`.
+    pub(crate) fn get(&self, deadline: Deadline) -> Result<S::Item, GetError> {
         if !sys::can_block() {
             return Err(GetError::WouldBlock);
         }
-        let deadline = timeout.map_or(Deadline::NEVER, Deadline::after);
         let mut backoff = Backoff::new();
         loop {
             match self.try_get() {
@@ -248,10 +243,9 @@ impl<S: Store> Core<S> {
                 Err(GetError::Empty) => {}
                 done => return done,
             }
-            let Ok(left) = deadline.remaining() else {
+            if self.items_seq.wait(seq, deadline).is_err() {
                 return Err(GetError::Timeout);
-            };
-            self.items_seq.wait(seq, left);
+            }
         }
     }
 
@@ -271,12 +265,11 @@ impl<S: Store> Core<S> {
     }
 
     /// Waits until a get would not wait (an item, or closed), taking nothing: `Ok(true)`, or
-    /// `Ok(false)` on timeout. Forever when `timeout` is `None`.
-    pub(crate) fn wait_ready(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+    /// `Ok(false)` once `deadline` passed.
+    pub(crate) fn wait_ready(&self, deadline: Deadline) -> Result<bool, Error> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
-        let deadline = timeout.map_or(Deadline::NEVER, Deadline::after);
         if self.is_ready() {
             return Ok(true);
         }
@@ -286,10 +279,9 @@ impl<S: Store> Core<S> {
                 self.pass_on();
                 return Ok(true);
             }
-            let Ok(left) = deadline.remaining() else {
+            if self.items_seq.wait(seq, deadline).is_err() {
                 return Ok(false);
-            };
-            self.items_seq.wait(seq, left);
+            }
         }
     }
 
@@ -315,6 +307,7 @@ impl<S: Store> Core<S> {
     fn push(&self, item: S::Item) -> Result<(), PutError<S::Item>> {
         match self.store.push(item) {
             Ok(()) => {
+                seq_cst_handshake();
                 if self.getters.load(Ordering::SeqCst) != 0 {
                     self.wake_getter();
                 }
@@ -329,6 +322,7 @@ impl<S: Store> Core<S> {
     #[inline]
     fn pop(&self) -> Result<S::Item, Drained> {
         let item = self.store.pop()?;
+        seq_cst_handshake();
         if self.maxsize != 0 && self.putters.load(Ordering::SeqCst) != 0 {
             self.wake_putter();
         }
@@ -339,6 +333,7 @@ impl<S: Store> Core<S> {
     fn sleep_as_getter(&self) -> u32 {
         let seq = self.items_seq.load(Ordering::Acquire);
         self.getters.fetch_add(1, Ordering::SeqCst);
+        seq_cst_handshake();
         self.store.sync_puts();
         seq
     }
@@ -393,37 +388,5 @@ fn wake(seq: &AtomicU32) {
         seq.wake_all();
     } else {
         seq.wake_one();
-    }
-}
-
-/// How a blocking put or get retries before it sleeps: 1, 2, 4, ... 64 spin-loop pauses
-/// between tries, then `YIELDS` tries with a `yield_now` between them (crossbeam-channel's
-/// backoff). A queue's other side usually frees a slot or adds an item within that time, and
-/// a sleeper costs a wake-up system call on the other side.
-struct Backoff {
-    step: u32,
-}
-
-const SPINS: u32 = if cfg!(amphi_loom) { 0 } else { 7 };
-const YIELDS: u32 = if cfg!(amphi_loom) { 0 } else { 4 };
-
-impl Backoff {
-    fn new() -> Backoff {
-        Backoff { step: 0 }
-    }
-
-    /// Waits a little longer than last time; false (without waiting) once it is time to sleep.
-    fn snooze(&mut self) -> bool {
-        if self.step < SPINS {
-            for _ in 0..1u32 << self.step {
-                std::hint::spin_loop();
-            }
-        } else if self.step < SPINS + YIELDS {
-            std::thread::yield_now();
-        } else {
-            return false;
-        }
-        self.step += 1;
-        true
     }
 }

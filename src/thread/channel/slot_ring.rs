@@ -20,7 +20,8 @@
 //! queue is closed, and the item goes back), writes the item and publishes it with a
 //! `Release` store of the stamp. A get claims `head` the same way, reads the item and frees
 //! the slot with the stamp. Between the claim and the stamp the other side sees a position
-//! taken but a slot not yet ready, and waits those few instructions (spinning, then yielding).
+//! taken but a slot not yet ready, and waits those few instructions ([`Backoff::pause`]:
+//! spinning, then yielding).
 //!
 //! A get that finds the slot at `head` empty answers `Empty` only if `tail` (read after)
 //! equals `head`, and `Closed` if `tail` also carries `MARK`: every put that claimed a position
@@ -40,11 +41,12 @@
 //! order of `SeqCst` operations at least one sees the other; the same between gets (`head`)
 //! and sleeping putters.
 
-use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_utils::CachePadded;
+
+use crate::sync::atomic::{AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::Backoff;
 
 /// One slot: its stamp (see the module docs) and room for an item.
 struct Slot<T> {
@@ -127,7 +129,7 @@ impl<T> Ring<T> {
     #[inline]
     pub(crate) fn push(&self, item: T) -> Result<(), Refused<T>> {
         let mut tail = self.tail.load(Ordering::Relaxed);
-        let mut waits = 0u32;
+        let mut backoff = Backoff::new();
         loop {
             if tail & self.mark != 0 {
                 return Err(Refused::Closed(item));
@@ -146,7 +148,7 @@ impl<T> Ring<T> {
                         // stamp said free (its last item taken, the `Acquire` load ordering
                         // that take before this write); no other put claims it before the
                         // stamp below publishes the item, and no get reads it before then.
-                        unsafe { (*slot.item.get()).write(item) };
+                        slot.item.with_mut(|cell| unsafe { (*cell).write(item) });
                         slot.stamp.store(tail + 1, Ordering::Release);
                         return Ok(());
                     }
@@ -159,11 +161,11 @@ impl<T> Ring<T> {
                 if head.wrapping_add(self.one_lap) == tail {
                     return Err(Refused::Full(item));
                 }
-                pause(&mut waits);
+                backoff.pause();
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another put claimed `tail` and moved on; look again.
-                pause(&mut waits);
+                backoff.pause();
                 tail = self.tail.load(Ordering::Relaxed);
             }
         }
@@ -173,7 +175,7 @@ impl<T> Ring<T> {
     #[inline]
     pub(crate) fn pop(&self) -> Result<T, Drained> {
         let mut head = self.head.load(Ordering::Relaxed);
-        let mut waits = 0u32;
+        let mut backoff = Backoff::new();
         loop {
             let slot = &self.slots[head & (self.mark - 1)];
             let stamp = slot.stamp.load(Ordering::Acquire);
@@ -189,7 +191,7 @@ impl<T> Ring<T> {
                         // stamp (read with `Acquire`, after the put's `Release` store) says it
                         // holds the item written for it; no other get claims it, and no put
                         // writes it before the stamp below frees it.
-                        let item = unsafe { (*slot.item.get()).assume_init_read() };
+                        let item = slot.item.with(|cell| unsafe { (*cell).assume_init_read() });
                         slot.stamp
                             .store(head.wrapping_add(self.one_lap), Ordering::Release);
                         return Ok(item);
@@ -207,11 +209,11 @@ impl<T> Ring<T> {
                         Drained::Empty
                     });
                 }
-                pause(&mut waits);
+                backoff.pause();
                 head = self.head.load(Ordering::Relaxed);
             } else {
                 // Another get took `head` and moved on; look again.
-                pause(&mut waits);
+                backoff.pause();
                 head = self.head.load(Ordering::Relaxed);
             }
         }
@@ -262,20 +264,6 @@ impl<T> Drop for Ring<T> {
             while self.pop().is_ok() {}
         }
     }
-}
-
-/// Waits a moment for another thread to finish a claim it made (a few instructions): spins,
-/// then yields the core, in case that thread was preempted.
-#[inline]
-fn pause(waits: &mut u32) {
-    if *waits < 6 {
-        for _ in 0..1u32 << *waits {
-            std::hint::spin_loop();
-        }
-    } else {
-        std::thread::yield_now();
-    }
-    *waits = waits.saturating_add(1);
 }
 
 #[cfg(test)]

@@ -21,6 +21,15 @@
 //! No lock is taken, so no thread can leave the store locked, and the browser's main thread
 //! uses it like any other.
 //!
+//! # Under loom
+//!
+//! The words around the list (`state`, `len`, `closed`) and the ring are built on the
+//! `crate::sync::atomic` facade, so loom models them. A `SegQueue` is not: its atomics are
+//! crossbeam's own, invisible to loom. Under `--cfg amphi_loom` the list is therefore a
+//! stand-in with the same interface and the same FIFO behaviour, a `VecDeque` behind a loom
+//! `Mutex` (`modelled::SegQueue`). What the queue's protocol relies on is the store's words,
+//! not the list's internals, and those are what the models check.
+//!
 //! # What the core relies on
 //!
 //! A successful push ends with a `SeqCst` read-modify-write that publishes the item (the
@@ -30,13 +39,16 @@
 //! store frees its slot with a `SeqCst` read-modify-write (`head`, or the count), and a push
 //! concludes `Full` from a `SeqCst` read of it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-
+#[cfg(not(amphi_loom))]
 use crossbeam_queue::SegQueue;
 use crossbeam_utils::CachePadded;
 
+#[cfg(amphi_loom)]
+use self::modelled::SegQueue;
 use super::slot_ring::Ring;
 pub(crate) use super::slot_ring::{Drained, Refused};
+use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::Backoff;
 
 /// Storage for a queue's items. Implementations never block for long (a ring waits out a
 /// claim another thread is finishing, a handful of instructions).
@@ -162,16 +174,9 @@ impl<T> Listed<T> {
         }
         // Closed: no new push goes in; wait out those under way (a handful of instructions
         // each, no user code), then look once more.
-        let mut waits = 0u32;
+        let mut backoff = Backoff::new();
         while self.state.load(Ordering::Acquire) & !CLOSED != 0 {
-            if waits < 6 {
-                for _ in 0..1u32 << waits {
-                    std::hint::spin_loop();
-                }
-                waits += 1;
-            } else {
-                std::thread::yield_now();
-            }
+            backoff.pause();
         }
         self.take().ok_or(Drained::Closed)
     }
@@ -265,6 +270,36 @@ impl<T> Store for LocalStore<T> {
         match &self.items {
             Items::Ring(ring) => ring.is_empty(),
             Items::List(list) => list.items.is_empty(),
+        }
+    }
+}
+
+/// The stand-in for `crossbeam_queue::SegQueue` under loom (see the module docs).
+#[cfg(amphi_loom)]
+mod modelled {
+    use std::collections::VecDeque;
+
+    use loom::sync::Mutex;
+
+    /// A FIFO list behind a loom `Mutex`, with the part of `SegQueue`'s interface the store
+    /// uses.
+    pub(super) struct SegQueue<T>(Mutex<VecDeque<T>>);
+
+    impl<T> SegQueue<T> {
+        pub(super) fn new() -> SegQueue<T> {
+            SegQueue(Mutex::new(VecDeque::new()))
+        }
+        pub(super) fn push(&self, item: T) {
+            self.0.lock().unwrap().push_back(item);
+        }
+        pub(super) fn pop(&self) -> Option<T> {
+            self.0.lock().unwrap().pop_front()
+        }
+        pub(super) fn len(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+        pub(super) fn is_empty(&self) -> bool {
+            self.0.lock().unwrap().is_empty()
         }
     }
 }
