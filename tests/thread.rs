@@ -185,3 +185,19 @@ fn the_test_page_is_cross_origin_isolated() {
         "without isolation workers cannot share memory"
     );
 }
+
+/// A handle may be held across `catch_unwind`, as std's `JoinHandle` may: async exports that
+/// await a join are `UnwindSafe` futures (wasm-bindgen requires it when panics unwind), and so
+/// are the other handles a program holds across such an await.
+#[allow(dead_code)] // checked when it compiles
+fn handles_are_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<Thread<u64>>();
+    unwind_safe::<Thread<Vec<String>>>();
+    unwind_safe::<Lock>();
+    unwind_safe::<amphi::Event>();
+    unwind_safe::<amphi::Queue<u64>>();
+    unwind_safe::<amphi::Connection<u64>>();
+    unwind_safe::<amphi::process::Process<u64>>();
+    unwind_safe::<amphi::process::Queue<u64>>();
+}

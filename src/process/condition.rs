@@ -1,5 +1,5 @@
 //! [`Condition`]: a condition variable shared by processes, over a process [`Lock`] or
-//! [`RLock`]: the thread [`crate::Condition`]'s state machine (`crate::condition::RawCondition`)
+//! [`RLock`]: the thread [`crate::Condition`]'s state machine (`crate::sync::RawCondition`)
 //! with its waiters' words in slots of the shared region, so with the same FIFO guarantee.
 //!
 //! # Layout
@@ -11,7 +11,7 @@
 //! # How it works
 //!
 //! The waiting, notifying, timing out and lock handling are the thread condition's state machine
-//! (see `crate::condition`); what is particular here is the queue, [`SlotQueue`]. Each waiter's
+//! (see `crate::sync`'s `condition`); what is particular here is the queue, [`SlotQueue`]. Each waiter's
 //! word is a slot of the region, taken under the internal mutex together with a ticket from
 //! `next` (`FREE -> WAITING`), and freed once the waiter has seen its notification or left.
 //! Taking the `n` oldest waiters means, under the mutex, picking the `n` `WAITING` slots with

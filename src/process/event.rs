@@ -1,5 +1,5 @@
 //! [`Event`] shared by processes: the thread event's state machine (`RawEvent`) over one word
-//! of the shared region (the flag and a generation count; see `crate::event`).
+//! of the shared region (the flag and a generation count; see `crate::sync`'s `event`).
 
 use std::fmt;
 use std::time::Duration;

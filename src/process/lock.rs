@@ -38,7 +38,7 @@ const SLICE: Duration = Duration::from_millis(100);
 /// A mutual-exclusion lock shared by processes, as Python's `multiprocessing.Lock`.
 ///
 /// It lives in the process tree's shared region; the value is a handle to it. Pass it to a
-/// child as (part of) a [`Process`](super::super::Process)'s arguments: the child's copy is the
+/// child as (part of) a [`Process`](crate::process::Process)'s arguments: the child's copy is the
 /// same lock. Like the thread [`crate::Lock`], it is not tied to its holder: any process may
 /// [`release`](Lock::release) it. A holder that dies leaves it locked; acquirers learn that as
 /// [`Error::OwnerDied`] instead of waiting forever (see the module docs).

@@ -72,7 +72,7 @@
 //! - `child`: the entry a child runs, its panic capture, [`exit`]; `wire`: what parent and child send
 //!   each other;
 //! - `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`: the primitives, the
-//!   engines of [`crate::sync`] over words in the shared region;
+//!   engines of `crate::sync` over words in the shared region;
 //! - `value`: [`Value`] and [`Array`];
 //! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
 //!   [`Pipe`] and its [`Connection`]s, over the byte rings of `ring`;

@@ -1,5 +1,5 @@
 //! [`RLock`]: a re-entrant lock shared by processes: the thread [`crate::RLock`]'s state
-//! machine (`crate::rlock::RawRLock`) over a process [`Lock`] and words in the shared region.
+//! machine (`crate::sync::RawRLock`) over a process [`Lock`] and words in the shared region.
 //!
 //! # Layout
 //!

@@ -1,7 +1,7 @@
 //! [`Semaphore`] and [`BoundedSemaphore`] shared by processes: the thread semaphores' state
 //! machine (`RawSemaphore`) over two words of the shared region.
 //!
-//! Body: `permits`, then `sleepers` (see `crate::semaphore`). The header's aux holds a bounded
+//! Body: `permits`, then `sleepers` (see `crate::sync`'s `semaphore`). The header's aux holds a bounded
 //! semaphore's initial value, so a child's copy enforces the same bound.
 
 use std::fmt;

@@ -17,9 +17,9 @@
 //!
 //! [`RawCondition`] is that machine, generic over where the waiters' words live
 //! ([`WaiterQueue`]): here [`HeapQueue`], a queue of words on the heap under a small internal
-//! mutex; the process family's slots in the shared region (`process::shared::condition`). Its
+//! mutex; the process family's slots in the shared region (`process/condition.rs`). Its
 //! methods are generic over the lock ([`InnerLock`]): a thread or process `Lock`, or a thread or
-//! process `RLock`, whose state machine (`crate::rlock::RawRLock`) saves and restores the
+//! process `RLock`, whose state machine ([`RawRLock`](super::RawRLock)) saves and restores the
 //! recursion level around the wait.
 //!
 //! # Guarantees

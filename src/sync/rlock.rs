@@ -11,7 +11,7 @@
 //! restores them afterwards ([`RawRLock::restore`]).
 //!
 //! [`RawRLock`] is generic over the inner lock ([`InnerLock`]: the thread [`Lock`] here, the
-//! process lock in `process::shared::rlock`) and over where the owner and the depth live
+//! process lock in `process/rlock.rs`) and over where the owner and the depth live
 //! ([`OwnerCell`], [`DepthCell`]). Here the owner is the thread's token in an `AtomicU32`: a
 //! non-zero number unique among live amphi threads of the process
 //! (`crate::thread::current_token`); the process family stores `pid << 32 | token` in one

@@ -13,7 +13,7 @@
 //! | [`sleep`] | sleep for a while (a wait on a private word) |
 //! | [`spawn`] | start a thread running a closure, with a [`ThreadWatch`] for its exit |
 //! | [`spawn_process`] | start a child process (see `process` for the whole interface) |
-//! | [`map_region`], [`wait_shared_async`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`) |
+//! | [`map_region`], [`wait_shared_async`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`, and `crate::process`'s `region`) |
 //!
 //! [`wait`] and [`wake`] are the one futex call, for both kinds of word: a [`Futex`] names the
 //! word together with its scope, [`Futex::Private`] for a word of this process's memory that

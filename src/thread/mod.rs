@@ -3,7 +3,7 @@
 //! the browser.
 //!
 //! Every type here has a twin in [`crate::process`] with the same methods, shared by processes
-//! instead of threads; both stand on the engines of [`crate::sync`]. The types are re-exported
+//! instead of threads; both stand on the engines of `crate::sync`. The types are re-exported
 //! at the crate root, as Python's `threading.Lock` is `amphi::Lock`.
 //!
 //! Sub-modules, one concept each, mirroring [`crate::process`] file for file:
@@ -25,8 +25,8 @@
 //! - [`SimpleQueue`]: unbounded, with a `put` that never waits.
 //! - [`JoinableQueue`]: a queue whose producer can [`join`](JoinableQueue::join) until every
 //!   item was marked [`task_done`](JoinableQueue::task_done) by a consumer.
-//! - [`PutError`] hands the item back (`Full`, `Closed`, `Timeout`, `WouldBlock`);
-//!   [`GetError`] says why nothing came (`Empty`, `Closed`, `Timeout`, `WouldBlock`). Both
+//! - [`PutError`](crate::PutError) hands the item back (`Full`, `Closed`, `Timeout`, `WouldBlock`);
+//!   [`GetError`](crate::GetError) says why nothing came (`Empty`, `Closed`, `Timeout`, `WouldBlock`). Both
 //!   convert into [`crate::Error`] for `?`.
 //!
 //! Between threads an item moves as it is: no copy, no serialisation, any `T: Send`.

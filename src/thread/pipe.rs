@@ -58,7 +58,7 @@
 //!
 //! ## How it is built
 //!
-//! Each direction is an unbounded queue (the state machine of [`crate::queue`]): the sending
+//! Each direction is an unbounded queue (the thread queues' state machine, `channel::Core`): the sending
 //! end closes it for end of file; the receiving end closes it, dropping what is left, when it
 //! goes away. A pipe between processes will keep the same ends and errors over a queue of
 //! serialised messages in shared memory.

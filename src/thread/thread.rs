@@ -79,6 +79,12 @@ struct Packet<T> {
 unsafe impl<T: Send> Sync for Packet<T> {}
 // SAFETY: as above: the packet owns at most one `T`, which may move to another thread.
 unsafe impl<T: Send> Send for Packet<T> {}
+// A panic in a joiner cannot leave the packet half-updated: `result` is written once, by the
+// thread, before `exit` is published, and taken whole by the one join that won `claimed`; the
+// rest is atomics and a mutex. So a `Thread` may be held across `catch_unwind` (as std's
+// `JoinHandle` may), which async exports that await a join need (wasm-bindgen's futures must
+// be `UnwindSafe` when panics unwind).
+impl<T> std::panic::RefUnwindSafe for Packet<T> {}
 
 enum Death {
     Panicked(PanicReport),

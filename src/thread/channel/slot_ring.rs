@@ -4,7 +4,7 @@
 //!
 //! The design is that of crossbeam-channel's array flavour (Dmitry Vyukov's bounded MPMC
 //! queue, with a mark bit for disconnection); this is amphi's own code, shaped for amphi's
-//! protocol (`permits.rs`).
+//! protocol (`core.rs`).
 //!
 //! # Positions and stamps
 //!
@@ -35,7 +35,7 @@
 //! load before it reads the item, and the other way round for the slot's reuse.
 //!
 //! The claims of `tail` and `head`, and the reads of them that conclude `Empty`, `Closed` or
-//! `Full`, are `SeqCst`. `permits.rs` relies on it: a putter that claimed `tail` then reads
+//! `Full`, are `SeqCst`. `core.rs` relies on it: a putter that claimed `tail` then reads
 //! the count of sleeping getters (`SeqCst`), and a getter that counted itself asleep (a
 //! `SeqCst` read-modify-write) then reads `tail` through its last pop, so that in the single
 //! order of `SeqCst` operations at least one sees the other; the same between gets (`head`)
@@ -91,6 +91,11 @@ pub(crate) struct Ring<T> {
 unsafe impl<T: Send> Send for Ring<T> {}
 // SAFETY: as above: through `&Ring` a thread only moves items in and out, never shares one.
 unsafe impl<T: Send> Sync for Ring<T> {}
+// A panic in a put or a get (a `T`'s move cannot panic; a caller's code runs outside the ring)
+// leaves no slot half-written: a slot's value is written whole before its stamp publishes it, and
+// taken whole after. So a queue may be held across `catch_unwind`, as crossbeam's channels and
+// `SegQueue` (the unbounded store) may.
+impl<T> std::panic::RefUnwindSafe for Ring<T> {}
 
 impl<T> Ring<T> {
     /// An empty, open ring of `capacity` slots (`capacity` > 0).
