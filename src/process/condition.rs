@@ -48,13 +48,13 @@ use crate::sync::RawLock;
 use crate::sync::Word;
 use crate::sync::{InnerLock, RawCondition, WaiterQueue, WAITING};
 use crate::time::Deadline;
-use crate::Error;
+use crate::{sys, Error};
 
 const KIND_CONDITION: u32 = 7;
 /// How many callers may wait on one process condition at once.
 const SLOTS: u32 = 64;
 const SLOTS_AT: usize = 8;
-const SLOT_LEN: usize = 8;
+const SLOT_LEN: usize = 12;
 const BODY: usize = SLOTS_AT + SLOTS as usize * SLOT_LEN;
 
 /// A slot no waiter holds (the slot states are `FREE`, then the condition's `WAITING` and
@@ -121,8 +121,8 @@ impl ConditionLock for RLock {
     }
 }
 
-/// A process condition's waiters: `SLOTS` slots of the region, each a ticket and a state word,
-/// under an internal mutex word (see the module docs).
+/// A process condition's waiters: `SLOTS` slots of the region, each a ticket, a state word and
+/// its holder's pid, under an internal mutex word (see the module docs).
 pub(crate) struct SlotQueue {
     object: Object,
     mutex: RawLock<SharedWord>,
@@ -132,6 +132,37 @@ pub(crate) struct SlotQueue {
 pub(crate) struct SlotWaiter {
     slot: usize,
     state: SharedWord,
+}
+
+/// Whether the processes holding slots still run, as one call finds them: the process `Lock`'s
+/// dead-owner rule (`sys::pid_alive`), asked at most once per process and never about the
+/// caller's own.
+struct Liveness {
+    me: u32,
+    known: Vec<(u32, bool)>,
+}
+
+impl Liveness {
+    fn new() -> Liveness {
+        Liveness {
+            me: sys::current_pid(),
+            known: Vec::new(),
+        }
+    }
+
+    /// Whether process `pid` still runs. An unrecorded holder (0) counts as alive: a slot is
+    /// only ever freed for a process known to have ended.
+    fn alive(&mut self, pid: u32) -> bool {
+        if pid == 0 || pid == self.me {
+            return true;
+        }
+        if let Some(&(_, alive)) = self.known.iter().find(|&&(known, _)| known == pid) {
+            return alive;
+        }
+        let alive = sys::pid_alive(pid);
+        self.known.push((pid, alive));
+        alive
+    }
 }
 
 impl SlotQueue {
@@ -150,13 +181,41 @@ impl SlotQueue {
         self.object.word(SLOTS_AT + slot * SLOT_LEN + 4)
     }
 
+    /// The pid of the process whose waiter holds `slot` (meaningful while it is not `FREE`).
+    fn holder(&self, slot: usize) -> &'static AtomicU32 {
+        self.object.atom(SLOTS_AT + slot * SLOT_LEN + 8)
+    }
+
     fn next(&self) -> &'static AtomicU32 {
         self.object.atom(4)
     }
 
-    /// The slots whose state is `WAITING`.
+    /// The slots whose state is `WAITING`, whatever their holder.
     fn waiting_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..SLOTS as usize).filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
+        (0..SLOTS as usize).filter(|&slot| self.state(slot).load(Ordering::Acquire) == WAITING)
+    }
+
+    /// Whether the holder of `slot` (a slot that is not `FREE`) still runs.
+    fn holder_alive(&self, slot: usize, liveness: &mut Liveness) -> bool {
+        liveness.alive(self.holder(slot).load(Ordering::Relaxed))
+    }
+
+    /// The first `FREE` slot.
+    fn free_slot(&self) -> Option<usize> {
+        (0..SLOTS as usize).find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
+    }
+
+    /// Frees every slot held by a process that no longer runs, waiting or notified (a waiter
+    /// that died before it saw its notification). Under the mutex.
+    fn reclaim_dead(&self) {
+        let mut liveness = Liveness::new();
+        for slot in 0..SLOTS as usize {
+            if self.state(slot).load(Ordering::Relaxed) != FREE
+                && !self.holder_alive(slot, &mut liveness)
+            {
+                self.state(slot).swap(FREE, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Runs `f` under the internal mutex.
@@ -176,20 +235,28 @@ impl WaiterQueue for SlotQueue {
         &waiter.state
     }
 
-    /// Takes a free slot with the next ticket.
+    /// Takes a free slot with the next ticket, recording the caller's process as its holder;
+    /// when none is free, first frees the slots of processes that died.
     fn push(&self) -> Result<SlotWaiter, Error> {
         self.locked(|| {
-            let slot = (0..SLOTS as usize)
-                .find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
-                .ok_or_else(|| {
-                    Error::SharedMemory(format!(
-                        "more than {SLOTS} callers wait on one process condition"
-                    ))
-                })?;
+            let slot = match self.free_slot() {
+                Some(slot) => slot,
+                None => {
+                    self.reclaim_dead();
+                    self.free_slot().ok_or_else(|| {
+                        Error::SharedMemory(format!(
+                            "more than {SLOTS} callers wait on one process condition"
+                        ))
+                    })?
+                }
+            };
             let ticket = self.next().fetch_add(1, Ordering::Relaxed);
             self.ticket(slot).store(ticket, Ordering::Relaxed);
+            self.holder(slot)
+                .store(sys::current_pid(), Ordering::Relaxed);
             let state = self.state(slot);
-            state.swap(WAITING, Ordering::Relaxed);
+            // Release: whoever sees the slot `WAITING` sees its ticket and holder.
+            state.swap(WAITING, Ordering::Release);
             Ok(SlotWaiter { slot, state })
         })?
     }
@@ -204,18 +271,25 @@ impl WaiterQueue for SlotQueue {
     }
 
     /// Notifies the waiting slots with the oldest tickets, one by one (a notified slot no
-    /// longer waits, so the next round finds the next oldest).
+    /// longer waits, so the next round finds the next oldest). A slot whose holder no longer
+    /// runs is freed instead, and neither counts nor stops the search: no notification is
+    /// spent on a dead process.
     fn take_oldest(&self, n: usize, mut notify: impl FnMut(&SharedWord)) -> Result<usize, Error> {
         let mut taken = 0;
         self.locked(|| {
             let next = self.next().load(Ordering::Relaxed);
+            let mut liveness = Liveness::new();
             while taken < n {
                 let oldest = self.waiting_slots().max_by_key(|&slot| {
                     next.wrapping_sub(self.ticket(slot).load(Ordering::Relaxed))
                 });
                 let Some(slot) = oldest else { break };
-                notify(&self.state(slot));
-                taken += 1;
+                if self.holder_alive(slot, &mut liveness) {
+                    notify(&self.state(slot));
+                    taken += 1;
+                } else {
+                    self.state(slot).swap(FREE, Ordering::Relaxed);
+                }
             }
         })?;
         Ok(taken)
@@ -226,8 +300,12 @@ impl WaiterQueue for SlotQueue {
         waiter.state.swap(FREE, Ordering::Relaxed);
     }
 
+    /// The waiting slots whose holder still runs.
     fn len(&self) -> usize {
-        self.waiting_slots().count()
+        let mut liveness = Liveness::new();
+        self.waiting_slots()
+            .filter(|&slot| self.holder_alive(slot, &mut liveness))
+            .count()
     }
 }
 
