@@ -4,9 +4,10 @@
 //!
 //! # Layout
 //!
-//! Header aux: the number of waiter slots, `SLOTS` (64). Body: an internal mutex word (a
-//! `RawLock`), `next` (the next ticket), then the slots, each a `ticket` (`u32`) and a `state`
-//! word (`FREE`, `WAITING` or `NOTIFIED`).
+//! Header aux: the number of waiter slots, `SLOTS` (64). Body: the internal mutex word (0, or
+//! the pid of the process holding it), `next` (the next ticket), then the slots, each a
+//! `ticket` (`u32`), a `state` word (`FREE`, `WAITING` or `NOTIFIED`) and its `holder`: the pid
+//! of the process whose waiter took it.
 //!
 //! # How it works
 //!
@@ -21,12 +22,33 @@
 //! mutex; if a notify chose it at the same moment, the wait counts as notified (no notification
 //! is lost).
 //!
+//! # A waiter that dies
+//!
+//! A process killed while it waits (natively any signal that ends it, in the browser a
+//! terminated process worker) cannot free its slot, so the others do, judging the slot's
+//! `holder` by the process `Lock`'s dead-owner rule (`sys::pid_alive`: natively the pid no
+//! longer names a running process, a zombie included; in the browser the region's process table
+//! marks it or an ancestor ended, after which that process's workers may no longer write the
+//! region). A notify that picks a slot whose holder has ended frees it and picks the next
+//! oldest instead: a notification is never spent on a dead process, and `notify` and
+//! `notify_all` return how many *live* waiters they woke. A caller that finds every slot taken
+//! first frees those of ended processes, so dead waiters never use the condition up, and
+//! [`Condition::waiting`] counts live waiters only. A waiter that is alive is never freed,
+//! wherever it is between its wait and its slot's release, and a process judged ended runs no
+//! more code, so nobody touches a freed slot on a dead waiter's behalf. A waiter that dies
+//! after a notify chose it took that notification with it: the notifier saw it alive.
+//!
+//! The internal mutex records its holder's pid the same way: a caller that finds it held sleeps
+//! in slices of 100 ms, and after a slice in which the holder did not let go, takes it over if
+//! that process has ended. Nothing needs repair then, as every step of the sections under the
+//! mutex leaves the slots consistent (the holder is recorded before a slot becomes `WAITING`).
+//! Like the `Lock`'s, these checks are conservative: a pid reused by a new process looks alive
+//! (its slot then stays taken until that process ends too).
+//!
 //! # Limits
 //!
 //! At most 64 callers (in all processes) may wait at once; one more gets
-//! [`Error::SharedMemory`](crate::Error::SharedMemory). A process that dies while waiting keeps
-//! its slot, and a later notify may choose it (counting it as woken); give waiters timeouts
-//! where children may die. There is no async form.
+//! [`Error::SharedMemory`](crate::Error::SharedMemory). There is no async form.
 //!
 //! # Memory ordering
 //!
@@ -44,7 +66,6 @@ use super::lock::{Lock, LockGuard};
 use super::region::{Handle, Object, SharedWord};
 use super::rlock::{RLock, RLockGuard};
 use crate::sync::atomic::Ordering;
-use crate::sync::RawLock;
 use crate::sync::Word;
 use crate::sync::{InnerLock, RawCondition, WaiterQueue, WAITING};
 use crate::time::Deadline;
@@ -125,7 +146,88 @@ impl ConditionLock for RLock {
 /// its holder's pid, under an internal mutex word (see the module docs).
 pub(crate) struct SlotQueue {
     object: Object,
-    mutex: RawLock<SharedWord>,
+    mutex: SlotMutex,
+}
+
+/// The internal mutex's word while no caller holds it; else it holds the holder's pid, with
+/// [`SLEEPERS`] set once some caller may sleep on it.
+const UNHELD: u32 = 0;
+/// Set in the internal mutex's word once a caller may sleep on it (pids stay below it).
+const SLEEPERS: u32 = 1 << 31;
+/// How long a caller sleeps on the internal mutex before it checks whether its holder runs.
+const SLICE: Duration = Duration::from_millis(100);
+
+/// The condition's internal mutex, over the body's first word: a mutex that records the pid
+/// of the process holding it, so that one whose holder was killed inside it is taken over
+/// (see the module docs).
+struct SlotMutex {
+    word: SharedWord,
+}
+
+impl SlotMutex {
+    /// Takes the mutex, sleeping in slices; after a slice in which its holder did not let go,
+    /// takes it over if that process no longer runs. [`Error::WouldBlock`] on a thread that
+    /// may not block.
+    fn lock(&self) -> Result<(), Error> {
+        if !sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
+        let me = sys::current_pid();
+        if self
+            .word
+            .compare_exchange(UNHELD, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return Ok(());
+        }
+        // A caller that slept takes the mutex marked: others may still sleep on it.
+        loop {
+            let seen = self.word.load(Ordering::Relaxed);
+            if seen == UNHELD {
+                if self
+                    .word
+                    .compare_exchange(UNHELD, me | SLEEPERS, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Ok(());
+                }
+                continue;
+            }
+            let marked = seen | SLEEPERS;
+            if seen != marked
+                && self
+                    .word
+                    .compare_exchange(seen, marked, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                continue;
+            }
+            let slice = Deadline::after(SLICE);
+            match self.word.wait(marked, slice) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(other) => return Err(other),
+            }
+            let holder = marked & !SLEEPERS;
+            if slice.passed()
+                && holder != me
+                && self.word.load(Ordering::Relaxed) == marked
+                && !sys::pid_alive(holder)
+                && self
+                    .word
+                    .compare_exchange(marked, me | SLEEPERS, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Lets the mutex go, waking one sleeper if any may sleep on it.
+    fn unlock(&self) {
+        if self.word.swap(UNHELD, Ordering::Release) & SLEEPERS != 0 {
+            self.word.wake_one();
+        }
+    }
 }
 
 /// A waiter's slot, and its state word.
@@ -168,7 +270,9 @@ impl Liveness {
 impl SlotQueue {
     fn from_object(object: Object) -> SlotQueue {
         SlotQueue {
-            mutex: RawLock::from_word(object.word(0)),
+            mutex: SlotMutex {
+                word: object.word(0),
+            },
             object,
         }
     }
@@ -220,7 +324,7 @@ impl SlotQueue {
 
     /// Runs `f` under the internal mutex.
     fn locked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Error> {
-        self.mutex.lock_until(Deadline::NEVER)?;
+        self.mutex.lock()?;
         let result = f();
         self.mutex.unlock();
         Ok(result)
@@ -315,8 +419,9 @@ impl WaiterQueue for SlotQueue {
 /// caller (in any process of the tree) changes that state and calls
 /// [`notify`](Condition::notify), which wakes exactly the `n` oldest waiters. By default it owns
 /// a process [`RLock`]; [`Condition::with_lock`] builds one over a given [`Lock`] or [`RLock`].
-/// Pass it to children as arguments. At most 64 callers may wait at once (see the module
-/// docs).
+/// Pass it to children as arguments. At most 64 callers may wait at once; a waiter whose
+/// process is killed gives its slot back and is never counted or woken by a notify (see the
+/// module docs).
 ///
 /// Waiting or notifying without holding the lock is [`Error::NotOwner`].
 ///
@@ -504,7 +609,8 @@ impl<L: ConditionLock> Condition<L> {
     }
 
     /// Wakes the `n` callers that have waited longest, in any process (fewer if fewer wait);
-    /// returns how many it woke. [`Error::NotOwner`] without the lock.
+    /// returns how many it woke. Waiters whose process has ended are skipped (their slots
+    /// freed), neither woken nor counted. [`Error::NotOwner`] without the lock.
     ///
     /// # Examples
     ///
@@ -518,7 +624,8 @@ impl<L: ConditionLock> Condition<L> {
         self.raw.notify(&self.lock, n)
     }
 
-    /// Wakes every waiting caller; returns how many. [`Error::NotOwner`] without the lock.
+    /// Wakes every waiting caller; returns how many, counting only waiters whose process still
+    /// runs (dead ones are skipped and their slots freed). [`Error::NotOwner`] without the lock.
     ///
     /// # Examples
     ///
@@ -533,7 +640,8 @@ impl<L: ConditionLock> Condition<L> {
         self.notify(usize::MAX)
     }
 
-    /// How many callers are waiting, in all processes (a snapshot).
+    /// How many callers are waiting, in all processes, not counting those whose process has
+    /// ended (a snapshot).
     ///
     /// # Examples
     ///
