@@ -684,3 +684,72 @@ impl<'de, L: ConditionLock> Deserialize<'de> for Condition<L> {
         Ok(Condition::from_parts(object, lock))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the tests' notify stores in a chosen waiter's word (any state but `WAITING`).
+    const CHOSEN: u32 = 9;
+
+    /// A pid no running process has (one the browser's table never handed out).
+    fn ended_pid() -> u32 {
+        (65_000..65_535)
+            .find(|&pid| !sys::pid_alive(pid))
+            .expect("some pid is free")
+    }
+
+    fn queue() -> SlotQueue {
+        SlotQueue::from_object(Object::create(KIND_CONDITION, SLOTS, BODY).unwrap())
+    }
+
+    /// A process killed inside the internal mutex does not wedge the condition: the next
+    /// caller takes the mutex over after a slice.
+    #[test]
+    fn a_mutex_held_by_an_ended_process_is_taken_over() {
+        let queue = queue();
+        queue
+            .mutex
+            .word
+            .swap(ended_pid() | SLEEPERS, Ordering::Relaxed);
+        assert_eq!(queue.locked(|| 7), Ok(7));
+        assert_eq!(queue.mutex.word.load(Ordering::Relaxed), UNHELD);
+    }
+
+    /// A notify skips and frees an ended process's waiters; a full queue reclaims such slots.
+    #[test]
+    fn slots_held_by_ended_processes_are_skipped_and_reclaimed() {
+        let queue = queue();
+        let ended = ended_pid();
+        let live = SLOTS as usize - 2;
+        let waiters: Vec<SlotWaiter> = (0..SLOTS).map(|_| queue.push().unwrap()).collect();
+        assert!(queue.push().is_err(), "every slot is taken");
+        for waiter in &waiters[..live] {
+            queue.holder(waiter.slot).store(ended, Ordering::Relaxed);
+        }
+        assert_eq!(queue.len(), 2, "only live waiters count");
+        let notify = |word: &SharedWord| {
+            word.swap(CHOSEN, Ordering::Release);
+        };
+        assert_eq!(queue.take_oldest(1, notify), Ok(1));
+        assert_eq!(waiters[live].state.load(Ordering::Relaxed), CHOSEN);
+        assert_eq!(waiters[live + 1].state.load(Ordering::Relaxed), WAITING);
+        let freed = waiters[..live]
+            .iter()
+            .filter(|waiter| waiter.state.load(Ordering::Relaxed) == FREE)
+            .count();
+        assert_eq!(
+            freed, live,
+            "the dead waiters it passed were freed, not notified"
+        );
+        // Taken again, then ended too: a full queue reclaims them.
+        let again: Vec<SlotWaiter> = (0..live).map(|_| queue.push().unwrap()).collect();
+        for waiter in &again {
+            queue.holder(waiter.slot).store(ended, Ordering::Relaxed);
+        }
+        let newest = queue.push().expect("a dead waiter's slot is reclaimed");
+        assert_eq!(queue.len(), 2, "the live waiter and the newest");
+        assert_eq!(queue.take_oldest(usize::MAX, notify), Ok(2));
+        assert_eq!(newest.state.load(Ordering::Relaxed), CHOSEN);
+    }
+}
