@@ -28,15 +28,23 @@ const DOOMED: (u32, u32) = (70, 1);
 #[cfg(target_arch = "wasm32")]
 const DOOMED: (u32, u32) = (9, 8);
 
+/// Added to the count of waiters by a waiter the condition refused (while it still holds the
+/// lock, so the parent sees it once it has the lock).
+const REFUSED: u32 = 1 << 16;
+
 /// Waits on `cond` once (for at most [`PATIENCE`]), after counting itself in `entered` under
-/// the lock; whether it was notified. Any error other than a timeout fails the caller.
+/// the lock; whether it was notified. Any error other than a timeout is recorded in `entered`
+/// ([`REFUSED`]) and fails the caller.
 fn wait_once(cond: &Condition, entered: &Value<u32>) -> bool {
     let _held = hold(cond);
     entered.fetch_add(1);
     match cond.wait_timeout(PATIENCE) {
         Ok(()) => true,
         Err(Error::Timeout) => false,
-        Err(other) => panic!("waiting on the condition failed: {other}"),
+        Err(other) => {
+            entered.fetch_add(REFUSED);
+            panic!("waiting on the condition failed: {other}")
+        }
     }
 }
 
@@ -72,6 +80,10 @@ fn start_waiting(cond: &Condition, entered: &Value<u32>, waiters: u32) -> Proces
     }
     // A waiter that counted itself holds the lock until its wait releases it.
     drop(hold(cond));
+    assert!(
+        entered.get() < REFUSED,
+        "a waiter could not wait (see the child's panic: more than 64 callers wait?)"
+    );
     child
 }
 
