@@ -4,9 +4,10 @@
 //!
 //! # Layout
 //!
-//! Header aux: the number of waiter slots, `SLOTS` (64). Body: an internal mutex word (a
-//! `RawLock`), `next` (the next ticket), then the slots, each a `ticket` (`u32`) and a `state`
-//! word (`FREE`, `WAITING` or `NOTIFIED`).
+//! Header aux: the number of waiter slots, `SLOTS` (64). Body: the internal mutex word (0, or
+//! the pid of the process holding it), `next` (the next ticket), then the slots, each a
+//! `ticket` (`u32`), a `state` word (`FREE`, `WAITING` or `NOTIFIED`) and its `holder`: the pid
+//! of the process whose waiter took it.
 //!
 //! # How it works
 //!
@@ -21,12 +22,33 @@
 //! mutex; if a notify chose it at the same moment, the wait counts as notified (no notification
 //! is lost).
 //!
+//! # A waiter that dies
+//!
+//! A process killed while it waits (natively any signal that ends it, in the browser a
+//! terminated process worker) cannot free its slot, so the others do, judging the slot's
+//! `holder` by the process `Lock`'s dead-owner rule (`sys::pid_alive`: natively the pid no
+//! longer names a running process, a zombie included; in the browser the region's process table
+//! marks it or an ancestor ended, after which that process's workers may no longer write the
+//! region). A notify that picks a slot whose holder has ended frees it and picks the next
+//! oldest instead: a notification is never spent on a dead process, and `notify` and
+//! `notify_all` return how many *live* waiters they woke. A caller that finds every slot taken
+//! first frees those of ended processes, so dead waiters never use the condition up, and
+//! [`Condition::waiting`] counts live waiters only. A waiter that is alive is never freed,
+//! wherever it is between its wait and its slot's release, and a process judged ended runs no
+//! more code, so nobody touches a freed slot on a dead waiter's behalf. A waiter that dies
+//! after a notify chose it took that notification with it: the notifier saw it alive.
+//!
+//! The internal mutex records its holder's pid the same way: a caller that finds it held sleeps
+//! in slices of 100 ms, and after a slice in which the holder did not let go, takes it over if
+//! that process has ended. Nothing needs repair then, as every step of the sections under the
+//! mutex leaves the slots consistent (the holder is recorded before a slot becomes `WAITING`).
+//! Like the `Lock`'s, these checks are conservative: a pid reused by a new process looks alive
+//! (its slot then stays taken until that process ends too).
+//!
 //! # Limits
 //!
 //! At most 64 callers (in all processes) may wait at once; one more gets
-//! [`Error::SharedMemory`](crate::Error::SharedMemory). A process that dies while waiting keeps
-//! its slot, and a later notify may choose it (counting it as woken); give waiters timeouts
-//! where children may die. There is no async form.
+//! [`Error::SharedMemory`](crate::Error::SharedMemory). There is no async form.
 //!
 //! # Memory ordering
 //!
@@ -44,17 +66,16 @@ use super::lock::{Lock, LockGuard};
 use super::region::{Handle, Object, SharedWord};
 use super::rlock::{RLock, RLockGuard};
 use crate::sync::atomic::Ordering;
-use crate::sync::RawLock;
 use crate::sync::Word;
 use crate::sync::{InnerLock, RawCondition, WaiterQueue, WAITING};
 use crate::time::Deadline;
-use crate::Error;
+use crate::{sys, Error};
 
 const KIND_CONDITION: u32 = 7;
 /// How many callers may wait on one process condition at once.
 const SLOTS: u32 = 64;
 const SLOTS_AT: usize = 8;
-const SLOT_LEN: usize = 8;
+const SLOT_LEN: usize = 12;
 const BODY: usize = SLOTS_AT + SLOTS as usize * SLOT_LEN;
 
 /// A slot no waiter holds (the slot states are `FREE`, then the condition's `WAITING` and
@@ -121,11 +142,92 @@ impl ConditionLock for RLock {
     }
 }
 
-/// A process condition's waiters: `SLOTS` slots of the region, each a ticket and a state word,
-/// under an internal mutex word (see the module docs).
+/// A process condition's waiters: `SLOTS` slots of the region, each a ticket, a state word and
+/// its holder's pid, under an internal mutex word (see the module docs).
 pub(crate) struct SlotQueue {
     object: Object,
-    mutex: RawLock<SharedWord>,
+    mutex: SlotMutex,
+}
+
+/// The internal mutex's word while no caller holds it; else it holds the holder's pid, with
+/// [`SLEEPERS`] set once some caller may sleep on it.
+const UNHELD: u32 = 0;
+/// Set in the internal mutex's word once a caller may sleep on it (pids stay below it).
+const SLEEPERS: u32 = 1 << 31;
+/// How long a caller sleeps on the internal mutex before it checks whether its holder runs.
+const SLICE: Duration = Duration::from_millis(100);
+
+/// The condition's internal mutex, over the body's first word: a mutex that records the pid
+/// of the process holding it, so that one whose holder was killed inside it is taken over
+/// (see the module docs).
+struct SlotMutex {
+    word: SharedWord,
+}
+
+impl SlotMutex {
+    /// Takes the mutex, sleeping in slices; after a slice in which its holder did not let go,
+    /// takes it over if that process no longer runs. [`Error::WouldBlock`] on a thread that
+    /// may not block.
+    fn lock(&self) -> Result<(), Error> {
+        if !sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
+        let me = sys::current_pid();
+        if self
+            .word
+            .compare_exchange(UNHELD, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return Ok(());
+        }
+        // A caller that slept takes the mutex marked: others may still sleep on it.
+        loop {
+            let seen = self.word.load(Ordering::Relaxed);
+            if seen == UNHELD {
+                if self
+                    .word
+                    .compare_exchange(UNHELD, me | SLEEPERS, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Ok(());
+                }
+                continue;
+            }
+            let marked = seen | SLEEPERS;
+            if seen != marked
+                && self
+                    .word
+                    .compare_exchange(seen, marked, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                continue;
+            }
+            let slice = Deadline::after(SLICE);
+            match self.word.wait(marked, slice) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(other) => return Err(other),
+            }
+            let holder = marked & !SLEEPERS;
+            if slice.passed()
+                && holder != me
+                && self.word.load(Ordering::Relaxed) == marked
+                && !sys::pid_alive(holder)
+                && self
+                    .word
+                    .compare_exchange(marked, me | SLEEPERS, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Lets the mutex go, waking one sleeper if any may sleep on it.
+    fn unlock(&self) {
+        if self.word.swap(UNHELD, Ordering::Release) & SLEEPERS != 0 {
+            self.word.wake_one();
+        }
+    }
 }
 
 /// A waiter's slot, and its state word.
@@ -134,10 +236,43 @@ pub(crate) struct SlotWaiter {
     state: SharedWord,
 }
 
+/// Whether the processes holding slots still run, as one call finds them: the process `Lock`'s
+/// dead-owner rule (`sys::pid_alive`), asked at most once per process and never about the
+/// caller's own.
+struct Liveness {
+    me: u32,
+    known: Vec<(u32, bool)>,
+}
+
+impl Liveness {
+    fn new() -> Liveness {
+        Liveness {
+            me: sys::current_pid(),
+            known: Vec::new(),
+        }
+    }
+
+    /// Whether process `pid` still runs. An unrecorded holder (0) counts as alive: a slot is
+    /// only ever freed for a process known to have ended.
+    fn alive(&mut self, pid: u32) -> bool {
+        if pid == 0 || pid == self.me {
+            return true;
+        }
+        if let Some(&(_, alive)) = self.known.iter().find(|&&(known, _)| known == pid) {
+            return alive;
+        }
+        let alive = sys::pid_alive(pid);
+        self.known.push((pid, alive));
+        alive
+    }
+}
+
 impl SlotQueue {
     fn from_object(object: Object) -> SlotQueue {
         SlotQueue {
-            mutex: RawLock::from_word(object.word(0)),
+            mutex: SlotMutex {
+                word: object.word(0),
+            },
             object,
         }
     }
@@ -150,18 +285,46 @@ impl SlotQueue {
         self.object.word(SLOTS_AT + slot * SLOT_LEN + 4)
     }
 
+    /// The pid of the process whose waiter holds `slot` (meaningful while it is not `FREE`).
+    fn holder(&self, slot: usize) -> &'static AtomicU32 {
+        self.object.atom(SLOTS_AT + slot * SLOT_LEN + 8)
+    }
+
     fn next(&self) -> &'static AtomicU32 {
         self.object.atom(4)
     }
 
-    /// The slots whose state is `WAITING`.
+    /// The slots whose state is `WAITING`, whatever their holder.
     fn waiting_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..SLOTS as usize).filter(|&slot| self.state(slot).load(Ordering::Relaxed) == WAITING)
+        (0..SLOTS as usize).filter(|&slot| self.state(slot).load(Ordering::Acquire) == WAITING)
+    }
+
+    /// Whether the holder of `slot` (a slot that is not `FREE`) still runs.
+    fn holder_alive(&self, slot: usize, liveness: &mut Liveness) -> bool {
+        liveness.alive(self.holder(slot).load(Ordering::Relaxed))
+    }
+
+    /// The first `FREE` slot.
+    fn free_slot(&self) -> Option<usize> {
+        (0..SLOTS as usize).find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
+    }
+
+    /// Frees every slot held by a process that no longer runs, waiting or notified (a waiter
+    /// that died before it saw its notification). Under the mutex.
+    fn reclaim_dead(&self) {
+        let mut liveness = Liveness::new();
+        for slot in 0..SLOTS as usize {
+            if self.state(slot).load(Ordering::Relaxed) != FREE
+                && !self.holder_alive(slot, &mut liveness)
+            {
+                self.state(slot).swap(FREE, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Runs `f` under the internal mutex.
     fn locked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Error> {
-        self.mutex.lock_until(Deadline::NEVER)?;
+        self.mutex.lock()?;
         let result = f();
         self.mutex.unlock();
         Ok(result)
@@ -176,20 +339,28 @@ impl WaiterQueue for SlotQueue {
         &waiter.state
     }
 
-    /// Takes a free slot with the next ticket.
+    /// Takes a free slot with the next ticket, recording the caller's process as its holder;
+    /// when none is free, first frees the slots of processes that died.
     fn push(&self) -> Result<SlotWaiter, Error> {
         self.locked(|| {
-            let slot = (0..SLOTS as usize)
-                .find(|&slot| self.state(slot).load(Ordering::Relaxed) == FREE)
-                .ok_or_else(|| {
-                    Error::SharedMemory(format!(
-                        "more than {SLOTS} callers wait on one process condition"
-                    ))
-                })?;
+            let slot = match self.free_slot() {
+                Some(slot) => slot,
+                None => {
+                    self.reclaim_dead();
+                    self.free_slot().ok_or_else(|| {
+                        Error::SharedMemory(format!(
+                            "more than {SLOTS} callers wait on one process condition"
+                        ))
+                    })?
+                }
+            };
             let ticket = self.next().fetch_add(1, Ordering::Relaxed);
             self.ticket(slot).store(ticket, Ordering::Relaxed);
+            self.holder(slot)
+                .store(sys::current_pid(), Ordering::Relaxed);
             let state = self.state(slot);
-            state.swap(WAITING, Ordering::Relaxed);
+            // Release: whoever sees the slot `WAITING` sees its ticket and holder.
+            state.swap(WAITING, Ordering::Release);
             Ok(SlotWaiter { slot, state })
         })?
     }
@@ -204,18 +375,25 @@ impl WaiterQueue for SlotQueue {
     }
 
     /// Notifies the waiting slots with the oldest tickets, one by one (a notified slot no
-    /// longer waits, so the next round finds the next oldest).
+    /// longer waits, so the next round finds the next oldest). A slot whose holder no longer
+    /// runs is freed instead, and neither counts nor stops the search: no notification is
+    /// spent on a dead process.
     fn take_oldest(&self, n: usize, mut notify: impl FnMut(&SharedWord)) -> Result<usize, Error> {
         let mut taken = 0;
         self.locked(|| {
             let next = self.next().load(Ordering::Relaxed);
+            let mut liveness = Liveness::new();
             while taken < n {
                 let oldest = self.waiting_slots().max_by_key(|&slot| {
                     next.wrapping_sub(self.ticket(slot).load(Ordering::Relaxed))
                 });
                 let Some(slot) = oldest else { break };
-                notify(&self.state(slot));
-                taken += 1;
+                if self.holder_alive(slot, &mut liveness) {
+                    notify(&self.state(slot));
+                    taken += 1;
+                } else {
+                    self.state(slot).swap(FREE, Ordering::Relaxed);
+                }
             }
         })?;
         Ok(taken)
@@ -226,8 +404,12 @@ impl WaiterQueue for SlotQueue {
         waiter.state.swap(FREE, Ordering::Relaxed);
     }
 
+    /// The waiting slots whose holder still runs.
     fn len(&self) -> usize {
-        self.waiting_slots().count()
+        let mut liveness = Liveness::new();
+        self.waiting_slots()
+            .filter(|&slot| self.holder_alive(slot, &mut liveness))
+            .count()
     }
 }
 
@@ -237,8 +419,9 @@ impl WaiterQueue for SlotQueue {
 /// caller (in any process of the tree) changes that state and calls
 /// [`notify`](Condition::notify), which wakes exactly the `n` oldest waiters. By default it owns
 /// a process [`RLock`]; [`Condition::with_lock`] builds one over a given [`Lock`] or [`RLock`].
-/// Pass it to children as arguments. At most 64 callers may wait at once (see the module
-/// docs).
+/// Pass it to children as arguments. At most 64 callers may wait at once; a waiter whose
+/// process is killed gives its slot back and is never counted or woken by a notify (see the
+/// module docs).
 ///
 /// Waiting or notifying without holding the lock is [`Error::NotOwner`].
 ///
@@ -426,7 +609,8 @@ impl<L: ConditionLock> Condition<L> {
     }
 
     /// Wakes the `n` callers that have waited longest, in any process (fewer if fewer wait);
-    /// returns how many it woke. [`Error::NotOwner`] without the lock.
+    /// returns how many it woke. Waiters whose process has ended are skipped (their slots
+    /// freed), neither woken nor counted. [`Error::NotOwner`] without the lock.
     ///
     /// # Examples
     ///
@@ -440,7 +624,8 @@ impl<L: ConditionLock> Condition<L> {
         self.raw.notify(&self.lock, n)
     }
 
-    /// Wakes every waiting caller; returns how many. [`Error::NotOwner`] without the lock.
+    /// Wakes every waiting caller; returns how many, counting only waiters whose process still
+    /// runs (dead ones are skipped and their slots freed). [`Error::NotOwner`] without the lock.
     ///
     /// # Examples
     ///
@@ -455,7 +640,8 @@ impl<L: ConditionLock> Condition<L> {
         self.notify(usize::MAX)
     }
 
-    /// How many callers are waiting, in all processes (a snapshot).
+    /// How many callers are waiting, in all processes, not counting those whose process has
+    /// ended (a snapshot).
     ///
     /// # Examples
     ///
@@ -496,5 +682,74 @@ impl<'de, L: ConditionLock> Deserialize<'de> for Condition<L> {
         let object = Object::open(handle, KIND_CONDITION, |aux| (aux == SLOTS).then_some(BODY))
             .map_err(serde::de::Error::custom)?;
         Ok(Condition::from_parts(object, lock))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the tests' notify stores in a chosen waiter's word (any state but `WAITING`).
+    const CHOSEN: u32 = 9;
+
+    /// A pid no running process has (one the browser's table never handed out).
+    fn ended_pid() -> u32 {
+        (65_000..65_535)
+            .find(|&pid| !sys::pid_alive(pid))
+            .expect("some pid is free")
+    }
+
+    fn queue() -> SlotQueue {
+        SlotQueue::from_object(Object::create(KIND_CONDITION, SLOTS, BODY).unwrap())
+    }
+
+    /// A process killed inside the internal mutex does not wedge the condition: the next
+    /// caller takes the mutex over after a slice.
+    #[test]
+    fn a_mutex_held_by_an_ended_process_is_taken_over() {
+        let queue = queue();
+        queue
+            .mutex
+            .word
+            .swap(ended_pid() | SLEEPERS, Ordering::Relaxed);
+        assert_eq!(queue.locked(|| 7), Ok(7));
+        assert_eq!(queue.mutex.word.load(Ordering::Relaxed), UNHELD);
+    }
+
+    /// A notify skips and frees an ended process's waiters; a full queue reclaims such slots.
+    #[test]
+    fn slots_held_by_ended_processes_are_skipped_and_reclaimed() {
+        let queue = queue();
+        let ended = ended_pid();
+        let live = SLOTS as usize - 2;
+        let waiters: Vec<SlotWaiter> = (0..SLOTS).map(|_| queue.push().unwrap()).collect();
+        assert!(queue.push().is_err(), "every slot is taken");
+        for waiter in &waiters[..live] {
+            queue.holder(waiter.slot).store(ended, Ordering::Relaxed);
+        }
+        assert_eq!(queue.len(), 2, "only live waiters count");
+        let notify = |word: &SharedWord| {
+            word.swap(CHOSEN, Ordering::Release);
+        };
+        assert_eq!(queue.take_oldest(1, notify), Ok(1));
+        assert_eq!(waiters[live].state.load(Ordering::Relaxed), CHOSEN);
+        assert_eq!(waiters[live + 1].state.load(Ordering::Relaxed), WAITING);
+        let freed = waiters[..live]
+            .iter()
+            .filter(|waiter| waiter.state.load(Ordering::Relaxed) == FREE)
+            .count();
+        assert_eq!(
+            freed, live,
+            "the dead waiters it passed were freed, not notified"
+        );
+        // Taken again, then ended too: a full queue reclaims them.
+        let again: Vec<SlotWaiter> = (0..live).map(|_| queue.push().unwrap()).collect();
+        for waiter in &again {
+            queue.holder(waiter.slot).store(ended, Ordering::Relaxed);
+        }
+        let newest = queue.push().expect("a dead waiter's slot is reclaimed");
+        assert_eq!(queue.len(), 2, "the live waiter and the newest");
+        assert_eq!(queue.take_oldest(usize::MAX, notify), Ok(2));
+        assert_eq!(newest.state.load(Ordering::Relaxed), CHOSEN);
     }
 }
