@@ -7,11 +7,15 @@
 //! amphi run --all                 # every example
 //! ```
 //!
-//! The exit code is 0 only when every example run finished and all its checks held.
+//! The exit code is 0 only when every example run finished and all its checks held; 1 when one
+//! did not, 2 for a usage error, and 3 when standard output could not be written (a closed pipe,
+//! as in `amphi run --all | head -2`, or a full disk): amphi then stops after the example in
+//! progress, silently for a closed pipe and with one line on stderr otherwise.
 
-use std::io::Write;
+use std::fmt;
+use std::io::{self, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use amphi_examples::{self as examples, LineSink, Options, Report};
 use clap::{Parser, Subcommand};
@@ -45,7 +49,63 @@ enum Command {
     },
 }
 
+/// The exit code when standard output could not be written.
+const OUTPUT_FAILED: u8 = 3;
+
+/// Standard output, which stops at the first write that fails and remembers why. Writes come
+/// from the main thread and, through the line sink, from an example's threads.
+#[derive(Debug, Default)]
+struct Stdout {
+    failure: Mutex<Option<io::Error>>,
+}
+
+impl Stdout {
+    fn failure(&self) -> MutexGuard<'_, Option<io::Error>> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Prints one line, flushed at once; does nothing once a write has failed.
+    fn line(&self, text: fmt::Arguments<'_>) {
+        let mut failure = self.failure();
+        if failure.is_some() {
+            return;
+        }
+        let mut out = io::stdout().lock();
+        let written = out
+            .write_fmt(text)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        if let Err(err) = written {
+            *failure = Some(err);
+        }
+    }
+
+    /// Whether a write has failed.
+    fn failed(&self) -> bool {
+        self.failure().is_some()
+    }
+
+    /// The exit code: `ok` or `failed` while every write succeeded, else [`OUTPUT_FAILED`]
+    /// after one line on stderr saying why (none for a closed pipe: the reader just left).
+    fn exit_code(&self, ok: bool) -> ExitCode {
+        match &*self.failure() {
+            None if ok => ExitCode::SUCCESS,
+            None => ExitCode::FAILURE,
+            Some(err) => {
+                if err.kind() != io::ErrorKind::BrokenPipe {
+                    // Standard error may be gone too; the exit code still says it.
+                    let _ = writeln!(io::stderr(), "amphi: cannot write the output: {err}");
+                }
+                ExitCode::from(OUTPUT_FAILED)
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let stdout = Arc::new(Stdout::default());
     match Cli::parse().command {
         Command::List => {
             let width = examples::list()
@@ -54,9 +114,12 @@ fn main() -> ExitCode {
                 .max()
                 .unwrap_or(0);
             for example in examples::list() {
-                println!("{:<width$}  {}", example.name, example.summary);
+                stdout.line(format_args!(
+                    "{:<width$}  {}",
+                    example.name, example.summary
+                ));
             }
-            ExitCode::SUCCESS
+            stdout.exit_code(true)
         }
         Command::Run { names, all, json } => {
             let names = if all {
@@ -64,58 +127,62 @@ fn main() -> ExitCode {
             } else {
                 names
             };
-            let reports: Vec<Report> = names.iter().map(|name| run_one(name, json)).collect();
-            if reports.iter().all(|report| report.ok) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
+            let mut all_ok = true;
+            for name in &names {
+                match run_one(name, json, &stdout) {
+                    Some(ok) => all_ok &= ok,
+                    // Nobody reads what the rest would print.
+                    None => break,
+                }
             }
+            stdout.exit_code(all_ok)
         }
     }
 }
 
-fn run_one(name: &str, json: bool) -> Report {
+/// Runs the example `name` and prints its output and result; whether it passed, or `None` if
+/// standard output failed before or while it ran (then no other example should run).
+fn run_one(name: &str, json: bool, stdout: &Arc<Stdout>) -> Option<bool> {
     if examples::find(name).is_none() {
         let known: Vec<&str> = examples::list().iter().map(|e| e.name).collect();
-        eprintln!(
+        let _ = writeln!(
+            io::stderr(),
             "amphi: no example named '{name}' (known: {})",
             known.join(", ")
         );
     }
+    let sink = Arc::clone(stdout);
     let options = Options {
-        on_line: (!json).then(|| {
-            Arc::new(|line: &str| {
-                println!("  {line}");
-            }) as LineSink
-        }),
+        on_line: (!json)
+            .then(|| Arc::new(move |line: &str| sink.line(format_args!("  {line}"))) as LineSink),
     };
     if !json {
-        println!("== {name}");
+        stdout.line(format_args!("== {name}"));
+        if stdout.failed() {
+            return None;
+        }
     }
     let report = examples::run(name, &options);
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("a report always serialises")
-        );
+        let text = serde_json::to_string(&report).expect("a report always serialises");
+        stdout.line(format_args!("{text}"));
     } else {
-        print_summary(&report);
+        print_summary(&report, stdout);
     }
-    let _ = std::io::stdout().flush();
-    report
+    (!stdout.failed()).then_some(report.ok)
 }
 
-fn print_summary(report: &Report) {
+fn print_summary(report: &Report, stdout: &Stdout) {
     for check in &report.checks {
         let mark = if check.ok { "ok  " } else { "FAIL" };
-        println!("  [{mark}] {} ({})", check.name, check.detail);
+        stdout.line(format_args!("  [{mark}] {} ({})", check.name, check.detail));
     }
     if let Some(error) = &report.error {
-        println!("  [FAIL] error: {error}");
+        stdout.line(format_args!("  [FAIL] error: {error}"));
     }
     let verdict = if report.ok { "passed" } else { "FAILED" };
-    println!(
+    stdout.line(format_args!(
         "== {} {verdict} in {:.0} ms",
         report.example, report.elapsed_ms
-    );
+    ));
 }

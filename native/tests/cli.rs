@@ -1,12 +1,25 @@
 //! Integration tests of the `amphi` command line, run as a separate process: `amphi list`,
 //! `amphi run NAME` (text and `--json`), `amphi run --all --json`, and the failures (an unknown
-//! example name, `amphi run` with no names), checking exit codes, stdout and stderr.
+//! example name, `amphi run` with no names, standard output closed early or on a full disk),
+//! checking exit codes, stdout and stderr.
 
 // The CLI is tested as a native process; its dev-dependencies are not built for wasm32.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
 use assert_cmd::Command;
 use serde_json::Value;
+
+/// The exit code of `amphi` when its standard output cannot be written.
+const OUTPUT_FAILED: i32 = 3;
+
+/// How long a test lets an `amphi` process run before it kills it and fails.
+const PATIENCE: Duration = Duration::from_secs(120);
 
 /// The `amphi` binary built from this crate.
 fn amphi() -> Command {
@@ -217,4 +230,107 @@ fn run_all_json_prints_one_ok_report_per_example() {
         reports.iter().any(|r| r["example"] == "bank-account"),
         "bank-account was not run:\n{stdout}"
     );
+}
+
+/// `amphi` with `args`, started as a plain process with standard input closed and `stdout`.
+fn spawn_amphi(args: &[&str], stdout: Stdio) -> Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_amphi"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("amphi can be started")
+}
+
+/// Reads `amphi`'s stderr to the end on a thread, so that it never blocks on a full pipe.
+fn drain_stderr(amphi: &mut Child) -> JoinHandle<String> {
+    let mut pipe = amphi.stderr.take().expect("stderr is piped");
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).expect("stderr is UTF-8");
+        text
+    })
+}
+
+/// Waits for `amphi` to exit, for at most [`PATIENCE`]; kills it (and says so) if it does not.
+fn wait_or_kill(amphi: &mut Child) -> Result<ExitStatus, String> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = amphi.try_wait().expect("poll amphi") {
+            return Ok(status);
+        }
+        if started.elapsed() > PATIENCE {
+            amphi.kill().expect("kill amphi");
+            amphi.wait().expect("reap amphi");
+            return Err(format!("amphi was still running after {PATIENCE:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits for `amphi` (see [`wait_or_kill`]) and returns its exit code and stderr, after
+/// checking that it ended by itself, without a panic.
+fn ended_without_panic(mut amphi: Child, stderr: JoinHandle<String>) -> (Option<i32>, String) {
+    let status = wait_or_kill(&mut amphi);
+    let stderr = stderr.join().expect("the stderr reader ends");
+    let status = status.unwrap_or_else(|hang| panic!("{hang}; stderr:\n{stderr}"));
+    assert!(!stderr.contains("panicked"), "amphi panicked:\n{stderr}");
+    (status.code(), stderr)
+}
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly_with_a_failure_code() {
+    // As `amphi run --all | head -2`: read two lines, then close the pipe.
+    let mut amphi = spawn_amphi(&["run", "--all"], Stdio::piped());
+    let stderr = drain_stderr(&mut amphi);
+    let mut stdout = BufReader::new(amphi.stdout.take().expect("stdout is piped"));
+    let mut first_lines = String::new();
+    for _ in 0..2 {
+        stdout
+            .read_line(&mut first_lines)
+            .expect("amphi prints its first lines");
+    }
+    drop(stdout);
+    assert!(
+        first_lines.starts_with("== bank-account\n") && first_lines.lines().count() == 2,
+        "not the first two lines of the first example: {first_lines:?}"
+    );
+
+    let (code, stderr) = ended_without_panic(amphi, stderr);
+    assert_eq!(
+        code,
+        Some(OUTPUT_FAILED),
+        "not the output failure's exit code; stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.trim().is_empty(),
+        "a closed pipe is not quiet:\n{stderr}"
+    );
+}
+
+#[test]
+fn output_to_a_full_disk_ends_with_a_message_and_a_failure_code() {
+    for args in [
+        &["list"][..],
+        &["run", "bank-account"],
+        &["run", "pipe", "--json"],
+    ] {
+        let full = OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full can be opened");
+        let mut amphi = spawn_amphi(args, Stdio::from(full));
+        let stderr = drain_stderr(&mut amphi);
+        let (code, stderr) = ended_without_panic(amphi, stderr);
+        assert_eq!(
+            code,
+            Some(OUTPUT_FAILED),
+            "amphi {args:?} to a full disk: not the output failure's exit code; stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains("amphi: cannot write the output"),
+            "amphi {args:?} to a full disk does not say why it failed:\n{stderr}"
+        );
+    }
 }

@@ -7,12 +7,24 @@
 //!
 //! 1. it removes the variable (a grandchild gets its own), adopts the shared-memory region the
 //!    parent may have handed over (`shm.rs`), marks the socket close-on-exec and reads the
-//!    [`Header`] and payload the parent wrote there;
+//!    [`Header`] and payload the parent wrote there, giving up if the socket stays silent for
+//!    [`START_UP_TIMEOUT`] (see below);
 //! 2. it checks that it is the same executable file as its parent (device and inode of
 //!    `/proc/self/exe`), else it refuses with a clear error;
 //! 3. it finds the entry and the target as offsets from [`start_up`] (same file, so same
 //!    layout; only the load address differs), checks both lie in the executable, calls the
 //!    entry, sends its report frame and exits with the entry's exit code.
+//!
+//! Start-up deadline: a parent writes the whole message as soon as the child runs, so a socket
+//! that stays open but silent means a parent that is stopped, stuck, or not amphi at all. Each
+//! read of the message waits at most [`START_UP_TIMEOUT`] (10 s; the socket's receive timeout,
+//! so the wait sleeps in the kernel), or the number of milliseconds in
+//! `AMPHI_START_UP_TIMEOUT_MS` ([`START_UP_TIMEOUT_ENV`], inherited by the whole process tree
+//! and never removed). The timeout measures silence, not the whole transfer: every piece that
+//! arrives starts it again, so a large payload that keeps coming is never cut short. A child
+//! that gives up says so on stderr, sends the parent a broken report (in case it reads after
+//! all) and exits with code [`START_UP_TIMEOUT_EXIT`] (124, as `timeout(1)`); every other
+//! reason not to run exits with code 1.
 //!
 //! Trust: the socket is the parent's (only a parent that set the variable could hand it over),
 //! so what arrives on it is checked against accidents (magic, lengths, the executable's
@@ -26,17 +38,30 @@
 //! `SIGSEGV`, exit code -11), and `std::env::args` is that of the child (the parent's `argv[0]`).
 
 use std::ffi::OsStr;
-use std::io::Read;
+use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::frame::{self, Header, HEADER_LEN, KIND_BROKEN, KIND_REPORT};
 use crate::sys::ProcessEntry;
 
 /// The variable that makes a process a child: the number of its socket.
 pub(super) const CHILD_ENV: &str = "AMPHI_PROCESS_FD";
+
+/// How long a child waits, at most, for each piece of its start-up message before it gives up.
+const START_UP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The variable that overrides [`START_UP_TIMEOUT`]: a whole number of milliseconds, at least 1.
+const START_UP_TIMEOUT_ENV: &str = "AMPHI_START_UP_TIMEOUT_MS";
+
+/// The exit code of a child that gave up waiting for its start-up message.
+const START_UP_TIMEOUT_EXIT: i32 = 124;
+
+/// The exit code of a child that could not run for any other reason.
+const CANNOT_RUN_EXIT: i32 = 1;
 
 /// Set by [`start_up`] in every process where it ran, so a parent can refuse to start children
 /// from an executable whose constructor was lost (they would run `main` instead).
@@ -113,20 +138,65 @@ pub(super) fn exe_identity() -> Result<(u64, u64), String> {
     Ok((meta.dev(), meta.ino()))
 }
 
+/// Why a child does not run its entry.
+#[derive(Debug, PartialEq, Eq)]
+enum NotRun {
+    /// The parent sent nothing for the whole start-up timeout.
+    Silent(String),
+    /// Anything else: the message, the executable or an offset is wrong.
+    Broken(String),
+}
+
+impl From<String> for NotRun {
+    fn from(why: String) -> NotRun {
+        NotRun::Broken(why)
+    }
+}
+
+/// The start-up timeout that `value` (of [`START_UP_TIMEOUT_ENV`]) asks for: a whole number of
+/// milliseconds, at least 1; [`START_UP_TIMEOUT`] without the variable, or an error saying why
+/// its value is not one.
+fn start_up_timeout(value: Option<&OsStr>) -> Result<Duration, String> {
+    let Some(value) = value else {
+        return Ok(START_UP_TIMEOUT);
+    };
+    value
+        .to_str()
+        .and_then(|text| text.parse::<u64>().ok())
+        .filter(|&millis| millis > 0)
+        .map(Duration::from_millis)
+        .ok_or_else(|| {
+            format!(
+                "{START_UP_TIMEOUT_ENV}={value:?} is not a whole number of milliseconds above 0"
+            )
+        })
+}
+
 /// Runs the child; returns its exit code.
 fn run(fd: &OsStr) -> i32 {
     let socket = match claim(fd) {
         Ok(socket) => socket,
         Err(why) => {
             eprintln!("amphi: {CHILD_ENV} is set but {why}; exiting");
-            return 1;
+            return CANNOT_RUN_EXIT;
         }
     };
-    let (kind, body, code) = match receive_and_run(&socket) {
+    let timeout = start_up_timeout(std::env::var_os(START_UP_TIMEOUT_ENV).as_deref())
+        .unwrap_or_else(|why| {
+            eprintln!("amphi: {why}; waiting {START_UP_TIMEOUT:?} for the start-up message");
+            START_UP_TIMEOUT
+        });
+    let (kind, body, code) = match receive_and_run(&socket, timeout) {
         Ok(exit) => (KIND_REPORT, exit.report, exit.code),
-        Err(why) => {
+        Err(not_run) => {
+            let (why, code) = match not_run {
+                NotRun::Silent(why) => (why, START_UP_TIMEOUT_EXIT),
+                NotRun::Broken(why) => (why, CANNOT_RUN_EXIT),
+            };
             eprintln!("amphi: this child process cannot run: {why}");
-            (KIND_BROKEN, why.into_bytes(), 1)
+            // A parent that does not read must not keep this child from exiting either.
+            let _ = socket.set_write_timeout(Some(timeout));
+            (KIND_BROKEN, why.into_bytes(), code)
         }
     };
     // A parent that is gone cannot be told; the exit code is all that is left.
@@ -160,25 +230,44 @@ fn claim(fd: &OsStr) -> Result<UnixStream, String> {
     Ok(UnixStream::from(owned))
 }
 
-fn receive_and_run(socket: &UnixStream) -> Result<crate::sys::ChildExit, String> {
-    let mut reader = socket;
+/// Fills `buffer` with `what` (a part of the start-up message) from the socket, whose receive
+/// timeout is `timeout`: a timeout is [`NotRun::Silent`], any other failure (an early end
+/// included) is [`NotRun::Broken`].
+fn read_start_up(
+    mut socket: &UnixStream,
+    buffer: &mut [u8],
+    timeout: Duration,
+    what: &str,
+) -> Result<(), NotRun> {
+    socket.read_exact(buffer).map_err(|err| match err.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => NotRun::Silent(format!(
+            "the parent sent nothing for {timeout:?} while this child waited for {what} (a \
+             start-up deadline; {START_UP_TIMEOUT_ENV} sets it in milliseconds), so it gives up"
+        )),
+        _ => NotRun::Broken(format!("the parent did not send {what} ({err})")),
+    })
+}
+
+fn receive_and_run(
+    socket: &UnixStream,
+    timeout: Duration,
+) -> Result<crate::sys::ChildExit, NotRun> {
+    socket
+        .set_read_timeout(Some(timeout))
+        .map_err(|err| format!("the start-up socket takes no timeout ({err})"))?;
     let mut head = [0u8; HEADER_LEN];
-    reader
-        .read_exact(&mut head)
-        .map_err(|err| format!("the parent sent no start-up message ({err})"))?;
+    read_start_up(socket, &mut head, timeout, "its start-up message")?;
     let header = Header::decode(&head)?;
     let exe = exe_identity()?;
     if exe != header.exe {
-        return Err(format!(
+        return Err(NotRun::Broken(format!(
             "it is not the same executable file as its parent (device {}, inode {} here; \
              {}, {} in the parent): was the program rebuilt or replaced while running?",
             exe.0, exe.1, header.exe.0, header.exe.1
-        ));
+        )));
     }
     let mut payload = vec![0u8; header.payload_len as usize];
-    reader
-        .read_exact(&mut payload)
-        .map_err(|err| format!("the parent's payload was cut short ({err})"))?;
+    read_start_up(socket, &mut payload, timeout, "the rest of its payload")?;
     let entry = code_at(header.entry_offset)?;
     let target = code_at(header.target_offset)?;
     // SAFETY: the parent measured `entry_offset` from a value of type `ProcessEntry` and the
@@ -191,4 +280,38 @@ fn receive_and_run(socket: &UnixStream) -> Result<crate::sys::ChildExit, String>
     // SAFETY: by the same reasoning, `target` is the function the parent named in the
     // `ProcessStart` that paired it with this entry; that pairing is the entry's contract.
     Ok(unsafe { entry(target.cast(), &payload) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_up_timeout_is_ten_seconds_unless_overridden() {
+        assert_eq!(start_up_timeout(None), Ok(Duration::from_secs(10)));
+        assert_eq!(
+            start_up_timeout(Some(OsStr::new("250"))),
+            Ok(Duration::from_millis(250))
+        );
+        for bad in ["0", "-5", "1.5", "10s", ""] {
+            let why = start_up_timeout(Some(OsStr::new(bad))).unwrap_err();
+            assert!(why.contains(START_UP_TIMEOUT_ENV), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_silent_parent_is_a_timeout_and_a_closed_one_is_broken() {
+        let (child, parent) = UnixStream::pair().unwrap();
+        let timeout = Duration::from_millis(20);
+        child.set_read_timeout(Some(timeout)).unwrap();
+        let mut head = [0u8; HEADER_LEN];
+        let silent = read_start_up(&child, &mut head, timeout, "its start-up message");
+        assert!(
+            matches!(&silent, Err(NotRun::Silent(why)) if why.contains("sent nothing for 20ms")),
+            "{silent:?}"
+        );
+        drop(parent);
+        let closed = read_start_up(&child, &mut head, timeout, "its start-up message");
+        assert!(matches!(closed, Err(NotRun::Broken(_))), "{closed:?}");
+    }
 }
