@@ -10,12 +10,11 @@
 //! the owner. A condition's wait releases every level at once ([`RawRLock::release_all`]) and
 //! restores them afterwards ([`RawRLock::restore`]).
 //!
-//! [`RawRLock`] is generic over the inner lock ([`InnerLock`]: the thread [`Lock`] here, the
-//! process lock in `process/rlock.rs`) and over where the owner and the depth live
-//! ([`OwnerCell`], [`DepthCell`]). Here the owner is the thread's token in an `AtomicU32`: a
-//! non-zero number unique among live amphi threads of the process
-//! (`crate::thread::current_token`); the process family stores `pid << 32 | token` in one
-//! 64-bit word of the shared region.
+//! [`RawRLock`] is generic over the inner lock ([`InnerLock`]: each family's `Lock`) and over
+//! where the owner and the depth live ([`OwnerCell`], [`DepthCell`]); the families supply
+//! them. The thread family's owner is the holding thread's token (a non-zero number unique
+//! among the process's live amphi threads) in an `AtomicU32`; the process family's is
+//! `pid << 32 | token` in one 64-bit word of the shared region.
 //!
 //! # Memory ordering
 //!
