@@ -1,10 +1,11 @@
-//! [`Barrier`]: Python's `threading.Barrier`, a rendezvous for a fixed number of threads.
+//! [`RawBarrier`]: the state machine of Python's `Barrier` (a rendezvous for a fixed number of
+//! parties), written once for the thread and the process families.
 //!
 //! # State machine
 //!
 //! CPython's algorithm, over an internal lock and words read and written under it. It lives in
-//! `RawBarrier<W>`, generic over [`Word`](crate::sync::Word) like the other state machines: the
-//! thread [`Barrier`] is it over `AtomicU32` plus the optional action, and the process barrier
+//! `RawBarrier<W>`, generic over [`Word`] like the other state machines: the
+//! thread [`Barrier`](crate::Barrier) is it over `AtomicU32` plus the optional action, and the process barrier
 //! (`amphi::process::Barrier`) is it over words in the shared region.
 //!
 //! | `state` | meaning |

@@ -1,5 +1,5 @@
-//! [`Condition`]: Python's `threading.Condition`, over its own [`RLock`] or a given lock; and
-//! [`RawCondition`], its state machine, written once for the thread and the process families.
+//! [`RawCondition`]: the state machine of Python's `Condition` (over an `RLock` or a given
+//! lock), written once for the thread and the process families.
 //!
 //! # How it works
 //!
@@ -16,7 +16,7 @@
 //! future was dropped) and had already been chosen passes the notification to the next one.
 //!
 //! [`RawCondition`] is that machine, generic over where the waiters' words live
-//! ([`WaiterQueue`]): here [`HeapQueue`], a queue of words on the heap under a small internal
+//! ([`WaiterQueue`]): the thread family's `HeapQueue`, a queue of words on the heap under a small internal
 //! mutex; the process family's slots in the shared region (`process/condition.rs`). Its
 //! methods are generic over the lock ([`InnerLock`]): a thread or process `Lock`, or a thread or
 //! process `RLock`, whose state machine ([`RawRLock`](super::RawRLock)) saves and restores the
@@ -26,7 +26,7 @@
 //!
 //! Spurious wake-ups of the underlying wait are absorbed (the word is re-checked); `wait` itself
 //! returns only when notified or timed out. As in Python, a woken waiter must re-acquire the
-//! lock, so the state it waited for may have changed again: use [`Condition::wait_for`].
+//! lock, so the state it waited for may have changed again: use [`Condition::wait_for`](crate::Condition::wait_for).
 //!
 //! # Memory ordering
 //!

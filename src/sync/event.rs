@@ -1,4 +1,5 @@
-//! [`Event`]: Python's `threading.Event`, a flag that threads wait for.
+//! [`RawEvent`]: the state machine of Python's `Event` (a flag that threads wait for), written
+//! once for the thread and the process families.
 //!
 //! # State machine
 //!

@@ -1,4 +1,5 @@
-//! [`Lock`]: Python's `threading.Lock`, a mutual-exclusion lock not tied to its owner.
+//! [`RawLock`]: the state machine of Python's `Lock` (a mutual-exclusion lock not tied to its
+//! owner), written once for the thread and the process families.
 //!
 //! # State machine
 //!

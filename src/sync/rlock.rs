@@ -1,5 +1,5 @@
-//! [`RLock`]: Python's `threading.RLock`, a lock its owner may take again; and [`RawRLock`], its
-//! state machine, written once for the thread and the process families.
+//! [`RawRLock`]: the state machine of Python's `RLock` (a lock its owner may take again),
+//! written once for the thread and the process families.
 //!
 //! # State machine
 //!

@@ -1,4 +1,5 @@
-//! [`Semaphore`] and [`BoundedSemaphore`]: Python's counting semaphores.
+//! [`RawSemaphore`]: the state machine of Python's counting semaphores (`Semaphore` and
+//! `BoundedSemaphore`), written once for the thread and the process families.
 //!
 //! # State machine
 //!
@@ -11,7 +12,7 @@
 //!
 //! Acquire is a compare-and-swap `n -> n - 1` for any `n > 0`. Otherwise the acquirer counts
 //! itself in `sleepers` and sleeps while `permits` is 0. Release adds to `permits` and wakes one
-//! sleeper per permit when `sleepers` is non-zero. A [`BoundedSemaphore`] refuses a release that
+//! sleeper per permit when `sleepers` is non-zero. A [`BoundedSemaphore`](crate::BoundedSemaphore) refuses a release that
 //! would lift `permits` above the initial value, leaving it unchanged.
 //!
 //! # Guarantees
