@@ -30,6 +30,11 @@
 //!   [`process::Semaphore`], [`process::BoundedSemaphore`], [`process::Event`],
 //!   [`process::Condition`], [`process::Barrier`], [`process::Value`] and [`process::Array`],
 //!   handles passed to children as arguments.
+//! - [`ThreadPool`] ([`thread::Pool`]): Python's `ThreadPool`, with `map`, `imap`, `starmap`,
+//!   `apply_async` and friends, `close`/`terminate`/`join`; and [`ThreadPoolExecutor`]
+//!   ([`thread::Executor`]) with [`thread::Future`], [`thread::as_completed`] and
+//!   [`thread::wait`]. Both run on one `rayon::ThreadPool` of amphi threads, so
+//!   [`ThreadPool::install`] runs rayon's parallel iterators on it, in the browser too.
 //! - [`Error`]: one error type; timeouts are [`Error::Timeout`].
 //! - [`time::Instant`]: one monotonic clock for every thread, browser workers included.
 //!
@@ -58,6 +63,11 @@ pub mod time;
 pub use error::{
     Error, GetError, PanicReport, PutError, RecvBytesError, RecvError, Result, SendError,
 };
+/// Python's `concurrent.futures.ThreadPoolExecutor`: [`thread::Executor`].
+pub use thread::Executor as ThreadPoolExecutor;
+/// Python's `multiprocessing.pool.ThreadPool`: [`thread::Pool`] under the name that says it
+/// runs threads (`amphi::process` keeps `Pool` for processes, as `multiprocessing.Pool`).
+pub use thread::Pool as ThreadPool;
 pub use thread::{
     pipe, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, JoinableQueue,
     Lock, LockGuard, Pipe, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, SimpleQueue,

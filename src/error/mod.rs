@@ -199,6 +199,33 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+
+    /// A task was submitted to a thread [`Pool`](crate::ThreadPool) after `close` or
+    /// `terminate`, or to an [`Executor`](crate::thread::Executor) after `shutdown` (Python's
+    /// `ValueError: Pool not running` and `RuntimeError: cannot schedule new futures after
+    /// shutdown`).
+    #[error("the pool is closed: it takes no more tasks")]
+    PoolClosed,
+    /// `join` was called on a pool that was neither closed nor terminated (Python's
+    /// `ValueError`): it would wait forever.
+    #[error("the pool is still running: close or terminate it before joining it")]
+    PoolRunning,
+    /// The task never ran: its pool was terminated, its executor shut down with
+    /// `cancel_futures`, or its future was cancelled, before it started (Python's
+    /// `CancelledError`).
+    #[error("the task was cancelled before it started")]
+    Cancelled,
+    /// A worker's initializer panicked: the pool takes no more tasks, and the tasks that had
+    /// not started fail with this (Python's `BrokenThreadPool`). The text is the panic report.
+    #[error("the pool is broken: a worker's initializer failed: {0}")]
+    BrokenPool(String),
+    /// A `try_` form found the task's result not ready yet.
+    #[error("the result is not ready yet")]
+    NotReady,
+    /// The result of a task was already taken by an earlier `get` or `result`: a value moves
+    /// out once.
+    #[error("the result was already taken")]
+    ResultTaken,
 }
 
 fn describe_exit(exitcode: &i32) -> String {

@@ -12,7 +12,11 @@
 //!   over ordinary atomics;
 //! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
 //!   [`Pipe`] and its [`Connection`]s, over `channel` (items in a lock-free store, and the
-//!   protocol that makes puts and gets sleep and wake each other).
+//!   protocol that makes puts and gets sleep and wake each other);
+//! - `pool`: [`Pool`] (Python's `ThreadPool`, re-exported as `amphi::ThreadPool`), its
+//!   [`AsyncResult`]s and the streaming [`Imap`]s, on one `rayon::ThreadPool` of amphi threads;
+//! - `executor`: [`Executor`] (Python's `ThreadPoolExecutor`), its [`Future`]s,
+//!   [`as_completed`] and [`wait`], on the same engine.
 //!
 //! ## Queues
 //!
@@ -81,9 +85,11 @@ mod barrier;
 mod channel;
 mod condition;
 mod event;
+mod executor;
 mod joinable;
 mod lock;
 mod pipe;
+mod pool;
 mod queue;
 mod rlock;
 mod semaphore;
@@ -95,9 +101,14 @@ mod thread;
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
 pub use event::Event;
+pub use executor::{
+    as_completed, as_completed_timeout, wait, wait_async, wait_timeout, AsCompleted,
+    DoneAndNotDone, Executor, ExecutorBuilder, Future, MapResults, ReturnWhen,
+};
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{pipe, Connection, Pipe};
+pub use pool::{AsyncResult, Callbacks, Imap, ImapUnordered, Pool, PoolBuilder, StarFn};
 pub use queue::Queue;
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
