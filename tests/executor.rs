@@ -6,12 +6,12 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use amphi::thread::{as_completed, as_completed_timeout, wait, wait_timeout, Executor, ReturnWhen};
 use amphi::time::Instant;
-use amphi::{Error, Event};
+use amphi::{Error, Event, GetError, SimpleQueue};
 use common::assert_waited_at_least;
 
 #[cfg(target_arch = "wasm32")]
@@ -119,17 +119,20 @@ conformance! {
                 5
             }
         }).unwrap();
-        let (tx, rx) = mpsc::channel();
+        let seen = Arc::new(SimpleQueue::new());
         future.add_done_callback({
-            let tx = tx.clone();
-            move |done| tx.send(done.try_result()).unwrap()
+            let seen = Arc::clone(&seen);
+            move |done| seen.put(done.try_result()).unwrap()
         });
-        assert!(rx.try_recv().is_err(), "not called before the task ends");
+        assert_eq!(seen.try_get(), Err(GetError::Empty), "not called before the task ends");
         gate.set();
-        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), Ok(5));
+        assert_eq!(seen.get_timeout(PATIENCE).unwrap(), Ok(5));
         // On a future already done, the callback runs at once, on this thread.
-        future.add_done_callback(move |done| tx.send(done.try_result()).unwrap());
-        assert_eq!(rx.try_recv().unwrap(), Err(Error::ResultTaken));
+        future.add_done_callback({
+            let seen = Arc::clone(&seen);
+            move |done| seen.put(done.try_result()).unwrap()
+        });
+        assert_eq!(seen.try_get().unwrap(), Err(Error::ResultTaken));
         // A cancelled future's callbacks run too.
         let gate = self::gate();
         let _busy = occupy(&executor, &gate);

@@ -14,10 +14,18 @@
 //! | `queue-workers-lock` | 004 | two workers drain a [`Queue`](amphi::Queue), doing each job under a [`Lock`](amphi::Lock) |
 //! | `queue-workers-semaphore` | 004 | three workers drain a [`Queue`](amphi::Queue); a [`Semaphore`](amphi::Semaphore) lets at most two work at once |
 //! | `washer-dryer` | 004 | a washer fills a [`JoinableQueue`](amphi::JoinableQueue), two detached dryers empty it, `join` waits for the last dish |
+//! | `pool` | 004 | a [`ThreadPool`](amphi::ThreadPool) squares numbers with `map`, `apply_async` and a list of `apply_async` results |
+//! | `pool-executor` | 001 | `map`, `apply`, `map_async` on a [`ThreadPool`](amphi::ThreadPool); `map` and `submit` + [`as_completed`](amphi::thread::as_completed) on an [`Executor`](amphi::thread::Executor) |
+//! | `cpu-speedup` | 001 | four CPU-bound sums, serial against an [`Executor`](amphi::thread::Executor) of four: equal results, both timings and the speed-up |
+//! | `image-processing` | 001 | eight simulated image jobs, serial against [`ThreadPool::map`](amphi::ThreadPool::map) on four workers: equal results, both timings |
 
 mod bank_account;
+mod cpu_speedup;
 mod early_stop;
+mod image_processing;
 mod pipe_messages;
+mod pool_executor;
+mod pool_squares;
 mod producer_consumer;
 mod queue_workers_lock;
 mod queue_workers_semaphore;
@@ -98,6 +106,26 @@ const EXAMPLES: &[Example] = &[
         name: "washer-dryer",
         summary: "a washer puts dishes on a JoinableQueue; two detached dryer threads dry them; join() waits for the last dish",
         body: washer_dryer::run,
+    },
+    Example {
+        name: "pool",
+        summary: "a ThreadPool of 3 squares 0..10 with map, 2 with apply_async, and 0..10 with a list of apply_async results",
+        body: pool_squares::run,
+    },
+    Example {
+        name: "pool-executor",
+        summary: "map, apply and map_async on a ThreadPool of 4; map and submit + as_completed on an Executor of 4",
+        body: pool_executor::run,
+    },
+    Example {
+        name: "cpu-speedup",
+        summary: "four CPU-bound sums of squares, serial and on an Executor of 4 workers: equal results, both timings and the speed-up",
+        body: cpu_speedup::run,
+    },
+    Example {
+        name: "image-processing",
+        summary: "eight simulated image jobs (50 ms each), serial and with ThreadPool.map on 4 workers: equal results, both timings and the speed-up",
+        body: image_processing::run,
     },
 ];
 

@@ -170,6 +170,11 @@ impl<T> Completion<T> {
     /// [`Deadline::NOW`], [`Error::Timeout`], [`Error::WouldBlock`] where the thread may not
     /// block.
     pub(crate) fn wait_until(&self, deadline: Deadline) -> Result<(), Error> {
+        // As every blocking form in amphi: refused where the thread may not block, even when
+        // there would be nothing to wait for, so code that works there works everywhere.
+        if !deadline.is_now() && !sys::can_block() {
+            return Err(Error::WouldBlock);
+        }
         loop {
             let state = self.state.load(Ordering::Acquire);
             if state >= DONE {
@@ -177,9 +182,6 @@ impl<T> Completion<T> {
             }
             if deadline.is_now() {
                 return Err(Error::NotReady);
-            }
-            if !sys::can_block() {
-                return Err(Error::WouldBlock);
             }
             self.state.wait(state, deadline)?;
         }
