@@ -59,9 +59,10 @@ struct Shared {
     broken: Mutex<Option<String>>,
 }
 
-/// Tasks submitted and perhaps not started, pruned of the finished ones as it grows.
+/// Tasks submitted and perhaps not started, pruned of the finished ones as it grows. Weak: a
+/// queued task's job holds its cell, so the list keeps no result alive.
 struct Pending {
-    tasks: Vec<Arc<dyn Cancel>>,
+    tasks: Vec<Weak<dyn Cancel>>,
     prune_at: usize,
 }
 
@@ -271,7 +272,7 @@ fn start_worker(shared: &Weak<Shared>, initializer: Option<&(dyn Fn() + Send + S
 impl Shared {
     fn cancel_pending(&self, reason: Error) {
         let tasks = std::mem::take(&mut spin::lock(&self.pending).tasks);
-        for task in tasks {
+        for task in tasks.iter().filter_map(Weak::upgrade) {
             task.cancel_with(reason.clone());
         }
     }
@@ -302,13 +303,15 @@ impl Submitter {
     }
 
     /// Lists `task` among those terminate may cancel before it starts.
-    pub(crate) fn register(&self, task: Arc<dyn Cancel>) {
+    pub(crate) fn register(&self, task: &Arc<dyn Cancel>) {
         let mut pending = spin::lock(&self.shared.pending);
         if pending.tasks.len() >= pending.prune_at {
-            pending.tasks.retain(|task| !task.is_over());
+            pending
+                .tasks
+                .retain(|task| task.upgrade().is_some_and(|task| !task.is_over()));
             pending.prune_at = (pending.tasks.len() * 2).max(64);
         }
-        pending.tasks.push(task);
+        pending.tasks.push(Arc::downgrade(task));
     }
 }
 

@@ -885,7 +885,8 @@ where
     T: Send + 'static,
 {
     let cell = Completion::new();
-    submitter.register(cell.clone());
+    let cancellable: Arc<dyn completion::Cancel> = cell.clone();
+    submitter.register(&cancellable);
     let job_cell = Arc::clone(&cell);
     submitter.spawn(move |go| match go {
         Err(reason) => {
@@ -940,7 +941,8 @@ where
         cell: Arc::clone(&cell),
         callbacks: Mutex::new(Some(callbacks)),
     });
-    submitter.register(cell.clone());
+    let cancellable: Arc<dyn completion::Cancel> = cell.clone();
+    submitter.register(&cancellable);
     for (index, chunk) in chunks.into_iter().enumerate() {
         let gather = Arc::clone(&gather);
         let f = Arc::clone(&f);
