@@ -14,6 +14,11 @@
 //! - `pool_apply_round_trip`: one iteration is one task submitted and its result awaited:
 //!   `apply_async(f).get()` against `rayon::ThreadPool::install(f)` from outside the pool.
 //!
+//! - Then, outside criterion, `ThreadPool::map_chunked(.., 1)` per item (best of 3 rounds of
+//!   `TASKS` items) against Python's `ThreadPool.map` and `Pool.map` with `chunksize=1`, run by
+//!   `benches/peers/python_pool.py` with `python3` (skipped with a note if there is none); the
+//!   line printed gives both and the ratio.
+//!
 //! Run with `cargo bench --bench pool`. Native only: on wasm32 this file compiles to an empty
 //! `main`.
 
@@ -23,6 +28,7 @@ mod support;
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::hint::black_box;
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
     use criterion::{Criterion, SamplingMode};
@@ -119,6 +125,54 @@ mod native {
         group.finish();
     }
 
+    /// `ThreadPool::map_chunked(.., 1)` per item: the best of 3 rounds of `TASKS` items.
+    fn amphi_chunksize_1(amphi: &amphi::ThreadPool) -> f64 {
+        (0..3)
+            .map(|_| {
+                let began = Instant::now();
+                assert_eq!(
+                    amphi.map_chunked(0..TASKS, work, 1).unwrap().len(),
+                    TASKS as usize
+                );
+                began.elapsed().as_secs_f64() / TASKS as f64
+            })
+            .fold(f64::MAX, f64::min)
+    }
+
+    fn python_figures() -> Option<(f64, f64)> {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers/python_pool.py");
+        let output = Command::new("python3")
+            .arg(script)
+            .arg(TASKS.to_string())
+            .arg("3")
+            .arg(WORKERS.to_string())
+            .output()
+            .ok()?;
+        let figures: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        Some((
+            figures["thread_pool_map_chunksize_1"].as_f64()?,
+            figures["process_pool_map_chunksize_1"].as_f64()?,
+        ))
+    }
+
+    fn against_python(amphi: &amphi::ThreadPool) {
+        let ours = amphi_chunksize_1(amphi);
+        match python_figures() {
+            Some((threads, processes)) => println!(
+                "pool_map_chunksize_1 vs Python: amphi {:.0} ns per item; Python ThreadPool.map {:.0} ns ({:.0}x amphi), Pool.map {:.0} ns ({:.0}x amphi)",
+                ours * 1e9,
+                threads * 1e9,
+                threads / ours,
+                processes * 1e9,
+                processes / ours
+            ),
+            None => println!(
+                "pool_map_chunksize_1 vs Python: amphi {:.0} ns per item; Python peer skipped (no python3)",
+                ours * 1e9
+            ),
+        }
+    }
+
     pub(crate) fn main() {
         let mut criterion = crate::support::criterion();
         let amphi = amphi::ThreadPool::new(WORKERS).unwrap();
@@ -130,6 +184,7 @@ mod native {
         chunksize_1_group(&mut criterion, &amphi, &rayon);
         round_trip_group(&mut criterion, &amphi, &rayon);
         criterion.final_summary();
+        against_python(&amphi);
     }
 }
 

@@ -252,6 +252,11 @@ conformance! {
     }
 
     fn test_make_pool() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<ThreadPool>();
+        shareable::<amphi::thread::Executor>();
+        shareable::<AsyncResult<u8>>();
+        shareable::<amphi::thread::Future<u8>>();
         assert!(matches!(ThreadPool::new(0), Err(Error::InvalidArgument(_))));
         let pool = ThreadPool::builder().size(3).build().unwrap();
         assert_eq!(pool.size(), 3);
@@ -278,6 +283,14 @@ conformance! {
             .map_chunked(0..10u64, |n| if n >= 5 { panic!("item {n}") } else { n }, 1)
             .unwrap_err();
         assert_eq!(panic_message(error), "item 5");
+        let Error::Panicked(report) = pool
+            .map(0..100u64, |n| if n == 42 { panic!("item {n}") } else { n })
+            .unwrap_err()
+        else {
+            panic!("expected a panic report");
+        };
+        assert_eq!(report.message, "item 42");
+        assert!(report.location.is_some_and(|at| at.contains("pool.rs")));
         // Every worker still works.
         for _ in 0..2 {
             assert_eq!(pool.map(0..20, sqr).unwrap(), (0..20).map(sqr).collect::<Vec<_>>());

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use crate::sync::spin;
 use crate::sys;
 use crate::thread::{Builder, Thread};
@@ -57,6 +57,8 @@ struct Shared {
     pending: Mutex<Pending>,
     /// The first initializer panic, once one happened.
     broken: Mutex<Option<String>>,
+    /// Whether `broken` holds one: read by every job as it starts, without the lock.
+    is_broken: AtomicBool,
 }
 
 /// Tasks submitted and perhaps not started, pruned of the finished ones as it grows. Weak: a
@@ -93,6 +95,7 @@ impl Engine {
                 prune_at: 64,
             }),
             broken: Mutex::new(None),
+            is_broken: AtomicBool::new(false),
         });
         let weak = Arc::downgrade(&shared);
         let initializer = config.initializer;
@@ -146,8 +149,8 @@ impl Engine {
     /// A submitter while the engine runs; [`Error::PoolClosed`] after close or terminate,
     /// [`Error::BrokenPool`] once an initializer failed.
     pub(crate) fn submitter(&self) -> Result<Submitter, Error> {
-        if let Some(report) = spin::lock(&self.shared.broken).clone() {
-            return Err(Error::BrokenPool(report));
+        if let Some(broken) = self.shared.broken() {
+            return Err(broken);
         }
         let rayon = spin::lock(&self.shared.rayon).clone();
         match rayon {
@@ -265,6 +268,7 @@ fn start_worker(shared: &Weak<Shared>, initializer: Option<&(dyn Fn() + Send + S
         };
         let report = error.to_string();
         spin::lock(&shared.broken).get_or_insert(report.clone());
+        shared.is_broken.store(true, Ordering::Release);
         shared.cancel_pending(Error::BrokenPool(report));
     }
 }
@@ -278,6 +282,9 @@ impl Shared {
     }
 
     fn broken(&self) -> Option<Error> {
+        if !self.is_broken.load(Ordering::Acquire) {
+            return None;
+        }
         spin::lock(&self.broken).clone().map(Error::BrokenPool)
     }
 }

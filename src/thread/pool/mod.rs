@@ -245,10 +245,13 @@ impl Pool {
     }
 
     /// Applies `f` to every item on the workers and returns the results in order (Python's
-    /// `map`), in chunks of Python's default size (the items over four times the workers,
-    /// rounded up). The first item that panicked (in order) makes the whole call
-    /// [`Error::Panicked`]; the pool stays usable. [`Error::WouldBlock`] on the browser's main
-    /// thread: use [`map_async`](Pool::map_async).
+    /// `map`). The input is collected first, as Python does, then split as rayon's parallel
+    /// iterators split work (halves, stolen by idle workers), which costs about what rayon's
+    /// `par_iter().map().collect()` does; [`map_chunked`](Pool::map_chunked) takes Python's
+    /// fixed chunks instead. An item that panics makes the call [`Error::Panicked`] with its
+    /// message and location (if several panic, one of them); the pool stays usable. The call
+    /// runs to its end even if the pool is terminated meanwhile. [`Error::WouldBlock`] on the
+    /// browser's main thread: use [`map_async`](Pool::map_async).
     ///
     /// # Examples
     ///
@@ -265,8 +268,10 @@ impl Pool {
         R: Send + 'static,
         F: Fn(A) -> R + Send + Sync + 'static,
     {
+        use rayon::prelude::*;
         ensure_can_block()?;
-        self.map_async(items, f)?.get()
+        let items: Vec<A> = items.into_iter().collect();
+        self.install(move || items.into_par_iter().map(&f).collect())
     }
 
     /// [`map`](Pool::map) in chunks of `chunksize` items, each chunk one task (Python's
@@ -948,7 +953,10 @@ where
         let f = Arc::clone(&f);
         submitter.spawn(move |go| {
             let outcome = go.and_then(|()| {
-                gather.cell.start();
+                // The first chunk to start moves the cell to running; the others only read it.
+                if gather.cell.state() == completion::PENDING {
+                    gather.cell.start();
+                }
                 if !gather.cell.is_open() {
                     return Err(Error::Cancelled);
                 }
