@@ -298,7 +298,10 @@ impl Pool {
     }
 
     /// Starts a [`map`](Pool::map) and returns at once with an [`AsyncResult`] of every
-    /// result, in order (Python's `map_async`). The input is collected first.
+    /// result, in order (Python's `map_async`). The input is collected first and cut into
+    /// chunks of Python's default size (the items over four times the workers, rounded up),
+    /// one task each; the first chunk that panicked, in order, is the result's error, and
+    /// `terminate` cancels the chunks not started.
     ///
     /// # Examples
     ///
