@@ -251,6 +251,19 @@ conformance! {
         assert!(read <= 50 + 10 * (4 * pool.size() + 1), "read {read} items ahead");
     }
 
+    fn test_imap_goes_on_after_close() {
+        // Python queues an imap's tasks whole; here they are accepted whole: an iterator
+        // started before close feeds the rest of its input after it, and join then returns.
+        let pool = ThreadPool::new(2).unwrap();
+        let mut it = pool.imap(0..100u64, sqr).unwrap();
+        assert_eq!(it.next(), Some(Ok(0)));
+        pool.close();
+        assert_eq!(pool.imap(0..1, sqr).err(), Some(Error::PoolClosed));
+        let rest: Vec<u64> = it.map(Result::unwrap).collect();
+        assert_eq!(rest, (1..100).map(sqr).collect::<Vec<_>>());
+        pool.join_timeout(PATIENCE).unwrap();
+    }
+
     fn test_make_pool() {
         fn shareable<T: Send + Sync>() {}
         shareable::<ThreadPool>();

@@ -33,7 +33,10 @@ type Feed<C> = Box<dyn FnMut() -> Option<Result<C, Error>>>;
 /// [`next`](Iterator::next) blocks (on the browser's main thread it yields
 /// [`Error::WouldBlock`] and loses nothing); [`next_timeout`](Imap::next_timeout),
 /// [`try_next`](Imap::try_next) and [`next_async`](Imap::next_async) are the other forms.
-/// Dropping it cancels the tasks it has in flight that have not started.
+/// Dropping it cancels the tasks it has in flight that have not started. An iterator still
+/// feeding keeps the pool's workers alive, after `close` too (its items were accepted, as
+/// Python's are): [`Pool::join`](crate::ThreadPool::join) returns once it is exhausted or
+/// dropped.
 ///
 /// # Examples
 ///
