@@ -43,7 +43,7 @@ const COUNT_AT: usize = 0;
 const DONE_AT: usize = 4;
 
 /// The unfinished tasks of a [`JoinableQueue`], in the region (see the module docs).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Tasks {
     object: Object,
 }
@@ -335,6 +335,9 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
+        if self.queue.buffered() {
+            return self.put_buffered(item);
+        }
         let sending = match self.counted(&item, Deadline::NEVER) {
             Ok(sending) => sending,
             Err(refused) => return Err(PutError::from_error(refused, item)),
@@ -345,6 +348,9 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     }
 
     fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        if self.queue.buffered() {
+            return self.put_buffered(item);
+        }
         self.counted(&item, deadline)
             .and_then(|mut sending| drive::run(&mut sending))
             .map_err(|refused| PutError::from_error(refused, item))
@@ -354,11 +360,25 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     fn counted(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
         let sending = self.queue.sending(item, deadline)?;
         self.tasks.add()?;
-        let tasks = self.tasks;
+        let tasks = self.tasks.clone();
         Ok(sending.undo_unless_sent(move || {
             // The task was counted above, so there is one to take back.
             let _ = tasks.finish();
         }))
+    }
+
+    /// A put into an unbounded queue (never waits, see [`Queue`]): counted as a task at
+    /// once, taken back if the item is never written.
+    fn put_buffered(&self, item: T) -> Result<(), PutError<T>> {
+        if let Err(refused) = self.tasks.add() {
+            return Err(PutError::from_error(refused, item));
+        }
+        let tasks = self.tasks.clone();
+        let undo = Box::new(move || {
+            let _ = tasks.finish();
+        });
+        // Refused, the item is not counted: `undo` ran.
+        self.queue.put_buffered(item, Some(undo))
     }
 }
 
@@ -556,7 +576,7 @@ impl<T> Clone for JoinableQueue<T> {
     fn clone(&self) -> JoinableQueue<T> {
         JoinableQueue {
             queue: self.queue.clone(),
-            tasks: self.tasks,
+            tasks: self.tasks.clone(),
         }
     }
 }

@@ -115,6 +115,7 @@ pub use lock::{Lock, LockGuard};
 pub use pipe::{Connection, Pipe};
 pub use process::Process;
 pub use queue::Queue;
+pub use region::{set_shared_memory_size, shared_memory_usage, SharedMemoryUsage};
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use simple::SimpleQueue;

@@ -14,6 +14,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::Handle;
 use super::ring::drive;
-use super::ring::{Ending, Receiving, Ring, Sending, WRITE_CLOSED};
+use super::ring::{Ending, Feeder, Receiving, Ring, Sending, WRITE_CLOSED};
 use crate::error::{GetError, PutError};
 use crate::time::Deadline;
 use crate::Error;
@@ -93,8 +94,32 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Queue<T> {
+    /// The queue's object and ring, and this process's sender side (shared by the handles
+    /// cloned from one another).
+    feeder: Arc<Feeder>,
     ring: Ring,
     item: PhantomData<fn(T) -> T>,
+}
+
+/// Turns a queue ring's flags into the error of a put that may not go in.
+fn refuse_closed(flags: u32) -> Option<Error> {
+    (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
+}
+
+impl<T> Queue<T> {
+    fn from_ring(object: super::region::Object, ring: Ring) -> Queue<T> {
+        Queue {
+            feeder: Feeder::new(object, ring, refuse_closed),
+            ring,
+            item: PhantomData,
+        }
+    }
+
+    /// Whether puts go through this process's buffer (an unbounded queue, see the type's
+    /// docs).
+    pub(super) fn buffered(&self) -> bool {
+        self.ring.aux() == 0
+    }
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
@@ -112,10 +137,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     pub fn new(maxsize: usize) -> Result<Queue<T>, Error> {
         let maxsize = u32::try_from(maxsize)
             .map_err(|_| Error::InvalidArgument(format!("maxsize {maxsize} is too large")))?;
-        Ok(Queue {
-            ring: Ring::create(KIND_QUEUE, maxsize)?,
-            item: PhantomData,
-        })
+        let (object, ring) = Ring::create(KIND_QUEUE, maxsize)?;
+        Ok(Queue::from_ring(object, ring))
     }
 
     /// A queue with no bound on its number of items (`Queue::new(0)`).
@@ -199,8 +222,11 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
+        if self.buffered() {
+            return self.put_buffered(item, None);
+        }
         let sending = match self.sending(&item, Deadline::NEVER) {
-            Ok(sending) => sending,
+            Ok(sending) => sending.keeping(Arc::clone(&self.feeder)),
             Err(refused) => return Err(PutError::from_error(refused, item)),
         };
         drive::run_async(sending)
@@ -208,17 +234,55 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             .map_err(|refused| PutError::from_error(refused, item))
     }
 
-    /// A put of `item`, to run with a driver of `drive`.
+    /// A put of `item` straight into the ring, to run with a driver of `drive`.
     pub(super) fn sending(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
+        if self.feeder.closing() {
+            return Err(Error::Closed);
+        }
         self.ring
-            .sending(encode(item)?, deadline, self.ring.aux(), |flags| {
-                (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
-            })
+            .sending(encode(item)?, deadline, self.ring.aux(), refuse_closed)
     }
 
     fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        if self.buffered() {
+            return self.put_buffered(item, None);
+        }
+        self.put_direct(item, deadline)
+    }
+
+    /// A put that waits for room in the ring, whatever the bound (a [`SimpleQueue`]'s).
+    ///
+    /// [`SimpleQueue`]: super::SimpleQueue
+    pub(super) fn put_direct(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
         self.sending(&item, deadline)
             .and_then(|mut sending| drive::run(&mut sending))
+            .map_err(|refused| PutError::from_error(refused, item))
+    }
+
+    /// As [`put_direct`](Queue::put_direct), as a future.
+    pub(super) async fn put_direct_async(&self, item: T) -> Result<(), PutError<T>> {
+        let sending = match self.sending(&item, Deadline::NEVER) {
+            Ok(sending) => sending.keeping(Arc::clone(&self.feeder)),
+            Err(refused) => return Err(PutError::from_error(refused, item)),
+        };
+        drive::run_async(sending)
+            .await
+            .map_err(|refused| PutError::from_error(refused, item))
+    }
+
+    /// A put into an unbounded queue, which never waits (see the type's docs); `undo` runs if
+    /// the item, once accepted, is never written (the queue closed or broken meanwhile).
+    pub(super) fn put_buffered(
+        &self,
+        item: T,
+        undo: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Result<(), PutError<T>> {
+        let payload = match encode(&item) {
+            Ok(payload) => payload,
+            Err(refused) => return Err(PutError::from_error(refused, item)),
+        };
+        self.feeder
+            .put(payload, undo)
             .map_err(|refused| PutError::from_error(refused, item))
     }
 
@@ -286,7 +350,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn get_async(&self) -> Result<T, GetError> {
-        drive::run_async(self.receiving(Deadline::NEVER))
+        drive::run_async(
+            self.receiving(Deadline::NEVER)
+                .keeping(Arc::clone(&self.feeder)),
+        )
             .await
             .and_then(|message| decode(&message))
             .map_err(GetError::from_error)
@@ -317,7 +384,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn qsize(&self) -> usize {
-        self.ring.used() as usize
+        self.ring.used() as usize + self.feeder.buffered()
     }
 
     /// Whether the queue holds no items (a snapshot).
@@ -381,7 +448,42 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn close(&self) {
-        self.ring.close(WRITE_CLOSED);
+        self.feeder.close();
+    }
+
+    /// Waits until the items this process put into an unbounded queue, and that still wait
+    /// in its buffer, are in the queue (Python's `join_thread`, which Python allows only after
+    /// `close`; here it may be called any time). [`Error::WouldBlock`] on the browser's main
+    /// thread. A child process does this by itself when its target returns (see the type's
+    /// docs); the main process does not, so call it before `main` returns if the consumers
+    /// may lag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::unbounded()?;
+    /// queue.put(1)?;
+    /// queue.join_thread()?;
+    /// assert_eq!(queue.get()?, 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn join_thread(&self) -> Result<(), Error> {
+        self.feeder.join(Deadline::NEVER, None)
+    }
+
+    /// Lets this process end without waiting for its buffered items to be flushed into the
+    /// queue (Python's `cancel_join_thread`): a child whose target returned ends at once, and
+    /// whatever still waits in its buffer is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::<u8>::unbounded()?;
+    /// queue.cancel_join_thread();
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn cancel_join_thread(&self) {
+        self.feeder.cancel_join();
     }
 
     /// Whether the queue was closed (by any process).
@@ -396,7 +498,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.ring.flags() & WRITE_CLOSED != 0
+        self.ring.flags() & WRITE_CLOSED != 0 || self.feeder.closing()
     }
 }
 
@@ -404,6 +506,7 @@ impl<T> Clone for Queue<T> {
     /// Another handle to the same queue.
     fn clone(&self) -> Queue<T> {
         Queue {
+            feeder: Arc::clone(&self.feeder),
             ring: self.ring,
             item: PhantomData,
         }
@@ -429,10 +532,8 @@ impl<T> Serialize for Queue<T> {
 impl<'de, T> Deserialize<'de> for Queue<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Queue<T>, D::Error> {
         let handle = Handle::deserialize(deserializer)?;
-        let ring = Ring::open(handle, KIND_QUEUE, |_| true).map_err(serde::de::Error::custom)?;
-        Ok(Queue {
-            ring,
-            item: PhantomData,
-        })
+        let (object, ring) =
+            Ring::open(handle, KIND_QUEUE, |_| true).map_err(serde::de::Error::custom)?;
+        Ok(Queue::from_ring(object, ring))
     }
 }

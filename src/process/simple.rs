@@ -80,7 +80,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        self.queue.put(item)
+        self.queue.put_direct(item, crate::time::Deadline::NEVER)
     }
 
     /// Takes the item at the front, waiting for one (see [`Queue::get`]): [`GetError::Closed`]
@@ -109,7 +109,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
-        self.queue.put_async(item).await
+        self.queue.put_direct_async(item).await
     }
 
     /// Takes the item at the front without blocking the thread, waiting for one (see
