@@ -22,8 +22,8 @@ use std::sync::{Mutex, Once};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{current, region};
 use super::wire::{Report, Start};
+use super::{current, region};
 use crate::sys::ChildExit;
 use crate::Error;
 

@@ -145,8 +145,11 @@ impl Tasks {
 /// it to children as (part of) a [`Process`](super::Process)'s arguments, and every
 /// copy is the same queue. Items travel as the [`Queue`]'s do (serialised, through a 64 KiB
 /// ring), and puts and gets come in the same four forms, `_async` included (with the same
-/// behaviour when a future is dropped). A put that fails, or whose future is dropped before
-/// the item went in, adds no task.
+/// behaviour when a future is dropped). An unbounded joinable queue's put never waits, as an
+/// unbounded [`Queue`]'s (the item waits in the sender's buffer; see there, also for what a
+/// process's buffer becomes when it ends); the task counts from the put, as in Python. A put
+/// that fails, whose future is dropped before the item went in, or whose buffered item is
+/// dropped (the queue closed or broken before it was written), adds no task.
 ///
 /// A consumer that dies between `get` and `task_done` leaves its task unfinished, so `join`
 /// waits for it: use [`join_timeout`](JoinableQueue::join_timeout) where a consumer may die.
@@ -537,6 +540,36 @@ impl<T> JoinableQueue<T> {
     /// ```
     pub fn maxsize(&self) -> usize {
         self.queue.maxsize()
+    }
+
+    /// Waits until the items this process put and that still wait in its buffer are in the
+    /// queue, as [`Queue::join_thread`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::JoinableQueue::unbounded()?;
+    /// queue.put('t')?;
+    /// queue.join_thread()?;
+    /// assert_eq!(queue.qsize(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn join_thread(&self) -> Result<(), Error> {
+        self.queue.join_thread()
+    }
+
+    /// Lets this process end without writing its buffered items, as
+    /// [`Queue::cancel_join_thread`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::JoinableQueue::<u8>::unbounded()?;
+    /// queue.cancel_join_thread();
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn cancel_join_thread(&self) {
+        self.queue.cancel_join_thread();
     }
 
     /// Closes the queue for every process, as [`Queue::close`]. Tasks already put still count

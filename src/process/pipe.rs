@@ -150,7 +150,11 @@ pub struct Connection<T> {
 }
 
 impl<T> Connection<T> {
-    fn new(incoming: Option<Ring>, outgoing: Option<Ring>, held: Arc<Vec<Object>>) -> Connection<T> {
+    fn new(
+        incoming: Option<Ring>,
+        outgoing: Option<Ring>,
+        held: Arc<Vec<Object>>,
+    ) -> Connection<T> {
         Connection {
             incoming,
             outgoing,

@@ -1,11 +1,13 @@
 //! [`Queue`]: Python's `multiprocessing.Queue`, a queue of serialised items in a byte ring of
 //! the shared region (see `ring`).
 //!
-//! Items travel as JSON (`serde`), one frame each. The queue is bounded by a number of items
-//! (`maxsize`, kept in the object header's aux; 0 for no bound) and, whatever its bound, by
-//! the ring's 64 KiB: a put waits for room in the ring as well as for a free slot, as a put
-//! into a pipe waits for its reader. An item longer than the ring streams through it while a
-//! getter drains it, so items of any size (up to 4 GiB) travel.
+//! Items travel as JSON (`serde`), one frame each. A bounded queue (`maxsize`, kept in the
+//! object header's aux) is also bounded by the ring's 64 KiB: a put waits for room in the ring
+//! as well as for a free slot, as a put into a pipe waits for its reader. An unbounded queue's
+//! put never waits: what does not fit the ring waits in the sender, in order, and a feeder
+//! thread writes it as getters make room (Python's design; see `ring::feeder`). An item longer
+//! than the ring streams through it while a getter drains it, so items of any size (up to
+//! 4 GiB) travel.
 //!
 //! Closing is the thread [`crate::Queue`]'s, for the whole tree: puts fail with
 //! [`PutError::Closed`], gets take what is left, then fail with [`GetError::Closed`], and
@@ -49,11 +51,29 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// (Python's `put_nowait`/`get_nowait`: [`PutError::Full`], [`GetError::Empty`]), `_timeout`
 /// (`Timeout`) and `_async`. The blocking forms return `WouldBlock` on the browser's main
 /// thread, where the `try_` and `_async` forms work. A put takes the item by value, as the
-/// thread queue's does, and hands it back in its [`PutError`] when it could not be put. A put also waits for room in
-/// the queue's 64 KiB ring of bytes, even when the queue has no `maxsize`: a producer that
-/// runs far ahead of its consumers waits for them (Python's queue buffers in the producer
-/// instead, in a feeder thread). An item that does not serialise is [`PutError::Encode`] and
-/// leaves the queue as it was.
+/// thread queue's does, and hands it back in its [`PutError`] when it could not be put. An
+/// item that does not serialise is [`PutError::Encode`] and leaves the queue as it was.
+///
+/// # Unbounded queues never block a producer
+///
+/// With a `maxsize`, a put waits for a free slot and for room in the queue's 64 KiB ring of
+/// bytes. Without one (`maxsize` 0), every form of put returns at once, on every thread (the
+/// browser's main thread included): an item that fits the ring's room, when nothing of this
+/// process waits before it, is written at once; any other waits in this process's buffer,
+/// and a feeder thread writes the buffer into the ring, in order, as getters make room, as
+/// Python's feeder thread does. So a consumer that died never blocks a producer, and the items
+/// of one process arrive in the order it put them. [`qsize`](Queue::qsize) counts the items
+/// waiting in this process's buffer too.
+///
+/// What is buffered belongs to the process: a child whose target returned first waits until
+/// its buffers are written (Python's exit-time `join_thread`), giving up a queue whose ring
+/// took nothing for 5 s (its consumers are gone), unless
+/// [`cancel_join_thread`](Queue::cancel_join_thread) was called; the main process does not
+/// wait by itself: call [`join_thread`](Queue::join_thread) before it ends if its consumers
+/// may lag. A killed process loses its buffer. [`close`](Queue::close) lets this process's
+/// buffer go in first, then closes the queue. If a buffered item cannot be written (the
+/// queue was closed by another process, or broken), the rest of the buffer is dropped and the
+/// next put reports why.
 ///
 /// A process that dies between items costs nothing (a consumer killed while it waits in
 /// `get` included). One that dies in the middle of an item (killed while a long item streams)
@@ -157,7 +177,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         Queue::new(0)
     }
 
-    /// Puts `item` at the back, waiting for a free slot and room in the ring.
+    /// Puts `item` at the back, waiting for a free slot and room in the ring; into an
+    /// unbounded queue, at once (see the type's docs).
     ///
     /// [`PutError::Closed`] once the queue is closed, [`PutError::Encode`] if the item does
     /// not serialise, [`PutError::WouldBlock`] on the browser's main thread; the item comes
@@ -176,7 +197,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     /// Puts `item` if that needs no waiting; [`PutError::Full`] otherwise (also when the
-    /// item is longer than the ring, which needs a getter to drain it: use `put`).
+    /// item is longer than the ring, which needs a getter to drain it: use `put`). An
+    /// unbounded queue is never full (see the type's docs).
     ///
     /// # Examples
     ///
@@ -354,9 +376,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             self.receiving(Deadline::NEVER)
                 .keeping(Arc::clone(&self.feeder)),
         )
-            .await
-            .and_then(|message| decode(&message))
-            .map_err(GetError::from_error)
+        .await
+        .and_then(|message| decode(&message))
+        .map_err(GetError::from_error)
     }
 
     fn receiving(&self, deadline: Deadline) -> Receiving {
@@ -403,7 +425,7 @@ impl<T> Queue<T> {
     }
 
     /// Whether the queue holds `maxsize` items (a snapshot; never for an unbounded queue,
-    /// though a put may still wait for room in the ring).
+    /// whose puts never wait).
     ///
     /// # Examples
     ///
@@ -434,7 +456,9 @@ impl<T> Queue<T> {
 
     /// Closes the queue for every process: puts fail with [`PutError::Closed`]; gets take the
     /// items left, then fail with [`GetError::Closed`]; sleepers wake up. An item being put
-    /// right now is finished.
+    /// right now is finished, and the items waiting in this process's buffer (an unbounded
+    /// queue's, see the type's docs) go in first: the queue closes for the other processes
+    /// once they are in, and at once for this one.
     ///
     /// # Examples
     ///

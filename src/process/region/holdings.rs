@@ -126,7 +126,9 @@ static MY_RECORD: AtomicU64 = AtomicU64::new(0);
 static LAST_SWEEP: AtomicU64 = AtomicU64::new(0);
 
 fn with_local<R>(run: impl FnOnce(&mut Local) -> R) -> R {
-    let mut local = LOCAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut local = LOCAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     run(local.get_or_insert_with(Local::default))
 }
 
@@ -167,7 +169,9 @@ pub(super) fn give_back(region: &Region, offset: usize) {
     generation.fetch_add(1, Ordering::AcqRel);
     let dependent = region
         .atom::<AtomicU32>(offset + DEPENDENT_AT)
-        .map_or(0, |dependent| dependent.swap(0, Ordering::AcqRel) as usize * 8);
+        .map_or(0, |dependent| {
+            dependent.swap(0, Ordering::AcqRel) as usize * 8
+        });
     region.free(offset, class.load(Ordering::Acquire));
     if dependent != 0 && dependent != offset {
         give_back(region, dependent);
@@ -224,7 +228,7 @@ impl Local {
         let me = sys::current_pid();
         let record = claim_record(region, state(LIVE, me))?;
         self.record = Some(record);
-        self.last_chunk = record;
+        self.last_chunk = last_chunk(region, record);
         self.free_slots = slots_of(region, record, |_| true);
         MY_RECORD.store(record as u64, Ordering::Release);
         Ok(record)
@@ -239,7 +243,10 @@ impl Local {
         let link = u64_at(region, self.last_chunk + NEXT_CHUNK_AT).expect("a chunk is in bounds");
         link.store(chunk as u64, Ordering::Release);
         self.last_chunk = chunk;
-        self.free_slots = (0..ENTRIES).rev().map(|index| Slot { chunk, index }).collect();
+        self.free_slots = (0..ENTRIES)
+            .rev()
+            .map(|index| Slot { chunk, index })
+            .collect();
         Ok(self.free_slots.pop().expect("a new chunk has slots"))
     }
 
@@ -298,6 +305,17 @@ fn slots_of(region: &Region, record: usize, mut keep: impl FnMut(u64) -> bool) -
     slots
 }
 
+/// The last block of the record at `record` (a reused record keeps its blocks).
+fn last_chunk(region: &Region, record: usize) -> usize {
+    let mut last = record;
+    let mut chunk = record;
+    while chunk != 0 {
+        last = chunk;
+        chunk = next_chunk(region, chunk);
+    }
+    last
+}
+
 fn next_chunk(region: &Region, chunk: usize) -> usize {
     u64_at(region, chunk + NEXT_CHUNK_AT)
         .map_or(0, |next| next.load(Ordering::Acquire) as usize)
@@ -335,8 +353,7 @@ fn claim_record(region: &Region, new: u64) -> Result<usize, Error> {
     let mut seen = head.load(Ordering::Acquire);
     loop {
         link.store(seen, Ordering::Release);
-        match head.compare_exchange_weak(seen, record as u64, Ordering::AcqRel, Ordering::Acquire)
-        {
+        match head.compare_exchange_weak(seen, record as u64, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => return Ok(record),
             Err(now) => seen = now,
         }
@@ -402,14 +419,22 @@ pub(crate) fn sweep(region: &Region, force: bool) {
         let (tag, pid) = (seen >> 32, seen as u32);
         let dead = match tag {
             // A live record of this pid that is not this process's is an earlier process's
-            // whose pid this one reuses: that one is dead.
-            LIVE => (pid == me && record != mine) || (pid != me && !sys::pid_alive(pid)),
+            // whose pid this one reuses: that one is dead. (Before this process has a record
+            // of its own, one it is claiming right now may look so: then the rule waits.)
+            LIVE => {
+                (pid == me && mine != 0 && record != mine) || (pid != me && !sys::pid_alive(pid))
+            }
             RESERVED | SWEEPING => pid != me && !sys::pid_alive(pid),
             _ => false,
         };
         if dead
             && word
-                .compare_exchange(seen, state(SWEEPING, me), Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    seen,
+                    state(SWEEPING, me),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_ok()
         {
             release_record(region, record);
@@ -465,7 +490,8 @@ impl Drop for Holding {
 pub(crate) fn capture<R>(serialise: impl FnOnce() -> R) -> (R, Vec<Holding>) {
     let outer = CAPTURED.with(|captured| captured.borrow_mut().replace(Vec::new()));
     let result = serialise();
-    let captured = CAPTURED.with(|captured| std::mem::replace(&mut *captured.borrow_mut(), outer))
+    let captured = CAPTURED
+        .with(|captured| std::mem::replace(&mut *captured.borrow_mut(), outer))
         .unwrap_or_default();
     if captured.is_empty() {
         return (result, Vec::new());
@@ -509,17 +535,20 @@ impl Reservation {
         let mut offsets: Vec<usize> = holdings.iter().map(|held| held.offset).collect();
         offsets.sort_unstable();
         offsets.dedup();
-        let mut last_chunk = record;
+        let mut last = last_chunk(region, record);
         for offset in offsets {
             let slot = match slots.pop() {
                 Some(slot) => slot,
                 None => {
                     let chunk = new_chunk(region)?;
-                    u64_at(region, last_chunk + NEXT_CHUNK_AT)
+                    u64_at(region, last + NEXT_CHUNK_AT)
                         .expect("a chunk is in bounds")
                         .store(chunk as u64, Ordering::Release);
-                    last_chunk = chunk;
-                    slots = (0..ENTRIES).rev().map(|index| Slot { chunk, index }).collect();
+                    last = chunk;
+                    slots = (0..ENTRIES)
+                        .rev()
+                        .map(|index| Slot { chunk, index })
+                        .collect();
                     slots.pop().expect("a new chunk has slots")
                 }
             };
@@ -609,13 +638,7 @@ pub(crate) fn adopt(record: u64) -> Result<(), Error> {
         }
         local.record = Some(record);
         MY_RECORD.store(record as u64, Ordering::Release);
-        let mut last = record;
-        let mut chunk = record;
-        while chunk != 0 {
-            last = chunk;
-            chunk = next_chunk(region, chunk);
-        }
-        local.last_chunk = last;
+        local.last_chunk = last_chunk(region, record);
         let mut held = Vec::new();
         local.free_slots = slots_of(region, record, |entry| {
             held.push(entry);
@@ -624,13 +647,7 @@ pub(crate) fn adopt(record: u64) -> Result<(), Error> {
         let all = slots_of(region, record, |_| true);
         for (slot, entry) in all.into_iter().zip(held) {
             if entry != 0 {
-                local.held.insert(
-                    entry as usize,
-                    Held {
-                        handles: 0,
-                        slot,
-                    },
-                );
+                local.held.insert(entry as usize, Held { handles: 0, slot });
             }
         }
     });

@@ -169,7 +169,9 @@ impl Region {
     /// are zero only if it is fresh: the caller clears what it needs.
     pub(crate) fn alloc(&self, size: usize, fresh: bool) -> Result<Option<(usize, u32)>, Error> {
         let (class, class_size) = size_class(size).ok_or_else(|| {
-            Error::SharedMemory(format!("{size} bytes is more than a shared object may take"))
+            Error::SharedMemory(format!(
+                "{size} bytes is more than a shared object may take"
+            ))
         })?;
         if let Some(at) = self.pop(class) {
             return Ok(Some((at, class)));
@@ -208,6 +210,9 @@ impl Region {
                 continue;
             };
             let block = class_size(class);
+            if block > self.len {
+                break;
+            }
             let mut at = (head.load(Ordering::Acquire) & u64::from(u32::MAX)) as usize * ALIGN;
             let mut steps = 0;
             while at >= HEADER_LEN && steps < self.len / block.max(1) {
@@ -312,7 +317,7 @@ impl Region {
 }
 
 /// The size class of a block of `size` bytes: its index and the class's block size (`None`
-/// beyond 2^40 bytes).
+/// beyond 2^40 bytes, or beyond what a `usize` holds).
 pub(crate) fn size_class(size: usize) -> Option<(u32, usize)> {
     let size = size.max(16);
     if size <= 512 {
@@ -324,18 +329,19 @@ pub(crate) fn size_class(size: usize) -> Option<(u32, usize)> {
     let step = 1usize << (power - 5);
     let steps = size.div_ceil(step); // 33..=64
     let class = 32 + (power - 9) * 32 + (steps - 33);
-    (class < CLASSES).then_some((class as u32, steps * step))
+    let block = steps.checked_mul(step)?;
+    (class < CLASSES).then_some((class as u32, block))
 }
 
-/// The block size of class `class`.
+/// The block size of class `class` (`usize::MAX` for one beyond what a `usize` holds).
 fn class_size(class: u32) -> usize {
-    let class = class as usize;
+    let class = u64::from(class);
     if class < 32 {
-        return (class + 1) * 16;
+        return (class as usize + 1) * 16;
     }
     let power = 9 + (class - 32) / 32;
     let steps = 33 + (class - 32) % 32;
-    steps << (power - 5)
+    usize::try_from(steps << (power - 5)).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
@@ -348,11 +354,14 @@ mod tests {
         for size in (1..70_000).chain([1 << 20, (1 << 20) + 1, 16 << 20]) {
             let (class, block) = size_class(size).unwrap();
             assert!(block >= size && block % 8 == 0, "{size} -> {block}");
-            assert!(size <= 512 || block - size <= block / 32, "{size} -> {block}");
+            assert!(
+                size <= 512 || block - size <= block / 32,
+                "{size} -> {block}"
+            );
             assert!(class >= last.0 && (class != last.0 || block == last.1));
             assert_eq!(class_size(class), block);
             last = (class, block);
         }
-        assert!(size_class(1 << 41).is_none());
+        assert!(size_class(usize::MAX).is_none());
     }
 }

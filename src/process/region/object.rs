@@ -264,7 +264,9 @@ impl Object {
             return Err(if check == 0 || kind_here != kind {
                 "the handle's object was freed (no process held it any more)".to_owned()
             } else {
-                "not a handle to an object of this process tree's shared region".to_owned()
+                "not a handle to a live object of this process tree's shared region (a handle \
+                 from another tree, or one whose object was freed and its space reused)"
+                    .to_owned()
             });
         }
         if kind_here != kind || check != handle.check {

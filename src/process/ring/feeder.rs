@@ -76,7 +76,9 @@ pub(crate) struct Feeder {
 static FEEDERS: Mutex<Vec<Weak<Feeder>>> = Mutex::new(Vec::new());
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Feeder {

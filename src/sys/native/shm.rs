@@ -75,8 +75,8 @@ pub(super) fn inherit() {
     // it, a valid, writable `libc::stat`; an unknown descriptor is an error, never used.
     let size = unsafe {
         let mut stat: libc::stat = std::mem::zeroed();
-        let regular = libc::fstat(fd, &mut stat) == 0
-            && (stat.st_mode & libc::S_IFMT) == libc::S_IFREG;
+        let regular =
+            libc::fstat(fd, &mut stat) == 0 && (stat.st_mode & libc::S_IFMT) == libc::S_IFREG;
         usize::try_from(stat.st_size)
             .ok()
             .filter(|size| regular && (REGION_SIZE_LIMITS.0..=REGION_SIZE_LIMITS.1).contains(size))
