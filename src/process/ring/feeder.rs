@@ -4,8 +4,9 @@
 //! into the ring and the item's frame fits the ring's room now, it is written at once;
 //! otherwise it joins this process's buffer (in memory, in order), and a feeder thread writes
 //! the buffer into the ring as consumers make room, one frame after another, so the items of
-//! one process arrive in the order they were put. The feeder thread exists only while there
-//! is a buffer; it keeps the queue's object alive meanwhile.
+//! one process arrive in the order they were put. The feeder thread takes the whole buffer at
+//! a time (so a fast producer and the feeder seldom meet on its lock), and exists only while
+//! there is a buffer and for [`LINGER`] after; it keeps the queue's object alive meanwhile.
 //!
 //! A consumer that died never blocks a producer: the producer's puts buffer, and only its
 //! feeder thread waits. What happens to a buffer when the process ends is [`flush_at_exit`]'s:
@@ -19,6 +20,7 @@
 //! put reports it.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -30,6 +32,10 @@ use crate::{sys, Error};
 
 /// How long a flush at exit waits for a ring that takes nothing.
 pub(crate) const STALL: Duration = Duration::from_secs(5);
+
+/// How long a feeder thread with nothing to write waits for more before it ends (a burst of
+/// puts that overflows the ring again soon finds it still there).
+const LINGER: Duration = Duration::from_millis(50);
 
 /// An item waiting in the sender: its frame, and what to do if it is never sent.
 struct Pending {
@@ -50,16 +56,16 @@ struct State {
     buffer: VecDeque<Pending>,
     /// A feeder thread runs.
     running: bool,
-    /// The feeder thread is writing an item it took from the buffer.
-    in_flight: bool,
+    /// The feeder thread waits for items (notify it).
+    idle: bool,
+    /// Threads waiting in `join` (notify them).
+    joiners: usize,
     /// `close` was called here while items were buffered: the ring closes once they are in.
     close_after: bool,
     /// The exit flush skips this queue.
     cancelled: bool,
     /// Why the last write failed, for the next put.
     failed: Option<Error>,
-    /// Items written by the feeder thread, to tell a stalled flush.
-    written: u64,
 }
 
 /// A queue's sender side in this process (see the module docs), shared by its handles here.
@@ -69,6 +75,11 @@ pub(crate) struct Feeder {
     ring: Ring,
     refuse: fn(u32) -> Option<Error>,
     state: Mutex<State>,
+    /// Items the feeder thread took from the buffer and has not finished writing.
+    in_flight: AtomicUsize,
+    /// Items the feeder thread finished (written or dropped), to tell a stalled flush.
+    written: AtomicU64,
+    /// Wakes the feeder thread (new items) and joiners (the buffer drained).
     changed: Condvar,
 }
 
@@ -90,6 +101,8 @@ impl Feeder {
             ring,
             refuse,
             state: Mutex::new(State::default()),
+            in_flight: AtomicUsize::new(0),
+            written: AtomicU64::new(0),
             changed: Condvar::new(),
         })
     }
@@ -97,7 +110,7 @@ impl Feeder {
     /// Items buffered here and not yet in the ring.
     pub(crate) fn buffered(&self) -> usize {
         let state = lock(&self.state);
-        state.buffer.len() + usize::from(state.in_flight)
+        state.buffer.len() + self.in_flight.load(Ordering::SeqCst)
     }
 
     /// Whether `close` was called here with items still buffered.
@@ -127,7 +140,8 @@ impl Feeder {
             pending.discard();
             return Err(refused);
         }
-        if state.buffer.is_empty() && !state.running {
+        // Nothing of this process waits before this item: it may go straight in.
+        if state.buffer.is_empty() && self.in_flight.load(Ordering::SeqCst) == 0 {
             let payload = std::mem::take(&mut pending.payload);
             let sent = self
                 .ring
@@ -149,83 +163,113 @@ impl Feeder {
             }
         }
         state.buffer.push_back(pending);
-        if !state.running {
-            state.running = true;
-            drop(state);
-            self.start_thread();
+        if state.running {
+            if state.idle {
+                state.idle = false;
+                self.changed.notify_all();
+            }
+            return Ok(());
         }
+        state.running = true;
+        drop(state);
+        self.start_thread();
         Ok(())
     }
 
     fn start_thread(self: &Arc<Feeder>) {
-        lock(&FEEDERS).retain(|feeder| feeder.strong_count() > 0);
-        lock(&FEEDERS).push(Arc::downgrade(self));
+        {
+            let mut feeders = lock(&FEEDERS);
+            feeders.retain(|feeder| feeder.strong_count() > 0);
+            feeders.push(Arc::downgrade(self));
+        }
         let feeder = Arc::clone(self);
         let started = crate::thread::Builder::new()
             .name("amphi-queue-feeder")
-            .spawn(move || feeder.feed());
+            .spawn(move || feeder.feed(LINGER));
         if started.is_err() {
             // No thread: write the buffer here, waiting as a put without a feeder does.
-            Arc::clone(self).feed();
+            Arc::clone(self).feed(Duration::ZERO);
         }
     }
 
-    /// The feeder thread: writes the buffer, in order, until it is empty.
-    fn feed(self: Arc<Feeder>) {
+    /// The feeder thread: writes the buffer, in order, a batch at a time, until it stayed
+    /// empty for `linger`.
+    fn feed(self: Arc<Feeder>, linger: Duration) {
+        let mut state = lock(&self.state);
         loop {
-            let pending = {
-                let mut state = lock(&self.state);
-                match state.buffer.pop_front() {
-                    Some(pending) => {
-                        state.in_flight = true;
-                        pending
-                    }
-                    None => {
-                        state.running = false;
-                        let close = std::mem::take(&mut state.close_after);
-                        drop(state);
-                        if close {
-                            self.ring.close(super::WRITE_CLOSED);
-                        }
-                        self.changed.notify_all();
-                        return;
-                    }
+            if state.buffer.is_empty() {
+                if state.joiners > 0 {
+                    self.changed.notify_all();
                 }
-            };
-            let Pending { payload, undo } = pending;
-            let written = self
-                .ring
-                .sending(payload, Deadline::NEVER, 0, self.refuse)
-                .map(|sending| match undo {
-                    Some(undo) => sending.undo_unless_sent(undo),
-                    None => sending,
-                })
-                .and_then(|mut sending| drive::run(&mut sending));
-            let mut state = lock(&self.state);
-            state.written += 1;
-            state.in_flight = false;
-            if let Err(failed) = written {
-                let dropped: Vec<Pending> = state.buffer.drain(..).collect();
+                if !linger.is_zero() && !state.close_after && state.failed.is_none() {
+                    state.idle = true;
+                    state = self
+                        .changed
+                        .wait_timeout(state, linger)
+                        .map(|(state, _)| state)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+                    state.idle = false;
+                }
+                if state.buffer.is_empty() {
+                    state.running = false;
+                    let close = std::mem::take(&mut state.close_after);
+                    if state.joiners > 0 {
+                        self.changed.notify_all();
+                    }
+                    drop(state);
+                    if close {
+                        self.ring.close(super::WRITE_CLOSED);
+                    }
+                    return;
+                }
+            }
+            let batch = std::mem::take(&mut state.buffer);
+            self.in_flight.store(batch.len(), Ordering::SeqCst);
+            drop(state);
+            let mut batch = batch.into_iter();
+            let mut failure = None;
+            for Pending { payload, undo } in batch.by_ref() {
+                let written = self
+                    .ring
+                    .sending(payload, Deadline::NEVER, 0, self.refuse)
+                    .map(|sending| match undo {
+                        Some(undo) => sending.undo_unless_sent(undo),
+                        None => sending,
+                    })
+                    .and_then(|mut sending| drive::run(&mut sending));
+                self.written.fetch_add(1, Ordering::SeqCst);
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                if let Err(failed) = written {
+                    failure = Some(failed);
+                    break;
+                }
+            }
+            state = lock(&self.state);
+            if let Some(failed) = failure {
+                // The rest is dropped, the buffer's too (those items came after).
+                let rest: Vec<Pending> = batch.chain(state.buffer.drain(..)).collect();
+                self.in_flight.store(0, Ordering::SeqCst);
                 state.failed = Some(failed);
                 drop(state);
-                for pending in dropped {
+                for pending in rest {
                     pending.discard();
                 }
-                continue;
+                state = lock(&self.state);
             }
-            drop(state);
-            self.changed.notify_all();
         }
     }
 
     /// Closes the ring for writing once what is buffered here is in (at once if nothing is).
     pub(crate) fn close(&self) {
         let mut state = lock(&self.state);
-        if state.buffer.is_empty() && !state.running {
+        if state.buffer.is_empty() && self.in_flight.load(Ordering::SeqCst) == 0 {
             drop(state);
             self.ring.close(super::WRITE_CLOSED);
         } else {
             state.close_after = true;
+            if state.idle {
+                self.changed.notify_all();
+            }
         }
     }
 
@@ -233,25 +277,28 @@ impl Feeder {
     /// `deadline`; with `stall`, gives up once the ring took nothing for that long.
     pub(crate) fn join(&self, deadline: Deadline, stall: Option<Duration>) -> Result<(), Error> {
         let mut state = lock(&self.state);
-        let mut last = (state.written, sys::now());
-        while state.running || !state.buffer.is_empty() {
+        let mut last = (self.written.load(Ordering::SeqCst), sys::now());
+        while !state.buffer.is_empty() || self.in_flight.load(Ordering::SeqCst) != 0 {
             if !sys::can_block() {
                 return Err(Error::WouldBlock);
             }
             let now = sys::now();
-            if state.written != last.0 {
-                last = (state.written, now);
+            let written = self.written.load(Ordering::SeqCst);
+            if written != last.0 {
+                last = (written, now);
             }
             if stall.is_some_and(|stall| now.saturating_sub(last.1) >= stall) {
                 return Err(Error::Timeout);
             }
             let slice = deadline.capped(Duration::from_millis(100))?;
             let wait = slice.remaining()?.unwrap_or(Duration::from_millis(100));
+            state.joiners += 1;
             state = self
                 .changed
                 .wait_timeout(state, wait)
                 .map(|(state, _)| state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+            state.joiners -= 1;
         }
         Ok(())
     }
