@@ -3,7 +3,8 @@
 //! the region could hold without reuse, a child killed while it holds objects gives their space
 //! back, objects passed to a child (or cloned) live until every handle is gone, exhaustion is a
 //! typed error; the only consumer of an unbounded queue killed, then a producer puts more than
-//! 1 MiB without blocking and a new consumer drains the backlog in order.
+//! 1 MiB without blocking and a new consumer drains the backlog in order; a child's buffered
+//! items are flushed when its target returns; closing lets this process's buffer go in first.
 //!
 //! The tests of this file run one at a time (one of them fills the region on purpose).
 
@@ -97,6 +98,27 @@ fn finish_tasks(args: (JoinableQueue<String>, usize)) {
     for _ in 0..count {
         queue.get().expect("get a task");
         queue.task_done().expect("task_done");
+    }
+}
+
+/// Puts `count` items of 1 KiB, says so, and returns: the exit waits for them to be flushed.
+fn put_and_return(args: (Queue<String>, u32, Event)) {
+    let (queue, count, returning) = args;
+    for n in 0..count {
+        queue.put(kib_item(n)).unwrap();
+    }
+    returning.set();
+}
+
+/// Takes items until the queue is closed; their numbers.
+fn take_until_closed(queue: Queue<String>) -> Vec<u32> {
+    let mut numbers = Vec::new();
+    loop {
+        match queue.get() {
+            Ok(item) => numbers.push(item.split(':').next().unwrap().parse().unwrap()),
+            Err(amphi::GetError::Closed) => return numbers,
+            Err(other) => panic!("get in the child: {other}"),
+        }
     }
 }
 
@@ -255,6 +277,39 @@ conformance! {
         let numbers = drainer.join_timeout(PATIENCE).unwrap();
         assert_eq!(numbers, (0..count).collect::<Vec<_>>());
         assert!(queue.empty());
+    }
+
+    fn a_child_flushes_its_buffered_items_when_its_target_returns() {
+        let _one = one_at_a_time();
+        let queue = Queue::<String>::unbounded().unwrap();
+        let count = 600; // far more than the ring holds: most wait in the child's buffer
+        let returning = Event::new().unwrap();
+        let producer = Process::new(put_and_return, (queue.clone(), count, returning.clone()));
+        producer.start().unwrap();
+        // Nothing is taken until the child's target has returned (and, without the flush at
+        // exit, the child would have ended with most of its items in its buffer).
+        returning.wait_timeout(PATIENCE).expect("the child's target returned");
+        amphi::thread::sleep(Duration::from_millis(300)).unwrap();
+        for n in 0..count {
+            let item = queue.get_timeout(PATIENCE).expect("every item the child put arrives");
+            assert_eq!(item, kib_item(n));
+        }
+        producer.join_timeout(PATIENCE).unwrap();
+    }
+
+    fn closing_lets_the_buffer_go_in_first() {
+        let _one = one_at_a_time();
+        let queue = Queue::<String>::unbounded().unwrap();
+        let count = 300;
+        for n in 0..count {
+            queue.put(kib_item(n)).unwrap();
+        }
+        queue.close();
+        assert!(queue.is_closed());
+        assert!(matches!(queue.put(kib_item(0)), Err(amphi::PutError::Closed(_))));
+        let consumer = Process::new(take_until_closed, queue.clone());
+        consumer.start().unwrap();
+        assert_eq!(consumer.join_timeout(PATIENCE).unwrap(), (0..count).collect::<Vec<_>>());
     }
 
     fn an_unbounded_joinable_queue_never_blocks_its_producer() {
