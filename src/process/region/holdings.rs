@@ -657,9 +657,6 @@ pub(crate) fn adopt(record: u64) -> Result<(), Error> {
 /// In a child, once its arguments are open: gives back the adopted objects it holds no
 /// handle to.
 pub(crate) fn settle() {
-    let Ok(region) = region() else {
-        return;
-    };
     with_local(|local| {
         let unheld: Vec<(usize, Slot)> = local
             .held
@@ -667,6 +664,13 @@ pub(crate) fn settle() {
             .filter(|(_, held)| held.handles == 0)
             .map(|(&offset, held)| (offset, held.slot))
             .collect();
+        if unheld.is_empty() {
+            return;
+        }
+        // Something was adopted, so the region is mapped.
+        let Ok(region) = region() else {
+            return;
+        };
         for (offset, slot) in unheld {
             local.held.remove(&offset);
             local.forget(region, offset, slot);
