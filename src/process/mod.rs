@@ -55,8 +55,8 @@
 //! without dropping their handles): the next process that needs memory, or asks
 //! [`shared_memory_usage`], releases what dead processes held. A handle passed to a child in
 //! its arguments keeps the object alive until the child holds it, even if the parent drops
-//! its own at once. A handle sent as part of a message (through a queue or a pipe) keeps
-//! nothing alive while in transit, as in Python, where such objects are shared by
+//! its own at once. A handle sent as part of a message (through a queue or a pipe, or in a
+//! child's return value) keeps nothing alive while in transit, as in Python, where such objects are shared by
 //! inheritance only: if no process holds the object when it is received, opening it is a
 //! decode error. The memory is 16 MiB unless [`set_shared_memory_size`] asked for another size
 //! before its first use; full, creating an object is
