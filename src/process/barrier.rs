@@ -245,6 +245,7 @@ impl Barrier {
             .map_err(|_| Error::InvalidArgument("the action's argument is too large".into()))?;
         let stored = Object::create(KIND_ACTION_ARGUMENT, len, bytes.len())?;
         stored.write_bytes(0, &bytes);
+        self.object.attach(&stored);
         let record = Record {
             entry,
             target,
@@ -489,7 +490,7 @@ impl Barrier {
 impl Clone for Barrier {
     /// Another handle to the same barrier.
     fn clone(&self) -> Barrier {
-        Barrier::from_object(self.object)
+        Barrier::from_object(self.object.clone())
     }
 }
 

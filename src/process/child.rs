@@ -22,8 +22,8 @@ use std::sync::{Mutex, Once};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::current;
 use super::wire::{Report, Start};
+use super::{current, region};
 use crate::sys::ChildExit;
 use crate::Error;
 
@@ -90,7 +90,12 @@ fn run<A: DeserializeOwned, R>(target: fn(A) -> R, payload: &[u8]) -> Report<R> 
         Ok(start) => start,
         Err(err) => return Report::Failed(format!("the start-up message is not valid: {err}")),
     };
-    let args = match serde_json::from_value::<A>(start.args) {
+    if let Err(err) = region::adopt(start.holdings) {
+        return Report::Failed(format!("the arguments cannot be opened: {err}"));
+    }
+    let args = serde_json::from_value::<A>(start.args);
+    region::settle();
+    let args = match args {
         Ok(args) => args,
         Err(err) => {
             let expected = std::any::type_name::<A>();
@@ -104,6 +109,9 @@ fn run<A: DeserializeOwned, R>(target: fn(A) -> R, payload: &[u8]) -> Report<R> 
     IN_TARGET.with(|flag| flag.set(true));
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| target(args)));
     IN_TARGET.with(|flag| flag.set(false));
+    // As Python at a child's exit: what the target put into unbounded queues and still waits
+    // in this process's buffers goes in first (see `ring::feeder`).
+    super::ring::flush_at_exit();
     match outcome {
         Ok(value) => Report::Returned(value),
         Err(payload) if payload.is::<ExitRequest>() => Report::Exited(

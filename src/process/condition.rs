@@ -490,7 +490,7 @@ impl<L: ConditionLock> Condition<L> {
 
     fn from_parts(object: Object, lock: L) -> Condition<L> {
         Condition {
-            raw: RawCondition::from_queue(SlotQueue::from_object(object)),
+            raw: RawCondition::from_queue(SlotQueue::from_object(object.clone())),
             object,
             lock,
         }
@@ -658,7 +658,7 @@ impl<L: ConditionLock> Condition<L> {
 impl<L: ConditionLock> Clone for Condition<L> {
     /// Another handle to the same condition (and lock).
     fn clone(&self) -> Condition<L> {
-        Condition::from_parts(self.object, self.lock.clone())
+        Condition::from_parts(self.object.clone(), self.lock.clone())
     }
 }
 

@@ -157,7 +157,7 @@ impl Event {
 impl Clone for Event {
     /// Another handle to the same event.
     fn clone(&self) -> Event {
-        Event::from_object(self.object)
+        Event::from_object(self.object.clone())
     }
 }
 

@@ -43,7 +43,7 @@ const COUNT_AT: usize = 0;
 const DONE_AT: usize = 4;
 
 /// The unfinished tasks of a [`JoinableQueue`], in the region (see the module docs).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Tasks {
     object: Object,
 }
@@ -145,8 +145,11 @@ impl Tasks {
 /// it to children as (part of) a [`Process`](super::Process)'s arguments, and every
 /// copy is the same queue. Items travel as the [`Queue`]'s do (serialised, through a 64 KiB
 /// ring), and puts and gets come in the same four forms, `_async` included (with the same
-/// behaviour when a future is dropped). A put that fails, or whose future is dropped before
-/// the item went in, adds no task.
+/// behaviour when a future is dropped). An unbounded joinable queue's put never waits, as an
+/// unbounded [`Queue`]'s (the item waits in the sender's buffer; see there, also for what a
+/// process's buffer becomes when it ends); the task counts from the put, as in Python. A put
+/// that fails, whose future is dropped before the item went in, or whose buffered item is
+/// dropped (the queue closed or broken before it was written), adds no task.
 ///
 /// A consumer that dies between `get` and `task_done` leaves its task unfinished, so `join`
 /// waits for it: use [`join_timeout`](JoinableQueue::join_timeout) where a consumer may die.
@@ -335,6 +338,9 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
+        if self.queue.buffered() {
+            return self.put_buffered(item);
+        }
         let sending = match self.counted(&item, Deadline::NEVER) {
             Ok(sending) => sending,
             Err(refused) => return Err(PutError::from_error(refused, item)),
@@ -345,6 +351,9 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     }
 
     fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        if self.queue.buffered() {
+            return self.put_buffered(item);
+        }
         self.counted(&item, deadline)
             .and_then(|mut sending| drive::run(&mut sending))
             .map_err(|refused| PutError::from_error(refused, item))
@@ -354,11 +363,25 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     fn counted(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
         let sending = self.queue.sending(item, deadline)?;
         self.tasks.add()?;
-        let tasks = self.tasks;
+        let tasks = self.tasks.clone();
         Ok(sending.undo_unless_sent(move || {
             // The task was counted above, so there is one to take back.
             let _ = tasks.finish();
         }))
+    }
+
+    /// A put into an unbounded queue (never waits, see [`Queue`]): counted as a task at
+    /// once, taken back if the item is never written.
+    fn put_buffered(&self, item: T) -> Result<(), PutError<T>> {
+        if let Err(refused) = self.tasks.add() {
+            return Err(PutError::from_error(refused, item));
+        }
+        let tasks = self.tasks.clone();
+        let undo = Box::new(move || {
+            let _ = tasks.finish();
+        });
+        // Refused, the item is not counted: `undo` ran.
+        self.queue.put_buffered(item, Some(undo))
     }
 }
 
@@ -519,6 +542,36 @@ impl<T> JoinableQueue<T> {
         self.queue.maxsize()
     }
 
+    /// Waits until the items this process put and that still wait in its buffer are in the
+    /// queue, as [`Queue::join_thread`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::JoinableQueue::unbounded()?;
+    /// queue.put('t')?;
+    /// queue.join_thread()?;
+    /// assert_eq!(queue.qsize(), 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn join_thread(&self) -> Result<(), Error> {
+        self.queue.join_thread()
+    }
+
+    /// Lets this process end without writing its buffered items, as
+    /// [`Queue::cancel_join_thread`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::JoinableQueue::<u8>::unbounded()?;
+    /// queue.cancel_join_thread();
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn cancel_join_thread(&self) {
+        self.queue.cancel_join_thread();
+    }
+
     /// Closes the queue for every process, as [`Queue::close`]. Tasks already put still count
     /// until done.
     ///
@@ -556,7 +609,7 @@ impl<T> Clone for JoinableQueue<T> {
     fn clone(&self) -> JoinableQueue<T> {
         JoinableQueue {
             queue: self.queue.clone(),
-            tasks: self.tasks,
+            tasks: self.tasks.clone(),
         }
     }
 }

@@ -218,7 +218,7 @@ impl Lock {
 impl Clone for Lock {
     /// Another handle to the same lock.
     fn clone(&self) -> Lock {
-        Lock::from_object(self.object)
+        Lock::from_object(self.object.clone())
     }
 }
 

@@ -47,7 +47,20 @@
 //! zero-filled from a length and read and written by ranges. So do
 //! [`Queue`], [`JoinableQueue`] (a queue that counts unfinished tasks, with `task_done` and
 //! `join`), [`SimpleQueue`] and the [`Connection`]s of a [`Pipe`], whose items travel
-//! serialised.
+//! serialised; an unbounded `Queue`'s or `JoinableQueue`'s put never waits (its items wait in
+//! the sender, as with Python's feeder thread).
+//!
+//! An object lives as long as some process of the tree holds a handle to it, and its memory
+//! is reused once the last one is gone, also when the last holders died (killed or ended
+//! without dropping their handles): the next process that needs memory, or asks
+//! [`shared_memory_usage`], releases what dead processes held. A handle passed to a child in
+//! its arguments keeps the object alive until the child holds it, even if the parent drops
+//! its own at once. A handle sent as part of a message (through a queue or a pipe, or in a
+//! child's return value) keeps nothing alive while in transit, as in Python, where such objects are shared by
+//! inheritance only: if no process holds the object when it is received, opening it is a
+//! decode error. The memory is 16 MiB unless [`set_shared_memory_size`] asked for another size
+//! before its first use; full, creating an object is
+//! [`Error::SharedMemory`](crate::Error::SharedMemory).
 //!
 //! ## In the browser
 //!
@@ -115,6 +128,7 @@ pub use lock::{Lock, LockGuard};
 pub use pipe::{Connection, Pipe};
 pub use process::Process;
 pub use queue::Queue;
+pub use region::{set_shared_memory_size, shared_memory_usage, SharedMemoryUsage};
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use simple::SimpleQueue;

@@ -25,13 +25,14 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::queue::{decode, encode};
-use super::region::Handle;
+use super::region::{Handle, Object};
 use super::ring::drive;
 use super::ring::{Ending, Receiving, Ring, Sending, READ_CLOSED, WRITE_CLOSED};
 use crate::error::{copy_into, RecvBytesError, RecvError, SendError};
@@ -81,19 +82,21 @@ impl Pipe {
     /// ```
     #[allow(clippy::new_ret_no_self)] // as Python's `Pipe(duplex)`, it makes a pair of ends
     pub fn new<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>), Error> {
-        let forward = Ring::create(KIND_PIPE, 0)?;
+        let (forward_object, forward) = Ring::create(KIND_PIPE, 0)?;
         forward.note_writer();
         if duplex {
-            let backward = Ring::create(KIND_PIPE, 0)?;
+            let (backward_object, backward) = Ring::create(KIND_PIPE, 0)?;
             backward.note_writer();
+            let held = Arc::new(vec![forward_object, backward_object]);
             Ok((
-                Connection::new(Some(backward), Some(forward)),
-                Connection::new(Some(forward), Some(backward)),
+                Connection::new(Some(backward), Some(forward), Arc::clone(&held)),
+                Connection::new(Some(forward), Some(backward), held),
             ))
         } else {
+            let held = Arc::new(vec![forward_object]);
             Ok((
-                Connection::new(Some(forward), None),
-                Connection::new(None, Some(forward)),
+                Connection::new(Some(forward), None, Arc::clone(&held)),
+                Connection::new(None, Some(forward), held),
             ))
         }
     }
@@ -141,14 +144,21 @@ impl Pipe {
 pub struct Connection<T> {
     incoming: Option<Ring>,
     outgoing: Option<Ring>,
+    /// The rings' objects, held by this end's handles in this process.
+    held: Arc<Vec<Object>>,
     item: PhantomData<fn(T) -> T>,
 }
 
 impl<T> Connection<T> {
-    fn new(incoming: Option<Ring>, outgoing: Option<Ring>) -> Connection<T> {
+    fn new(
+        incoming: Option<Ring>,
+        outgoing: Option<Ring>,
+        held: Arc<Vec<Object>>,
+    ) -> Connection<T> {
         Connection {
             incoming,
             outgoing,
+            held,
             item: PhantomData,
         }
     }
@@ -381,6 +391,11 @@ impl<T> Connection<T> {
     fn recv_frame(&self, deadline: Deadline) -> Result<Vec<u8>, RecvError> {
         drive::run(&mut self.receiving(deadline)?).map_err(RecvError::from_error)
     }
+
+    /// What keeps this end's rings alive, for an op that may outlive the call (see `drive`).
+    fn keep(&self) -> Arc<Vec<Object>> {
+        Arc::clone(&self.held)
+    }
 }
 
 impl<T: Serialize + DeserializeOwned> Connection<T> {
@@ -421,7 +436,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// ```
     pub async fn send_async(&self, value: T) -> Result<(), SendError<T>> {
         let sending = match self.sending(&value) {
-            Ok(sending) => sending,
+            Ok(sending) => sending.keeping(self.keep()),
             Err(refused) => return Err(SendError::from_error(refused, value)),
         };
         drive::run_async(sending)
@@ -502,7 +517,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn recv_async(&self) -> Result<T, RecvError> {
-        let message = drive::run_async(self.receiving(Deadline::NEVER)?)
+        let message = drive::run_async(self.receiving(Deadline::NEVER)?.keeping(self.keep()))
             .await
             .map_err(RecvError::from_error)?;
         decode(&message).map_err(RecvError::from_error)
@@ -516,7 +531,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
 impl<T> Clone for Connection<T> {
     /// Another handle to the same end.
     fn clone(&self) -> Connection<T> {
-        Connection::new(self.incoming, self.outgoing)
+        Connection::new(self.incoming, self.outgoing, Arc::clone(&self.held))
     }
 }
 
@@ -550,9 +565,15 @@ impl<T> Serialize for Connection<T> {
 impl<'de, T> Deserialize<'de> for Connection<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Connection<T>, D::Error> {
         let ends = Ends::deserialize(deserializer)?;
-        let open = |handle: Option<Handle>| {
+        let mut held = Vec::new();
+        let mut open = |handle: Option<Handle>| {
             handle
-                .map(|handle| Ring::open(handle, KIND_PIPE, |aux| aux == 0))
+                .map(|handle| {
+                    Ring::open(handle, KIND_PIPE, |aux| aux == 0).map(|(object, ring)| {
+                        held.push(object);
+                        ring
+                    })
+                })
                 .transpose()
                 .map_err(serde::de::Error::custom)
         };
@@ -561,6 +582,7 @@ impl<'de, T> Deserialize<'de> for Connection<T> {
             // The process that takes a sending end is its writer until it sends, or ends.
             ring.note_writer();
         }
-        Ok(Connection::new(open(ends.incoming)?, outgoing))
+        let incoming = open(ends.incoming)?;
+        Ok(Connection::new(incoming, outgoing, Arc::new(held)))
     }
 }

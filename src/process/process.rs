@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::packet::Packet;
 use super::wire::Start;
-use super::{child, children, current, Builder};
+use super::{child, children, current, region, Builder};
 use crate::sys::{self, ProcessEntry, ProcessStart, Signal};
 use crate::time::Deadline;
 use crate::Error;
@@ -62,6 +62,8 @@ struct Launch {
     entry: ProcessEntry,
     target: usize,
     args: Result<serde_json::Value, String>,
+    /// The shared objects named in the arguments, kept alive until the child holds them.
+    keep: Vec<region::Holding>,
 }
 
 impl Process<()> {
@@ -111,10 +113,13 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
         A: Serialize + DeserializeOwned,
     {
         let (identity, default_name) = current::next_child();
+        let (args, keep) =
+            region::capture(|| serde_json::to_value(&args).map_err(|err| err.to_string()));
         let launch = Launch {
             entry: child::entry::<A, R>,
             target: target as usize,
-            args: serde_json::to_value(&args).map_err(|err| err.to_string()),
+            args,
+            keep,
         };
         Process {
             name: name.unwrap_or(default_name),
@@ -159,12 +164,15 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
             .args
             .as_ref()
             .map_err(|err| fail(format!("the arguments do not serialise: {err}")))?;
+        let reservation =
+            region::Reservation::new(&pending.keep).map_err(|err| fail(err.to_string()))?;
         let start = Start {
             name: self.name.clone(),
             daemon: self.daemon,
             identity: self.identity.clone(),
             parent: current::current_process(),
             args,
+            holdings: reservation.as_ref().map_or(0, region::Reservation::record),
         };
         let payload = serde_json::to_vec(&start).map_err(|err| fail(err.to_string()))?;
         let packet = Arc::new(Packet::new(self.name.clone(), self.daemon));
@@ -176,6 +184,9 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
             lost: child::lost,
         };
         let handle = sys::spawn_process(start, packet.clone()).map_err(fail)?;
+        if let Some(reservation) = reservation {
+            reservation.started(handle.pid());
+        }
         packet.set_handle(handle);
         launch.take();
         children::register(Arc::clone(&packet));

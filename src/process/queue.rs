@@ -1,11 +1,13 @@
 //! [`Queue`]: Python's `multiprocessing.Queue`, a queue of serialised items in a byte ring of
 //! the shared region (see `ring`).
 //!
-//! Items travel as JSON (`serde`), one frame each. The queue is bounded by a number of items
-//! (`maxsize`, kept in the object header's aux; 0 for no bound) and, whatever its bound, by
-//! the ring's 64 KiB: a put waits for room in the ring as well as for a free slot, as a put
-//! into a pipe waits for its reader. An item longer than the ring streams through it while a
-//! getter drains it, so items of any size (up to 4 GiB) travel.
+//! Items travel as JSON (`serde`), one frame each. A bounded queue (`maxsize`, kept in the
+//! object header's aux) is also bounded by the ring's 64 KiB: a put waits for room in the ring
+//! as well as for a free slot, as a put into a pipe waits for its reader. An unbounded queue's
+//! put never waits: what does not fit the ring waits in the sender, in order, and a feeder
+//! thread writes it as getters make room (Python's design; see `ring::feeder`). An item longer
+//! than the ring streams through it while a getter drains it, so items of any size (up to
+//! 4 GiB) travel.
 //!
 //! Closing is the thread [`crate::Queue`]'s, for the whole tree: puts fail with
 //! [`PutError::Closed`], gets take what is left, then fail with [`GetError::Closed`], and
@@ -14,6 +16,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -21,7 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::Handle;
 use super::ring::drive;
-use super::ring::{Ending, Receiving, Ring, Sending, WRITE_CLOSED};
+use super::ring::{Ending, Feeder, Receiving, Ring, Sending, WRITE_CLOSED};
 use crate::error::{GetError, PutError};
 use crate::time::Deadline;
 use crate::Error;
@@ -48,11 +51,29 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// (Python's `put_nowait`/`get_nowait`: [`PutError::Full`], [`GetError::Empty`]), `_timeout`
 /// (`Timeout`) and `_async`. The blocking forms return `WouldBlock` on the browser's main
 /// thread, where the `try_` and `_async` forms work. A put takes the item by value, as the
-/// thread queue's does, and hands it back in its [`PutError`] when it could not be put. A put also waits for room in
-/// the queue's 64 KiB ring of bytes, even when the queue has no `maxsize`: a producer that
-/// runs far ahead of its consumers waits for them (Python's queue buffers in the producer
-/// instead, in a feeder thread). An item that does not serialise is [`PutError::Encode`] and
-/// leaves the queue as it was.
+/// thread queue's does, and hands it back in its [`PutError`] when it could not be put. An
+/// item that does not serialise is [`PutError::Encode`] and leaves the queue as it was.
+///
+/// # Unbounded queues never block a producer
+///
+/// With a `maxsize`, a put waits for a free slot and for room in the queue's 64 KiB ring of
+/// bytes. Without one (`maxsize` 0), every form of put returns at once, on every thread (the
+/// browser's main thread included): an item that fits the ring's room, when nothing of this
+/// process waits before it, is written at once; any other waits in this process's buffer,
+/// and a feeder thread writes the buffer into the ring, in order, as getters make room, as
+/// Python's feeder thread does. So a consumer that died never blocks a producer, and the items
+/// of one process arrive in the order it put them. [`qsize`](Queue::qsize) counts the items
+/// waiting in this process's buffer too.
+///
+/// What is buffered belongs to the process: a child whose target returned first waits until
+/// its buffers are written (Python's exit-time `join_thread`), giving up a queue whose ring
+/// took nothing for 5 s (its consumers are gone), unless
+/// [`cancel_join_thread`](Queue::cancel_join_thread) was called; the main process does not
+/// wait by itself: call [`join_thread`](Queue::join_thread) before it ends if its consumers
+/// may lag. A killed process loses its buffer. [`close`](Queue::close) lets this process's
+/// buffer go in first, then closes the queue. If a buffered item cannot be written (the
+/// queue was closed by another process, or broken), the rest of the buffer is dropped and the
+/// next put reports why.
 ///
 /// A process that dies between items costs nothing (a consumer killed while it waits in
 /// `get` included). One that dies in the middle of an item (killed while a long item streams)
@@ -93,8 +114,32 @@ pub(super) fn decode<T: DeserializeOwned>(message: &[u8]) -> Result<T, Error> {
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Queue<T> {
+    /// The queue's object and ring, and this process's sender side (shared by the handles
+    /// cloned from one another).
+    feeder: Arc<Feeder>,
     ring: Ring,
     item: PhantomData<fn(T) -> T>,
+}
+
+/// Turns a queue ring's flags into the error of a put that may not go in.
+fn refuse_closed(flags: u32) -> Option<Error> {
+    (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
+}
+
+impl<T> Queue<T> {
+    fn from_ring(object: super::region::Object, ring: Ring) -> Queue<T> {
+        Queue {
+            feeder: Feeder::new(object, ring, refuse_closed),
+            ring,
+            item: PhantomData,
+        }
+    }
+
+    /// Whether puts go through this process's buffer (an unbounded queue, see the type's
+    /// docs).
+    pub(super) fn buffered(&self) -> bool {
+        self.ring.aux() == 0
+    }
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
@@ -112,10 +157,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     pub fn new(maxsize: usize) -> Result<Queue<T>, Error> {
         let maxsize = u32::try_from(maxsize)
             .map_err(|_| Error::InvalidArgument(format!("maxsize {maxsize} is too large")))?;
-        Ok(Queue {
-            ring: Ring::create(KIND_QUEUE, maxsize)?,
-            item: PhantomData,
-        })
+        let (object, ring) = Ring::create(KIND_QUEUE, maxsize)?;
+        Ok(Queue::from_ring(object, ring))
     }
 
     /// A queue with no bound on its number of items (`Queue::new(0)`).
@@ -134,7 +177,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         Queue::new(0)
     }
 
-    /// Puts `item` at the back, waiting for a free slot and room in the ring.
+    /// Puts `item` at the back, waiting for a free slot and room in the ring; into an
+    /// unbounded queue, at once (see the type's docs).
     ///
     /// [`PutError::Closed`] once the queue is closed, [`PutError::Encode`] if the item does
     /// not serialise, [`PutError::WouldBlock`] on the browser's main thread; the item comes
@@ -153,7 +197,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     /// Puts `item` if that needs no waiting; [`PutError::Full`] otherwise (also when the
-    /// item is longer than the ring, which needs a getter to drain it: use `put`).
+    /// item is longer than the ring, which needs a getter to drain it: use `put`). An
+    /// unbounded queue is never full (see the type's docs).
     ///
     /// # Examples
     ///
@@ -199,8 +244,11 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
+        if self.buffered() {
+            return self.put_buffered(item, None);
+        }
         let sending = match self.sending(&item, Deadline::NEVER) {
-            Ok(sending) => sending,
+            Ok(sending) => sending.keeping(Arc::clone(&self.feeder)),
             Err(refused) => return Err(PutError::from_error(refused, item)),
         };
         drive::run_async(sending)
@@ -208,17 +256,55 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             .map_err(|refused| PutError::from_error(refused, item))
     }
 
-    /// A put of `item`, to run with a driver of `drive`.
+    /// A put of `item` straight into the ring, to run with a driver of `drive`.
     pub(super) fn sending(&self, item: &T, deadline: Deadline) -> Result<Sending, Error> {
+        if self.feeder.closing() {
+            return Err(Error::Closed);
+        }
         self.ring
-            .sending(encode(item)?, deadline, self.ring.aux(), |flags| {
-                (flags & WRITE_CLOSED != 0).then_some(Error::Closed)
-            })
+            .sending(encode(item)?, deadline, self.ring.aux(), refuse_closed)
     }
 
     fn put_within(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
+        if self.buffered() {
+            return self.put_buffered(item, None);
+        }
+        self.put_direct(item, deadline)
+    }
+
+    /// A put that waits for room in the ring, whatever the bound (a [`SimpleQueue`]'s).
+    ///
+    /// [`SimpleQueue`]: super::SimpleQueue
+    pub(super) fn put_direct(&self, item: T, deadline: Deadline) -> Result<(), PutError<T>> {
         self.sending(&item, deadline)
             .and_then(|mut sending| drive::run(&mut sending))
+            .map_err(|refused| PutError::from_error(refused, item))
+    }
+
+    /// As [`put_direct`](Queue::put_direct), as a future.
+    pub(super) async fn put_direct_async(&self, item: T) -> Result<(), PutError<T>> {
+        let sending = match self.sending(&item, Deadline::NEVER) {
+            Ok(sending) => sending.keeping(Arc::clone(&self.feeder)),
+            Err(refused) => return Err(PutError::from_error(refused, item)),
+        };
+        drive::run_async(sending)
+            .await
+            .map_err(|refused| PutError::from_error(refused, item))
+    }
+
+    /// A put into an unbounded queue, which never waits (see the type's docs); `undo` runs if
+    /// the item, once accepted, is never written (the queue closed or broken meanwhile).
+    pub(super) fn put_buffered(
+        &self,
+        item: T,
+        undo: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Result<(), PutError<T>> {
+        let payload = match encode(&item) {
+            Ok(payload) => payload,
+            Err(refused) => return Err(PutError::from_error(refused, item)),
+        };
+        self.feeder
+            .put(payload, undo)
             .map_err(|refused| PutError::from_error(refused, item))
     }
 
@@ -286,10 +372,13 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn get_async(&self) -> Result<T, GetError> {
-        drive::run_async(self.receiving(Deadline::NEVER))
-            .await
-            .and_then(|message| decode(&message))
-            .map_err(GetError::from_error)
+        drive::run_async(
+            self.receiving(Deadline::NEVER)
+                .keeping(Arc::clone(&self.feeder)),
+        )
+        .await
+        .and_then(|message| decode(&message))
+        .map_err(GetError::from_error)
     }
 
     fn receiving(&self, deadline: Deadline) -> Receiving {
@@ -317,7 +406,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn qsize(&self) -> usize {
-        self.ring.used() as usize
+        self.ring.used() as usize + self.feeder.buffered()
     }
 
     /// Whether the queue holds no items (a snapshot).
@@ -336,7 +425,7 @@ impl<T> Queue<T> {
     }
 
     /// Whether the queue holds `maxsize` items (a snapshot; never for an unbounded queue,
-    /// though a put may still wait for room in the ring).
+    /// whose puts never wait).
     ///
     /// # Examples
     ///
@@ -367,7 +456,9 @@ impl<T> Queue<T> {
 
     /// Closes the queue for every process: puts fail with [`PutError::Closed`]; gets take the
     /// items left, then fail with [`GetError::Closed`]; sleepers wake up. An item being put
-    /// right now is finished.
+    /// right now is finished, and the items waiting in this process's buffer (an unbounded
+    /// queue's, see the type's docs) go in first: the queue closes for the other processes
+    /// once they are in, and at once for this one.
     ///
     /// # Examples
     ///
@@ -381,7 +472,42 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn close(&self) {
-        self.ring.close(WRITE_CLOSED);
+        self.feeder.close();
+    }
+
+    /// Waits until the items this process put into an unbounded queue, and that still wait
+    /// in its buffer, are in the queue (Python's `join_thread`, which Python allows only after
+    /// `close`; here it may be called any time). [`Error::WouldBlock`] on the browser's main
+    /// thread. A child process does this by itself when its target returns (see the type's
+    /// docs); the main process does not, so call it before `main` returns if the consumers
+    /// may lag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::unbounded()?;
+    /// queue.put(1)?;
+    /// queue.join_thread()?;
+    /// assert_eq!(queue.get()?, 1);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn join_thread(&self) -> Result<(), Error> {
+        self.feeder.join(Deadline::NEVER, None)
+    }
+
+    /// Lets this process end without waiting for its buffered items to be flushed into the
+    /// queue (Python's `cancel_join_thread`): a child whose target returned ends at once, and
+    /// whatever still waits in its buffer is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = amphi::process::Queue::<u8>::unbounded()?;
+    /// queue.cancel_join_thread();
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn cancel_join_thread(&self) {
+        self.feeder.cancel_join();
     }
 
     /// Whether the queue was closed (by any process).
@@ -396,7 +522,7 @@ impl<T> Queue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.ring.flags() & WRITE_CLOSED != 0
+        self.ring.flags() & WRITE_CLOSED != 0 || self.feeder.closing()
     }
 }
 
@@ -404,6 +530,7 @@ impl<T> Clone for Queue<T> {
     /// Another handle to the same queue.
     fn clone(&self) -> Queue<T> {
         Queue {
+            feeder: Arc::clone(&self.feeder),
             ring: self.ring,
             item: PhantomData,
         }
@@ -429,10 +556,8 @@ impl<T> Serialize for Queue<T> {
 impl<'de, T> Deserialize<'de> for Queue<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Queue<T>, D::Error> {
         let handle = Handle::deserialize(deserializer)?;
-        let ring = Ring::open(handle, KIND_QUEUE, |_| true).map_err(serde::de::Error::custom)?;
-        Ok(Queue {
-            ring,
-            item: PhantomData,
-        })
+        let (object, ring) =
+            Ring::open(handle, KIND_QUEUE, |_| true).map_err(serde::de::Error::custom)?;
+        Ok(Queue::from_ring(object, ring))
     }
 }

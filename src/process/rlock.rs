@@ -116,7 +116,7 @@ impl RLock {
             raw: RawRLock::from_parts(
                 // The inner lock's words are the first 8 bytes of the body, where `Lock` keeps
                 // them.
-                Lock::from_object(object),
+                Lock::from_object(object.clone()),
                 ProcessOwner(object.atom(16)),
                 object.atom(8),
             ),
@@ -267,7 +267,7 @@ impl RLock {
 impl Clone for RLock {
     /// Another handle to the same lock.
     fn clone(&self) -> RLock {
-        RLock::from_object(self.object)
+        RLock::from_object(self.object.clone())
     }
 }
 

@@ -306,7 +306,7 @@ macro_rules! common_impls {
             /// Another handle to the same semaphore.
             fn clone(&self) -> $ty {
                 $ty {
-                    shared: Shared::from_object(self.shared.object),
+                    shared: Shared::from_object(self.shared.object.clone()),
                 }
             }
         }

@@ -22,9 +22,12 @@ use crate::Error;
 ///
 /// A handle to a queue in the shared region: clone it, or pass it to children as (part of) a
 /// [`Process`](super::Process)'s arguments, and every copy is the same queue. Items
-/// travel serialised (JSON) through the queue's 64 KiB ring of bytes, so a put may wait for a
-/// getter to make room (Python's never waits: it writes to a pipe); it never waits for a
-/// slot. Dying processes are handled as by [`Queue`].
+/// travel serialised (JSON) through the queue's 64 KiB ring of bytes, and a put waits for a
+/// getter to make room when the ring is full, as Python's, which writes to a pipe and blocks
+/// when the pipe is full (unlike an unbounded [`Queue`]'s, which never waits: a simple queue
+/// has no buffer in the sender and no feeder thread); it never waits for a slot. Dying
+/// processes are handled as by [`Queue`], except that a consumer killed while the ring is full
+/// leaves a waiting put waiting (as in Python): use a [`Queue`] where that matters.
 ///
 /// # Examples
 ///
@@ -65,7 +68,8 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
         Queue::unbounded().map(|queue| SimpleQueue { queue })
     }
 
-    /// Puts `item` at the back, waiting only for room in the ring (see [`Queue::put`]).
+    /// Puts `item` at the back, waiting only for room in the ring (never buffered in the
+    /// sender, see the type's docs).
     ///
     /// [`PutError::Closed`] once the queue is closed, [`PutError::Encode`] if the item does
     /// not serialise, [`PutError::WouldBlock`] on the browser's main thread; the item comes
@@ -80,7 +84,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        self.queue.put(item)
+        self.queue.put_direct(item, crate::time::Deadline::NEVER)
     }
 
     /// Takes the item at the front, waiting for one (see [`Queue::get`]): [`GetError::Closed`]
@@ -109,7 +113,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
-        self.queue.put_async(item).await
+        self.queue.put_direct_async(item).await
     }
 
     /// Takes the item at the front without blocking the thread, waiting for one (see

@@ -408,7 +408,7 @@ impl<T: Number> Clone for Value<T> {
     /// Another handle to the same number (and lock).
     fn clone(&self) -> Value<T> {
         Value {
-            object: self.object,
+            object: self.object.clone(),
             lock: self.lock.clone(),
             kind: PhantomData,
         }
@@ -812,7 +812,7 @@ impl<T: Number> Clone for Array<T> {
     /// Another handle to the same array (and lock).
     fn clone(&self) -> Array<T> {
         Array {
-            object: self.object,
+            object: self.object.clone(),
             len: self.len,
             lock: self.lock.clone(),
             kind: PhantomData,

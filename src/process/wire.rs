@@ -18,6 +18,9 @@ pub(super) struct Start<Args> {
     pub(super) identity: Vec<u32>,
     pub(super) parent: ProcessInfo,
     pub(super) args: Args,
+    /// The record of the shared objects in the arguments, which the child adopts (0: none).
+    #[serde(default)]
+    pub(super) holdings: u64,
 }
 
 /// How the target ended, as the child reports it.

@@ -46,7 +46,7 @@ pub(crate) use process::{
 };
 pub(crate) use shared::{
     atomics as region_atomics, map_region, pid_alive, random_u64, region_read_bytes,
-    region_write_bytes, wait_shared_async,
+    region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]

@@ -4,6 +4,7 @@
 //! | item | meaning |
 //! |---|---|
 //! | [`map_region`] | map the process tree's region (inherited, or new and initialised) |
+//! | [`set_region_size`], [`REGION_SIZE_LIMITS`] | the size of a region not created yet, and its bounds |
 //! | [`wait_shared_async`] | a futex wait on a word that several processes map, as a future, until a deadline |
 //! | [`pid_alive`] | whether a process still runs (for locks whose owner died) |
 //! | [`random_u64`] | a random region identity |
@@ -24,17 +25,19 @@
 #[cfg(target_arch = "wasm32")]
 pub(crate) use super::backend::region::{
     atomics, map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes,
-    wait_shared_async,
+    set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::shm::{
-    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes,
+    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, set_region_size,
+    REGION_SIZE_LIMITS,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::wait_shared_async;
 #[cfg(amphi_loom)]
 pub(crate) use unsupported::{
-    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, wait_shared_async,
+    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, set_region_size,
+    wait_shared_async, REGION_SIZE_LIMITS,
 };
 
 /// The region's atomics natively and under loom: `std`'s, in a mapping of this process.
@@ -52,6 +55,14 @@ mod unsupported {
     use std::sync::atomic::AtomicU32;
 
     const WHY: &str = "shared memory between processes is not modelled under loom";
+
+    /// Any size is refused below, where the region is.
+    pub(crate) const REGION_SIZE_LIMITS: (usize, usize) = (1 << 20, 16 << 30);
+
+    /// Refuses, saying why.
+    pub(crate) fn set_region_size(_bytes: usize) -> Result<(), String> {
+        Err(WHY.to_owned())
+    }
 
     /// Refuses, saying why.
     pub(crate) fn map_region(

@@ -1,39 +1,74 @@
 //! Objects in the region, their serialisable [`Handle`]s, and [`SharedWord`].
 //!
-//! Every object starts with a 16-byte header, then its body:
+//! Every object starts with a 32-byte header, then its body:
 //!
 //! | offset | content |
 //! |---|---|
 //! | 0 | kind (`u32`): which type lives here (and, for values, the element type) |
 //! | 4 | aux (`u32`): a per-kind number (a semaphore's bound, an array's length) |
-//! | 8 | check (`u64`): a checksum of the region's identity, the offset and the kind |
+//! | 8 | check (`u64`): a checksum of the region's identity, the offset, the kind and the generation; 0 once freed |
+//! | 16 | refs (`u32`): how many processes hold the object (see `holdings`) |
+//! | 20 | generation (`u32`): bumped each time the block is freed, so a reuse has new checks |
+//! | 24 | the block's size class (`u32`, see `mapping`) |
+//! | 28 | an object this one keeps alive (`u32`, its offset / 8; 0 for none): a barrier's action argument |
 //!
-//! A [`Handle`] is `(offset, kind, check)`. Opening one (in the process that made it, or in a
-//! child that received it as an argument) validates it: the offset is aligned and inside what
-//! has been allocated, the check matches this region and the kind, and the header in the region
-//! says the same. A corrupt or hostile handle (or one from another process tree) is an error.
+//! A [`Handle`] is `(offset, kind, check)`. Opening one (in the process that made it, in a
+//! child that received it as an argument, or from a message) validates it: the offset is
+//! aligned and inside what has been allocated, the check matches this region, the kind and the
+//! block's generation, the object is still held by someone, and the header in the region says
+//! the same. A corrupt or hostile handle, one from another process tree, or a stale one (its
+//! object freed since, perhaps its block reused) is an error.
+//!
+//! An [`Object`] is a handle opened in this process: it counts as one of its holders (see
+//! `holdings`), cloning it is another handle, and dropping the last one in the process tree
+//! frees the block. A [`Place`] is a plain view of an object (copied freely, no count) for
+//! code that runs while some `Object` keeps it alive, such as the steps of a ring operation.
 
 use crate::sys::region_atomics::{AtomicU32, AtomicU64};
 use crate::sys::Futex;
 use crate::time::Deadline;
 use std::future::Future;
+use std::ops::Deref;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
+use super::holdings::{self, CLASS_AT, DEPENDENT_AT, GENERATION_AT, REFS_AT};
 use super::mapping::{region, Atom, Region, ALIGN, HEADER_LEN};
 use crate::sync::atomic::Ordering;
 use crate::sync::Word;
 use crate::{sys, Error};
 
 /// The header's length.
-const OBJECT_HEADER: usize = 16;
+const OBJECT_HEADER: usize = 32;
 
 /// What a shared object travels as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub(crate) struct Handle {
     offset: u64,
     kind: u32,
     check: u64,
+}
+
+impl Serialize for Handle {
+    /// As the three fields; a handle serialised into a process's arguments is noted, so that
+    /// its object lives until the child opens it (see `holdings`).
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Handle {
+            offset: u64,
+            kind: u32,
+            check: u64,
+        }
+        if let Ok(offset) = usize::try_from(self.offset) {
+            holdings::note_serialised(offset, self.check);
+        }
+        Handle {
+            offset: self.offset,
+            kind: self.kind,
+            check: self.check,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Handle {
@@ -53,50 +88,140 @@ impl Handle {
     }
 }
 
-/// An object of the region, validated.
-#[derive(Debug, Clone, Copy)]
+/// An object of the region, validated and held by this process (see the module docs).
+#[derive(Debug)]
 pub(crate) struct Object {
+    place: Place,
+}
+
+/// A view of an object of the region, valid while an [`Object`] holds it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place {
     region: &'static Region,
     offset: usize,
     kind: u32,
     aux: u32,
     body_len: usize,
+    check: u64,
 }
 
-fn check_of(region: &Region, offset: usize, kind: u32) -> u64 {
-    // splitmix64 of the three: a checksum against accidents, not a secret.
-    let mut x = region.id() ^ (offset as u64).rotate_left(20) ^ (u64::from(kind) << 44);
+impl Deref for Object {
+    type Target = Place;
+    fn deref(&self) -> &Place {
+        &self.place
+    }
+}
+
+impl Clone for Object {
+    /// Another handle to the same object.
+    fn clone(&self) -> Object {
+        holdings::cloned(self.place.offset);
+        Object { place: self.place }
+    }
+}
+
+impl Drop for Object {
+    fn drop(&mut self) {
+        holdings::dropped(self.place.region, self.place.offset);
+    }
+}
+
+fn check_of(region: &Region, offset: usize, kind: u32, generation: u32) -> u64 {
+    // splitmix64 of the four: a checksum against accidents, not a secret.
+    let mut x = region.id()
+        ^ (offset as u64).rotate_left(20)
+        ^ (u64::from(kind) << 44)
+        ^ (u64::from(generation) << 7);
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+    (x ^ (x >> 31)) | 1
+}
+
+/// A block of `size` bytes: a free one of its class, or fresh space. Before taking fresh
+/// space, and again before giving up, the records of dead processes are released (see
+/// `holdings`). The block's bytes are not cleared.
+pub(super) fn allocate(region: &Region, size: usize) -> Result<(usize, u32), Error> {
+    if let Some(block) = region.alloc(size, false)? {
+        return Ok(block);
+    }
+    holdings::sweep(region, false);
+    match region.alloc(size, true) {
+        Ok(Some(block)) => Ok(block),
+        Ok(None) => unreachable!("fresh space is taken or refused"),
+        Err(full) => {
+            holdings::sweep(region, true);
+            region.alloc(size, true)?.ok_or(full)
+        }
+    }
+}
+
+/// Zeroes bytes `[at, at + len)` of the region.
+fn clear(region: &Region, at: usize, len: usize) {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(ZEROS.len());
+        region.write_bytes(at + done, &ZEROS[..n]);
+        done += n;
+    }
 }
 
 impl Object {
     /// Allocates an object of `kind` with a zeroed body of `body_len` bytes.
     pub(crate) fn create(kind: u32, aux: u32, body_len: usize) -> Result<Object, Error> {
+        Object::create_cleared(kind, aux, body_len, body_len)
+    }
+
+    /// Allocates an object of `kind` with a body of `body_len` bytes whose first `cleared`
+    /// bytes are zero (the rest holds whatever a freed block held: for bytes the object's
+    /// protocol writes before it reads them).
+    pub(crate) fn create_cleared(
+        kind: u32,
+        aux: u32,
+        body_len: usize,
+        cleared: usize,
+    ) -> Result<Object, Error> {
         let region = region()?;
         let size = OBJECT_HEADER
             .checked_add(body_len)
             .ok_or_else(|| Error::InvalidArgument("shared object too large".to_owned()))?;
-        let offset = region.alloc(size)?;
-        let object = Object {
-            region,
-            offset,
-            kind,
-            aux,
-            body_len,
+        let (offset, class) = allocate(region, size)?;
+        let header = |at| {
+            region
+                .atom::<AtomicU32>(offset + at)
+                .expect("an allocated header is in bounds")
         };
-        object.header_u32(0).store(kind, Ordering::Relaxed);
-        object.header_u32(4).store(aux, Ordering::Relaxed);
-        object
-            .header_u64()
-            .store(check_of(region, offset, kind), Ordering::Release);
+        let check_word: &AtomicU64 = region
+            .atom(offset + 8)
+            .expect("an allocated header is in bounds");
+        // A freed block's generation lives on; everything else is new.
+        let generation = header(GENERATION_AT).load(Ordering::Acquire);
+        check_word.store(0, Ordering::Release);
+        clear(region, offset + OBJECT_HEADER, cleared.min(body_len));
+        header(0).store(kind, Ordering::Relaxed);
+        header(4).store(aux, Ordering::Relaxed);
+        header(REFS_AT).store(1, Ordering::Relaxed);
+        header(CLASS_AT).store(class, Ordering::Relaxed);
+        header(DEPENDENT_AT).store(0, Ordering::Relaxed);
+        let check = check_of(region, offset, kind, generation);
+        check_word.store(check, Ordering::Release);
+        let object = Object {
+            place: Place {
+                region,
+                offset,
+                kind,
+                aux,
+                body_len,
+                check,
+            },
+        };
+        holdings::created(region, offset)?;
         Ok(object)
     }
 
     /// Validates `handle` as an object of `kind`, whose body length follows from its aux
-    /// (`None`: an aux this kind never has).
+    /// (`None`: an aux this kind never has), and holds it.
     pub(crate) fn open(
         handle: Handle,
         kind: u32,
@@ -111,10 +236,7 @@ impl Object {
                 with_article(&type_name(kind))
             ));
         }
-        if offset < HEADER_LEN
-            || offset % ALIGN != 0
-            || handle.check != check_of(region, offset, kind)
-        {
+        if offset < HEADER_LEN || offset % ALIGN != 0 {
             return Err(
                 "not a handle to an object of this process tree's shared region".to_owned(),
             );
@@ -127,55 +249,77 @@ impl Object {
             let kind_here: &AtomicU32 = region.atom(offset)?;
             let aux: &AtomicU32 = region.atom(offset + 4)?;
             let check: &AtomicU64 = region.atom(offset + 8)?;
+            let generation: &AtomicU32 = region.atom(offset + GENERATION_AT)?;
             Some((
                 kind_here.load(Ordering::Relaxed),
                 aux.load(Ordering::Relaxed),
                 check.load(Ordering::Acquire),
+                generation.load(Ordering::Acquire),
             ))
         });
-        let Some((kind_here, aux, check)) = header else {
+        let Some((kind_here, aux, check, generation)) = header else {
             return Err("the handle points past the shared objects".to_owned());
         };
+        if handle.check != check_of(region, offset, kind, generation) {
+            return Err(if check == 0 || kind_here != kind {
+                "the handle's object was freed (no process held it any more)".to_owned()
+            } else {
+                "not a handle to a live object of this process tree's shared region (a handle \
+                 from another tree, or one whose object was freed and its space reused)"
+                    .to_owned()
+            });
+        }
         if kind_here != kind || check != handle.check {
-            return Err("the handle does not match the object in shared memory".to_owned());
+            return Err("the handle's object was freed (no process held it any more)".to_owned());
         }
         let body_len = body_len(aux).ok_or("the shared object's header is corrupt")?;
         match (offset + OBJECT_HEADER).checked_add(body_len) {
-            Some(end) if end <= allocated => Ok(Object {
-                region,
-                offset,
-                kind,
-                aux,
-                body_len,
+            Some(end) if end <= allocated => {}
+            _ => return Err("the shared object's header is corrupt".to_owned()),
+        }
+        match holdings::opened(region, offset, check) {
+            Ok(true) => Ok(Object {
+                place: Place {
+                    region,
+                    offset,
+                    kind,
+                    aux,
+                    body_len,
+                    check,
+                },
             }),
-            _ => Err("the shared object's header is corrupt".to_owned()),
+            Ok(false) => {
+                Err("the handle's object was freed (no process held it any more)".to_owned())
+            }
+            Err(full) => Err(full.to_string()),
         }
     }
 
+    /// Keeps `dependent` alive for as long as this object lives (a barrier's action argument),
+    /// instead of a dependent kept before.
+    pub(crate) fn attach(&self, dependent: &Object) {
+        holdings::attach(self.region, self.offset, dependent.offset);
+    }
+
+    /// A plain view of the object, valid while this handle (or another) holds it.
+    pub(crate) fn place(&self) -> Place {
+        self.place
+    }
+}
+
+impl Place {
     /// The handle that opens this object.
     pub(crate) fn handle(&self) -> Handle {
         Handle {
             offset: self.offset as u64,
             kind: self.kind,
-            check: check_of(self.region, self.offset, self.kind),
+            check: self.check,
         }
     }
 
     /// The aux number recorded at creation.
     pub(crate) fn aux(&self) -> u32 {
         self.aux
-    }
-
-    fn header_u32(&self, at: usize) -> &'static AtomicU32 {
-        self.region
-            .atom(self.offset + at)
-            .expect("an allocated header is in bounds")
-    }
-
-    fn header_u64(&self) -> &'static AtomicU64 {
-        self.region
-            .atom(self.offset + 8)
-            .expect("an allocated header is in bounds")
     }
 
     /// The atomic at byte `at` of the body; `at` must be aligned for `A` and in the body.

@@ -61,7 +61,7 @@
 //! broken, with its own pid, so nobody reads a torn frame.
 
 use super::drive::{Block, Op, Step};
-use crate::process::region::{Handle, Object, SharedWord};
+use crate::process::region::{Handle, Object, Place, SharedWord};
 use crate::sync::atomic::Ordering::SeqCst;
 use crate::sync::RawLock;
 use crate::sync::Word;
@@ -123,16 +123,24 @@ enum Seq {
     Room,
 }
 
-/// A ring in the region.
+/// A ring in the region: a view of its object, valid while an [`Object`] holds it (the
+/// handle types keep one beside the ring; an op that may outlive its caller keeps one too,
+/// see [`Sending::keeping`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ring {
-    object: Object,
+    object: Place,
 }
 
 impl Ring {
-    /// A new, empty ring object of `kind`, with `aux` in its header.
-    pub(crate) fn create(kind: u32, aux: u32) -> Result<Ring, Error> {
-        Object::create(kind, aux, BODY).map(|object| Ring { object })
+    /// A new, empty ring object of `kind`, with `aux` in its header. Its data bytes are not
+    /// cleared (a reader only reads bytes a writer wrote).
+    pub(crate) fn create(kind: u32, aux: u32) -> Result<(Object, Ring), Error> {
+        Object::create_cleared(kind, aux, BODY, DATA).map(|object| {
+            let ring = Ring {
+                object: object.place(),
+            };
+            (object, ring)
+        })
     }
 
     /// Validates `handle` as a ring object of `kind` whose aux satisfies `aux_ok`.
@@ -140,8 +148,13 @@ impl Ring {
         handle: Handle,
         kind: u32,
         aux_ok: impl FnOnce(u32) -> bool,
-    ) -> Result<Ring, String> {
-        Object::open(handle, kind, |aux| aux_ok(aux).then_some(BODY)).map(|object| Ring { object })
+    ) -> Result<(Object, Ring), String> {
+        Object::open(handle, kind, |aux| aux_ok(aux).then_some(BODY)).map(|object| {
+            let ring = Ring {
+                object: object.place(),
+            };
+            (object, ring)
+        })
     }
 
     /// The handle that opens this ring.
@@ -326,6 +339,8 @@ impl Ring {
             refuse,
             frame: None,
             undo: None,
+            whole_only: false,
+            _keep: None,
         })
     }
 
@@ -344,6 +359,7 @@ impl Ring {
             at_end,
             ending,
             frame: None,
+            _keep: None,
         }
     }
 
@@ -455,6 +471,10 @@ pub(crate) struct Sending {
     frame: Option<(u32, usize)>,
     /// Runs when the op ends without having sent its frame whole.
     undo: Option<Box<dyn FnOnce() + Send>>,
+    /// Begins only a frame that fits whole now (`Error::Full` otherwise).
+    whole_only: bool,
+    /// Keeps the ring's object alive while the op lives (see [`Sending::keeping`]).
+    _keep: Option<Box<dyn Send>>,
 }
 
 impl Sending {
@@ -463,6 +483,27 @@ impl Sending {
     pub(crate) fn undo_unless_sent(mut self, undo: impl FnOnce() + Send + 'static) -> Sending {
         self.undo = Some(Box::new(undo));
         self
+    }
+
+    /// Keeps `keep` (what holds the ring's object) alive while the op lives: for an op that
+    /// may outlive the handle it was made from (a future finished by another thread, see
+    /// `drive`).
+    pub(crate) fn keeping(mut self, keep: impl Send + 'static) -> Sending {
+        self._keep = Some(Box::new(keep));
+        self
+    }
+
+    /// Begins only a frame that fits whole in the ring's room now: `Error::Full` otherwise
+    /// (with [`Deadline::NOW`], a send that cannot block on any thread).
+    pub(crate) fn whole_only(mut self) -> Sending {
+        self.whole_only = true;
+        self
+    }
+
+    /// The payload, given back (for a send that was refused before it began).
+    pub(crate) fn into_payload(mut self) -> Vec<u8> {
+        self.undo = None;
+        std::mem::take(&mut self.payload)
     }
 }
 
@@ -489,7 +530,7 @@ impl Sending {
             }
         }
         let whole = FRAME_HEADER + self.payload.len();
-        let must_fit_whole = self.deadline.is_now() && !sys::can_block();
+        let must_fit_whole = self.whole_only || (self.deadline.is_now() && !sys::can_block());
         if must_fit_whole && whole > RING_LEN {
             return Some(Step::Done(Err(Error::Full)));
         }
@@ -594,6 +635,16 @@ pub(crate) struct Receiving {
     at_end: Error,
     ending: Ending,
     frame: Option<Frame>,
+    _keep: Option<Box<dyn Send>>,
+}
+
+impl Receiving {
+    /// Keeps `keep` (what holds the ring's object) alive while the op lives (see
+    /// [`Sending::keeping`]).
+    pub(crate) fn keeping(mut self, keep: impl Send + 'static) -> Receiving {
+        self._keep = Some(Box::new(keep));
+        self
+    }
 }
 
 impl Receiving {

@@ -6,9 +6,13 @@
 //!   `Polling`);
 //! - `drive`: runs an operation to its end, blocking the thread (the blocking, `try_` and
 //!   `_timeout` forms) or as a future (the `_async` forms), noticing dead peers the same way
-//!   in both.
+//!   in both;
+//! - `feeder`: the sender-side buffer and thread of an unbounded queue, so that its puts never
+//!   wait.
 
 pub(crate) mod drive;
+mod feeder;
 mod frames;
 
+pub(crate) use feeder::{flush_at_exit, Feeder};
 pub(crate) use frames::*;

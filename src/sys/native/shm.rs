@@ -8,17 +8,43 @@
 //! Children started by amphi inherit it: `process.rs` clears close-on-exec on the descriptor
 //! between `fork` and `exec` (in the child only) and names it in `AMPHI_SHM_FD`. The child's
 //! start-up hook ([`inherit`]) removes the variable, checks the descriptor (a regular file of
-//! exactly [`REGION_SIZE`] bytes), marks it close-on-exec again and keeps it; the child maps it
+//! a size within [`REGION_SIZE_LIMITS`], which becomes its region's size), marks it
+//! close-on-exec again and keeps it; the child maps it
 //! the first time it needs a shared object, and hands it on to its own children the same way.
 //!
 //! The mapping is never unmapped: references into it live as long as the process.
 
 use std::io;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
-/// The region's fixed size (sparse).
-pub(crate) const REGION_SIZE: usize = 16 << 20;
+/// The region's size unless [`set_region_size`] says otherwise (sparse).
+const DEFAULT_REGION_SIZE: usize = 16 << 20;
+
+/// The least and the most bytes a region may have (the allocator names blocks by their offset
+/// in units of 8 bytes in 32 bits, so at most 32 GiB).
+pub(crate) const REGION_SIZE_LIMITS: (usize, usize) = (1 << 20, 16 << 30);
+
+/// The region's size in this process (sparse): the default, the one set before it was
+/// created, or the inherited region's.
+static REGION_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_REGION_SIZE);
+
+fn region_size() -> usize {
+    REGION_SIZE.load(Ordering::Acquire)
+}
+
+/// Sets the size of a region not created (nor inherited) yet.
+pub(crate) fn set_region_size(bytes: usize) -> Result<(), String> {
+    if region_fd().is_some() || !BASE.load(Ordering::Acquire).is_null() {
+        return Err(format!(
+            "the shared region already exists ({} bytes); set its size before the first \
+             shared object",
+            region_size()
+        ));
+    }
+    REGION_SIZE.store(bytes, Ordering::Release);
+    Ok(())
+}
 
 /// The variable that names the inherited region's descriptor in a child.
 pub(super) const SHM_ENV: &str = "AMPHI_SHM_FD";
@@ -47,16 +73,22 @@ pub(super) fn inherit() {
     };
     // SAFETY: `libc::stat` is plain integers, so all zeros is a valid value; fstat writes into
     // it, a valid, writable `libc::stat`; an unknown descriptor is an error, never used.
-    let fits = unsafe {
+    let size = unsafe {
         let mut stat: libc::stat = std::mem::zeroed();
-        libc::fstat(fd, &mut stat) == 0
-            && (stat.st_mode & libc::S_IFMT) == libc::S_IFREG
-            && stat.st_size as u64 == REGION_SIZE as u64
+        let regular =
+            libc::fstat(fd, &mut stat) == 0 && (stat.st_mode & libc::S_IFMT) == libc::S_IFREG;
+        usize::try_from(stat.st_size)
+            .ok()
+            .filter(|size| regular && (REGION_SIZE_LIMITS.0..=REGION_SIZE_LIMITS.1).contains(size))
     };
+    let fits = size.is_some();
     // SAFETY: fcntl on an open descriptor (checked above), integer flags.
     if !fits || unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
         eprintln!("amphi: descriptor {fd} is not a shared-memory region; ignored");
         return;
+    }
+    if let Some(size) = size {
+        REGION_SIZE.store(size, Ordering::Release);
     }
     FD.store(fd, Ordering::Release);
 }
@@ -76,7 +108,7 @@ pub(crate) fn map_region(
     if let Some(fd) = region_fd() {
         let base = map(fd)?;
         BASE.store(base.as_ptr(), Ordering::Release);
-        return Ok((base, REGION_SIZE));
+        return Ok((base, region_size()));
     }
     // SAFETY: the name is a NUL-terminated literal; the flags are integers.
     let fd = unsafe { libc::memfd_create(c"amphi-shared".as_ptr(), libc::MFD_CLOEXEC) };
@@ -86,18 +118,19 @@ pub(crate) fn map_region(
             io::Error::last_os_error()
         ));
     }
-    // SAFETY: ftruncate on the descriptor just created; the size is a constant that fits.
-    if unsafe { libc::ftruncate(fd, REGION_SIZE as libc::off_t) } == -1 {
+    // SAFETY: ftruncate on the descriptor just created; the size is at most 16 GiB, which
+    // fits an `off_t`.
+    if unsafe { libc::ftruncate(fd, region_size() as libc::off_t) } == -1 {
         let err = io::Error::last_os_error();
         // SAFETY: closing the descriptor this function created and nothing else uses.
         unsafe { libc::close(fd) };
         return Err(format!("cannot size the shared region: {err}"));
     }
     let base = map(fd)?;
-    init(base, REGION_SIZE);
+    init(base, region_size());
     BASE.store(base.as_ptr(), Ordering::Release);
     FD.store(fd, Ordering::Release);
-    Ok((base, REGION_SIZE))
+    Ok((base, region_size()))
 }
 
 /// The mapping's base, checking that `[at, at + len)` lies inside the region.
@@ -105,7 +138,7 @@ fn range(at: usize, len: usize) -> *mut u8 {
     let base = BASE.load(Ordering::Acquire);
     assert!(!base.is_null(), "the shared region is not mapped");
     assert!(
-        at.checked_add(len).is_some_and(|end| end <= REGION_SIZE),
+        at.checked_add(len).is_some_and(|end| end <= region_size()),
         "bytes {at}+{len} lie outside the shared region"
     );
     base
@@ -138,11 +171,11 @@ pub(crate) fn region_read_bytes(at: usize, out: &mut [u8]) {
 
 fn map(fd: libc::c_int) -> Result<NonNull<u8>, String> {
     // SAFETY: a fresh shared mapping chosen by the kernel (null hint) of a descriptor sized
-    // REGION_SIZE; it overlaps nothing Rust owns. It is never unmapped.
+    // `region_size()` bytes; it overlaps nothing Rust owns. It is never unmapped.
     let base = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            REGION_SIZE,
+            region_size(),
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_SHARED,
             fd,

@@ -18,7 +18,8 @@
 //!
 //! # Beyond the objects
 //!
-//! The buffer is [`REGION_SIZE`] bytes of objects, then a tail only this module uses:
+//! The buffer is the region's bytes of objects (16 MiB, or what [`set_region_size`] asked for
+//! before the buffer was made), then a tail of [`TAIL_LEN`] bytes only this module uses:
 //!
 //! | offset from the tail | content |
 //! |---|---|
@@ -37,18 +38,65 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// Bytes of objects in the region (as natively).
-pub(crate) const REGION_SIZE: usize = 16 << 20;
+/// Bytes of objects in the region unless [`set_region_size`] says otherwise (as natively).
+const DEFAULT_REGION_SIZE: usize = 16 << 20;
+/// The least and the most bytes of objects a region may have.
+pub(crate) const REGION_SIZE_LIMITS: (usize, usize) = (1 << 20, 1 << 30);
 /// Where the proxies' addresses start: 2 GiB, far above anything the region code is given
-/// (it only ever offsets from here, and `REGION_BASE + REGION_SIZE + tail` fits in 32 bits).
+/// (it only ever offsets from here, and `REGION_BASE + 1 GiB + tail` fits in 32 bits).
 const REGION_BASE: usize = 0x8000_0000;
-const TAIL: u32 = REGION_SIZE as u32;
-const INITIALISED_AT: u32 = TAIL;
-const NEXT_PID_AT: u32 = TAIL + 4;
-const PIDS_AT: u32 = TAIL + 64;
 /// Process ids with a liveness entry; processes beyond count as alive.
 const MAX_PIDS: u32 = 1 << 16;
-const BUFFER_LEN: u32 = PIDS_AT + 4 * MAX_PIDS;
+/// The tail's bytes.
+const TAIL_LEN: u32 = 64 + 4 * MAX_PIDS;
+
+/// Bytes of objects: the size a buffer is made with, then the one this realm's buffer has.
+static REGION_SIZE: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(DEFAULT_REGION_SIZE);
+
+/// The buffer's bytes of objects once this instance has seen its buffer, else 0.
+static KNOWN_SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Bytes of objects in the region (the buffer's, once there is one).
+fn region_size() -> usize {
+    use std::sync::atomic::Ordering::{Acquire, Release};
+    let known = KNOWN_SIZE.load(Acquire);
+    if known != 0 {
+        return known;
+    }
+    let buffer = region_buffer();
+    if let Some(buffer) = buffer.dyn_ref::<js_sys::SharedArrayBuffer>() {
+        let size = (buffer.byte_length() - TAIL_LEN) as usize;
+        KNOWN_SIZE.store(size, Release);
+        return size;
+    }
+    REGION_SIZE.load(Acquire)
+}
+
+fn initialised_at() -> u32 {
+    region_size() as u32
+}
+
+fn next_pid_at() -> u32 {
+    region_size() as u32 + 4
+}
+
+fn pids_at() -> u32 {
+    region_size() as u32 + 64
+}
+
+/// Sets the size of a region whose buffer this realm has not made (nor received) yet.
+pub(crate) fn set_region_size(bytes: usize) -> Result<(), String> {
+    if !region_buffer().is_null() {
+        return Err(format!(
+            "the shared region already exists ({} bytes); set its size before the first \
+             thread, process or shared object",
+            region_size()
+        ));
+    }
+    REGION_SIZE.store(bytes, std::sync::atomic::Ordering::Release);
+    Ok(())
+}
 /// The page's (or test runner's) process id.
 pub(crate) const ROOT_PID: u32 = 1;
 
@@ -212,17 +260,18 @@ pub(crate) fn map_region(
     let base = NonNull::new(REGION_BASE as *mut u8).expect("REGION_BASE is not null");
     // 0: nobody started; 1: an instance is initialising; 2: done. The header is a few stores,
     // so the others spin (the page's main thread may not sleep).
-    if cas(4, INITIALISED_AT, 0, 1) == 0 {
-        init(base, REGION_SIZE);
+    let size = region_size();
+    if cas(4, initialised_at(), 0, 1) == 0 {
+        init(base, size);
         rmw(STORE, 4, pid_entry(ROOT_PID), 1);
-        rmw(STORE, 4, INITIALISED_AT, 2);
+        rmw(STORE, 4, initialised_at(), 2);
     } else {
         let mut backoff = crate::sync::Backoff::new();
-        while tail_word(INITIALISED_AT) != 2 {
+        while tail_word(initialised_at()) != 2 {
             backoff.pause();
         }
     }
-    Ok((base, REGION_SIZE))
+    Ok((base, size))
 }
 
 /// Makes the region's buffer in this realm unless it has one. A thread's worker always has it
@@ -230,7 +279,7 @@ pub(crate) fn map_region(
 /// one: the region exists before any worker, which receives it at its start.
 pub(super) fn ensure_buffer() {
     if region_buffer().is_null() {
-        create_region(BUFFER_LEN);
+        create_region(REGION_SIZE.load(std::sync::atomic::Ordering::Acquire) as u32 + TAIL_LEN);
     }
 }
 
@@ -245,12 +294,12 @@ pub(super) fn isolated_buffer() -> Result<(), String> {
 
 /// The liveness entry of `pid` (which must be below [`MAX_PIDS`]).
 fn pid_entry(pid: u32) -> u32 {
-    PIDS_AT + 4 * pid
+    pids_at() + 4 * pid
 }
 
 /// A new process id, recorded alive as a child of `parent`.
 pub(crate) fn new_pid(parent: u32) -> u32 {
-    let pid = rmw(ADD, 4, NEXT_PID_AT, 1).wrapping_add(ROOT_PID + 1);
+    let pid = rmw(ADD, 4, next_pid_at(), 1).wrapping_add(ROOT_PID + 1);
     if pid < MAX_PIDS {
         rmw(STORE, 4, pid_entry(pid), parent + 1);
     }
@@ -265,7 +314,7 @@ pub(crate) fn pid_ended(pid: u32) {
     rmw(STORE, 4, pid_entry(pid), 0);
     // Its descendants end with it (their workers are stopped with its). A child's id is always
     // above its parent's, so one ascending pass finds every descendant.
-    let handed_out = tail_word(NEXT_PID_AT)
+    let handed_out = tail_word(next_pid_at())
         .saturating_add(ROOT_PID + 1)
         .min(MAX_PIDS);
     let mut ended = vec![pid];
@@ -300,7 +349,7 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
 /// Checks that `[at, at + len)` lies inside the region's objects; returns `at` for JS.
 fn range(at: usize, len: usize) -> u32 {
     assert!(
-        at.checked_add(len).is_some_and(|end| end <= REGION_SIZE),
+        at.checked_add(len).is_some_and(|end| end <= region_size()),
         "bytes {at}+{len} lie outside the shared region"
     );
     at as u32
