@@ -84,9 +84,11 @@ impl Pipe {
     pub fn new<T>(duplex: bool) -> Result<(Connection<T>, Connection<T>), Error> {
         let (forward_object, forward) = Ring::create(KIND_PIPE, 0)?;
         forward.note_writer();
+        forward.note_reader();
         if duplex {
             let (backward_object, backward) = Ring::create(KIND_PIPE, 0)?;
             backward.note_writer();
+            backward.note_reader();
             let held = Arc::new(vec![forward_object, backward_object]);
             Ok((
                 Connection::new(Some(backward), Some(forward), Arc::clone(&held)),
@@ -127,9 +129,11 @@ impl Pipe {
 /// [`RecvError::Eof`]. The peer also gets [`RecvError::Eof`] (within about 100 ms) once the last
 /// process that sent on the end, or took it as an argument, has ended, whether it returned or
 /// was killed, as a pipe's reader does when the last process holding the other end exits;
-/// a receiver never waits forever for a sender that is gone. A process that dies in the middle
-/// of a message breaks that direction instead (`PeerDied`, see
-/// [`Queue`](super::Queue)).
+/// a receiver never waits forever for a sender that is gone. Likewise a sender waiting for
+/// room gets [`SendError::BrokenPipe`] (within about 100 ms) once the last process that
+/// received on the other end, or took it as an argument, has ended: a sender never waits
+/// forever for a receiver that is gone. A process that dies in the middle of a message breaks
+/// that direction instead (`PeerDied`, see [`Queue`](super::Queue)).
 ///
 /// # Examples
 ///
@@ -370,7 +374,7 @@ impl<T> Connection<T> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        ring.sending(payload, Deadline::NEVER, 0, |flags| {
+        let sending = ring.sending(payload, Deadline::NEVER, 0, |flags| {
             if flags & WRITE_CLOSED != 0 {
                 Some(Error::Closed)
             } else if flags & READ_CLOSED != 0 {
@@ -378,7 +382,8 @@ impl<T> Connection<T> {
             } else {
                 None
             }
-        })
+        })?;
+        Ok(sending.broken_when_reader_gone())
     }
 
     fn receiving(&self, deadline: Deadline) -> Result<Receiving, RecvError> {
@@ -403,7 +408,8 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// is full.
     ///
     /// Fails, handing the value back, with [`SendError::BrokenPipe`] once the other end is
-    /// closed, [`SendError::Closed`] on a closed end, [`SendError::NotWritable`] on the
+    /// closed (or, while the ring is full, once the last process that received on it has
+    /// ended), [`SendError::Closed`] on a closed end, [`SendError::NotWritable`] on the
     /// receiving end of a one-way pipe, [`SendError::Encode`] if the value does not
     /// serialise, [`SendError::WouldBlock`] on the browser's main thread.
     ///
@@ -583,6 +589,10 @@ impl<'de, T> Deserialize<'de> for Connection<T> {
             ring.note_writer();
         }
         let incoming = open(ends.incoming)?;
+        if let Some(ring) = incoming {
+            // And the process that takes a receiving end is its reader until it receives.
+            ring.note_reader();
+        }
         Ok(Connection::new(incoming, outgoing, Arc::new(held)))
     }
 }

@@ -14,6 +14,7 @@
 //! | 0, 4, 8 | the writer lock (`RawLock`), its holder's pid (0 when free), whether the holder is in the middle of a frame |
 //! | 12 | the last writer: the pid of the process that last sent, or took the sending end (pipes) |
 //! | 64, 68, 72 | the same three as at 0 for the reader lock |
+//! | 76 | the last reader: the pid of the process that last received, or took the receiving end (pipes) |
 //! | 128, 132 | `write_pos` (bytes ever written; wrapping, `pos % RING_LEN` is the index) and `data_seq`, bumped whenever bytes are published or the ring is closed |
 //! | 136 | the sleepers of `room_seq` (writers waiting for room) |
 //! | 192, 196 | `read_pos` (bytes ever read) and `room_seq`, bumped whenever bytes are consumed or the ring is closed |
@@ -52,7 +53,11 @@
 //!
 //! - a reader that asked for it ([`Ending::WithLastWriter`], a pipe's receiving end) sees the
 //!   end of the stream once the last writer has ended and everything it sent was read, as a
-//!   pipe's reader does when the last process holding the other end exits.
+//!   pipe's reader does when the last process holding the other end exits;
+//! - a writer that asked for it ([`Sending::broken_when_reader_gone`], a pipe's sending end)
+//!   waiting for room gets [`Error::BrokenPipe`] once the last reader has ended, as a pipe's
+//!   writer does when the last process holding the other end exits (in the middle of a frame
+//!   it also breaks the ring, so nobody reads the torn frame).
 //!
 //! Pids are checked with `sys::pid_alive`: a pid reused by a new process looks alive.
 //!
@@ -83,6 +88,7 @@ const LAST_WRITER: usize = 12;
 const R_LOCK: usize = 64;
 const R_OWNER: usize = 68;
 const R_PARTIAL: usize = 72;
+const LAST_READER: usize = 76;
 const WRITE_POS: usize = 128;
 const DATA_SEQ: usize = 132;
 const ROOM_SLEEPERS: usize = 136;
@@ -214,6 +220,22 @@ impl Ring {
         }
     }
 
+    /// Records this process as the ring's last reader (it receives, or it took the receiving
+    /// end).
+    pub(crate) fn note_reader(&self) {
+        let me = sys::current_pid();
+        let last = self.word(LAST_READER);
+        if last.load(SeqCst) != me {
+            last.swap(me, SeqCst);
+        }
+    }
+
+    /// The last reader's pid if it has ended.
+    fn reader_gone(&self) -> Option<u32> {
+        let pid = self.word(LAST_READER).load(SeqCst);
+        (pid != 0 && !sys::pid_alive(pid)).then_some(pid)
+    }
+
     /// Whether the last writer has ended and left nothing to read at `pos`.
     fn writer_gone(&self, pos: u32) -> bool {
         let pid = self.word(LAST_WRITER).load(SeqCst);
@@ -340,6 +362,7 @@ impl Ring {
             frame: None,
             undo: None,
             whole_only: false,
+            reader_ends: false,
             _keep: None,
         })
     }
@@ -473,6 +496,8 @@ pub(crate) struct Sending {
     undo: Option<Box<dyn FnOnce() + Send>>,
     /// Begins only a frame that fits whole now (`Error::Full` otherwise).
     whole_only: bool,
+    /// Fails with `Error::BrokenPipe` once the last reader has ended (see the module docs).
+    reader_ends: bool,
     /// Keeps the ring's object alive while the op lives (see [`Sending::keeping`]).
     _keep: Option<Box<dyn Send>>,
 }
@@ -497,6 +522,13 @@ impl Sending {
     /// (with [`Deadline::NOW`], a send that cannot block on any thread).
     pub(crate) fn whole_only(mut self) -> Sending {
         self.whole_only = true;
+        self
+    }
+
+    /// Fails with [`Error::BrokenPipe`] instead of waiting for room once the ring's last
+    /// reader (see [`Ring::note_reader`]) has ended: a pipe's send.
+    pub(crate) fn broken_when_reader_gone(mut self) -> Sending {
+        self.reader_ends = true;
         self
     }
 
@@ -608,10 +640,19 @@ impl Op for Sending {
     }
 
     fn on_quiet(&mut self) -> Result<(), Error> {
-        if self.hold.held {
-            self.hold.ring.check_partner(Side::Read)
-        } else {
-            self.hold.take_over()
+        if !self.hold.held {
+            return self.hold.take_over();
+        }
+        let ring = self.hold.ring;
+        ring.check_partner(Side::Read)?;
+        match ring.reader_gone().filter(|_| self.reader_ends) {
+            Some(reader) => {
+                if self.mid_frame() {
+                    ring.mark_broken(reader);
+                }
+                Err(Error::BrokenPipe)
+            }
+            None => Ok(()),
         }
     }
 
@@ -653,7 +694,7 @@ impl Receiving {
         let ring = self.hold.ring;
         if !self.hold.held {
             match self.hold.try_take(self.deadline, Error::Empty) {
-                Ok(None) => {}
+                Ok(None) => ring.note_reader(),
                 Ok(Some(block)) => return Some(Step::Wait(block, self.deadline)),
                 Err(failed) => return Some(Step::Done(Err(failed))),
             }
