@@ -3,6 +3,28 @@
 //!
 //! Body: `permits`, then `sleepers` (see `crate::sync`'s `semaphore`). The header's aux holds a bounded
 //! semaphore's initial value, so a child's copy enforces the same bound.
+//!
+//! # A process that dies
+//!
+//! A semaphore's permits have no owner (any process may release permits it never acquired), so
+//! nothing can give back the permits of a process that ended. What is promised, natively and
+//! in the browser (a terminated process worker is a death), for a process killed at any
+//! instruction:
+//!
+//! - **A permit it held is lost**, as in Python: [`value`](Semaphore::value) stays one lower.
+//!   Nobody is told ([`Error::OwnerDied`] is for locks, which have an owner); a release by any
+//!   process gives it back (up to a [`BoundedSemaphore`]'s initial value).
+//! - **The semaphore stays consistent.** Taking and adding permits are single compare-and-swap
+//!   operations on `permits`: a process killed inside `acquire` or `release` either took (or
+//!   added) its permits or did not.
+//! - **No waiter hangs past its timeout**: [`acquire_timeout`](Semaphore::acquire_timeout)
+//!   returns [`Error::Timeout`] once it passes, whatever the dead did. [`acquire`](Semaphore::acquire)
+//!   without one waits, as Python's does, for a release that may never come: use a timeout
+//!   where a holder may die.
+//! - **A waiter killed while asleep takes no release from the living**: natively the kernel
+//!   drops a killed sleeper from the futex's queue, in the browser a terminated worker's wait
+//!   is gone with it, so a release wakes a live waiter. The killed waiter stays counted in
+//!   `sleepers`, which only costs later releases a wake-up call that finds nobody.
 
 use std::fmt;
 use std::time::Duration;
@@ -62,8 +84,10 @@ impl Shared {
 ///
 /// A handle to permits in the shared region: pass it to children as an argument. Any process
 /// may release, and may release more than it acquired. There is no `acquire_async` (see
-/// [`Lock`](super::Lock)). A child that dies holding a permit does not give it back; use
-/// [`acquire_timeout`](Semaphore::acquire_timeout) where that may happen.
+/// [`Lock`](super::Lock)). A process that dies holding a permit does not give it back, as in
+/// Python; no waiter hangs past its timeout, so use
+/// [`acquire_timeout`](Semaphore::acquire_timeout) where that may happen (see the module docs
+/// for exactly what is promised).
 ///
 /// # Examples
 ///
@@ -174,7 +198,8 @@ impl Semaphore {
 }
 
 /// A semaphore shared by processes that refuses to be released above its initial value, as
-/// Python's `multiprocessing.BoundedSemaphore` ([`Error::SemaphoreOverflow`]).
+/// Python's `multiprocessing.BoundedSemaphore` ([`Error::SemaphoreOverflow`]). A process that
+/// dies holding a permit does not give it back (see the module docs).
 ///
 /// # Examples
 ///
