@@ -86,6 +86,8 @@ conformance! {
         amphi::thread::sleep(Duration::from_millis(100)).unwrap();
         kill(&doomed);
         sem.release(1).unwrap();
+        // The live waiter's own timeout is far off: only the release can end its wait before.
+        common::wait_for("the live waiter to take the permit", || sem.value() == 0);
         assert_eq!(
             live.join_timeout(PATIENCE).unwrap(),
             Ok(()),

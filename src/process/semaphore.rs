@@ -21,10 +21,13 @@
 //!   returns [`Error::Timeout`] once it passes, whatever the dead did. [`acquire`](Semaphore::acquire)
 //!   without one waits, as Python's does, for a release that may never come: use a timeout
 //!   where a holder may die.
-//! - **A waiter killed while asleep takes no release from the living**: natively the kernel
-//!   drops a killed sleeper from the futex's queue, in the browser a terminated worker's wait
-//!   is gone with it, so a release wakes a live waiter. The killed waiter stays counted in
-//!   `sleepers`, which only costs later releases a wake-up call that finds nobody.
+//! - **A waiter killed while asleep does not keep a release from the living.** Natively the
+//!   kernel drops a killed sleeper from the futex's queue, so a release wakes a live waiter.
+//!   In the browser a worker terminated inside `Atomics.wait` can still take a notification,
+//!   so every waiter sleeps in slices of at most 100 ms and then looks at the permits again:
+//!   a release taken by a dead waiter reaches a live one within a slice. The killed waiter
+//!   stays counted in `sleepers`, which only costs later releases a wake-up call that finds
+//!   nobody.
 
 use std::fmt;
 use std::time::Duration;
@@ -41,6 +44,8 @@ use crate::Error;
 const KIND_SEMAPHORE: u32 = 2;
 const KIND_BOUNDED: u32 = 3;
 const BODY: usize = 8;
+/// The longest a waiter sleeps before it looks at the permits again.
+const SLICE: Duration = Duration::from_millis(100);
 
 /// The state both semaphores share.
 struct Shared {
@@ -66,9 +71,19 @@ impl Shared {
         Object::open(handle, kind, |_| Some(BODY)).map(Shared::from_object)
     }
 
+    /// Takes a permit, sleeping in slices (see the module docs: a wake-up taken by a waiter
+    /// that was killed costs a live waiter at most a slice).
     fn acquire(&self, deadline: Deadline) -> Result<SemaphoreGuard<'_>, Error> {
-        self.raw.take_until(deadline)?;
-        Ok(SemaphoreGuard { raw: &self.raw })
+        loop {
+            let Ok(slice) = deadline.capped(SLICE) else {
+                return self.try_acquire().ok_or(Error::Timeout);
+            };
+            match self.raw.take_until(slice) {
+                Ok(()) => return Ok(SemaphoreGuard { raw: &self.raw }),
+                Err(Error::Timeout) => {}
+                Err(other) => return Err(other),
+            }
+        }
     }
 
     fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
