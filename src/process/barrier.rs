@@ -47,9 +47,10 @@
 //! waiter looks at the slots (the process `Lock`'s dead-owner rule: natively the pid no longer
 //! names a running process, a zombie included; in the browser a terminated process worker):
 //!
-//! - a party that died while the round was filling breaks the barrier: the others get
-//!   [`Error::BrokenBarrier`](crate::Error::BrokenBarrier) within about a slice, every later
-//!   caller too until [`reset`](Barrier::reset);
+//! - a party that died while the round was filling breaks the barrier: the parties waiting in
+//!   it get [`Error::BrokenBarrier`] within about a slice, every
+//!   later caller too until [`reset`](Barrier::reset) (a caller that arrives before anyone
+//!   noticed may instead complete the round, in which the dead party had arrived);
 //! - a party that died after its round was released, before it left, is forgotten: the next
 //!   round opens as if it had left.
 //!
@@ -202,7 +203,10 @@ impl Record {
 /// lives in the process tree's shared region; pass the handle to children as arguments. As the
 /// thread [`crate::Barrier`], it may have an action ([`with_action`](Barrier::with_action): a
 /// plain function and its argument, see the module docs) and a default timeout
-/// ([`with_timeout`](Barrier::with_timeout)); it has no async form.
+/// ([`with_timeout`](Barrier::with_timeout)); it has no async form. A party whose process
+/// is killed inside [`wait`](Barrier::wait) breaks the round for the others instead of leaving
+/// them asleep, and [`reset`](Barrier::reset) and [`abort`](Barrier::abort) always bring the
+/// barrier back (see the module docs).
 ///
 /// # Examples
 ///
