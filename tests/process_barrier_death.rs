@@ -32,7 +32,7 @@ fn within_patience<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static)
     Thread::spawn(call)
         .unwrap()
         .join_timeout(PATIENCE)
-        .expect("the call returned instead of hanging")
+        .expect("the call ended within PATIENCE instead of hanging")
 }
 
 /// Starts a child that waits on `barrier`, and returns once `barrier` counts `waiting` waiters.
