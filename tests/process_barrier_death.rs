@@ -14,7 +14,7 @@ mod common;
 
 use std::time::Duration;
 
-use amphi::process::{Barrier, Process};
+use amphi::process::{Barrier, Event, Process};
 use amphi::{Error, Thread};
 use common::PATIENCE;
 
@@ -43,6 +43,12 @@ fn start_waiting(barrier: &Barrier, waiting: u32) -> Process<Option<u32>> {
         barrier.n_waiting() >= waiting
     });
     child
+}
+
+/// A barrier action that never ends: says it runs, then sleeps (until killed).
+fn stall(running: Event) {
+    running.set();
+    amphi::thread::sleep(PATIENCE).unwrap();
 }
 
 /// Kills `child` and waits for it to end.
@@ -129,6 +135,31 @@ conformance! {
         assert_eq!(second, Err(Error::BrokenBarrier));
         barrier.reset().unwrap();
         live_round(&barrier);
+    }
+
+    fn a_party_killed_inside_the_action_breaks_the_barrier_for_the_others() {
+        let running = Event::new().unwrap();
+        let barrier = Barrier::new(2)
+            .unwrap()
+            .with_action(stall, running.clone())
+            .unwrap();
+        let survivor = {
+            let barrier = barrier.clone();
+            Thread::spawn(move || barrier.wait()).unwrap()
+        };
+        common::wait_for("the survivor to wait", || barrier.n_waiting() == 1);
+        // The child arrives last, so it runs the action, holding the barrier's internal lock.
+        let doomed = Process::new(wait_once, barrier.clone());
+        doomed.start().unwrap();
+        running.wait_timeout(PATIENCE).unwrap();
+        kill(&doomed);
+        assert_eq!(
+            survivor.join_timeout(PATIENCE).expect("the survivor was woken"),
+            Err(Error::BrokenBarrier)
+        );
+        assert!(barrier.broken());
+        barrier.reset().unwrap();
+        assert!(!barrier.broken());
     }
 
     fn reset_and_abort_bring_back_a_barrier_a_dead_party_left_draining() {
