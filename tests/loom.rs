@@ -2,7 +2,9 @@
 //! primitives' words, with the futex emulated by the `sys` loom backend (timed waits explore
 //! both "woken" and "timed out"). Beyond the primitives: the thread queues (put, get and close
 //! over the slot ring and the list store, with the sleepers' counts and sequence words) and the
-//! thread pipe's end of file.
+//! thread pipe's end of file. The barrier models also cover `RawOwnedLock`, the lock whose
+//! word holds its holder's id (the process family's `Lock` and the internal lock of both
+//! families' barriers), which the thread barrier runs over with one constant id.
 //!
 //! The queue and pipe models run under a preemption bound of 2 (their protocols take more
 //! steps than a lock's), the others under 3, so the whole file runs in a few minutes.
@@ -235,6 +237,72 @@ fn barrier_of_two_releases_both_with_distinct_indices() {
         let theirs = other.join().unwrap();
         assert_ne!(mine, theirs);
         assert!(mine < 2 && theirs < 2);
+    });
+}
+
+/// The barrier's internal lock is a `RawOwnedLock` (its holder's id in the word, with a
+/// sleepers bit): three parties contend for it, sleep on it and on the round's `changed` word.
+#[test]
+fn barrier_of_three_contending_for_its_lock_releases_all() {
+    model_bounded(2, || {
+        let barrier = Arc::new(Barrier::new(3).unwrap());
+        let others: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = barrier.clone();
+                thread::spawn(move || barrier.wait().unwrap())
+            })
+            .collect();
+        let mut indices = vec![barrier.wait().unwrap()];
+        indices.extend(others.into_iter().map(|other| other.join().unwrap()));
+        indices.sort_unstable();
+        assert_eq!(indices, [0, 1, 2]);
+        assert!(!barrier.broken());
+    });
+}
+
+/// A timed wait racing the last arrival: either both pass, or the timeout broke the round and
+/// both see it broken; never one of each, never a hang.
+#[test]
+fn barrier_timed_wait_and_arrival_agree() {
+    model(|| {
+        let barrier = Arc::new(Barrier::new(2).unwrap());
+        let timed = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.wait_timeout(Duration::from_millis(1)))
+        };
+        let mine = barrier.wait();
+        let theirs = timed.join().unwrap();
+        assert_eq!(mine.is_ok(), theirs.is_ok(), "{mine:?} {theirs:?}");
+        match (mine, theirs) {
+            (Ok(mine), Ok(theirs)) => assert_ne!(mine, theirs),
+            (mine, theirs) => {
+                assert_eq!(mine, Err(Error::BrokenBarrier));
+                assert_eq!(theirs, Err(Error::BrokenBarrier));
+                assert!(barrier.broken());
+            }
+        }
+    });
+}
+
+/// Two rounds back to back: a party that passed the first may come back while the other is
+/// still draining it, and waits (on the round's `changed` word) until the next round opens.
+#[test]
+fn barrier_second_round_waits_for_the_first_to_drain() {
+    model_bounded(2, || {
+        let barrier = Arc::new(Barrier::new(2).unwrap());
+        let other = {
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let first = barrier.wait().unwrap();
+                let second = barrier.wait().unwrap();
+                (first, second)
+            })
+        };
+        let first = barrier.wait().unwrap();
+        let second = barrier.wait().unwrap();
+        let (their_first, their_second) = other.join().unwrap();
+        assert_ne!(first, their_first);
+        assert_ne!(second, their_second);
     });
 }
 

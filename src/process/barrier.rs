@@ -15,6 +15,7 @@
 //! | 32, 40 | the action's entry and target (`u64` each, [`crate::sys::code_ref`] numbers) |
 //! | 48, 56 | the argument object's offset and check (`u64` each) |
 //! | 64 | a checksum of the action record and this barrier's handle (`u64`) |
+//! | 72.. | one slot per party (`u32` each): the pid of the process whose party arrived with that index in the round under way, 0 for none |
 //!
 //! The action record (24..72) is written and read under the engine's internal lock, so the
 //! party that runs the action never sees it half-written. Its argument, serialised as JSON,
@@ -39,11 +40,26 @@
 //! be running this program already. The checks are against accidents, as for a child's
 //! start-up message.
 //!
-//! # Limits
+//! # A party that dies
 //!
-//! A process that dies inside `wait` still counts as arrived in that round, so give waiters a
-//! timeout (the round then breaks) or [`abort`](Barrier::abort) the barrier once a child is
-//! known dead.
+//! Every wait sleeps in slices of 100 ms. A party records its process in the slot of its
+//! arrival index, and clears it when it leaves. After a slice in which nothing happened, a
+//! waiter looks at the slots (the process `Lock`'s dead-owner rule: natively the pid no longer
+//! names a running process, a zombie included; in the browser a terminated process worker):
+//!
+//! - a party that died while the round was filling breaks the barrier: the parties waiting in
+//!   it get [`Error::BrokenBarrier`] within about a slice, every
+//!   later caller too until [`reset`](Barrier::reset) (a caller that arrives before anyone
+//!   noticed may instead complete the round, in which the dead party had arrived);
+//! - a party that died after its round was released, before it left, is forgotten: the next
+//!   round opens as if it had left.
+//!
+//! [`reset`](Barrier::reset) and [`abort`](Barrier::abort) forget dead parties first, so they
+//! always bring the barrier back. The engine's internal lock holds its holder's pid in its
+//! word: a process killed inside it is found out after a slice, and the lock taken over (every
+//! step under it leaves the words repairable; see `crate::sync`'s `barrier`). Every timeout is
+//! honoured, also while a caller waits for the previous round to drain. A pid reused by a new
+//! process looks alive (then the waiters time out, or wait for `reset` or `abort`).
 
 use std::fmt;
 use std::time::Duration;
@@ -51,17 +67,21 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::condition::Liveness;
 use super::region::{Handle, Object, SharedWord};
 use crate::sync::atomic::Ordering;
-use crate::sync::RawBarrier;
+use crate::sync::{Parties, RawBarrier};
 use crate::sys::region_atomics::{AtomicU32, AtomicU64};
 use crate::time::Deadline;
-use crate::Error;
+use crate::{sys, Error};
 
 const KIND_BARRIER: u32 = 5;
 /// The kind of an action's argument object.
 const KIND_ACTION_ARGUMENT: u32 = 0x50;
-const BODY: usize = 72;
+/// The fixed part of the body; the parties' slots follow.
+const RECORD_END: usize = 72;
+/// How long a waiter sleeps before it checks for parties that died.
+const SLICE: Duration = Duration::from_millis(100);
 
 const TIMEOUT_AT: usize = 16;
 const HAS_ACTION_AT: usize = 24;
@@ -71,6 +91,59 @@ const TARGET_AT: usize = 40;
 const ARGUMENT_OFFSET_AT: usize = 48;
 const ARGUMENT_CHECK_AT: usize = 56;
 const RECORD_CHECK_AT: usize = 64;
+
+/// The body's length for `parties` parties (a slot each), `None` if it cannot be one.
+fn body_len(parties: u32) -> Option<usize> {
+    usize::try_from(parties)
+        .ok()?
+        .checked_mul(4)?
+        .checked_add(RECORD_END)
+}
+
+/// A process barrier's parties: one slot per arrival index in the region, each the pid of the
+/// process whose party is inside with that index (see the module docs).
+pub(crate) struct Slots {
+    object: Object,
+}
+
+impl Slots {
+    fn slot(&self, index: u32) -> Option<&'static AtomicU32> {
+        (index < self.object.aux()).then(|| self.object.atom(RECORD_END + 4 * index as usize))
+    }
+}
+
+impl Parties for Slots {
+    const SLICE: Option<Duration> = Some(SLICE);
+    fn me(&self) -> u32 {
+        sys::current_pid()
+    }
+    fn ended(&self, pid: u32) -> bool {
+        !sys::pid_alive(pid)
+    }
+    fn entered(&self, index: u32) {
+        if let Some(slot) = self.slot(index) {
+            slot.store(sys::current_pid(), Ordering::Relaxed);
+        }
+    }
+    fn left(&self, index: u32) {
+        if let Some(slot) = self.slot(index) {
+            slot.store(0, Ordering::Relaxed);
+        }
+    }
+    fn reclaim_dead(&self) -> Option<u32> {
+        let mut liveness = Liveness::new();
+        let mut live = 0;
+        for index in 0..self.object.aux() {
+            let Some(slot) = self.slot(index) else { break };
+            match slot.load(Ordering::Relaxed) {
+                0 => {}
+                pid if liveness.alive(pid) => live += 1,
+                _ended => slot.store(0, Ordering::Relaxed),
+            }
+        }
+        Some(live)
+    }
+}
 
 /// What the barrier calls: decodes the argument and calls the target.
 ///
@@ -130,7 +203,10 @@ impl Record {
 /// lives in the process tree's shared region; pass the handle to children as arguments. As the
 /// thread [`crate::Barrier`], it may have an action ([`with_action`](Barrier::with_action): a
 /// plain function and its argument, see the module docs) and a default timeout
-/// ([`with_timeout`](Barrier::with_timeout)); it has no async form.
+/// ([`with_timeout`](Barrier::with_timeout)); it has no async form. A party whose process
+/// is killed inside [`wait`](Barrier::wait) breaks the round for the others instead of leaving
+/// them asleep, and [`reset`](Barrier::reset) and [`abort`](Barrier::abort) always bring the
+/// barrier back (see the module docs).
 ///
 /// # Examples
 ///
@@ -151,7 +227,7 @@ impl Record {
 /// ```
 pub struct Barrier {
     object: Object,
-    raw: RawBarrier<SharedWord>,
+    raw: RawBarrier<SharedWord, Slots>,
 }
 
 impl Barrier {
@@ -173,16 +249,20 @@ impl Barrier {
                 "a barrier needs at least one party".into(),
             ));
         }
-        Object::create(KIND_BARRIER, parties, BODY).map(Barrier::from_object)
+        let body = body_len(parties).ok_or_else(|| {
+            Error::SharedMemory(format!("a barrier of {parties} parties does not fit"))
+        })?;
+        Object::create(KIND_BARRIER, parties, body).map(Barrier::from_object)
     }
 
     fn from_object(object: Object) -> Barrier {
         Barrier {
-            raw: RawBarrier::from_words(
+            raw: RawBarrier::with_parties(
                 object.word(0),
                 object.word(4),
                 object.word(8),
                 object.word(12),
+                Slots { object },
             ),
             object,
         }
@@ -191,8 +271,10 @@ impl Barrier {
     fn open(handle: Handle) -> Result<Barrier, String> {
         // The action record is validated where it is read, under the engine's lock, by the
         // party that runs it (opening may happen where no lock can be waited for).
-        Object::open(handle, KIND_BARRIER, |aux| (aux != 0).then_some(BODY))
-            .map(Barrier::from_object)
+        Object::open(handle, KIND_BARRIER, |aux| {
+            (aux != 0).then(|| body_len(aux)).flatten()
+        })
+        .map(Barrier::from_object)
     }
 
     /// Runs `action(argument)` in the last arriving party of each round (in whichever process

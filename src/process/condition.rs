@@ -67,7 +67,7 @@ use super::region::{Handle, Object, SharedWord};
 use super::rlock::{RLock, RLockGuard};
 use crate::sync::atomic::Ordering;
 use crate::sync::Word;
-use crate::sync::{InnerLock, RawCondition, WaiterQueue, WAITING};
+use crate::sync::{InnerLock, RawCondition, RawOwnedLock, WaiterQueue, WAITING};
 use crate::time::Deadline;
 use crate::{sys, Error};
 
@@ -149,19 +149,14 @@ pub(crate) struct SlotQueue {
     mutex: SlotMutex,
 }
 
-/// The internal mutex's word while no caller holds it; else it holds the holder's pid, with
-/// [`SLEEPERS`] set once some caller may sleep on it.
-const UNHELD: u32 = 0;
-/// Set in the internal mutex's word once a caller may sleep on it (pids stay below it).
-const SLEEPERS: u32 = 1 << 31;
 /// How long a caller sleeps on the internal mutex before it checks whether its holder runs.
 const SLICE: Duration = Duration::from_millis(100);
 
-/// The condition's internal mutex, over the body's first word: a mutex that records the pid
-/// of the process holding it, so that one whose holder was killed inside it is taken over
-/// (see the module docs).
+/// The condition's internal mutex, over the body's first word: a [`RawOwnedLock`] with the
+/// holder's pid in its word, so that one whose holder was killed inside it is taken over (see
+/// the module docs).
 struct SlotMutex {
-    word: SharedWord,
+    lock: RawOwnedLock<SharedWord>,
 }
 
 impl SlotMutex {
@@ -169,64 +164,14 @@ impl SlotMutex {
     /// takes it over if that process no longer runs. [`Error::WouldBlock`] on a thread that
     /// may not block.
     fn lock(&self) -> Result<(), Error> {
-        if !sys::can_block() {
-            return Err(Error::WouldBlock);
-        }
-        let me = sys::current_pid();
-        if self
-            .word
-            .compare_exchange(UNHELD, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            return Ok(());
-        }
-        // A caller that slept takes the mutex marked: others may still sleep on it.
-        loop {
-            let seen = self.word.load(Ordering::Relaxed);
-            if seen == UNHELD {
-                if self
-                    .word
-                    .compare_exchange(UNHELD, me | SLEEPERS, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    return Ok(());
-                }
-                continue;
-            }
-            let marked = seen | SLEEPERS;
-            if seen != marked
-                && self
-                    .word
-                    .compare_exchange(seen, marked, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_err()
-            {
-                continue;
-            }
-            let slice = Deadline::after(SLICE);
-            match self.word.wait(marked, slice) {
-                Ok(()) | Err(Error::Timeout) => {}
-                Err(other) => return Err(other),
-            }
-            let holder = marked & !SLEEPERS;
-            if slice.passed()
-                && holder != me
-                && self.word.load(Ordering::Relaxed) == marked
-                && !sys::pid_alive(holder)
-                && self
-                    .word
-                    .compare_exchange(marked, me | SLEEPERS, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-            {
-                return Ok(());
-            }
-        }
+        self.lock
+            .lock_taking_over(sys::current_pid(), SLICE, |holder| !sys::pid_alive(holder))
+            .map(drop)
     }
 
     /// Lets the mutex go, waking one sleeper if any may sleep on it.
     fn unlock(&self) {
-        if self.word.swap(UNHELD, Ordering::Release) & SLEEPERS != 0 {
-            self.word.wake_one();
-        }
+        self.lock.unlock();
     }
 }
 
@@ -239,13 +184,13 @@ pub(crate) struct SlotWaiter {
 /// Whether the processes holding slots still run, as one call finds them: the process `Lock`'s
 /// dead-owner rule (`sys::pid_alive`), asked at most once per process and never about the
 /// caller's own.
-struct Liveness {
+pub(super) struct Liveness {
     me: u32,
     known: Vec<(u32, bool)>,
 }
 
 impl Liveness {
-    fn new() -> Liveness {
+    pub(super) fn new() -> Liveness {
         Liveness {
             me: sys::current_pid(),
             known: Vec::new(),
@@ -254,7 +199,7 @@ impl Liveness {
 
     /// Whether process `pid` still runs. An unrecorded holder (0) counts as alive: a slot is
     /// only ever freed for a process known to have ended.
-    fn alive(&mut self, pid: u32) -> bool {
+    pub(super) fn alive(&mut self, pid: u32) -> bool {
         if pid == 0 || pid == self.me {
             return true;
         }
@@ -271,7 +216,7 @@ impl SlotQueue {
     fn from_object(object: Object) -> SlotQueue {
         SlotQueue {
             mutex: SlotMutex {
-                word: object.word(0),
+                lock: RawOwnedLock::from_word(object.word(0)),
             },
             object,
         }
@@ -708,12 +653,10 @@ mod tests {
     #[test]
     fn a_mutex_held_by_an_ended_process_is_taken_over() {
         let queue = queue();
-        queue
-            .mutex
-            .word
-            .swap(ended_pid() | SLEEPERS, Ordering::Relaxed);
+        let word = queue.mutex.lock.word();
+        word.swap(ended_pid() | crate::sync::SLEEPERS, Ordering::Relaxed);
         assert_eq!(queue.locked(|| 7), Ok(7));
-        assert_eq!(queue.mutex.word.load(Ordering::Relaxed), UNHELD);
+        assert_eq!(word.load(Ordering::Relaxed), 0, "free again");
     }
 
     /// A notify skips and frees an ended process's waiters; a full queue reclaims such slots.

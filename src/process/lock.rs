@@ -1,32 +1,38 @@
-//! [`Lock`]: a lock shared by processes, the thread [`crate::Lock`]'s state machine over a
-//! word in the shared region, plus the pid of its last acquirer.
+//! [`Lock`]: a lock shared by processes: a [`RawOwnedLock`] (the futex mutex whose word holds
+//! its holder) over a word in the shared region, the holder being the acquiring process's pid.
 //!
 //! # Layout
 //!
-//! Body: the lock word (`RawLock`'s states), then `owner`: the pid of the process that acquired
-//! it last, or 0 once released.
+//! Body: the lock word (0 when free, else the pid of the process that acquired it, with the
+//! engine's sleepers bit), then 4 bytes no longer used (the lock kept its last acquirer there
+//! apart from the word).
 //!
 //! # A holder that dies
 //!
 //! As in Python, a lock whose holder dies stays locked: nothing can know whether the data it
 //! protected is consistent. amphi does better in one respect: a blocked acquirer never waits
-//! forever on a dead holder. Every acquire sleeps in slices of at most 100 ms; after a slice
-//! in which it did not get the lock, it looks at `owner`, and if that process no longer runs it
-//! returns [`Error::OwnerDied`] with its pid (the lock still held). The caller repairs what the
-//! lock protected and calls [`Lock::release`] (any process may release, as in Python), or gives
-//! up. The check is conservative: the owner is only recorded just after the lock is taken, a
-//! lock acquired by one process and handed over to another names the first, and a pid reused
-//! by a new process looks alive (then the acquirer keeps waiting, or times out).
+//! forever on a dead holder. The lock and its holder are one word, changed by one atomic
+//! operation, so a process killed at any instruction (taking the lock, holding it, releasing
+//! it) leaves either a free lock or one that names it. Every acquire sleeps in slices of at
+//! most 100 ms; after a slice in which it did not get the lock (and when its timeout ends), it
+//! looks at the holder, and if that process no longer runs it returns [`Error::OwnerDied`]
+//! with its pid (the lock still held). The caller repairs what the lock protected and calls
+//! [`Lock::release`] (any process may release, as in Python), or gives up.
+//!
+//! "No longer runs" is `sys::pid_alive`'s rule, as for the process `Condition`'s waiters:
+//! natively the pid no longer names a running process (a zombie counts as ended); in the
+//! browser the region's process table marks it or an ancestor ended, a terminated process
+//! worker included. The check is conservative: a lock acquired by one process and released by
+//! another names the first until then, and a pid reused by a new process looks alive (then the
+//! acquirer keeps waiting, or times out).
 
-use crate::sys::region_atomics::AtomicU32;
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::{Handle, Object, SharedWord};
-use crate::sync::atomic::Ordering;
-use crate::sync::{InnerLock, RawLock};
+use crate::sync::{InnerLock, RawOwnedLock};
 use crate::time::Deadline;
 use crate::{sys, Error};
 
@@ -41,7 +47,8 @@ const SLICE: Duration = Duration::from_millis(100);
 /// child as (part of) a [`Process`](crate::process::Process)'s arguments: the child's copy is the
 /// same lock. Like the thread [`crate::Lock`], it is not tied to its holder: any process may
 /// [`release`](Lock::release) it. A holder that dies leaves it locked; acquirers learn that as
-/// [`Error::OwnerDied`] instead of waiting forever (see the module docs).
+/// [`Error::OwnerDied`] within about 100 ms of the holder's death instead of waiting forever,
+/// wherever the holder was killed (see the module docs).
 ///
 /// There is no `acquire_async` yet. The futures it would use exist (the process queues' and
 /// pipes' `_async` forms sleep on region words), but its dead-holder check needs them to wake
@@ -67,8 +74,7 @@ const SLICE: Duration = Duration::from_millis(100);
 /// ```
 pub struct Lock {
     object: Object,
-    raw: RawLock<SharedWord>,
-    owner: &'static AtomicU32,
+    raw: RawOwnedLock<SharedWord>,
 }
 
 impl Lock {
@@ -90,8 +96,7 @@ impl Lock {
 
     pub(super) fn from_object(object: Object) -> Lock {
         Lock {
-            raw: RawLock::from_word(object.word(0)),
-            owner: object.atom(4),
+            raw: RawOwnedLock::from_word(object.word(0)),
             object,
         }
     }
@@ -139,17 +144,26 @@ impl Lock {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
+        let me = sys::current_pid();
         // Spin before reading clocks: a lock that changes hands quickly is then taken without
         // them (the timed slices below exist only to notice a holder that died).
-        if self.raw.try_lock_spinning() {
+        if self.raw.try_lock_spinning(me) {
             return Ok(self.held());
         }
         loop {
-            match self.raw.lock_until(deadline.capped(SLICE)?) {
+            let slice = deadline.capped(SLICE).ok();
+            let outcome = match slice {
+                Some(slice) => self.raw.lock_until(me, slice),
+                None => Err(Error::Timeout),
+            };
+            match outcome {
                 Ok(()) => return Ok(self.held()),
                 Err(Error::Timeout) => {
-                    if let Some(pid) = self.dead_owner() {
+                    if let Some(pid) = self.dead_holder() {
                         return Err(Error::OwnerDied { pid });
+                    }
+                    if slice.is_none() {
+                        return Err(Error::Timeout);
                     }
                 }
                 Err(other) => return Err(other),
@@ -169,18 +183,19 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
-        self.raw.try_lock().then(|| self.held())
+        self.raw.try_lock(sys::current_pid()).then(|| self.held())
     }
 
     fn held(&self) -> LockGuard<'_> {
-        self.owner.store(sys::current_pid(), Ordering::Relaxed);
         LockGuard { lock: self }
     }
 
-    /// The holder's pid if the lock is held by a process that no longer runs.
-    fn dead_owner(&self) -> Option<u32> {
-        let pid = self.owner.load(Ordering::Relaxed);
-        (pid != 0 && self.raw.locked() && !sys::pid_alive(pid)).then_some(pid)
+    /// The holder's pid if the lock is held by a process that no longer runs (the caller's
+    /// own process runs).
+    fn dead_holder(&self) -> Option<u32> {
+        let pid = self.raw.holder()?;
+        (pid != sys::current_pid() && !sys::pid_alive(pid) && self.raw.holder() == Some(pid))
+            .then_some(pid)
     }
 
     /// Releases the lock, from any process, as Python's `Lock.release()`; [`Error::NotLocked`]
@@ -196,7 +211,6 @@ impl Lock {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn release(&self) -> Result<(), Error> {
-        self.owner.store(0, Ordering::Relaxed);
         self.raw.release()
     }
 
@@ -281,7 +295,6 @@ impl LockGuard<'_> {
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        self.lock.owner.store(0, Ordering::Relaxed);
         self.lock.raw.unlock();
     }
 }

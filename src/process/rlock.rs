@@ -3,8 +3,8 @@
 //!
 //! # Layout
 //!
-//! Body: the inner [`Lock`]'s two words (the lock word and its last acquirer's pid), `depth`
-//! (`u32`), 4 bytes of padding, then `owner` (`u64`).
+//! Body: the inner [`Lock`]'s two words (its lock word, which holds the holding process's pid,
+//! and an unused word), `depth` (`u32`), 4 bytes of padding, then `owner` (`u64`).
 //!
 //! # Owner tokens
 //!
@@ -19,8 +19,14 @@
 //!
 //! # A holder that dies
 //!
-//! As for [`Lock`]: the lock stays held, and an acquirer gets
-//! [`Error::OwnerDied`](crate::Error::OwnerDied) instead of waiting forever.
+//! As for [`Lock`]: the lock stays held, and an acquirer gets [`Error::OwnerDied`] within
+//! about 100 ms instead of waiting forever. The inner lock's word names the holding process
+//! from the instant it is taken to the instant it is let go, and the owner token is set after
+//! the first and cleared before the second, so a process killed anywhere in `acquire`, while
+//! holding, or anywhere in `release` (or a guard's drop) leaves the inner lock naming it.
+//! Unlike a plain `Lock`, an `RLock` only its owning thread may release, so one whose holder
+//! died stays held for good: every acquirer gets `OwnerDied`, never a hang (Python's
+//! `multiprocessing.RLock` would wait forever).
 
 use crate::sys::region_atomics::{AtomicU32, AtomicU64};
 use crate::time::Deadline;

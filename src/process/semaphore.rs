@@ -3,6 +3,31 @@
 //!
 //! Body: `permits`, then `sleepers` (see `crate::sync`'s `semaphore`). The header's aux holds a bounded
 //! semaphore's initial value, so a child's copy enforces the same bound.
+//!
+//! # A process that dies
+//!
+//! A semaphore's permits have no owner (any process may release permits it never acquired), so
+//! nothing can give back the permits of a process that ended. What is promised, natively and
+//! in the browser (a terminated process worker is a death), for a process killed at any
+//! instruction:
+//!
+//! - **A permit it held is lost**, as in Python: [`value`](Semaphore::value) stays one lower.
+//!   Nobody is told ([`Error::OwnerDied`] is for locks, which have an owner); a release by any
+//!   process gives it back (up to a [`BoundedSemaphore`]'s initial value).
+//! - **The semaphore stays consistent.** Taking and adding permits are single compare-and-swap
+//!   operations on `permits`: a process killed inside `acquire` or `release` either took (or
+//!   added) its permits or did not.
+//! - **No waiter hangs past its timeout**: [`acquire_timeout`](Semaphore::acquire_timeout)
+//!   returns [`Error::Timeout`] once it passes, whatever the dead did. [`acquire`](Semaphore::acquire)
+//!   without one waits, as Python's does, for a release that may never come: use a timeout
+//!   where a holder may die.
+//! - **A waiter killed while asleep does not keep a release from the living.** Natively the
+//!   kernel drops a killed sleeper from the futex's queue, so a release wakes a live waiter.
+//!   In the browser a worker terminated inside `Atomics.wait` can still take a notification,
+//!   so every waiter sleeps in slices of at most 100 ms and then looks at the permits again:
+//!   a release taken by a dead waiter reaches a live one within a slice. The killed waiter
+//!   stays counted in `sleepers`, which only costs later releases a wake-up call that finds
+//!   nobody.
 
 use std::fmt;
 use std::time::Duration;
@@ -19,6 +44,8 @@ use crate::Error;
 const KIND_SEMAPHORE: u32 = 2;
 const KIND_BOUNDED: u32 = 3;
 const BODY: usize = 8;
+/// The longest a waiter sleeps before it looks at the permits again.
+const SLICE: Duration = Duration::from_millis(100);
 
 /// The state both semaphores share.
 struct Shared {
@@ -44,9 +71,19 @@ impl Shared {
         Object::open(handle, kind, |_| Some(BODY)).map(Shared::from_object)
     }
 
+    /// Takes a permit, sleeping in slices (see the module docs: a wake-up taken by a waiter
+    /// that was killed costs a live waiter at most a slice).
     fn acquire(&self, deadline: Deadline) -> Result<SemaphoreGuard<'_>, Error> {
-        self.raw.take_until(deadline)?;
-        Ok(SemaphoreGuard { raw: &self.raw })
+        loop {
+            let Ok(slice) = deadline.capped(SLICE) else {
+                return self.try_acquire().ok_or(Error::Timeout);
+            };
+            match self.raw.take_until(slice) {
+                Ok(()) => return Ok(SemaphoreGuard { raw: &self.raw }),
+                Err(Error::Timeout) => {}
+                Err(other) => return Err(other),
+            }
+        }
     }
 
     fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
@@ -62,8 +99,10 @@ impl Shared {
 ///
 /// A handle to permits in the shared region: pass it to children as an argument. Any process
 /// may release, and may release more than it acquired. There is no `acquire_async` (see
-/// [`Lock`](super::Lock)). A child that dies holding a permit does not give it back; use
-/// [`acquire_timeout`](Semaphore::acquire_timeout) where that may happen.
+/// [`Lock`](super::Lock)). A process that dies holding a permit does not give it back, as in
+/// Python; no waiter hangs past its timeout, so use
+/// [`acquire_timeout`](Semaphore::acquire_timeout) where that may happen (see the module docs
+/// for exactly what is promised).
 ///
 /// # Examples
 ///
@@ -174,7 +213,8 @@ impl Semaphore {
 }
 
 /// A semaphore shared by processes that refuses to be released above its initial value, as
-/// Python's `multiprocessing.BoundedSemaphore` ([`Error::SemaphoreOverflow`]).
+/// Python's `multiprocessing.BoundedSemaphore` ([`Error::SemaphoreOverflow`]). A process that
+/// dies holding a permit does not give it back (see the module docs).
 ///
 /// # Examples
 ///

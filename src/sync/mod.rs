@@ -10,12 +10,13 @@
 //! | module | engine | state |
 //! |---|---|---|
 //! | `lock` | [`RawLock`] | one word: free, held, held with sleepers |
+//! | `owned_lock` | [`RawOwnedLock`] | one word: free, or its holder's id, with or without sleepers |
 //! | `inner_lock` | [`InnerLock`] | the one trait the lock-built engines need from a lock |
 //! | `rlock` | [`RawRLock`] | an [`InnerLock`], an owner and a depth |
 //! | `semaphore` | [`RawSemaphore`] | permits and sleepers |
 //! | `event` | [`RawEvent`] | the flag and a generation |
 //! | `condition` | [`RawCondition`] | a FIFO of one word per waiter ([`WaiterQueue`]) |
-//! | `barrier` | [`RawBarrier`] | a [`RawLock`] and three words |
+//! | `barrier` | [`RawBarrier`] | a [`RawOwnedLock`], three words and its family's [`Parties`] |
 //!
 //! Below them: `atomic` (the atomics and `UnsafeCell`, swapped for loom's under
 //! `--cfg amphi_loom`), `word` ([`Word`]), `backoff` ([`Backoff`], the one spin policy: spin,
@@ -29,17 +30,21 @@ mod condition;
 mod event;
 mod inner_lock;
 mod lock;
+mod owned_lock;
 mod rlock;
 mod semaphore;
 pub(crate) mod spin;
 mod word;
 
 pub(crate) use backoff::Backoff;
-pub(crate) use barrier::{RawBarrier, FILLING};
+pub(crate) use barrier::{Parties, RawBarrier, FILLING};
 pub(crate) use condition::{RawCondition, WaiterQueue, WAITING};
 pub(crate) use event::RawEvent;
 pub(crate) use inner_lock::{AsyncInnerLock, InnerLock};
 pub(crate) use lock::{RawLock, UNLOCKED};
+pub(crate) use owned_lock::RawOwnedLock;
+#[cfg(test)]
+pub(crate) use owned_lock::SLEEPERS;
 pub(crate) use rlock::{DepthCell, OwnerCell, RawRLock};
 pub(crate) use semaphore::RawSemaphore;
 pub(crate) use word::Word;
