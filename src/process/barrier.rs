@@ -68,7 +68,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::condition::Liveness;
-use super::region::{Handle, Object, SharedWord};
+use super::region::{Handle, Object, Place, SharedWord};
 use crate::sync::atomic::Ordering;
 use crate::sync::{Parties, RawBarrier};
 use crate::sys::region_atomics::{AtomicU32, AtomicU64};
@@ -101,9 +101,10 @@ fn body_len(parties: u32) -> Option<usize> {
 }
 
 /// A process barrier's parties: one slot per arrival index in the region, each the pid of the
-/// process whose party is inside with that index (see the module docs).
+/// process whose party is inside with that index (see the module docs). A view of the
+/// barrier's object, which the [`Barrier`] beside it holds.
 pub(crate) struct Slots {
-    object: Object,
+    object: Place,
 }
 
 impl Slots {
@@ -262,7 +263,9 @@ impl Barrier {
                 object.word(4),
                 object.word(8),
                 object.word(12),
-                Slots { object },
+                Slots {
+                    object: object.place(),
+                },
             ),
             object,
         }

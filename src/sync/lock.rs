@@ -70,13 +70,6 @@ impl<W: Word> RawLock<W> {
             .is_ok()
     }
 
-    /// Takes the lock if it is free, or becomes free while this thread spins briefly (the
-    /// holder has no sleepers waiting). Never sleeps; lets callers with costly sleep
-    /// preparations (reading clocks) skip them when the lock changes hands quickly.
-    pub(crate) fn try_lock_spinning(&self) -> bool {
-        self.try_lock() || (self.spin() == UNLOCKED && self.try_lock())
-    }
-
     /// Takes the lock, sleeping until `deadline`; refuses on threads that may not block.
     #[inline]
     pub(crate) fn lock_until(&self, deadline: Deadline) -> Result<(), Error> {
@@ -97,21 +90,11 @@ impl<W: Word> RawLock<W> {
     }
 
     /// Takes the lock if it is free; otherwise marks it contended, so that its release wakes
-    /// the sleepers of its word, and returns `false`. For callers that sleep on their own
-    /// terms (futures, sleeps in slices): they then sleep on [`word`](Self::word) while it
-    /// holds [`RawLock::SLEEPING`], and try again when woken. A caller that gives up instead
+    /// the sleepers of its word, and returns `false`. For a future: it then sleeps on the word
+    /// while it holds `CONTENDED`, and tries again when woken. A caller that gives up instead
     /// costs at most one unneeded wake-up at release.
     pub(crate) fn try_lock_or_announce(&self) -> bool {
         self.try_lock() || self.state.swap(CONTENDED, Ordering::Acquire) == UNLOCKED
-    }
-
-    /// The value of the lock's word while sleepers wait on it (see
-    /// [`try_lock_or_announce`](Self::try_lock_or_announce)).
-    pub(crate) const SLEEPING: u32 = CONTENDED;
-
-    /// The word the lock lives in.
-    pub(crate) fn word(&self) -> &W {
-        &self.state
     }
 
     /// Python's `release()`: [`Error::NotLocked`] (and no change) if the lock is free.

@@ -124,7 +124,7 @@ impl<W: Word> RawOwnedLock<W> {
 
     /// Takes the lock if it is free; otherwise sets `SLEEPERS` in its word, so that its
     /// release wakes a sleeper, and returns the word to sleep on.
-    fn try_lock_or_announce(&self, me: u32) -> Result<(), u32> {
+    pub(crate) fn try_lock_or_announce(&self, me: u32) -> Result<(), u32> {
         let mut seen = self.word.load(Ordering::Relaxed);
         loop {
             let (next, taking) = match seen {

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use crate::process::region::SharedWord;
 use crate::sync::atomic::Ordering::SeqCst;
-use crate::sync::{Backoff, RawLock, Word};
+use crate::sync::{Backoff, Word};
 use crate::time::Deadline;
 use crate::{sys, Error};
 
@@ -45,8 +45,9 @@ const SPIN_STEPS: u32 = 13;
 /// What an op waits for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Block {
-    /// A lock held by someone else, marked contended (`RawLock::try_lock_or_announce`).
-    Lock(SharedWord),
+    /// A lock held by someone else, its word `announced` once marked as having sleepers
+    /// (`RawOwnedLock::try_lock_or_announce`).
+    Lock { word: SharedWord, announced: u32 },
     /// A sequence word to move on from `seen`, announcing the sleep in `sleepers`.
     Seq {
         seq: SharedWord,
@@ -85,8 +86,8 @@ impl Block {
     /// word; `false` if nothing happened meanwhile.
     fn sleep(self, slice: Deadline) -> bool {
         match self {
-            Block::Lock(word) => {
-                word.wait(RawLock::<SharedWord>::SLEEPING, slice).is_ok() && !slice.passed()
+            Block::Lock { word, announced } => {
+                word.wait(announced, slice).is_ok() && !slice.passed()
             }
             Block::Seq {
                 seq,
@@ -114,10 +115,7 @@ impl Block {
     /// Sleeps as a future until the end of `slice`; `false` if nothing happened meanwhile.
     async fn sleep_async(self, slice: Deadline) -> bool {
         match self {
-            Block::Lock(word) => {
-                word.wait_async_until(RawLock::<SharedWord>::SLEEPING, slice)
-                    .await
-            }
+            Block::Lock { word, announced } => word.wait_async_until(announced, slice).await,
             Block::Seq {
                 seq,
                 sleepers,

@@ -11,9 +11,9 @@
 //!
 //! | offset | word |
 //! |---|---|
-//! | 0, 4, 8 | the writer lock (`RawLock`), its holder's pid (0 when free), whether the holder is in the middle of a frame |
+//! | 0, 8 | the writer lock (`RawOwnedLock`: its holder's pid, 0 when free), whether the holder is in the middle of a frame (4 is unused) |
 //! | 12 | the last writer: the pid of the process that last sent, or took the sending end (pipes) |
-//! | 64, 68, 72 | the same three as at 0 for the reader lock |
+//! | 64, 72 | the same two as at 0 for the reader lock |
 //! | 76 | the last reader: the pid of the process that last received, or took the receiving end (pipes) |
 //! | 128, 132 | `write_pos` (bytes ever written; wrapping, `pos % RING_LEN` is the index) and `data_seq`, bumped whenever bytes are published or the ring is closed |
 //! | 136 | the sleepers of `room_seq` (writers waiting for room) |
@@ -68,7 +68,7 @@
 use super::drive::{Block, Op, Step};
 use crate::process::region::{Handle, Object, Place, SharedWord};
 use crate::sync::atomic::Ordering::SeqCst;
-use crate::sync::RawLock;
+use crate::sync::RawOwnedLock;
 use crate::sync::Word;
 use crate::sys::region_atomics::AtomicU32;
 use crate::time::Deadline;
@@ -82,11 +82,9 @@ const DATA: usize = 320;
 const FRAME_HEADER: usize = 4;
 
 const W_LOCK: usize = 0;
-const W_OWNER: usize = 4;
 const W_PARTIAL: usize = 8;
 const LAST_WRITER: usize = 12;
 const R_LOCK: usize = 64;
-const R_OWNER: usize = 68;
 const R_PARTIAL: usize = 72;
 const LAST_READER: usize = 76;
 const WRITE_POS: usize = 128;
@@ -177,16 +175,15 @@ impl Ring {
         self.object.word(at)
     }
 
-    fn side(&self, side: Side) -> (RawLock<SharedWord>, SharedWord, SharedWord) {
-        let (lock, owner, partial) = match side {
-            Side::Write => (W_LOCK, W_OWNER, W_PARTIAL),
-            Side::Read => (R_LOCK, R_OWNER, R_PARTIAL),
+    /// `side`'s lock (its word names its holder's pid), the lock's word, and whether its holder
+    /// is in the middle of a frame.
+    fn side(&self, side: Side) -> (RawOwnedLock<SharedWord>, SharedWord, SharedWord) {
+        let (lock, partial) = match side {
+            Side::Write => (W_LOCK, W_PARTIAL),
+            Side::Read => (R_LOCK, R_PARTIAL),
         };
-        (
-            RawLock::from_word(self.word(lock)),
-            self.word(owner),
-            self.word(partial),
-        )
+        let word = self.word(lock);
+        (RawOwnedLock::from_word(word), word, self.word(partial))
     }
 
     fn seq(&self, seq: Seq) -> (SharedWord, SharedWord) {
@@ -284,12 +281,13 @@ impl Ring {
     /// Marks the ring broken if the holder of `side`'s lock died in the middle of a frame.
     fn check_partner(&self, side: Side) -> Result<(), Error> {
         self.check_broken()?;
-        let (lock, owner, partial) = self.side(side);
-        let pid = owner.load(SeqCst);
-        if pid != 0 && lock.locked() && partial.load(SeqCst) != 0 && !sys::pid_alive(pid) {
-            return Err(self.mark_broken(pid));
+        let (lock, _, partial) = self.side(side);
+        match lock.holder() {
+            Some(pid) if partial.load(SeqCst) != 0 && !sys::pid_alive(pid) => {
+                Err(self.mark_broken(pid))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Bumps `seq`, waking its sleepers if there are any.
@@ -419,17 +417,18 @@ impl Hold {
     /// if it is held and `deadline` is [`Deadline::NOW`].
     fn try_take(&mut self, deadline: Deadline, busy: Error) -> Result<Option<Block>, Error> {
         self.ring.check_broken()?;
-        let (lock, owner, _) = self.ring.side(self.side);
-        let taken = lock.try_lock()
-            || if deadline.is_now() {
+        let (lock, word, _) = self.ring.side(self.side);
+        let me = sys::current_pid();
+        if !lock.try_lock(me) {
+            if deadline.is_now() {
                 return Err(busy);
-            } else {
-                lock.try_lock_spinning() || lock.try_lock_or_announce()
-            };
-        if !taken {
-            return Ok(Some(Block::Lock(*lock.word())));
+            }
+            if !lock.try_lock_spinning(me) {
+                if let Err(announced) = lock.try_lock_or_announce(me) {
+                    return Ok(Some(Block::Lock { word, announced }));
+                }
+            }
         }
-        owner.swap(sys::current_pid(), SeqCst);
         self.held = true;
         self.ring.check_broken()?;
         Ok(None)
@@ -440,16 +439,15 @@ impl Hold {
     /// middle of one, which breaks the ring.
     fn take_over(&mut self) -> Result<(), Error> {
         self.ring.check_broken()?;
-        let (lock, owner, partial) = self.ring.side(self.side);
-        let pid = owner.load(SeqCst);
-        if pid == 0 || !lock.locked() || sys::pid_alive(pid) {
+        let (lock, _, partial) = self.ring.side(self.side);
+        let Some(pid) = lock.holder() else {
+            return Ok(());
+        };
+        if sys::pid_alive(pid) {
             return Ok(());
         }
-        // Whoever swaps the dead holder's pid for their own now holds the lock.
-        if owner
-            .compare_exchange(pid, sys::current_pid(), SeqCst, SeqCst)
-            .is_ok()
-        {
+        // Whoever swaps the dead holder's pid for their own in the lock word now holds it.
+        if lock.take_over(pid, sys::current_pid()) {
             self.held = true;
             if partial.load(SeqCst) != 0 {
                 return Err(self.ring.mark_broken(pid));
@@ -467,12 +465,11 @@ impl Hold {
         if !std::mem::take(&mut self.held) {
             return;
         }
-        let (lock, owner, partial) = self.ring.side(self.side);
+        let (lock, _, partial) = self.ring.side(self.side);
         if partial.load(SeqCst) != 0 && self.ring.flags() & READ_CLOSED == 0 {
             // A frame abandoned half done (see the module docs).
             self.ring.mark_broken(sys::current_pid());
         }
-        owner.swap(0, SeqCst);
         lock.unlock();
     }
 }
