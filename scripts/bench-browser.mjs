@@ -17,7 +17,7 @@ if (!existsSync(new URL('../pkg/amphi.js', import.meta.url))) {
   console.error('pkg/amphi.js is missing: build the npm package first (node scripts/build-pkg.mjs)');
   process.exit(2);
 }
-if (!existsSync(new URL('../www/bench-pkg/amphi_bench_web.js', import.meta.url))) {
+if (!existsSync(new URL('../www/bench-pkg/amphi_bench_pool.js', import.meta.url))) {
   console.error('www/bench-pkg/ is missing: build the pool benchmark first (node scripts/bench-build-web.mjs)');
   process.exit(2);
 }

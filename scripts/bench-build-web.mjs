@@ -1,4 +1,4 @@
-// Builds the browser pool benchmark (the bench-web crate: amphi's ThreadPool against
+// Builds the browser pool benchmark (the bench-pool crate: amphi's ThreadPool against
 // wasm-bindgen-rayon) into www/bench-pkg/ with wasm-pack, as scripts/build-pkg.mjs builds the npm
 // package: release, ES module for the web, threads, the pinned nightly with std rebuilt.
 // wasm-bindgen-rayon is a dependency of that crate only, never of amphi or its npm package.
@@ -16,8 +16,8 @@ const profile = process.argv.includes('--dev') ? '--dev' : '--release';
 
 execFileSync(
   'wasm-pack',
-  ['build', 'bench-web', profile, '--target', 'web', '--out-dir', '../www/bench-pkg',
-    '--out-name', 'amphi_bench_web', '--no-pack', '--mode', 'no-install', '--',
+  ['build', 'bench-pool', profile, '--target', 'web', '--out-dir', '../www/bench-pkg',
+    '--out-name', 'amphi_bench_pool', '--no-pack', '--mode', 'no-install', '--',
     '-Z', 'build-std=panic_unwind,std'],
   { cwd: root, stdio: 'inherit', env: { ...process.env, RUSTUP_TOOLCHAIN: toolchain } },
 );

@@ -1,6 +1,6 @@
 // The amphi benchmark page: runs each browser benchmark in turn (on Web Workers; the page never
 // blocks) and shows amphi's and the peer's time per op and their ratio. Then the pool benchmark
-// (www/bench-pkg/, built by scripts/bench-build-web.mjs from the bench-web crate): amphi's
+// (www/bench-pkg/, built by scripts/bench-build-web.mjs from the bench-pool crate): amphi's
 // ThreadPool against wasm-bindgen-rayon in this same page load, on POOL_WORKERS workers each:
 // pool start, and the same CPU-bound work serial and on each pool (amphi's awaited from this
 // main thread; wasm-bindgen-rayon's par_iter called from it, which spins until done). When all
@@ -46,7 +46,7 @@ function addRow(result) {
 async function poolBenchmarks() {
   let pool;
   try {
-    pool = await import('./bench-pkg/amphi_bench_web.js');
+    pool = await import('./bench-pkg/amphi_bench_pool.js');
   } catch (error) {
     throw new Error(`could not load bench-pkg/ (build it: node scripts/bench-build-web.mjs): ${error}`);
   }

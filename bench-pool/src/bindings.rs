@@ -118,6 +118,8 @@ struct CpuWork {
     rounds: u32,
     runs: usize,
     serial_ms: f64,
+    /// The serial run inside one amphi pool task (on a worker), awaited.
+    serial_on_worker_ms: f64,
     amphi_map_async_ms: f64,
     amphi_par_iter_ms: f64,
     peer_par_iter_ms: f64,
@@ -139,10 +141,23 @@ pub fn cpu_work(items: u32, rounds: u32, runs: u32) -> js_sys::Promise {
             .with(|slot| slot.borrow().as_ref().map(ThreadPool::size))
             .ok_or_else(|| js_error("cpuWork needs poolStart first"))?;
         let (mut serial, mut map_async, mut par_iter, mut peer) = (vec![], vec![], vec![], vec![]);
+        let mut on_worker = vec![];
         for _ in 0..runs {
             let began = Instant::now();
             let expected = serial_sum(std::hint::black_box(items), rounds);
             serial.push(ms(began.elapsed()));
+
+            let began = Instant::now();
+            let pending = AMPHI_POOL
+                .with(|slot| {
+                    let pool = slot.borrow();
+                    let pool = pool.as_ref().expect("poolStart kept the pool");
+                    pool.apply_async(move || serial_sum(items, rounds))
+                })
+                .map_err(js_error)?;
+            let sum = pending.get_async().await.map_err(js_error)?;
+            on_worker.push(ms(began.elapsed()));
+            check("serial on a worker", sum, expected)?;
 
             let began = Instant::now();
             let pending = AMPHI_POOL
@@ -186,6 +201,7 @@ pub fn cpu_work(items: u32, rounds: u32, runs: u32) -> js_sys::Promise {
             rounds,
             runs,
             serial_ms: serial,
+            serial_on_worker_ms: median(on_worker),
             amphi_map_async_ms: map_async,
             amphi_par_iter_ms: par_iter,
             peer_par_iter_ms: peer,
