@@ -25,15 +25,22 @@ function cell(text, className) {
   return td;
 }
 
+/** A time per op, given in ns, in the unit that suits it. */
+function formatTime(ns) {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(1)} ns`;
+}
+
 function addRow(result) {
   const row = document.createElement('tr');
   row.append(
     cell(result.name),
     cell(result.op),
     cell(result.amphi),
-    cell(result.amphi_ns_per_op.toFixed(1), 'number'),
+    cell(formatTime(result.amphi_ns_per_op), 'number'),
     cell(result.peer),
-    cell(result.peer_ns_per_op.toFixed(1), 'number'),
+    cell(formatTime(result.peer_ns_per_op), 'number'),
     cell(`${result.ratio.toFixed(2)}x`, 'number'),
     cell(result.amphi_speedup ? `${result.amphi_speedup.toFixed(2)}x` : '', 'number'),
     cell(result.peer_speedup ? `${result.peer_speedup.toFixed(2)}x` : '', 'number'),
