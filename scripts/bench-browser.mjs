@@ -2,7 +2,8 @@
 // bench.html in headless Chromium (Debian's, driven by playwright-core), waits until the page
 // sets <body data-status=done>, and prints the JSON results from #results to stdout.
 //   node scripts/bench-browser.mjs [--out FILE]     (also writes the JSON to FILE)
-// The npm package must be built first: node scripts/build-pkg.mjs
+// The npm package and the pool benchmark must be built first: node scripts/build-pkg.mjs and
+// node scripts/bench-build-web.mjs (into www/bench-pkg/).
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { launchChromium, startServer } from '../tests/e2e/support/browser.mjs';
@@ -14,6 +15,10 @@ const outFile = outIndex > 0 ? process.argv[outIndex + 1] : null;
 
 if (!existsSync(new URL('../pkg/amphi.js', import.meta.url))) {
   console.error('pkg/amphi.js is missing: build the npm package first (node scripts/build-pkg.mjs)');
+  process.exit(2);
+}
+if (!existsSync(new URL('../www/bench-pkg/amphi_bench_pool.js', import.meta.url))) {
+  console.error('www/bench-pkg/ is missing: build the pool benchmark first (node scripts/bench-build-web.mjs)');
   process.exit(2);
 }
 

@@ -1,13 +1,18 @@
 // Prints the benchmark figures as Markdown tables: for every criterion group, amphi's mean time
 // per iteration (criterion's `mean.point_estimate`), each peer's, and the ratio amphi/peer
 // (below 1: amphi is faster), with the target where one is set; then the browser results
-// written by scripts/bench-browser.mjs.
-//   node scripts/bench-report.mjs [--criterion DIR]... [--browser FILE]...
+// written by scripts/bench-browser.mjs; then the pool figures outside criterion: the lines
+// `cargo bench --bench pool` prints against Python's pools (from its saved output, FILE given
+// with --pool), and the CPU-bound speed-up table of `cargo bench -p amphi-bench-pool --bench
+// cpu_speedup` (its saved output, --cpu-speedup FILE), as they are.
+//   node scripts/bench-report.mjs [--criterion DIR]... [--browser FILE]... [--pool FILE]...
+//                                 [--cpu-speedup FILE]
 // DIR defaults to target/criterion. Given several rounds (one DIR or FILE per round), each
 // ratio is taken within its round (amphi and peer measured in the same run), and the table
 // shows the median over the rounds, with the lowest and highest ratio; times are medians too.
-// A group's amphi figure is the benchmark whose id starts with "amphi"; every other benchmark in
-// the group is a peer. Groups added later are picked up as they are.
+// A group's amphi figures are the benchmarks whose ids start with "amphi"; every other benchmark
+// in the group is a peer, and each amphi figure is set against each peer. Groups added later are
+// picked up as they are.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +24,8 @@ const options = (name) =>
 const criterionDirs = options('--criterion');
 if (criterionDirs.length === 0) criterionDirs.push(join(root, 'target', 'criterion'));
 const browserFiles = options('--browser');
+const poolFiles = options('--pool');
+const cpuSpeedupFiles = options('--cpu-speedup');
 
 /** Targets: the largest acceptable amphi/peer ratio, per group and peer. */
 const TARGETS = {
@@ -28,6 +35,17 @@ const TARGETS = {
   // At least two thirds of crossbeam-channel's throughput: at most 1.5x its time per item.
   'queue_throughput_spsc/crossbeam_bounded': 1.5,
   'queue_throughput_4x4/crossbeam_bounded': 1.5,
+  // ThreadPool::map per item within 1.5x of rayon's par_iter().map().collect().
+  'pool_map_per_item/amphi_map/rayon_par_iter': 1.5,
+  // apply_async(f).get() no slower than rayon's install round trip.
+  'pool_apply_round_trip/rayon_install': 1.0,
+};
+/** Browser targets: the largest acceptable amphi/peer ratio, or the smallest acceptable speed-up
+ *  of amphi over the serial run (2 workers, the page's main thread awaiting). */
+const BROWSER_TARGETS = {
+  'pool-start': { ratio: 1.0 },
+  'pool-cpu-map-async': { speedup: 1.9 },
+  'pool-cpu-par-iter': { speedup: 1.9 },
 };
 /** The order groups are printed in; others follow, alphabetically. */
 const GROUP_ORDER = [
@@ -40,6 +58,9 @@ const GROUP_ORDER = [
   'queue_throughput_spsc',
   'queue_throughput_4x4',
   'queue_ping_pong_round_trip',
+  'pool_map_per_item',
+  'pool_map_chunksize_1_per_item',
+  'pool_apply_round_trip',
 ];
 
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
@@ -62,7 +83,7 @@ function formatRatio({ ratio, low, high, rounds }) {
 function formatNs(ns) {
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
-  return `${ns.toFixed(1)} ns`;
+  return ns >= 10 ? `${ns.toFixed(1)} ns` : `${ns.toFixed(2)} ns`;
 }
 
 function verdict(ratio, target) {
@@ -106,9 +127,9 @@ function nativeTable(rounds) {
   ];
   for (const group of groups) {
     const ids = [...new Set(all.filter((r) => r.group === group).map((r) => r.id))];
-    const amphiId = ids.find((id) => id.startsWith('amphi'));
-    if (!amphiId) continue;
-    for (const peerId of ids.filter((id) => id !== amphiId)) {
+    const amphiIds = ids.filter((id) => id.startsWith('amphi')).sort();
+    const peerIds = ids.filter((id) => !id.startsWith('amphi'));
+    for (const [amphiId, peerId] of amphiIds.flatMap((a) => peerIds.map((p) => [a, p]))) {
       const pairs = rounds
         .map((round) => [
           round.find((r) => r.group === group && r.id === amphiId),
@@ -121,7 +142,8 @@ function nativeTable(rounds) {
       const peerNs = median(pairs.map(([, peer]) => peer.ns));
       lines.push(
         `| ${group} | ${amphiId} | ${formatNs(amphiNs)} | ${peerId} | ${formatNs(peerNs)} | ` +
-          `${formatRatio(summary)} | ${verdict(summary.ratio, TARGETS[`${group}/${peerId}`])} |`,
+          `${formatRatio(summary)} | ` +
+          `${verdict(summary.ratio, TARGETS[`${group}/${amphiId}/${peerId}`] ?? TARGETS[`${group}/${peerId}`])} |`,
       );
     }
   }
@@ -130,17 +152,28 @@ function nativeTable(rounds) {
 
 function browserTable(rounds) {
   const lines = [
-    '| benchmark | op | amphi | ns/op | peer | ns/op | amphi / peer |',
-    '|---|---|---|---:|---|---:|---:|',
+    '| benchmark | op | amphi | time/op | peer | time/op | amphi / peer | amphi speed-up | peer speed-up | target |',
+    '|---|---|---|---:|---|---:|---:|---:|---:|---|',
   ];
   const names = [...new Set(rounds.flat().map((r) => r.name))];
   for (const name of names) {
     const results = rounds.flat().filter((r) => r.name === name);
     const [first] = results;
     const summary = summarise(results.map((r) => r.ratio));
+    // The pool's CPU-bound rows carry each side's speed-up over the serial run.
+    const speedup = (key) =>
+      results.every((r) => typeof r[key] === 'number') ? `${median(results.map((r) => r[key])).toFixed(2)}x` : '';
+    const target = BROWSER_TARGETS[name] ?? {};
+    let goal = target.ratio === undefined ? '' : verdict(summary.ratio, target.ratio);
+    if (target.speedup !== undefined) {
+      const amphiSpeedup = median(results.map((r) => r.amphi_speedup));
+      const met = amphiSpeedup >= target.speedup ? 'met' : 'missed';
+      goal = `speed-up ≥ ${target.speedup.toFixed(2)}x: ${met}`;
+    }
     lines.push(
-      `| ${name} | ${first.op} | ${first.amphi} | ${median(results.map((r) => r.amphi_ns_per_op)).toFixed(1)} | ` +
-        `${first.peer} | ${median(results.map((r) => r.peer_ns_per_op)).toFixed(1)} | ${formatRatio(summary)} |`,
+      `| ${name} | ${first.op} | ${first.amphi} | ${formatNs(median(results.map((r) => r.amphi_ns_per_op)))} | ` +
+        `${first.peer} | ${formatNs(median(results.map((r) => r.peer_ns_per_op)))} | ${formatRatio(summary)} | ` +
+        `${speedup('amphi_speedup')} | ${speedup('peer_speedup')} | ${goal} |`,
     );
   }
   return lines.join('\n');
@@ -154,4 +187,17 @@ const browserRounds = browserFiles.filter((file) => existsSync(file)).map(readJs
 if (browserRounds.length) {
   console.log(`\n### Browser (Chromium, Web Workers; each figure the median of its runs${several(browserRounds.length)})\n`);
   console.log(browserTable(browserRounds));
+}
+
+const poolLines = poolFiles
+  .filter((file) => existsSync(file))
+  .flatMap((file) => readFileSync(file, 'utf8').split('\n'))
+  .filter((line) => line.startsWith('pool_map_chunksize_1 vs Python'));
+if (poolLines.length) {
+  console.log('\n### Pool against Python (`cargo bench --bench pool`, outside criterion; one line per round)\n');
+  for (const line of poolLines) console.log(`- ${line}`);
+}
+for (const file of cpuSpeedupFiles.filter((f) => existsSync(f))) {
+  console.log('\n### CPU-bound speed-up (`cargo bench -p amphi-bench-pool --bench cpu_speedup`)\n');
+  console.log(readFileSync(file, 'utf8').trim());
 }

@@ -1,11 +1,21 @@
 // The amphi benchmark page: runs each browser benchmark in turn (on Web Workers; the page never
-// blocks) and shows amphi's and the peer's time per op and their ratio. When all have run,
-// #results holds the JSON array of results and <body data-status> is "done" (or "failed", with
-// the reason in #progress and #results).
+// blocks) and shows amphi's and the peer's time per op and their ratio. Then the pool benchmark
+// (www/bench-pkg/, built by scripts/bench-build-web.mjs from the bench-pool crate): amphi's
+// ThreadPool against wasm-bindgen-rayon in this same page load, on POOL_WORKERS workers each:
+// pool start, and the same CPU-bound work serial and on each pool (amphi's awaited from this
+// main thread; wasm-bindgen-rayon's par_iter called from it, which spins until done). When all
+// have run, #results holds the JSON array of results and <body data-status> is "done" (or
+// "failed", with the reason in #progress and #results).
 
 import init, { runBenchmark } from './pkg/amphi.js';
 
 const BENCHMARKS = ['lock-contended', 'event-ping-pong', 'queue-throughput'];
+/** The pool benchmark's shape: workers per pool, and the CPU-bound work (items, hash rounds
+ *  per item, timed runs of each variant, whose median is shown). */
+const POOL_WORKERS = 2;
+const CPU_ITEMS = 2000;
+const CPU_ROUNDS = 60000;
+const CPU_RUNS = 5;
 const $ = (id) => document.getElementById(id);
 
 function cell(text, className) {
@@ -15,18 +25,80 @@ function cell(text, className) {
   return td;
 }
 
+/** A time per op, given in ns, in the unit that suits it. */
+function formatTime(ns) {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(1)} ns`;
+}
+
 function addRow(result) {
   const row = document.createElement('tr');
   row.append(
     cell(result.name),
     cell(result.op),
     cell(result.amphi),
-    cell(result.amphi_ns_per_op.toFixed(1), 'number'),
+    cell(formatTime(result.amphi_ns_per_op), 'number'),
     cell(result.peer),
-    cell(result.peer_ns_per_op.toFixed(1), 'number'),
+    cell(formatTime(result.peer_ns_per_op), 'number'),
     cell(`${result.ratio.toFixed(2)}x`, 'number'),
+    cell(result.amphi_speedup ? `${result.amphi_speedup.toFixed(2)}x` : '', 'number'),
+    cell(result.peer_speedup ? `${result.peer_speedup.toFixed(2)}x` : '', 'number'),
   );
   $('rows').append(row);
+}
+
+/** The pool benchmark's rows, in the shape of runBenchmark's results (times per op in ns), with
+ *  the speed-ups over the serial run where the op is the CPU-bound work. */
+async function poolBenchmarks() {
+  let pool;
+  try {
+    pool = await import('./bench-pkg/amphi_bench_pool.js');
+  } catch (error) {
+    throw new Error(`could not load bench-pkg/ (build it: node scripts/bench-build-web.mjs): ${error}`);
+  }
+  await pool.default();
+  const start = await pool.poolStart(POOL_WORKERS);
+  const cpu = await pool.cpuWork(CPU_ITEMS, CPU_ROUNDS, CPU_RUNS);
+  const ns = (ms) => ms * 1e6;
+  const work = `hash ${cpu.items} items x ${cpu.rounds} rounds (serial ${cpu.serial_ms.toFixed(1)} ms)`;
+  const peerParIter = `wasm-bindgen-rayon par_iter, ${POOL_WORKERS} workers (main thread spins)`;
+  return [
+    {
+      name: 'pool-start',
+      op: `start ${POOL_WORKERS} workers until each has run a task`,
+      amphi: `ThreadPool::new(${POOL_WORKERS}) + broadcast task (new returned: ${start.amphi_new_ms.toFixed(2)} ms)`,
+      amphi_ns_per_op: ns(start.amphi_all_workers_ran_ms),
+      peer: `initThreadPool(${POOL_WORKERS}) + broadcast (init resolved: ${start.peer_init_ms.toFixed(2)} ms)`,
+      peer_ns_per_op: ns(start.peer_all_workers_ran_ms),
+      ratio: start.amphi_all_workers_ran_ms / start.peer_all_workers_ran_ms,
+      start,
+    },
+    {
+      name: 'pool-cpu-map-async',
+      op: work,
+      amphi: `ThreadPool::map_async awaited, ${POOL_WORKERS} workers (main thread idle)`,
+      amphi_ns_per_op: ns(cpu.amphi_map_async_ms),
+      peer: peerParIter,
+      peer_ns_per_op: ns(cpu.peer_par_iter_ms),
+      ratio: cpu.amphi_map_async_ms / cpu.peer_par_iter_ms,
+      amphi_speedup: cpu.amphi_map_async_speedup,
+      peer_speedup: cpu.peer_par_iter_speedup,
+      cpu,
+    },
+    {
+      name: 'pool-cpu-par-iter',
+      op: work,
+      amphi: `par_iter in a ThreadPool task, awaited, ${POOL_WORKERS} workers (main thread idle)`,
+      amphi_ns_per_op: ns(cpu.amphi_par_iter_ms),
+      peer: peerParIter,
+      peer_ns_per_op: ns(cpu.peer_par_iter_ms),
+      ratio: cpu.amphi_par_iter_ms / cpu.peer_par_iter_ms,
+      amphi_speedup: cpu.amphi_par_iter_speedup,
+      peer_speedup: cpu.peer_par_iter_speedup,
+      cpu,
+    },
+  ];
 }
 
 async function main() {
@@ -43,6 +115,11 @@ async function main() {
   for (const name of BENCHMARKS) {
     $('progress').textContent = `Running ${name}…`;
     const result = await runBenchmark(name);
+    results.push(result);
+    addRow(result);
+  }
+  $('progress').textContent = 'Running the pool benchmark (amphi ThreadPool against wasm-bindgen-rayon)…';
+  for (const result of await poolBenchmarks()) {
     results.push(result);
     addRow(result);
   }
