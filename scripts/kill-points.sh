@@ -12,7 +12,7 @@ header='| point | trials | results | typed errors | hangs | longest kill-to-answ
 echo "native ($(uname -sm), ${AMPHI_KILL_TRIALS:-100} trials per point):"
 echo "$header"
 cargo test --release --quiet --test kill_points -- --nocapture --test-threads=1 2>&1 |
-  tee target/kill-points-native.log | grep -o '^.*| [0-9]* ms |$' | sed 's/^test [a-z_]* \.\.\. //'
+  tee target/kill-points-native.log | grep -o '| [A-Z][^|]*:.*| [0-9]* ms |$'
 
 if [[ "${1:-}" == "--browser" ]]; then
   echo

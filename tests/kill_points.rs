@@ -16,8 +16,7 @@
 //! (`AMPHI_KILL_TRIALS` overrides it, `AMPHI_KILL_SEED` replays a run), fewer in the browser,
 //! where every child is a costly worker start.
 
-// The async conformance macro goes unused here.
-#[macro_use]
+// The conformance macros go unused here (the points have their own, `kill_points!`).
 #[allow(unused_macros)]
 mod common;
 
@@ -57,7 +56,7 @@ fn trials() -> u32 {
     }
     #[cfg(target_arch = "wasm32")]
     {
-        6
+        10
     }
 }
 
@@ -166,11 +165,12 @@ fn run_point(point: &'static str, trial: fn(&mut Rng) -> Result<(Verdict, Durati
             Err(Hang(what)) => tally.hangs.push(format!("trial {number}: {what}")),
         }
     }
-    // The row for the table (the browser's test runner shows the console, with --nocapture).
+    // The row for the table: natively printed (shown with --nocapture), in the browser kept
+    // for the test's own worker to log (see `kill_points!`).
     #[cfg(not(target_arch = "wasm32"))]
     println!("{}", tally.row());
     #[cfg(target_arch = "wasm32")]
-    wasm_bindgen_test::console_log!("{}", tally.row());
+    ROWS.lock().unwrap().push(tally.row());
     assert!(
         tally.hangs.is_empty(),
         "{point}: {} hang(s) in {} trials (seed {}):\n{}",
@@ -179,6 +179,30 @@ fn run_point(point: &'static str, trial: fn(&mut Rng) -> Result<(Verdict, Durati
         tally.seed,
         tally.hangs.join("\n")
     );
+}
+
+/// The rows of the points run so far, for the browser's test worker to log: the points run on
+/// an amphi thread, whose console the test runner does not show.
+#[cfg(target_arch = "wasm32")]
+static ROWS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Defines each point as a test on both targets, as `conformance!` does; in the browser the
+/// test's own worker then logs the point's row (shown with `--nocapture`).
+macro_rules! kill_points {
+    ($(fn $name:ident() $body:block)*) => {$(
+        #[cfg(not(target_arch = "wasm32"))]
+        #[test]
+        fn $name() $body
+
+        #[cfg(target_arch = "wasm32")]
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() {
+            crate::common::on_amphi_thread(|| $body).await;
+            for row in ROWS.lock().unwrap().drain(..) {
+                wasm_bindgen_test::console_log!("{row}");
+            }
+        }
+    )*};
 }
 
 /// Runs `call` on its own thread and waits at most [`WATCHDOG`] for it.
@@ -226,15 +250,13 @@ impl Helpers {
         }
     }
 
-    /// Starts a thread that calls `step` until stopped (or until `step` says it is done).
+    /// Starts a thread that calls `step` until stopped (or until `step` says it is done), at
+    /// least once.
     fn spawn(&mut self, mut step: impl FnMut() -> Result<bool, Hang> + Send + 'static) {
         let stop = self.stop.clone();
         let thread = Thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if !step()? {
-                    break;
-                }
-            }
+            // At least once, however late the thread starts.
+            while step()? && !stop.load(Ordering::Relaxed) {}
             Ok(())
         })
         .expect("spawn a helper thread");
@@ -805,7 +827,7 @@ fn event_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
 
 // ---------------------------------------------------------------- the points
 
-conformance! {
+kill_points! {
     fn lock_acquire_hold_release() {
         run_point("Lock: acquire, hold, release", lock_trial);
     }

@@ -51,6 +51,14 @@
 //!   ring holds a partial frame: it is marked broken, and every call on it returns
 //!   [`Error::PeerDied`] from then on, instead of waiting forever.
 //!
+//! "In the middle of a frame" (the side's `partial` word) is kept as short as it can be: a
+//! writer copies a frame's header and first bytes into free space before it marks itself,
+//! then counts the frame in `used` and publishes it, and a frame that fits is whole at that
+//! point; a reader copies a frame out before it marks itself, then frees it and uncounts it.
+//! So a process killed while it copies costs nothing (the next writer overwrites the free
+//! space, the next reader reads the same frame); only a death between a frame's count and
+//! its position, or in a frame that streams, breaks the ring.
+//!
 //! - a reader that asked for it ([`Ending::WithLastWriter`], a pipe's receiving end) sees the
 //!   end of the stream once the last writer has ended and everything it sent was read, as a
 //!   pipe's reader does when the last process holding the other end exits;
@@ -580,14 +588,26 @@ impl Sending {
                 Step::Wait(ring.block_on(Seq::Room, seen), self.deadline)
             });
         }
-        self.hold.in_frame(true);
-        ring.word(USED).fetch_add(1, SeqCst);
+        // The header and the first bytes go into free space, which this writer owns and
+        // nobody reads until it is published: a death before the publication costs nothing.
         // `sending` checked that the length fits the header.
         let len = self.payload.len() as u32;
         ring.copy_in(pos, &len.to_le_bytes());
-        let pos = pos.wrapping_add(FRAME_HEADER as u32);
-        let n = self.payload.len().min(ring.room_at(pos));
-        self.publish(pos, 0, n);
+        let body = pos.wrapping_add(FRAME_HEADER as u32);
+        let n = self.payload.len().min(ring.room_at(body));
+        ring.copy_in(body, &self.payload[..n]);
+        // The frame's count and its publication go together: a death between them breaks the
+        // ring. A frame that fits is then whole; a longer one streams, in the frame until its
+        // end.
+        self.hold.in_frame(true);
+        ring.word(USED).fetch_add(1, SeqCst);
+        let end = body.wrapping_add(n as u32);
+        ring.word(WRITE_POS).swap(end, SeqCst);
+        if n == self.payload.len() {
+            self.hold.in_frame(false);
+        }
+        ring.bump(Seq::Data);
+        self.frame = Some((end, n));
         None
     }
 
@@ -719,7 +739,8 @@ impl Receiving {
         if must_be_whole && available < FRAME_HEADER + len {
             return Some(Step::Done(Err(Error::Empty)));
         }
-        self.hold.in_frame(true);
+        // Nothing is consumed until the frame is read whole or freed in part (below): a reader
+        // that dies before that leaves the frame for the next one.
         self.frame = Some(Frame {
             pos: pos.wrapping_add(FRAME_HEADER as u32),
             payload: vec![0; len],
@@ -752,8 +773,10 @@ impl Op for Receiving {
             frame.pos = frame.pos.wrapping_add(n as u32);
             frame.filled += n;
             if frame.filled == frame.payload.len() {
-                ring.word(USED).fetch_sub(1, SeqCst);
+                // Consumed and counted together: a death between them breaks the ring.
+                self.hold.in_frame(true);
                 ring.word(READ_POS).swap(frame.pos, SeqCst);
+                ring.word(USED).fetch_sub(1, SeqCst);
                 self.hold.in_frame(false);
                 ring.bump(Seq::Room);
                 let payload = std::mem::take(&mut frame.payload);
@@ -762,7 +785,9 @@ impl Op for Receiving {
                 return Step::Done(Ok(payload));
             }
             if n == 0 {
-                // Free what was read, so that the writer can stream the rest.
+                // Free what was read, so that the writer can stream the rest: from here the
+                // frame is partly consumed, and a death breaks the ring.
+                self.hold.in_frame(true);
                 ring.word(READ_POS).swap(frame.pos, SeqCst);
                 ring.bump(Seq::Room);
                 if let Err(broken) = ring.check_broken() {
