@@ -87,8 +87,12 @@ conformance! {
         dishes.join_timeout(PATIENCE).unwrap();
         assert_eq!(dishes.unfinished_tasks(), 0);
         assert!(dishes.try_join());
-        // Each dish was reported before its task_done, so all of them are here.
-        let mut seen: Vec<u32> = (0..DISHES).map(|_| dried.try_get().unwrap()).collect();
+        // Each dish was put before its task_done. As in Python, an unbounded queue's put may
+        // leave the item in the sender's buffer for its feeder thread to write a moment later,
+        // so the parent waits for each (they all come; none is lost).
+        let mut seen: Vec<u32> = (0..DISHES)
+            .map(|_| dried.get_timeout(PATIENCE).unwrap())
+            .collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..DISHES).collect::<Vec<_>>());
         assert_eq!(dried.try_get(), Err(GetError::Empty));

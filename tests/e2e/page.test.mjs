@@ -181,3 +181,18 @@ test('?run=early-stop terminates a looping process worker from the page', async 
     assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
   });
 });
+
+test('the pool examples run from the page: thread pools of Web Workers, awaited by the page', async () => {
+  for (const name of ['pool', 'pool-executor', 'cpu-speedup', 'image-processing']) {
+    await withPage({}, async ({ url, page, pageErrors }) => {
+      await page.goto(new URL(`?run=${name}`, url).href);
+      const status = await waitForRunEnd(page);
+      const report = await readReport(page);
+      assert.equal(status, 'done', `${name}: the run failed: ${JSON.stringify(report, null, 2)}`);
+      assert.equal(report.example, name, JSON.stringify(report));
+      assert.equal(report.ok, true, `${name}: the report is not ok: ${JSON.stringify(report, null, 2)}`);
+      assert.ok(report.checks.length > 0, `${name}: no checks: ${JSON.stringify(report)}`);
+      assert.deepEqual(pageErrors, [], `${name}: page errors:\n${describeErrors(pageErrors)}`);
+    });
+  }
+});
