@@ -89,6 +89,8 @@
 //! - `value`: [`Value`] and [`Array`];
 //! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
 //!   [`Pipe`] and its [`Connection`]s, over the byte rings of `ring`;
+//! - `pool`: [`Pool`] and its [`PoolBuilder`], [`Imap`] and [`ImapUnordered`]: Python's
+//!   `multiprocessing.Pool` on worker processes, which survives its workers' deaths;
 //! - `region`: the memory a process tree shares, its allocator, object headers and handles;
 //! - `ring`: rings of bytes carrying frames in the region, and the drivers that run their
 //!   operations blocking or as futures.
@@ -104,6 +106,7 @@ mod joinable;
 mod lock;
 mod packet;
 mod pipe;
+mod pool;
 #[allow(clippy::module_inception)]
 // `process::Process` lives in `process/process.rs`, as `thread::Thread` in `thread/thread.rs`
 mod process;
@@ -116,6 +119,8 @@ mod simple;
 mod value;
 mod wire;
 
+/// The thread pool's result handle and callbacks, which the process [`Pool`] returns and takes.
+pub use crate::thread::{AsyncResult, Callbacks};
 pub use barrier::Barrier;
 pub use builder::Builder;
 pub use child::exit;
@@ -126,6 +131,7 @@ pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{Connection, Pipe};
+pub use pool::{Imap, ImapUnordered, Pool, PoolBuilder};
 pub use process::Process;
 pub use queue::Queue;
 pub use region::{set_shared_memory_size, shared_memory_usage, SharedMemoryUsage};

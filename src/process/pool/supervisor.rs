@@ -1,0 +1,229 @@
+//! The parent's side of one worker slot: a supervisor thread (an amphi thread) that starts the
+//! slot's worker process, hands it one task at a time, delivers each reply, and replaces the
+//! worker when it dies or has done its `maxtasksperchild`.
+//!
+//! # How a death is detected, and what happens then
+//!
+//! While its worker runs a task, the supervisor waits for the reply on the worker's pipe in
+//! slices of [`SLICE`]; after each quiet slice it asks whether the process is still alive (its
+//! exit word, set by the platform when the child is reaped: natively a signal, in the browser
+//! the worker's end). A worker that died sending nothing more, or ended its pipe (`Eof`,
+//! `PeerDied`), is dead: the supervisor reaps it and fails the one task it was running with
+//! [`Error::WorkerDied`] (its name, pid and exit code, `-N` for signal `N`), then starts a
+//! replacement and goes on with the queue (billiard's semantics; Python's `multiprocessing`
+//! would wait forever for that task). So a death is reported within a slice or two of the
+//! platform noticing it.
+//!
+//! A worker that cannot start, or whose initializer fails, breaks the pool
+//! ([`Error::BrokenPool`]): the queued tasks fail, and no replacement is started, so a pool
+//! never spins up workers forever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::call::Call;
+use super::shared::{Phase, Shared};
+use super::worker::{self, FromWorker, ToWorker, WorkerStart};
+use crate::process::{Builder, Connection, Pipe, Process};
+use crate::Error;
+
+/// How long the supervisor waits for a reply before it looks at the worker's pulse.
+pub(super) const SLICE: Duration = Duration::from_millis(50);
+
+/// How long a worker that was asked to stop, or was seen dead, may take to be reaped before it
+/// is killed.
+const REAP_PATIENCE: Duration = Duration::from_secs(5);
+
+/// What a supervisor needs to start workers.
+#[derive(Debug, Clone)]
+pub(super) struct Recipe {
+    /// The workers' names: `{prefix}-{n}`.
+    pub(super) prefix: String,
+    pub(super) initializer: Option<Call>,
+    pub(super) max_tasks: Option<usize>,
+}
+
+/// A started worker process and the parent's end of its pipe.
+pub(super) struct Worker {
+    pub(super) process: Arc<Process<()>>,
+    channel: Connection<()>,
+}
+
+/// How waiting for a worker's message ended otherwise than with a message.
+struct Died;
+
+impl Worker {
+    /// Starts a worker (not waiting for it to be ready).
+    pub(super) fn start(recipe: &Recipe, number: usize) -> Result<Worker, Error> {
+        let name = format!("{}-{number}", recipe.prefix);
+        let (here, there) = Pipe::new::<()>(true)?;
+        let start = WorkerStart {
+            channel: there,
+            initializer: recipe.initializer.clone(),
+        };
+        let process = Builder::new()
+            .name(name)
+            .daemon(true)
+            .build(worker::work, start);
+        process.start()?;
+        Ok(Worker {
+            process: Arc::new(process),
+            channel: here,
+        })
+    }
+
+    fn name(&self) -> &str {
+        self.process.name()
+    }
+
+    fn send(&self, message: &ToWorker) -> Result<(), Died> {
+        let bytes = serde_json::to_vec(message).map_err(|_| Died)?;
+        self.channel.send_bytes(&bytes).map_err(|_| Died)
+    }
+
+    /// The worker's next message; `Died` once it is gone without sending one.
+    fn receive(&self) -> Result<FromWorker, Died> {
+        loop {
+            match self.channel.poll(SLICE) {
+                Ok(true) => {}
+                Ok(false) if self.process.is_alive() => continue,
+                // Dead: what it sent before it ended is still worth taking.
+                Ok(false) => match self.channel.poll(Duration::ZERO) {
+                    Ok(true) => {}
+                    _ => return Err(Died),
+                },
+                Err(_) => return Err(Died),
+            }
+            let bytes = self.channel.recv_bytes().map_err(|_| Died)?;
+            return serde_json::from_slice(&bytes).map_err(|_| Died);
+        }
+    }
+
+    /// Reaps the worker (killing it if it does not end in time) and describes its death.
+    fn death(&self) -> Error {
+        if self.process.join_timeout(REAP_PATIENCE).is_err() && self.process.is_alive() {
+            let _ = self.process.kill();
+            let _ = self.process.join_timeout(REAP_PATIENCE);
+        }
+        Error::WorkerDied {
+            name: self.name().to_owned(),
+            pid: self.process.pid().unwrap_or(0),
+            exitcode: self.process.exitcode().unwrap_or(-9),
+        }
+    }
+
+    /// Asks the worker to stop and reaps it.
+    fn stop(&self) {
+        let _ = self.send(&ToWorker::Stop);
+        if self.process.join_timeout(REAP_PATIENCE).is_err() && self.process.is_alive() {
+            let _ = self.process.kill();
+            let _ = self.process.join_timeout(REAP_PATIENCE);
+        }
+    }
+}
+
+/// Numbers the workers of all pools: `{prefix}-1`, `{prefix}-2`, ... as Python's
+/// `SpawnPoolWorker-N`.
+pub(super) fn next_number() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Registers `worker` as slot `slot`'s, unless the pool has ended (then it is killed and reaped,
+/// and `false` returned).
+fn register(shared: &Shared, slot: usize, worker: &Worker) -> bool {
+    {
+        let mut state = shared.lock();
+        if !matches!(state.phase, Phase::Terminated | Phase::Broken(_)) {
+            state.workers[slot] = Some(Arc::clone(&worker.process));
+            return true;
+        }
+    }
+    let _ = worker.process.kill();
+    let _ = worker.process.join_timeout(REAP_PATIENCE);
+    false
+}
+
+/// Breaks the pool with `reason`, stopping every worker.
+fn break_pool(shared: &Shared, reason: String) {
+    for process in shared.end(Phase::Broken(reason)) {
+        let _ = process.kill();
+    }
+}
+
+/// Runs slot `slot` until the pool has no more tasks for it (see the module docs). `first`
+/// is the worker the pool's build started.
+pub(super) fn supervise(shared: Arc<Shared>, recipe: Recipe, slot: usize, first: Worker) {
+    run(&shared, &recipe, slot, first);
+    shared.lock().workers[slot] = None;
+    shared.supervisor_ended();
+}
+
+fn run(shared: &Shared, recipe: &Recipe, slot: usize, first: Worker) {
+    let mut worker = first;
+    loop {
+        if !register(shared, slot, &worker) {
+            return;
+        }
+        match worker.receive() {
+            Ok(FromWorker::Ready) => {}
+            Ok(FromWorker::InitFailed(reply)) => {
+                let reason = match reply.decode::<()>(worker.name()) {
+                    Err(error) => error.to_string(),
+                    Ok(()) => "the initializer failed".to_owned(),
+                };
+                worker.stop();
+                break_pool(shared, reason);
+                return;
+            }
+            Ok(FromWorker::Done(_)) | Err(Died) => {
+                let death = worker.death();
+                if matches!(shared.phase(), Phase::Running | Phase::Closed) {
+                    break_pool(shared, format!("a worker did not start: {death}"));
+                }
+                return;
+            }
+        }
+        let mut done = 0;
+        let replace = loop {
+            if recipe.max_tasks.is_some_and(|max| done >= max) {
+                worker.stop();
+                break true;
+            }
+            let Some(mut job) = shared.next_job() else {
+                worker.stop();
+                return;
+            };
+            if !(job.start)() {
+                continue;
+            }
+            let sent = worker.send(&ToWorker::Run(job.call));
+            let reply = sent.and_then(|()| worker.receive());
+            match reply {
+                Ok(FromWorker::Done(reply)) => {
+                    (job.finish)(Ok(reply), worker.name());
+                    done += 1;
+                }
+                Ok(FromWorker::Ready | FromWorker::InitFailed(_)) | Err(Died) => {
+                    let death = worker.death();
+                    (job.finish)(Err(death), worker.name());
+                    break true;
+                }
+            }
+        };
+        if !replace || matches!(shared.phase(), Phase::Terminated | Phase::Broken(_)) {
+            return;
+        }
+        worker = match Worker::start(recipe, next_number()) {
+            Ok(worker) => worker,
+            Err(error) => {
+                break_pool(
+                    shared,
+                    format!("a replacement worker did not start: {error}"),
+                );
+                return;
+            }
+        };
+    }
+}
