@@ -5,6 +5,8 @@
 //! deaths and bad data the pool survives: a worker killed while running a task (that task
 //! fails naming the worker, the others finish on a replacement), a task that exits its
 //! worker, a panic, arguments and results that do not (de)serialise, a failing initializer.
+//! The process `Executor` after `test_concurrent_futures`: futures, `map`, `shutdown`, and a
+//! killed worker that breaks it (`BrokenProcessPool`'s semantics).
 //! Every test runs under a watchdog: a hang fails it instead of stalling the suite.
 
 #[macro_use]
@@ -15,7 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use amphi::process::{active_children, current_process, Callbacks, Pool, Value};
+use amphi::process::{active_children, current_process, Callbacks, Executor, Pool, Value};
 use amphi::Error;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -335,6 +337,56 @@ conformance! {
             common::wait_for("the workers to end", || {
                 active_children().iter().all(|child| !child.pid().is_some_and(|pid| pids.contains(&pid)))
             });
+        });
+    }
+
+    fn executor_futures_map_and_shutdown() {
+        watched(|| {
+            let executor = Executor::new(2).unwrap();
+            let future = executor.submit(sqr, 7).unwrap();
+            assert_eq!(future.result_timeout(PATIENCE).unwrap(), 49);
+            let all: Vec<u64> = executor.map(0..10u64, sqr).unwrap().collect::<Result<_, _>>().unwrap();
+            assert_eq!(all, (0..10u64).map(sqr).collect::<Vec<_>>());
+            match executor.submit(explode, "no".to_owned()).unwrap().result_timeout(PATIENCE) {
+                Err(Error::Panicked(report)) => assert_eq!(report.message, "no"),
+                other => panic!("expected a panic, got {other:?}"),
+            }
+            assert_eq!(executor.submit(sqr, 3).unwrap().result_timeout(PATIENCE).unwrap(), 9, "not broken by a panic");
+            let queued: Vec<_> = (0..50).map(|_| executor.submit(nap, 300).unwrap()).collect();
+            executor.shutdown(false, true).unwrap();
+            assert!(matches!(executor.submit(sqr, 1), Err(Error::PoolClosed)));
+            assert_eq!(queued[49].result_timeout(PATIENCE), Err(Error::Cancelled));
+            executor.shutdown_timeout(PATIENCE, false).unwrap();
+            let ran = queued.iter().filter(|future| future.result_timeout(PATIENCE) == Ok(300)).count();
+            assert!(ran <= 2, "only the tasks already running ran: {ran}");
+            assert!(queued.iter().all(|future| future.done()));
+        });
+    }
+
+    fn a_killed_worker_breaks_the_executor() {
+        watched(|| {
+            let executor = Executor::new(2).unwrap();
+            let seen = Value::new_without_lock(0u32).unwrap();
+            let doomed = executor.submit(report_and_sleep, seen.clone()).unwrap();
+            let queued: Vec<_> = (0..10).map(|_| executor.submit(nap, 60_000).unwrap()).collect();
+            common::wait_for("the task to start", || seen.get() != 0);
+            let victim = seen.get();
+            kill_child(victim);
+            match doomed.result_timeout(PATIENCE) {
+                Err(Error::WorkerDied { pid, exitcode, .. }) => {
+                    assert_eq!(pid, victim);
+                    assert_eq!(exitcode, -9);
+                }
+                other => panic!("expected WorkerDied, got {other:?}"),
+            }
+            for future in &queued {
+                match future.result_timeout(PATIENCE) {
+                    Err(Error::BrokenPool(reason)) => assert!(reason.contains(&victim.to_string()), "{reason}"),
+                    other => panic!("expected BrokenPool, got {other:?}"),
+                }
+            }
+            assert!(matches!(executor.submit(sqr, 1), Err(Error::BrokenPool(_))));
+            executor.shutdown_timeout(PATIENCE, false).unwrap();
         });
     }
 }

@@ -11,7 +11,9 @@
 //! - `shared`: the parent's queue of tasks, the pool's phase, the workers of the moment;
 //! - `supervisor`: one parent thread per worker slot, which feeds its worker one task at a
 //!   time, notices its death, and replaces it;
-//! - `imap`: the streaming iterators.
+//! - `imap`: the streaming iterators;
+//! - `executor`: [`Executor`], `concurrent.futures`' `ProcessPoolExecutor` on the same
+//!   workers and supervisors, which breaks where the pool replaces a dead worker.
 //!
 //! # Deaths and bad data
 //!
@@ -31,6 +33,7 @@
 //! and no worker is started again.
 
 mod call;
+mod executor;
 mod imap;
 mod shared;
 mod supervisor;
@@ -49,6 +52,7 @@ use crate::thread::{AsyncResult, Callbacks};
 use crate::time::Deadline;
 use crate::Error;
 use call::{Code, Reply};
+pub use executor::{Executor, ExecutorBuilder};
 pub use imap::{Imap, ImapUnordered};
 use shared::{Job, Phase, Shared};
 use supervisor::{Recipe, Worker};
@@ -232,30 +236,7 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        self.shared.check_open(false)?;
-        let call = Code::one(f)?.call(&args)?;
-        let cell = Completion::new();
-        let job = Job {
-            call,
-            start: {
-                let cell = Arc::clone(&cell);
-                Box::new(move || cell.start())
-            },
-            finish: {
-                let cell = Arc::clone(&cell);
-                Box::new(move |outcome: Result<Reply, Error>, worker: &str| {
-                    settle(
-                        &cell,
-                        outcome.and_then(|reply| reply.decode(worker)),
-                        callbacks,
-                    );
-                })
-            },
-        };
-        self.shared
-            .submit(vec![job], false)
-            .map_err(|(_, error)| error)?;
-        Ok(AsyncResult::new(cell))
+        submit_one(&self.shared, f, args, callbacks).map(AsyncResult::new)
     }
 
     /// Applies `f` to every item on the workers and returns the results in order (Python's
@@ -785,44 +766,89 @@ impl PoolBuilder {
             prefix: "PoolWorker".to_owned(),
             initializer: self.initializer.transpose()?,
             max_tasks: self.max_tasks,
+            break_on_death: false,
         };
-        let mut workers = Vec::with_capacity(size);
-        for _ in 0..size {
-            match Worker::start(&recipe, supervisor::next_number()) {
-                Ok(worker) => workers.push(worker),
-                Err(error) => {
-                    stop_all(&workers);
-                    return Err(error);
-                }
-            }
-        }
-        let shared = Arc::new(Shared::new(size));
-        shared.running.store(size as u32, Ordering::Release);
-        let pool = Pool {
-            shared: Arc::clone(&shared),
+        Ok(Pool {
+            shared: start(size, &recipe)?,
             size,
-        };
-        for (slot, worker) in workers.into_iter().enumerate() {
-            let process = Arc::clone(&worker.process);
-            let spawned = crate::thread::Builder::new()
-                .name(format!("{}-supervisor", process.name()))
-                .spawn({
-                    let shared = Arc::clone(&shared);
-                    let recipe = recipe.clone();
-                    move || supervisor::supervise(shared, recipe, slot, worker)
-                });
-            if let Err(error) = spawned {
-                let _ = process.kill();
-                // The supervisors not started never end: count them out.
-                for _ in slot..size {
-                    shared.supervisor_ended();
-                }
-                pool.terminate();
+        })
+    }
+}
+
+/// Starts `size` workers (all before it returns) and their supervisors. A worker that cannot
+/// start fails the call with its error, after the ones already started were stopped.
+fn start(size: usize, recipe: &Recipe) -> Result<Arc<Shared>, Error> {
+    let mut workers = Vec::with_capacity(size);
+    for _ in 0..size {
+        match Worker::start(recipe, supervisor::next_number()) {
+            Ok(worker) => workers.push(worker),
+            Err(error) => {
+                stop_all(&workers);
                 return Err(error);
             }
         }
-        Ok(pool)
     }
+    let shared = Arc::new(Shared::new(size));
+    shared.running.store(size as u32, Ordering::Release);
+    for (slot, worker) in workers.into_iter().enumerate() {
+        let process = Arc::clone(&worker.process);
+        let spawned = crate::thread::Builder::new()
+            .name(format!("{}-supervisor", process.name()))
+            .spawn({
+                let shared = Arc::clone(&shared);
+                let recipe = recipe.clone();
+                move || supervisor::supervise(shared, recipe, slot, worker)
+            });
+        if let Err(error) = spawned {
+            let _ = process.kill();
+            // The supervisors not started never end: count them out.
+            for _ in slot..size {
+                shared.supervisor_ended();
+            }
+            for process in shared.end(Phase::Terminated) {
+                let _ = process.kill();
+            }
+            return Err(error);
+        }
+    }
+    Ok(shared)
+}
+
+/// Submits `f(args)` as one task; its cell.
+fn submit_one<A, R>(
+    shared: &Shared,
+    f: fn(A) -> R,
+    args: A,
+    callbacks: Callbacks<R>,
+) -> Result<Arc<Completion<R>>, Error>
+where
+    A: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    shared.check_open(false)?;
+    let call = Code::one(f)?.call(&args)?;
+    let cell = Completion::new();
+    let job = Job {
+        call,
+        start: {
+            let cell = Arc::clone(&cell);
+            Box::new(move || cell.start())
+        },
+        finish: {
+            let cell = Arc::clone(&cell);
+            Box::new(move |outcome: Result<Reply, Error>, worker: &str| {
+                settle(
+                    &cell,
+                    outcome.and_then(|reply| reply.decode(worker)),
+                    callbacks,
+                );
+            })
+        },
+    };
+    shared
+        .submit(vec![job], false)
+        .map_err(|(_, error)| error)?;
+    Ok(cell)
 }
 
 /// Kills and reaps workers started for a pool that will not be built.

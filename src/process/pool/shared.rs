@@ -180,6 +180,14 @@ impl Shared {
         self.wake();
     }
 
+    /// Cancels every queued task with `reason`, leaving the phase as it is.
+    pub(super) fn cancel_queued(&self, reason: &Error) {
+        let jobs: Vec<Job> = self.lock().queue.drain(..).collect();
+        for job in jobs {
+            job.cancel(reason.clone());
+        }
+    }
+
     /// Wakes every idle supervisor, to look at the phase again.
     pub(super) fn wake(&self) {
         self.signal.fetch_add(1, Ordering::Release);

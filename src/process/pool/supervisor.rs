@@ -14,6 +14,10 @@
 //! would wait forever for that task). So a death is reported within a slice or two of the
 //! platform noticing it.
 //!
+//! An executor's supervisor breaks the pool instead (CPython's `BrokenProcessPool`): the dead
+//! worker's task fails with `WorkerDied`, every other task, queued or running, with
+//! [`Error::BrokenPool`] naming the dead worker, and the other workers are stopped.
+//!
 //! A worker that cannot start, or whose initializer fails, breaks the pool
 //! ([`Error::BrokenPool`]): the queued tasks fail, and no replacement is started, so a pool
 //! never spins up workers forever.
@@ -41,6 +45,9 @@ pub(super) struct Recipe {
     pub(super) prefix: String,
     pub(super) initializer: Option<Call>,
     pub(super) max_tasks: Option<usize>,
+    /// What a worker's death does: `false` (the pool) fails its task and replaces it; `true`
+    /// (the executor) also breaks the pool, failing every other pending task.
+    pub(super) break_on_death: bool,
 }
 
 /// A started worker process and the parent's end of its pipe.
@@ -207,7 +214,16 @@ fn run(shared: &Shared, recipe: &Recipe, slot: usize, first: Worker) {
                 }
                 Ok(FromWorker::Ready | FromWorker::InitFailed(_)) | Err(Died) => {
                     let death = worker.death();
-                    (job.finish)(Err(death), worker.name());
+                    let outcome = match shared.phase() {
+                        // Another worker's death broke the pool and stopped this one.
+                        Phase::Broken(reason) => Error::BrokenPool(reason),
+                        Phase::Running | Phase::Closed if recipe.break_on_death => {
+                            break_pool(shared, death.to_string());
+                            death
+                        }
+                        _ => death,
+                    };
+                    (job.finish)(Err(outcome), worker.name());
                     break true;
                 }
             }
