@@ -144,6 +144,42 @@ impl Shared {
         }
     }
 
+    /// The next task if one is queued, without waiting; `None` also once the pool has ended.
+    pub(super) fn try_next_job(&self) -> Option<Job> {
+        let mut state = self.lock();
+        match state.phase {
+            Phase::Terminated | Phase::Broken(_) => None,
+            Phase::Running | Phase::Closed => state.queue.pop_front(),
+        }
+    }
+
+    /// Puts tasks that were claimed but never started back at the head of the queue, in
+    /// order, for any worker; once the pool has ended, hands them back with the reason to
+    /// cancel them with.
+    pub(super) fn requeue(&self, jobs: Vec<Job>) -> Result<(), (Vec<Job>, Error)> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut state = self.lock();
+            match &state.phase {
+                Phase::Terminated => return Err((jobs, Error::Cancelled)),
+                Phase::Broken(reason) => {
+                    let reason = Error::BrokenPool(reason.clone());
+                    return Err((jobs, reason));
+                }
+                Phase::Running | Phase::Closed => {}
+            }
+            for mut job in jobs.into_iter().rev() {
+                // Claimed already: whoever takes it next runs it.
+                job.start = Box::new(|| true);
+                state.queue.push_front(job);
+            }
+        }
+        self.wake();
+        Ok(())
+    }
+
     /// Moves to `phase` (a final one: `Terminated` or `Broken`) unless already final, cancels
     /// every queued task, and returns the workers to stop.
     pub(super) fn end(&self, phase: Phase) -> Vec<Arc<Process<()>>> {

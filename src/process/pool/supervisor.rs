@@ -22,17 +22,32 @@
 //! ([`Error::BrokenPool`]): the queued tasks fail, and no replacement is started, so a pool
 //! never spins up workers forever.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::call::Call;
-use super::shared::{Phase, Shared};
+use super::shared::{Job, Phase, Shared};
 use super::worker::{self, FromWorker, ToWorker, WorkerStart};
 use crate::process::{Builder, Connection, Pipe, Process};
+use crate::time::Instant;
 use crate::Error;
 
 /// How long the supervisor waits for a reply before it looks at the worker's pulse.
 pub(super) const SLICE: Duration = Duration::from_millis(50);
+
+/// How many tasks a supervisor keeps sent to its worker while its tasks are quick: the next
+/// one waits in the worker's pipe while the current one runs, so the worker never waits for
+/// the parent between short tasks.
+const PIPELINE: usize = 2;
+
+/// A task whose worker answered within this (from when it could start) counts as quick.
+const QUICK: Duration = Duration::from_millis(1);
+
+/// The largest task message sent while another task is still unanswered: the messages in a
+/// worker's pipe stay well within its ring, so a send never waits for the worker, which may
+/// itself be waiting for the parent to take its reply.
+const SMALL_MESSAGE: usize = 8 << 10;
 
 /// How long a worker that was asked to stop, or was seen dead, may take to be reaped before it
 /// is killed.
@@ -83,7 +98,7 @@ impl Worker {
         self.process.name()
     }
 
-    fn send(&self, message: &ToWorker) -> Result<(), Died> {
+    fn send(&self, message: &ToWorker<&Call>) -> Result<(), Died> {
         let bytes = serde_json::to_vec(message).map_err(|_| Died)?;
         self.channel.send_bytes(&bytes).map_err(|_| Died)
     }
@@ -119,9 +134,14 @@ impl Worker {
         }
     }
 
+    /// Sends `bytes` (a `ToWorker`).
+    fn send_bytes(&self, bytes: &[u8]) -> Result<(), Died> {
+        self.channel.send_bytes(bytes).map_err(|_| Died)
+    }
+
     /// Asks the worker to stop and reaps it.
     fn stop(&self) {
-        let _ = self.send(&ToWorker::Stop);
+        let _ = self.send(&ToWorker::<&Call>::Stop);
         if self.process.join_timeout(REAP_PATIENCE).is_err() && self.process.is_alive() {
             let _ = self.process.kill();
             let _ = self.process.join_timeout(REAP_PATIENCE);
@@ -192,42 +212,7 @@ fn run(shared: &Shared, recipe: &Recipe, slot: usize, first: Worker) {
                 return;
             }
         }
-        let mut done = 0;
-        let replace = loop {
-            if recipe.max_tasks.is_some_and(|max| done >= max) {
-                worker.stop();
-                break true;
-            }
-            let Some(mut job) = shared.next_job() else {
-                worker.stop();
-                return;
-            };
-            if !(job.start)() {
-                continue;
-            }
-            let sent = worker.send(&ToWorker::Run(job.call));
-            let reply = sent.and_then(|()| worker.receive());
-            match reply {
-                Ok(FromWorker::Done(reply)) => {
-                    (job.finish)(Ok(reply), worker.name());
-                    done += 1;
-                }
-                Ok(FromWorker::Ready | FromWorker::InitFailed(_)) | Err(Died) => {
-                    let death = worker.death();
-                    let outcome = match shared.phase() {
-                        // Another worker's death broke the pool and stopped this one.
-                        Phase::Broken(reason) => Error::BrokenPool(reason),
-                        Phase::Running | Phase::Closed if recipe.break_on_death => {
-                            break_pool(shared, death.to_string());
-                            death
-                        }
-                        _ => death,
-                    };
-                    (job.finish)(Err(outcome), worker.name());
-                    break true;
-                }
-            }
-        };
+        let replace = serve(shared, recipe, &worker);
         if !replace || matches!(shared.phase(), Phase::Terminated | Phase::Broken(_)) {
             return;
         }
@@ -241,5 +226,90 @@ fn run(shared: &Shared, recipe: &Recipe, slot: usize, first: Worker) {
                 return;
             }
         };
+    }
+}
+
+/// Feeds a ready worker tasks until there are no more (`false`: the supervisor ends), or the
+/// worker must be replaced (`true`: it died, or did its `maxtasksperchild` and was stopped).
+///
+/// While the worker's tasks are quick, the next task is sent before the current one is
+/// answered (see [`PIPELINE`]). When the worker dies, the oldest unanswered task is the one it
+/// was running, which fails; the others never started and go back to the head of the queue.
+fn serve(shared: &Shared, recipe: &Recipe, worker: &Worker) -> bool {
+    let mut in_flight: VecDeque<(Job, Instant)> = VecDeque::new();
+    let mut sent = 0usize;
+    let mut quick = false;
+    let mut last_reply = Instant::now();
+    loop {
+        let depth = if quick { PIPELINE } else { 1 };
+        let exhausted = |sent: usize| recipe.max_tasks.is_some_and(|max| sent >= max);
+        let mut died = false;
+        while in_flight.len() < depth && !exhausted(sent) {
+            let next = match in_flight.is_empty() {
+                true => shared.next_job(),
+                false => shared.try_next_job(),
+            };
+            let Some(mut job) = next else {
+                break;
+            };
+            if !(job.start)() {
+                continue;
+            }
+            let message = match serde_json::to_vec(&ToWorker::Run(&job.call)) {
+                Ok(message) => message,
+                Err(err) => {
+                    let reason = Error::Encode(format!("the task message: {err}"));
+                    (job.finish)(Err(reason), worker.name());
+                    continue;
+                }
+            };
+            if !in_flight.is_empty() && message.len() > SMALL_MESSAGE {
+                if let Err((jobs, reason)) = shared.requeue(vec![job]) {
+                    jobs.into_iter().for_each(|job| job.cancel(reason.clone()));
+                }
+                break;
+            }
+            let sending = worker.send_bytes(&message);
+            in_flight.push_back((job, Instant::now()));
+            sent += 1;
+            if sending.is_err() {
+                died = true;
+                break;
+            }
+        }
+        if in_flight.is_empty() {
+            worker.stop();
+            return exhausted(sent);
+        }
+        if !died {
+            if let Ok(FromWorker::Done(reply)) = worker.receive() {
+                let (job, sent_at) = in_flight.pop_front().expect("a task in flight");
+                (job.finish)(Ok(reply), worker.name());
+                // The task could start when it was sent or when the one before was answered.
+                let waited = sent_at.elapsed().min(last_reply.elapsed());
+                quick = waited < QUICK;
+                last_reply = Instant::now();
+                continue;
+            }
+        }
+        // Dead (or talking nonsense, which is treated as dead once reaped).
+        let death = worker.death();
+        let outcome = match shared.phase() {
+            // Another worker's death broke the pool and stopped this one.
+            Phase::Broken(reason) => Error::BrokenPool(reason),
+            Phase::Running | Phase::Closed if recipe.break_on_death => {
+                break_pool(shared, death.to_string());
+                death
+            }
+            _ => death,
+        };
+        let mut unanswered = in_flight.into_iter().map(|(job, _)| job);
+        if let Some(running) = unanswered.next() {
+            (running.finish)(Err(outcome), worker.name());
+        }
+        if let Err((jobs, reason)) = shared.requeue(unanswered.collect()) {
+            jobs.into_iter().for_each(|job| job.cancel(reason.clone()));
+        }
+        return true;
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! A worker is a daemonic [`Process`](crate::process::Process) whose target is [`work`]. It
 //! runs the initializer, if any, and answers [`FromWorker::Ready`] (or
-//! [`FromWorker::InitFailed`], and ends); then it receives one [`ToWorker`] at a time and
-//! answers each [`ToWorker::Run`] with [`FromWorker::Done`], until [`ToWorker::Stop`] or the
-//! end of its pipe (the parent is gone). A task's panic is its reply; the worker lives on. A
+//! [`FromWorker::InitFailed`], and ends); then it takes one [`ToWorker`] at a time from its
+//! pipe and answers each [`ToWorker::Run`] with [`FromWorker::Done`] before it takes the next,
+//! until [`ToWorker::Stop`] or the end of its pipe (the parent is gone). So of the tasks sent
+//! to a worker and not answered, only the oldest can have started. A task's panic is its reply; the worker lives on. A
 //! task that calls [`exit`](crate::process::exit) ends the worker with that code, which the
 //! parent reports as the task's [`Error::WorkerDied`](crate::Error::WorkerDied).
 
@@ -14,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use super::call::{Call, Reply};
 use crate::process::Connection;
 
-/// What the parent sends a worker.
+/// What the parent sends a worker (`C`: the call, which the parent sends by reference).
 #[derive(Debug, Serialize, Deserialize)]
-pub(super) enum ToWorker {
+pub(super) enum ToWorker<C = Call> {
     /// Run this call and answer with `Done`.
-    Run(Call),
+    Run(C),
     /// End now (the pool is closing, or the worker has done its `maxtasksperchild`).
     Stop,
 }
@@ -59,7 +60,7 @@ pub(super) fn work(start: WorkerStart) {
         return;
     }
     while let Ok(bytes) = channel.recv_bytes() {
-        let reply = match serde_json::from_slice::<ToWorker>(&bytes) {
+        let reply = match serde_json::from_slice::<ToWorker<Call>>(&bytes) {
             Ok(ToWorker::Run(call)) => call.run(),
             Ok(ToWorker::Stop) => return,
             Err(err) => Reply::Decode(format!("the task message is not valid: {err}")),
