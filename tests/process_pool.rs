@@ -390,3 +390,25 @@ conformance! {
         });
     }
 }
+
+conformance_async! {
+    async fn the_async_forms_never_block() {
+        let pool = Pool::new(2).unwrap();
+        let squares = pool.map_async(0..8u64, sqr).unwrap();
+        assert_eq!(squares.get_async().await.unwrap(), (0..8u64).map(sqr).collect::<Vec<_>>());
+        let one = pool.apply_async(sqr, 4).unwrap();
+        one.wait_async().await;
+        assert_eq!(one.try_get(), Ok(16));
+        let mut ordered = pool.imap(0..5u64, sqr).unwrap();
+        assert_eq!(ordered.next_async().await, Some(Ok(0)));
+        let mut unordered = pool.imap_unordered([3u64], sqr).unwrap();
+        assert_eq!(unordered.next_async().await, Some(Ok(9)));
+        assert_eq!(unordered.next_async().await, None);
+        drop(ordered);
+        pool.close();
+        pool.join_async().await.unwrap();
+        let executor = Executor::new(1).unwrap();
+        assert_eq!(executor.submit(sqr, 6).unwrap().result_async().await, Ok(36));
+        executor.shutdown_async(false).await.unwrap();
+    }
+}
