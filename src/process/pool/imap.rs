@@ -499,6 +499,7 @@ fn arrive<R>(arrivals: &Arrivals<R>, outcome: Result<Vec<R>, Error>) {
     arrivals.count.wake_all();
 }
 
+/// Locks by spinning: the page's main thread may take these short locks.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+    crate::sync::spin::lock(mutex)
 }

@@ -912,8 +912,9 @@ impl<R> Gather<R> {
     }
 }
 
+/// Locks by spinning: the page's main thread may take these short locks.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+    crate::sync::spin::lock(mutex)
 }
 
 /// Python's default chunk size for `map`: the items over four times the workers, rounded up.

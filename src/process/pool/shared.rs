@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::call::{Call, Reply};
 use crate::process::Process;
 use crate::sync::atomic::{AtomicU32, Ordering};
-use crate::sync::Word;
+use crate::sync::{spin, Word};
 use crate::time::Deadline;
 use crate::Error;
 
@@ -79,10 +79,10 @@ impl Shared {
         }
     }
 
+    /// The state, locked by spinning: its critical sections are short, and the page's main
+    /// thread, which may not sleep, submits and terminates too.
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        spin::lock(&self.state)
     }
 
     pub(super) fn phase(&self) -> Phase {
