@@ -205,7 +205,10 @@ impl Executor {
     }
 
     /// Takes no more tasks (Python's `shutdown`). With `cancel_futures`, cancels every task
-    /// not yet started; with `wait`, waits for the running ones and the workers to end.
+    /// not yet handed to a worker (as Python's, whose call queue also holds a few tasks beyond
+    /// the running ones: here, while a worker's tasks are quick, the next one waits in its pipe,
+    /// and its future counts as running); with `wait`, waits for the running ones and the
+    /// workers to end.
     /// Idempotent. With `wait`, on the browser's main thread, [`Error::WouldBlock`] (and
     /// nothing done): use [`shutdown_async`](Executor::shutdown_async).
     ///
