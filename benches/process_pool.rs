@@ -7,9 +7,9 @@
 //!   `Pool(n)` with the spawn start method;
 //! - CPU-bound speed-up: the same work serially and on the pool's workers, for each side.
 //!
-//! Python runs from `benches/peers/python_pool.py` with `python3` (skipped with a note if
-//! there is none). Run with `cargo bench --bench process_pool` (native only: on wasm32 this is
-//! an empty `main`).
+//! Python runs from `benches/peers/python_process_pool.py` with `python3` (skipped with a note
+//! if there is none). Run with `cargo bench --bench process_pool` (native only: on wasm32 this
+//! is an empty `main`).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -106,7 +106,10 @@ mod native {
     }
 
     fn python_figures() -> Option<Figures> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers/python_pool.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/peers/python_process_pool.py"
+        );
         let output = Command::new("python3")
             .arg(script)
             .args(
