@@ -219,6 +219,18 @@ pub enum Error {
     /// not started fail with this (Python's `BrokenThreadPool`). The text is the panic report.
     #[error("the pool is broken: a worker's initializer failed: {0}")]
     BrokenPool(String),
+    /// The worker process of a process [`Pool`](crate::process::Pool) that was running the
+    /// task ended before it answered: it was killed (`exitcode` is `-N` for signal `N`) or
+    /// exited by itself. Only that task fails; the pool starts a replacement worker.
+    #[error("worker process '{name}' (pid {pid}) {} while running the task", describe_exit(.exitcode))]
+    WorkerDied {
+        /// The worker's name.
+        name: String,
+        /// The worker's process id.
+        pid: u32,
+        /// Its exit code.
+        exitcode: i32,
+    },
     /// A `try_` form found the task's result not ready yet.
     #[error("the result is not ready yet")]
     NotReady,

@@ -130,6 +130,32 @@ fn run<A: DeserializeOwned, R>(target: fn(A) -> R, payload: &[u8]) -> Report<R> 
     }
 }
 
+/// Runs one task of a process pool's worker on the target's thread: a panic becomes its
+/// message and location (recorded by the hook), and the worker goes on; a call to [`exit`]
+/// keeps unwinding, so the worker ends with that code.
+pub(super) fn catch_task<T>(task: impl FnOnce() -> T) -> Result<T, (String, Option<String>)> {
+    PANIC
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .take();
+    match panic::catch_unwind(AssertUnwindSafe(task)) {
+        Ok(value) => Ok(value),
+        Err(payload) if payload.is::<ExitRequest>() => panic::resume_unwind(payload),
+        Err(payload) => {
+            let recorded = PANIC
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .take();
+            let report = recorded.unwrap_or_else(|| (text(payload.as_ref()), None));
+            // A payload whose destructor panics in turn is leaked instead.
+            if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+                std::mem::forget(again);
+            }
+            Err(report)
+        }
+    }
+}
+
 /// The unwind payload of [`exit`] on the target's thread: the exit code.
 struct ExitRequest(i32);
 

@@ -89,6 +89,9 @@
 //! - `value`: [`Value`] and [`Array`];
 //! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
 //!   [`Pipe`] and its [`Connection`]s, over the byte rings of `ring`;
+//! - `pool`: [`Pool`] and its [`PoolBuilder`], [`Imap`] and [`ImapUnordered`]: Python's
+//!   `multiprocessing.Pool` on worker processes, which survives its workers' deaths; and
+//!   [`Executor`], `ProcessPoolExecutor`, which breaks on one;
 //! - `region`: the memory a process tree shares, its allocator, object headers and handles;
 //! - `ring`: rings of bytes carrying frames in the region, and the drivers that run their
 //!   operations blocking or as futures.
@@ -104,6 +107,7 @@ mod joinable;
 mod lock;
 mod packet;
 mod pipe;
+mod pool;
 #[allow(clippy::module_inception)]
 // `process::Process` lives in `process/process.rs`, as `thread::Thread` in `thread/thread.rs`
 mod process;
@@ -116,6 +120,9 @@ mod simple;
 mod value;
 mod wire;
 
+/// The thread pool's and executor's result handles and callbacks, which the process [`Pool`]
+/// and [`Executor`] return and take.
+pub use crate::thread::{AsyncResult, Callbacks, Future, MapResults};
 pub use barrier::Barrier;
 pub use builder::Builder;
 pub use child::exit;
@@ -126,6 +133,7 @@ pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{Connection, Pipe};
+pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder};
 pub use process::Process;
 pub use queue::Queue;
 pub use region::{set_shared_memory_size, shared_memory_usage, SharedMemoryUsage};

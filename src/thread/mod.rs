@@ -89,7 +89,7 @@ mod executor;
 mod joinable;
 mod lock;
 mod pipe;
-mod pool;
+pub(crate) mod pool;
 mod queue;
 mod rlock;
 mod semaphore;

@@ -387,6 +387,15 @@ pub struct MapResults<R> {
 }
 
 impl<R> MapResults<R> {
+    /// The results of these tasks, in this order, due by `deadline` (also for the process
+    /// executor's `map`).
+    pub(crate) fn new(
+        cells: VecDeque<std::sync::Arc<Completion<R>>>,
+        deadline: Deadline,
+    ) -> MapResults<R> {
+        MapResults { cells, deadline }
+    }
+
     /// The next result without blocking the thread: works on the browser's main thread (the
     /// timeout of [`Executor::map_timeout`] does not apply here).
     ///

@@ -851,7 +851,7 @@ impl<T> Callbacks<T> {
         self
     }
 
-    fn run(self, outcome: &Result<T, Error>) {
+    pub(crate) fn run(self, outcome: &Result<T, Error>) {
         match outcome {
             Ok(value) => {
                 if let Some(callback) = self.on_success {

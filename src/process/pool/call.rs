@@ -1,0 +1,206 @@
+//! What a pool's worker is asked to run ([`Call`]) and what it answers ([`Reply`]).
+//!
+//! A task is a plain function of this program, `fn(A) -> R`, and its argument: the parent
+//! numbers the function and an entry monomorphised for `(A, R)` with
+//! [`crate::sys::code_ref`] (numbers every process of the tree reads alike) and serialises the
+//! argument as JSON; the worker turns the numbers back into the entry and the function, and
+//! the entry deserialises the argument, calls the function under `catch_task` (a panic is the
+//! task's error, the worker goes on) and serialises the result. Every step that can fail is
+//! an error for that task only: an argument that does not serialise ([`Error::Encode`], in the
+//! parent, before anything is sent) or deserialise ([`Error::Decode`], in the worker), a
+//! result that does not serialise (`Encode`, in the worker) or deserialise (`Decode`, in the
+//! parent), a panic ([`Error::Panicked`], with the worker's name, the message and the
+//! location).
+//!
+//! Two entries exist: `run_one` calls the function once (`apply`, the initializer), and
+//! `run_chunk` maps it over a list of arguments (one chunk of a `map` or an `imap`), failing
+//! the chunk at its first panic, as the thread pool does.
+
+use std::any::type_name;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::PanicReport;
+use crate::process::child;
+use crate::Error;
+
+/// What the worker calls: an entry, the function it calls, and the argument (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Call {
+    entry: u64,
+    target: u64,
+    args: serde_json::Value,
+}
+
+/// How a call ended in the worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) enum Reply {
+    /// The function returned this (serialised) value.
+    Returned(serde_json::Value),
+    /// The function panicked.
+    Panicked {
+        message: String,
+        location: Option<String>,
+    },
+    /// The result did not serialise (the reason).
+    Encode(String),
+    /// The argument did not deserialise (the reason), or the call could not be made.
+    Decode(String),
+}
+
+/// An entry as the worker calls it: `target` is the address of the function.
+type Entry = unsafe fn(target: usize, args: serde_json::Value) -> Reply;
+
+/// The code numbers of an entry and a function: computed once per `map`, shared by its chunks.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Code {
+    entry: u64,
+    target: u64,
+}
+
+impl Code {
+    /// The numbers for calling `target` once per call.
+    pub(super) fn one<A, R>(target: fn(A) -> R) -> Result<Code, Error>
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+    {
+        Code::of(run_one::<A, R> as Entry as usize, target as usize)
+    }
+
+    /// The numbers for mapping `target` over a chunk of arguments per call.
+    pub(super) fn chunk<A, R>(target: fn(A) -> R) -> Result<Code, Error>
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+    {
+        Code::of(run_chunk::<A, R> as Entry as usize, target as usize)
+    }
+
+    fn of(entry: usize, target: usize) -> Result<Code, Error> {
+        let number = |address| crate::sys::code_ref(address).map_err(Error::InvalidArgument);
+        Ok(Code {
+            entry: number(entry)?,
+            target: number(target)?,
+        })
+    }
+
+    /// A call of this code with `args`: [`Error::Encode`] if they do not serialise.
+    pub(super) fn call<T: Serialize + ?Sized>(self, args: &T) -> Result<Call, Error> {
+        let args = serde_json::to_value(args).map_err(|err| {
+            Error::Encode(format!(
+                "the task's arguments ({}) do not serialise: {err}",
+                type_name::<T>()
+            ))
+        })?;
+        Ok(Call {
+            entry: self.entry,
+            target: self.target,
+            args,
+        })
+    }
+}
+
+impl Call {
+    /// Runs the call in a worker (see the module docs).
+    pub(super) fn run(self) -> Reply {
+        let addresses = crate::sys::code_address(self.entry)
+            .and_then(|entry| Ok((entry, crate::sys::code_address(self.target)?)));
+        let (entry, target) = match addresses {
+            Ok(addresses) => addresses,
+            Err(reason) => return Reply::Decode(format!("the task cannot be found: {reason}")),
+        };
+        // SAFETY: `entry` is the number `Code::of` took, in a process of this tree (the same
+        // executable or module), of a value of type `Entry` (`run_one` or `run_chunk`);
+        // `code_address` checked that it names code of this executable (in the browser,
+        // `call_indirect` checks the index and the signature). A function pointer and `usize`
+        // have the same size.
+        let entry = unsafe { std::mem::transmute::<usize, Entry>(entry) };
+        // SAFETY: `Code::one` and `Code::chunk` pair each entry with a `fn(A) -> R` of the
+        // same `A` and `R`, numbered in the same `Code`: `target` is that function here.
+        unsafe { entry(target, self.args) }
+    }
+}
+
+impl Reply {
+    /// The value a worker named `worker` sent back, deserialised, or the task's error.
+    pub(super) fn decode<T: DeserializeOwned>(self, worker: &str) -> Result<T, Error> {
+        match self {
+            Reply::Returned(value) => serde_json::from_value(value).map_err(|err| {
+                Error::Decode(format!(
+                    "the result of a task run by worker '{worker}' does not deserialise as {}: \
+                     {err}",
+                    type_name::<T>()
+                ))
+            }),
+            Reply::Panicked { message, location } => Err(Error::Panicked(PanicReport {
+                thread: worker.to_owned(),
+                message,
+                location,
+            })),
+            Reply::Encode(reason) => Err(Error::Encode(format!("in worker '{worker}': {reason}"))),
+            Reply::Decode(reason) => Err(Error::Decode(format!("in worker '{worker}': {reason}"))),
+        }
+    }
+}
+
+/// Calls `target` once.
+///
+/// # Safety
+///
+/// `target` must be the address of a `fn(A) -> R` in this process.
+unsafe fn run_one<A: DeserializeOwned, R: Serialize>(
+    target: usize,
+    args: serde_json::Value,
+) -> Reply {
+    // SAFETY: the caller guarantees `target` is the address of a `fn(A) -> R`; function
+    // pointers and `usize` have the same size.
+    let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
+    let args = match serde_json::from_value::<A>(args) {
+        Ok(args) => args,
+        Err(err) => return undecodable::<A>(&err),
+    };
+    match child::catch_task(|| target(args)) {
+        Ok(value) => encode(&value),
+        Err((message, location)) => Reply::Panicked { message, location },
+    }
+}
+
+/// Maps `target` over a chunk of arguments.
+///
+/// # Safety
+///
+/// `target` must be the address of a `fn(A) -> R` in this process.
+unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(
+    target: usize,
+    args: serde_json::Value,
+) -> Reply {
+    // SAFETY: as in `run_one`.
+    let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
+    let items = match serde_json::from_value::<Vec<A>>(args) {
+        Ok(items) => items,
+        Err(err) => return undecodable::<A>(&err),
+    };
+    match child::catch_task(|| items.into_iter().map(target).collect::<Vec<R>>()) {
+        Ok(values) => encode(&values),
+        Err((message, location)) => Reply::Panicked { message, location },
+    }
+}
+
+fn undecodable<A>(err: &serde_json::Error) -> Reply {
+    Reply::Decode(format!(
+        "the task's arguments do not deserialise as {}: {err}",
+        type_name::<A>()
+    ))
+}
+
+fn encode<R: Serialize + ?Sized>(value: &R) -> Reply {
+    match serde_json::to_value(value) {
+        Ok(value) => Reply::Returned(value),
+        Err(err) => Reply::Encode(format!(
+            "the task's result ({}) does not serialise: {err}",
+            type_name::<R>()
+        )),
+    }
+}
