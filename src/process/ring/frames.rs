@@ -218,18 +218,20 @@ impl Ring {
 
     /// Records this process as the ring's last writer (it sends, or it took the sending end).
     pub(crate) fn note_writer(&self) {
-        let me = sys::current_pid();
-        let last = self.word(LAST_WRITER);
-        if last.load(SeqCst) != me {
-            last.swap(me, SeqCst);
-        }
+        self.note_last(LAST_WRITER);
     }
 
     /// Records this process as the ring's last reader (it receives, or it took the receiving
     /// end).
     pub(crate) fn note_reader(&self) {
+        self.note_last(LAST_READER);
+    }
+
+    /// Records this process in the last-writer or last-reader word at `at` (a plain read
+    /// first: it is nearly always there already).
+    fn note_last(&self, at: usize) {
         let me = sys::current_pid();
-        let last = self.word(LAST_READER);
+        let last = self.word(at);
         if last.load(SeqCst) != me {
             last.swap(me, SeqCst);
         }
