@@ -15,13 +15,24 @@
 //! | `queue-workers-semaphore` | 004 | three workers drain a [`Queue`](amphi::Queue); a [`Semaphore`](amphi::Semaphore) lets at most two work at once |
 //! | `washer-dryer` | 004 | a washer fills a [`JoinableQueue`](amphi::JoinableQueue), two detached dryers empty it, `join` waits for the last dish |
 //! | `pool` | 004 | a [`ThreadPool`](amphi::ThreadPool) squares numbers with `map`, `apply_async` and a list of `apply_async` results |
+//! | `process-pool` | 004 | the same on a process [`Pool`](amphi::process::Pool), as the seed runs it |
 //! | `pool-executor` | 001 | `map`, `apply`, `map_async` on a [`ThreadPool`](amphi::ThreadPool); `map` and `submit` + [`as_completed`](amphi::thread::as_completed) on an [`Executor`](amphi::thread::Executor) |
+//! | `process-pool-executor` | 001 | the same on a process [`Pool`](amphi::process::Pool) and a process [`Executor`](amphi::process::Executor) (`ProcessPoolExecutor`) |
 //! | `cpu-speedup` | 001 | four CPU-bound sums, serial against an [`Executor`](amphi::thread::Executor) of four: equal results, both timings and the speed-up |
+//! | `process-cpu-speedup` | 001 | four larger CPU-bound sums, serial against four threads against four processes: equal results, the three timings and their ratios |
 //! | `image-processing` | 001 | eight simulated image jobs, serial against [`ThreadPool::map`](amphi::ThreadPool::map) on four workers: equal results, both timings |
+//! | `four-processes` | 004 | four child [`Process`](amphi::process::Process)es say who they are: four distinct pids, none the parent's |
+//! | `daemon` | 004 | a daemonic process outlives a timed `join`, a non-daemonic one finishes, and the daemon ends with its parent |
+//!
+//! The pool examples are written once over a family of workers (`family`): the thread and
+//! process variants run the same code.
 
 mod bank_account;
 mod cpu_speedup;
+mod daemon;
 mod early_stop;
+mod family;
+mod four_processes;
 mod image_processing;
 mod pipe_messages;
 mod pool_executor;
@@ -38,6 +49,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use amphi::Error;
+use family::{Processes, Threads};
 
 /// One runnable example.
 ///
@@ -110,12 +122,22 @@ const EXAMPLES: &[Example] = &[
     Example {
         name: "pool",
         summary: "a ThreadPool of 3 squares 0..10 with map, 2 with apply_async, and 0..10 with a list of apply_async results",
-        body: pool_squares::run,
+        body: pool_squares::run::<Threads>,
+    },
+    Example {
+        name: "process-pool",
+        summary: "the pool example on processes: a process Pool of 3 squares 0..10 with map, 2 with apply_async, and 0..10 with a list of apply_async results",
+        body: pool_squares::run::<Processes>,
     },
     Example {
         name: "pool-executor",
         summary: "map, apply and map_async on a ThreadPool of 4; map and submit + as_completed on an Executor of 4",
-        body: pool_executor::run,
+        body: pool_executor::run::<Threads>,
+    },
+    Example {
+        name: "process-pool-executor",
+        summary: "the pool-executor example on processes: map, apply and map_async on a process Pool of 4; map and submit + as_completed on a ProcessPoolExecutor of 4",
+        body: pool_executor::run::<Processes>,
     },
     Example {
         name: "cpu-speedup",
@@ -123,9 +145,24 @@ const EXAMPLES: &[Example] = &[
         body: cpu_speedup::run,
     },
     Example {
+        name: "process-cpu-speedup",
+        summary: "four larger CPU-bound sums, serial, on 4 threads and on 4 processes: equal results, the three timings and their ratios",
+        body: cpu_speedup::run_with_processes,
+    },
+    Example {
         name: "image-processing",
         summary: "eight simulated image jobs (50 ms each), serial and with ThreadPool.map on 4 workers: equal results, both timings and the speed-up",
         body: image_processing::run,
+    },
+    Example {
+        name: "four-processes",
+        summary: "four child processes each report their pid: four distinct pids, none the parent's",
+        body: four_processes::run,
+    },
+    Example {
+        name: "daemon",
+        summary: "a daemonic process outlives a timed join, a non-daemonic one finishes, and the daemon ends when its parent ends",
+        body: daemon::run,
     },
 ];
 

@@ -1,34 +1,43 @@
-//! Seed 004, "Pool": a [`ThreadPool`] of three workers squares `0..10` with `map`, one number
-//! with `apply_async`, and ten numbers with a list of `apply_async` results, each taken with
-//! `get`. (The seed's `multiprocessing.Pool` runs processes; its job is pure, so threads give
-//! the same results.)
+//! Seed 004, "Pool": a pool of three workers squares `0..10` with `map`, one number with
+//! `apply_async`, and ten numbers with a list of `apply_async` results, each taken with `get`.
+//!
+//! ```python
+//! pool = mp.Pool(processes=3)
+//! res = pool.map(job, range(10)); print(res)
+//! res = pool.apply_async(job, (2,)); print(res.get())
+//! multi_res = [pool.apply_async(job, (i,)) for i in range(10)]
+//! print([res.get() for res in multi_res])
+//! ```
+//!
+//! Written once over a [`Family`]: `pool` runs it on a [`ThreadPool`](amphi::ThreadPool),
+//! `process-pool` on a process [`Pool`](amphi::process::Pool), as the seed does.
 
+use crate::family::{Family, TaskPool};
 use crate::Run;
-use amphi::{Error, ThreadPool};
+use amphi::Error;
 
 fn job(x: u64) -> u64 {
     x * x
 }
 
-pub(super) fn run(run: &mut Run) -> Result<(), Error> {
-    let pool = ThreadPool::new(3)?;
+pub(super) fn run<F: Family>(run: &mut Run) -> Result<(), Error> {
+    let pool = F::Pool::start(3)?;
 
-    let mapped = pool.map(0..10, job)?;
+    let mapped = pool.map((0..10).collect(), job)?;
     run.line(format!("{mapped:?}"));
 
-    let single = pool.apply_async(|| job(2))?.get()?;
+    let single = pool.apply_async(job, 2)?.get()?;
     run.line(format!("{single}"));
 
     let multi_res = (0..10)
-        .map(|i| pool.apply_async(move || job(i)))
+        .map(|i| pool.apply_async(job, i))
         .collect::<Result<Vec<_>, _>>()?;
     let gathered = multi_res
         .iter()
         .map(|res| res.get())
         .collect::<Result<Vec<_>, _>>()?;
     run.line(format!("{gathered:?}"));
-    pool.close();
-    pool.join()?;
+    pool.finish()?;
 
     let squares: Vec<u64> = (0..10).map(|x| x * x).collect();
     run.check(
