@@ -29,4 +29,29 @@ conformance! {
     fn shared_memory() {
         run_ok("shared-memory", 3);
     }
+
+    fn four_processes() {
+        let report = run_ok("four-processes", 3);
+        assert_eq!(report.output.len(), 5, "{:#?}", report.output);
+        assert!(report.output[0].ends_with("doing: Main program"));
+        for (i, line) in report.output[1..].iter().enumerate() {
+            assert!(line.ends_with(&format!("doing: loop {i}")), "{line}");
+        }
+    }
+
+    fn daemon() {
+        let report = run_ok("daemon", 4);
+        let output = &report.output;
+        let position = |text: &str| output.iter().position(|line| line.contains(text));
+        assert!(position("d.is_alive(): true").is_some(), "{output:#?}");
+        assert!(position("non-daemon").is_some(), "{output:#?}");
+        assert!(
+            position("d.is_alive()") < position("returns, leaving its daemon running"),
+            "{output:#?}"
+        );
+        assert!(
+            output.last().is_some_and(|line| line.contains("is gone")),
+            "{output:#?}"
+        );
+    }
 }

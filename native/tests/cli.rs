@@ -334,3 +334,67 @@ fn output_to_a_full_disk_ends_with_a_message_and_a_failure_code() {
         );
     }
 }
+
+/// Whether a process with this pid exists (a zombie counts), as `ps -p` sees it.
+fn process_exists(pid: u32) -> bool {
+    std::process::Command::new("ps")
+        .args(["-p", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("ps can be started")
+        .success()
+}
+
+#[test]
+fn the_process_examples_leave_no_child_behind() {
+    // The daemon example's daemon is a grandchild of amphi: it must end with its parent, and
+    // nothing any of these examples started may outlive amphi.
+    let mut amphi = spawn_amphi(
+        &["run", "daemon", "four-processes", "--json"],
+        Stdio::piped(),
+    );
+    let stderr = drain_stderr(&mut amphi);
+    let mut pipe = amphi.stdout.take().expect("stdout is piped");
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).expect("stdout is UTF-8");
+        text
+    });
+    let (code, stderr) = ended_without_panic(amphi, stderr);
+    let stdout = stdout.join().expect("the stdout reader ends");
+    assert_eq!(code, Some(0), "amphi failed:\n{stdout}\n{stderr}");
+    let reports = json_lines(&stdout);
+    assert_eq!(reports.len(), 2, "{stdout}");
+    let daemon = check(&reports[0], "the daemon is gone once its parent has ended");
+    assert_eq!(daemon["ok"], true, "{}", reports[0]);
+
+    // "daemon (PID): Starting", "Process PID - doing: loop 0", ...
+    let mut children = Vec::new();
+    for report in &reports {
+        for line in report["output"].as_array().expect("output is an array") {
+            let line = line.as_str().expect("output lines are strings");
+            let pid = if let Some(rest) = line.strip_prefix("daemon (") {
+                rest.split(')').next()
+            } else if line.contains("doing: loop") {
+                line.split_whitespace().nth(1)
+            } else {
+                None
+            };
+            if let Some(pid) = pid {
+                children.push(pid.parse::<u32>().expect("a pid"));
+            }
+        }
+    }
+    assert_eq!(children.len(), 5, "a daemon and four children: {stdout}");
+    let started = Instant::now();
+    let mut left: Vec<u32> = children.clone();
+    while !left.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        left.retain(|&pid| process_exists(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        left.is_empty(),
+        "processes {left:?} of {children:?} outlived amphi"
+    );
+}
