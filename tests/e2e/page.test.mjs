@@ -3,7 +3,8 @@
 // They check that `?run=bank-account` runs the example on Web Workers and reports it ok in a
 // cross-origin isolated page (streaming its output lines through `onLine`), that the examples
 // list runs an example on click, and that a page served without COOP/COEP headers explains the
-// problem and fails the run with a clear error.
+// problem and fails the run with a clear error; and that the pool examples (threads and
+// processes), four-processes and daemon run from the page.
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
@@ -182,17 +183,47 @@ test('?run=early-stop terminates a looping process worker from the page', async 
   });
 });
 
+/** Runs `?run=NAME` in a fresh page; asserts the run ended ok and returns its report. */
+async function runOk(name) {
+  let report;
+  await withPage({}, async ({ url, page, pageErrors }) => {
+    await page.goto(new URL(`?run=${name}`, url).href);
+    const status = await waitForRunEnd(page);
+    report = await readReport(page);
+    assert.equal(status, 'done', `${name}: the run failed: ${JSON.stringify(report, null, 2)}`);
+    assert.equal(report.example, name, JSON.stringify(report));
+    assert.equal(report.ok, true, `${name}: the report is not ok: ${JSON.stringify(report, null, 2)}`);
+    assert.ok(report.checks.length > 0, `${name}: no checks: ${JSON.stringify(report)}`);
+    assert.deepEqual(pageErrors, [], `${name}: page errors:\n${describeErrors(pageErrors)}`);
+  });
+  return report;
+}
+
 test('the pool examples run from the page: thread pools of Web Workers, awaited by the page', async () => {
   for (const name of ['pool', 'pool-executor', 'cpu-speedup', 'image-processing']) {
-    await withPage({}, async ({ url, page, pageErrors }) => {
-      await page.goto(new URL(`?run=${name}`, url).href);
-      const status = await waitForRunEnd(page);
-      const report = await readReport(page);
-      assert.equal(status, 'done', `${name}: the run failed: ${JSON.stringify(report, null, 2)}`);
-      assert.equal(report.example, name, JSON.stringify(report));
-      assert.equal(report.ok, true, `${name}: the report is not ok: ${JSON.stringify(report, null, 2)}`);
-      assert.ok(report.checks.length > 0, `${name}: no checks: ${JSON.stringify(report)}`);
-      assert.deepEqual(pageErrors, [], `${name}: page errors:\n${describeErrors(pageErrors)}`);
-    });
+    await runOk(name);
   }
+});
+
+test('the process pool examples run from the page: pools of process workers', async () => {
+  for (const name of ['process-pool', 'process-pool-executor']) {
+    await runOk(name);
+  }
+  const report = await runOk('process-cpu-speedup');
+  for (const workers of ['4 threads:', '4 processes:']) {
+    assert.ok(report.output.includes(workers), `no ${workers} timing: ${JSON.stringify(report.output)}`);
+  }
+});
+
+test('?run=four-processes and ?run=daemon run process workers from the page', async () => {
+  const four = await runOk('four-processes');
+  const distinct = four.checks.find((check) => check.name === '4 distinct child pids');
+  assert.ok(distinct?.ok, `no passing distinct-pid check: ${JSON.stringify(four.checks)}`);
+  const daemon = await runOk('daemon');
+  const gone = daemon.checks.find((check) => check.name === 'the daemon is gone once its parent has ended');
+  assert.ok(gone?.ok, `no passing daemon-gone check: ${JSON.stringify(daemon.checks)}`);
+  assert.ok(
+    daemon.output.some((line) => line.endsWith('d.is_alive(): true')),
+    `the timed join did not leave the daemon alive: ${JSON.stringify(daemon.output)}`,
+  );
 });
