@@ -24,10 +24,6 @@ fn sqr(n: u64) -> u64 {
     n * n
 }
 
-fn explode(message: String) -> u8 {
-    panic!("{message}");
-}
-
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use std::future::{poll_fn, Future};
@@ -39,6 +35,10 @@ mod browser {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    fn explode(message: String) -> u8 {
+        panic!("{message}");
+    }
 
     /// Awaits `body`, failing the test if it has not ended within [`PATIENCE`] (a timer on
     /// the main thread's event loop, which a hang of the body does not hold up).
