@@ -36,6 +36,7 @@ enum Command {
     /// List the examples.
     List,
     /// Run examples by name (or all of them) and check their results.
+    #[command(after_help = example_names())]
     Run {
         /// Example names, as printed by `amphi list`.
         #[arg(required_unless_present = "all")]
@@ -47,6 +48,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The examples' names, for `amphi run --help`.
+fn example_names() -> String {
+    let names: Vec<&str> = examples::list().iter().map(|e| e.name).collect();
+    format!("Examples: {}", names.join(", "))
 }
 
 /// The exit code when standard output could not be written.

@@ -81,6 +81,29 @@ fn list_names_bank_account() {
 }
 
 #[test]
+fn run_help_names_every_example() {
+    let (ok, listed, _) = run(&["list"]);
+    assert!(ok);
+    let (ok, help, stderr) = run(&["run", "--help"]);
+    assert!(ok, "amphi run --help failed: {stderr}");
+    for name in listed
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+    {
+        assert!(
+            help.contains(name),
+            "{name} is not in `amphi run --help`:\n{help}"
+        );
+    }
+    for name in ["process-pool", "four-processes", "daemon"] {
+        assert!(
+            help.contains(name),
+            "{name} is not in `amphi run --help`:\n{help}"
+        );
+    }
+}
+
+#[test]
 fn run_bank_account_prints_output_and_checks() {
     let (ok, stdout, stderr) = run(&["run", "bank-account"]);
     assert!(ok, "amphi run bank-account failed:\n{stdout}\n{stderr}");
