@@ -485,6 +485,19 @@ conformance! {
                 assert!(matches!(&error, Error::Encode(reason) if reason.contains("13 does not serialise")), "{error:?}");
                 assert_eq!(rx.try_recv(), Ok(error), "the error callback saw the same error");
             }
+            // A map with an argument that does not serialise fails at once, even after some
+            // of its chunks were submitted: none of its callbacks runs.
+            let (tx, rx) = mpsc::channel();
+            let callbacks = Callbacks::new()
+                .on_success({
+                    let tx = tx.clone();
+                    move |_: &Vec<u32>| tx.send("success").unwrap()
+                })
+                .on_error(move |_: &Error| tx.send("error").unwrap());
+            let items: Vec<Picky> = (0..100).map(|n| Picky(if n == 90 { 13 } else { 1 })).collect();
+            assert!(matches!(pool.map_async_with(items, picky_identity, Some(1), callbacks), Err(Error::Encode(_))));
+            assert_eq!(pool.map_chunked(0..40u64, sqr, 1).unwrap().len(), 40, "the pool goes on");
+            assert!(rx.try_recv().is_err(), "no callback of the abandoned map ran");
             // In a stream, the chunk whose result does not serialise fails alone.
             let streamed: Vec<Result<Picky, Error>> = pool.imap([12, 13, 14], make_picky).unwrap().collect();
             assert_eq!(streamed[0], Ok(Picky(12)));

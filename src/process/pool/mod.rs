@@ -63,6 +63,9 @@ use shared::{Job, Phase, Shared};
 pub use star::StarArgs;
 use supervisor::{Recipe, Worker};
 
+/// How many chunks of a `map` are submitted at a time.
+const SUBMIT_BATCH: usize = 16;
+
 /// A pool of worker processes: Python's `multiprocessing.Pool`.
 ///
 /// Created with [`Pool::new`] or [`Pool::builder`]; tasks go in with `apply`, `map` and their
@@ -436,29 +439,38 @@ impl Pool {
         let Some((chunks, gather)) = plan.chunks else {
             return Ok(AsyncResult::new(plan.cell));
         };
-        let calls = chunks
-            .iter()
-            .map(|chunk| code.call(chunk))
-            .collect::<Result<Vec<_>, Error>>()?;
-        let jobs = calls
-            .into_iter()
-            .enumerate()
-            .map(|(index, call)| {
-                let starting = Arc::clone(&gather);
-                let finishing = Arc::clone(&gather);
-                Job {
-                    call,
-                    start: Box::new(move || starting.start()),
-                    finish: Box::new(move |outcome: Result<Reply, Error>, worker: &str| {
-                        let outcome = outcome.and_then(|reply| reply.decode::<Vec<R>>(worker));
-                        finishing.deliver(index, outcome);
-                    }),
+        // Submitted in small batches as they are serialised, so the workers start on the first
+        // chunks while the parent prepares the rest (serialising every chunk first left them
+        // idle that long). A chunk that does not serialise, or a pool that stops taking work
+        // meanwhile, abandons the call: the chunks not started are skipped, no callback runs.
+        let count = chunks.len();
+        let mut batch = Vec::with_capacity(SUBMIT_BATCH.min(count));
+        for (index, chunk) in chunks.iter().enumerate() {
+            let call = match code.call(chunk) {
+                Ok(call) => call,
+                Err(error) => {
+                    gather.abandon(error.clone());
+                    return Err(error);
                 }
-            })
-            .collect();
-        self.shared
-            .submit(jobs, false)
-            .map_err(|(_, error)| error)?;
+            };
+            let starting = Arc::clone(&gather);
+            let finishing = Arc::clone(&gather);
+            batch.push(Job {
+                call,
+                start: Box::new(move || starting.start()),
+                finish: Box::new(move |outcome: Result<Reply, Error>, worker: &str| {
+                    let outcome = outcome.and_then(|reply| reply.decode::<Vec<R>>(worker));
+                    finishing.deliver(index, outcome);
+                }),
+            });
+            if batch.len() == SUBMIT_BATCH || index + 1 == count {
+                let jobs = std::mem::replace(&mut batch, Vec::with_capacity(SUBMIT_BATCH));
+                if let Err((_, error)) = self.shared.submit(jobs, false) {
+                    gather.abandon(error.clone());
+                    return Err(error);
+                }
+            }
+        }
         Ok(AsyncResult::new(plan.cell))
     }
 

@@ -78,6 +78,16 @@ impl<R> Gather<R> {
         self.cell.is_open()
     }
 
+    /// Ends the call with `error` before all its chunks were submitted (one did not
+    /// serialise, or the pool stopped taking work): the chunks not started are skipped, the
+    /// outcomes of those that ran are dropped, and no callback runs.
+    pub(crate) fn abandon(&self, error: Error) {
+        spin::lock(&self.callbacks).take();
+        if !self.cell.cancel(error.clone()) {
+            self.cell.finish(Err(error));
+        }
+    }
+
     /// Stores chunk `index`'s outcome; the last chunk in settles the cell.
     pub(crate) fn deliver(&self, index: usize, outcome: Result<Vec<R>, Error>) {
         *spin::lock(&self.slots[index]) = Some(outcome);
