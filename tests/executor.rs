@@ -12,44 +12,15 @@ use std::time::Duration;
 use amphi::thread::{as_completed, as_completed_timeout, wait, wait_timeout, Executor, ReturnWhen};
 use amphi::time::Instant;
 use amphi::{Error, Event, GetError, SimpleQueue};
-use common::assert_waited_at_least;
+use common::pool::{gate, hold, panic_message};
+use common::{assert_waited_at_least, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
-/// How long a test waits for a worker before it gives up (never reached when all is well).
-const PATIENCE: Duration = Duration::from_secs(60);
-
-fn gate() -> Arc<Event> {
-    Arc::new(Event::new())
-}
-
-/// A task that holds its worker until `gate` opens.
-fn hold(gate: &Arc<Event>) -> impl FnOnce() -> Result<(), Error> + Send + 'static {
-    let gate = Arc::clone(gate);
-    move || gate.wait_timeout(PATIENCE)
-}
-
 /// Submits a task that holds a worker until `gate` opens, and waits until it runs.
 fn occupy(executor: &Executor, gate: &Arc<Event>) -> amphi::thread::Future<Result<(), Error>> {
-    let started = Arc::new(Event::new());
-    let task = {
-        let (started, gate) = (Arc::clone(&started), Arc::clone(gate));
-        move || {
-            started.set();
-            gate.wait_timeout(PATIENCE)
-        }
-    };
-    let future = executor.submit(task).unwrap();
-    started.wait_timeout(PATIENCE).unwrap();
-    future
-}
-
-fn panic_message(error: Error) -> String {
-    match error {
-        Error::Panicked(report) => report.message,
-        other => panic!("expected a panic, got {other:?}"),
-    }
+    common::pool::occupy(gate, |task| executor.submit(task).unwrap())
 }
 
 conformance! {

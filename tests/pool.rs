@@ -15,49 +15,27 @@ use std::time::Duration;
 use amphi::thread::{AsyncResult, Callbacks};
 use amphi::time::Instant;
 use amphi::{Error, Event, ThreadPool};
-use common::assert_waited_at_least;
+use common::pool::{gate, hold, panic_message};
+use common::{assert_waited_at_least, PATIENCE};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-/// How long a test waits for a worker before it gives up (never reached when all is well).
-const PATIENCE: Duration = Duration::from_secs(60);
 
 fn sqr(n: u64) -> u64 {
     n * n
 }
 
-/// A gate tasks wait at (for at most [`PATIENCE`]) until the test opens it.
-fn gate() -> Arc<Event> {
-    Arc::new(Event::new())
+fn power(base: u64, exponent: u32) -> u64 {
+    base.pow(exponent)
 }
 
-/// A task that holds its worker until `gate` opens.
-fn hold(gate: &Arc<Event>) -> impl FnOnce() -> Result<(), Error> + Send + 'static {
-    let gate = Arc::clone(gate);
-    move || gate.wait_timeout(PATIENCE)
+fn volume(width: u32, height: u32, depth: u32) -> u32 {
+    width * height * depth
 }
 
 /// Submits a task that holds a worker until `gate` opens, and waits until it runs.
 fn occupy(pool: &ThreadPool, gate: &Arc<Event>) -> AsyncResult<Result<(), Error>> {
-    let started = Arc::new(Event::new());
-    let task = {
-        let (started, gate) = (Arc::clone(&started), Arc::clone(gate));
-        move || {
-            started.set();
-            gate.wait_timeout(PATIENCE)
-        }
-    };
-    let result = pool.apply_async(task).unwrap();
-    started.wait_timeout(PATIENCE).unwrap();
-    result
-}
-
-fn panic_message(error: Error) -> String {
-    match error {
-        Error::Panicked(report) => report.message,
-        other => panic!("expected a panic, got {other:?}"),
-    }
+    common::pool::occupy(gate, |task| pool.apply_async(task).unwrap())
 }
 
 conformance! {
@@ -88,6 +66,14 @@ conformance! {
         assert_eq!(pool.starmap(pairs.clone(), |a: u64, b: u64| a * b).unwrap(), expected);
         let triples = pool.starmap_async(vec![(1, 2, 3)], |a: i32, b: i32, c: i32| a + b + c);
         assert_eq!(triples.unwrap().get().unwrap(), [6]);
+    }
+
+    fn test_starmap_takes_plain_functions_as_the_process_pool_does() {
+        let pool = ThreadPool::new(2).unwrap();
+        let pairs: Vec<(u64, u32)> = (0..10).map(|n| (n, 2)).collect();
+        assert_eq!(pool.starmap(pairs, power).unwrap(), (0..10u64).map(sqr).collect::<Vec<_>>());
+        let volumes = pool.starmap_async([(1, 2, 3), (2, 2, 2)], volume).unwrap();
+        assert_eq!(volumes.get_timeout(PATIENCE).unwrap(), [6, 8]);
     }
 
     fn test_map_async() {

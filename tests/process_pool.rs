@@ -17,26 +17,14 @@ use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use amphi::process::{active_children, current_process, Callbacks, Executor, Pool, Value};
+use amphi::process::{active_children, current_process, Callbacks, Executor, Pool, Queue, Value};
 use amphi::Error;
+use common::pool::{watched, watched_async};
+use common::PATIENCE;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-/// How long a test may run before its watchdog fails it (never reached when all is well).
-const PATIENCE: Duration = Duration::from_secs(120);
-
-/// Runs `body` on a thread of its own and fails the test if it has not ended within
-/// [`PATIENCE`].
-fn watched<F: FnOnce() + Send + 'static>(body: F) {
-    let thread = amphi::Thread::spawn(body).expect("spawn the watched body");
-    match thread.join_timeout(PATIENCE) {
-        Ok(()) => {}
-        Err(Error::Timeout) => panic!("the test hung: its body ran past {PATIENCE:?}"),
-        Err(error) => panic!("the test body failed: {error}"),
-    }
-}
 
 fn sqr(n: u64) -> u64 {
     n * n
@@ -73,6 +61,41 @@ fn count_start(started: Value<u32>) {
 
 fn failing_initializer(_: ()) {
     panic!("the initializer cannot cope");
+}
+
+fn power(base: u64, exponent: u32) -> u64 {
+    base.pow(exponent)
+}
+
+fn volume(width: u32, height: u32, depth: u32) -> u32 {
+    width * height * depth
+}
+
+fn negate(n: i64) -> i64 {
+    -n
+}
+
+fn divide(numerator: u32, denominator: u32) -> u32 {
+    numerator / denominator
+}
+
+/// This worker's pid and the square of `n`: which worker ran a task, and its result.
+fn pid_and_sqr(n: u64) -> (u32, u64) {
+    (current_process().pid, n * n)
+}
+
+/// How many items [`put_then_return`] puts, and how long each is: together far more than a
+/// queue's ring holds, so most wait in the worker's buffer when the task returns.
+const PUT_ITEMS: usize = 8;
+const PUT_ITEM_LEN: usize = 256 << 10;
+
+/// Puts [`PUT_ITEMS`] long strings into `queue` and returns at once (the puts buffer).
+fn put_then_return(queue: Queue<String>) -> u32 {
+    for n in 0..PUT_ITEMS {
+        let item = char::from(b'a' + n as u8).to_string().repeat(PUT_ITEM_LEN);
+        queue.put(item).expect("an unbounded put never fails");
+    }
+    current_process().pid
 }
 
 /// A value whose (de)serialisation fails on purpose: 13 never serialises, 7 never
@@ -340,6 +363,150 @@ conformance! {
         });
     }
 
+    fn starmap_calls_functions_of_several_arguments() {
+        watched(|| {
+            let pool = Pool::new(2).unwrap();
+            let pairs: Vec<(u64, u32)> = (0..10).map(|n| (n, 2)).collect();
+            assert_eq!(pool.starmap(pairs, power).unwrap(), (0..10u64).map(sqr).collect::<Vec<_>>());
+            let volumes = pool.starmap_async([(1, 2, 3), (2, 2, 2), (4, 5, 6)], volume).unwrap();
+            assert_eq!(volumes.get_timeout(PATIENCE).unwrap(), [6, 8, 120]);
+            assert_eq!(pool.starmap([(5i64,), (-2,)], negate).unwrap(), [-5, 2], "a tuple of one");
+            assert_eq!(pool.starmap(Vec::<(u64, u32)>::new(), power).unwrap(), Vec::<u64>::new());
+            match pool.starmap(vec![(6, 3), (1, 0)], divide) {
+                Err(Error::Panicked(report)) => assert!(report.message.contains("divide by zero"), "{report:?}"),
+                other => panic!("expected a panic, got {other:?}"),
+            }
+            assert_eq!(pool.starmap(vec![(6, 3)], divide).unwrap(), [2], "the pool stays usable");
+            pool.close();
+            assert!(matches!(pool.starmap_async(vec![(1, 1)], divide), Err(Error::PoolClosed)));
+            pool.join_timeout(PATIENCE).unwrap();
+        });
+    }
+
+    fn worker_lifetime_recycled_workers_leave_results_unchanged() {
+        watched(|| {
+            // CPython's `test_pool_worker_lifetime`: 3 workers, 10 tasks each at most.
+            let pool = Pool::builder().size(3).max_tasks_per_child(10).build().unwrap();
+            let pending: Vec<_> = (0..100u64).map(|n| pool.apply_async(pid_and_sqr, n).unwrap()).collect();
+            let mut pids = BTreeSet::new();
+            for (n, result) in pending.iter().enumerate() {
+                let (pid, value) = result.get_timeout(PATIENCE).unwrap();
+                assert_eq!(value, (n as u64).pow(2));
+                pids.insert(pid);
+            }
+            assert!(pids.len() >= 10, "100 tasks, at most 10 per worker: {pids:?}");
+            assert!(!pids.contains(&current_process().pid));
+            // The pool goes on after all those ends: every form of the map family still works.
+            assert_eq!(pool.map_chunked(0..50u64, sqr, 3).unwrap(), (0..50u64).map(sqr).collect::<Vec<_>>());
+            let streamed: Vec<u64> = pool.imap(0..40u64, sqr).unwrap().collect::<Result<_, _>>().unwrap();
+            assert_eq!(streamed, (0..40u64).map(sqr).collect::<Vec<_>>());
+            let mut unordered: Vec<u64> = pool.imap_unordered_chunked(0..40u64, sqr, 3).unwrap().collect::<Result<_, _>>().unwrap();
+            unordered.sort_unstable();
+            assert_eq!(unordered, streamed);
+            pool.close();
+            pool.join_timeout(PATIENCE).unwrap();
+        });
+    }
+
+    fn worker_lifetime_early_close_keeps_every_result() {
+        watched(|| {
+            // CPython's `test_pool_worker_lifetime_early_close`: one task per worker, then close
+            // and join at once; every result is still there.
+            let pool = Pool::builder().size(3).max_tasks_per_child(1).build().unwrap();
+            let pending: Vec<_> = (0..6u64).map(|n| pool.apply_async(pid_and_sqr, n).unwrap()).collect();
+            pool.close();
+            pool.join_timeout(PATIENCE).unwrap();
+            let pids: BTreeSet<u32> = pending
+                .iter()
+                .enumerate()
+                .map(|(n, result)| {
+                    let (pid, value) = result.try_get().expect("ready after join");
+                    assert_eq!(value, (n as u64).pow(2));
+                    pid
+                })
+                .collect();
+            assert_eq!(pids.len(), 6, "a fresh worker for every task: {pids:?}");
+        });
+    }
+
+    fn a_recycled_worker_ends_cleanly_and_flushes_its_queues() {
+        watched(|| {
+            // As CPython's `test_worker_finalization_via_atexit_handler_of_multiprocessing`: a
+            // worker retired by `maxtasksperchild` ends as a process does (its exit handlers
+            // run: here the flush of what its task put into a queue), it is not killed.
+            let queue = Queue::<String>::new(0).unwrap();
+            let pool = Pool::builder().size(1).max_tasks_per_child(1).build().unwrap();
+            let first = pool.apply(put_then_return, queue.clone()).unwrap();
+            for n in 0..PUT_ITEMS {
+                let item = queue.get_timeout(PATIENCE).expect("every item arrives");
+                assert_eq!(item.len(), PUT_ITEM_LEN);
+                assert!(item.starts_with(char::from(b'a' + n as u8)), "in order");
+            }
+            let second = pool.apply(my_pid, ()).unwrap();
+            assert_ne!(first, second, "the worker was recycled");
+            pool.close();
+            pool.join_timeout(PATIENCE).unwrap();
+        });
+    }
+
+    fn the_pool_survives_worker_deaths_in_a_row() {
+        watched(|| {
+            let pool = Pool::new(2).unwrap();
+            let mut victims = BTreeSet::new();
+            for _ in 0..3 {
+                let seen = Value::new_without_lock(0u32).unwrap();
+                let doomed = pool.apply_async(report_and_sleep, seen.clone()).unwrap();
+                common::wait_for("the task to start", || seen.get() != 0);
+                let victim = seen.get();
+                kill_child(victim);
+                assert!(matches!(doomed.get_timeout(PATIENCE), Err(Error::WorkerDied { pid, .. }) if pid == victim));
+                victims.insert(victim);
+            }
+            assert_eq!(pool.map(0..20u64, sqr).unwrap(), (0..20u64).map(sqr).collect::<Vec<_>>());
+            let pids = worker_pids(&pool);
+            assert_eq!(pids.len(), 2, "replacements took the dead workers' places: {pids:?}");
+            assert!(pids.is_disjoint(&victims));
+            pool.close();
+            pool.join_timeout(PATIENCE).unwrap();
+        });
+    }
+
+    fn an_unencodable_result_fails_its_task_alone_twenty_times_in_a_row() {
+        watched(|| {
+            // CPython's `_TestPoolWorkerErrors.test_unpickleable_result`: the error reaches
+            // `get` and the error callback, 20 times in a row, and no worker is lost.
+            let pool = Pool::new(2).unwrap();
+            let before = worker_pids(&pool);
+            for _ in 0..20 {
+                let (tx, rx) = mpsc::channel();
+                let callbacks = Callbacks::new().on_error(move |error: &Error| tx.send(error.clone()).unwrap());
+                let result = pool.apply_async_with(make_picky, 13, callbacks).unwrap();
+                let error = result.get_timeout(PATIENCE).unwrap_err();
+                assert!(matches!(&error, Error::Encode(reason) if reason.contains("13 does not serialise")), "{error:?}");
+                assert_eq!(rx.try_recv(), Ok(error), "the error callback saw the same error");
+            }
+            // A map with an argument that does not serialise fails at once, even after some
+            // of its chunks were submitted: none of its callbacks runs.
+            let (tx, rx) = mpsc::channel();
+            let callbacks = Callbacks::new()
+                .on_success({
+                    let tx = tx.clone();
+                    move |_: &Vec<u32>| tx.send("success").unwrap()
+                })
+                .on_error(move |_: &Error| tx.send("error").unwrap());
+            let items: Vec<Picky> = (0..100).map(|n| Picky(if n == 90 { 13 } else { 1 })).collect();
+            assert!(matches!(pool.map_async_with(items, picky_identity, Some(1), callbacks), Err(Error::Encode(_))));
+            assert_eq!(pool.map_chunked(0..40u64, sqr, 1).unwrap().len(), 40, "the pool goes on");
+            assert!(rx.try_recv().is_err(), "no callback of the abandoned map ran");
+            // In a stream, the chunk whose result does not serialise fails alone.
+            let streamed: Vec<Result<Picky, Error>> = pool.imap([12, 13, 14], make_picky).unwrap().collect();
+            assert_eq!(streamed[0], Ok(Picky(12)));
+            assert!(matches!(streamed[1], Err(Error::Encode(_))));
+            assert_eq!(streamed[2], Ok(Picky(14)));
+            assert_eq!(worker_pids(&pool), before, "no worker was lost");
+        });
+    }
+
     fn executor_futures_map_and_shutdown() {
         watched(|| {
             let executor = Executor::new(2).unwrap();
@@ -395,22 +562,27 @@ conformance! {
 
 conformance_async! {
     async fn the_async_forms_never_block() {
-        let pool = Pool::new(2).unwrap();
-        let squares = pool.map_async(0..8u64, sqr).unwrap();
-        assert_eq!(squares.get_async().await.unwrap(), (0..8u64).map(sqr).collect::<Vec<_>>());
-        let one = pool.apply_async(sqr, 4).unwrap();
-        one.wait_async().await;
-        assert_eq!(one.try_get(), Ok(16));
-        let mut ordered = pool.imap(0..5u64, sqr).unwrap();
-        assert_eq!(ordered.next_async().await, Some(Ok(0)));
-        let mut unordered = pool.imap_unordered([3u64], sqr).unwrap();
-        assert_eq!(unordered.next_async().await, Some(Ok(9)));
-        assert_eq!(unordered.next_async().await, None);
-        drop(ordered);
-        pool.close();
-        pool.join_async().await.unwrap();
-        let executor = Executor::new(1).unwrap();
-        assert_eq!(executor.submit(sqr, 6).unwrap().result_async().await, Ok(36));
-        executor.shutdown_async(false).await.unwrap();
+        watched_async(async {
+            let pool = Pool::new(2).unwrap();
+            let squares = pool.map_async(0..8u64, sqr).unwrap();
+            assert_eq!(squares.get_async().await.unwrap(), (0..8u64).map(sqr).collect::<Vec<_>>());
+            let one = pool.apply_async(sqr, 4).unwrap();
+            one.wait_async().await;
+            assert_eq!(one.try_get(), Ok(16));
+            let mut ordered = pool.imap(0..5u64, sqr).unwrap();
+            assert_eq!(ordered.next_async().await, Some(Ok(0)));
+            let mut unordered = pool.imap_unordered([3u64], sqr).unwrap();
+            assert_eq!(unordered.next_async().await, Some(Ok(9)));
+            assert_eq!(unordered.next_async().await, None);
+            let powers = pool.starmap_async(vec![(2u64, 3u32), (3, 2)], power).unwrap();
+            assert_eq!(powers.get_async().await, Ok(vec![8, 9]));
+            drop(ordered);
+            pool.close();
+            pool.join_async().await.unwrap();
+            let executor = Executor::new(1).unwrap();
+            assert_eq!(executor.submit(sqr, 6).unwrap().result_async().await, Ok(36));
+            executor.shutdown_async(false).await.unwrap();
+        })
+        .await;
     }
 }

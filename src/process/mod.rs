@@ -133,7 +133,7 @@ pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{Connection, Pipe};
-pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder};
+pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder, StarArgs};
 pub use process::Process;
 pub use queue::Queue;
 pub use region::{set_shared_memory_size, shared_memory_usage, SharedMemoryUsage};

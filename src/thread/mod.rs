@@ -85,7 +85,7 @@ mod barrier;
 mod channel;
 mod condition;
 mod event;
-mod executor;
+pub(crate) mod executor;
 mod joinable;
 mod lock;
 mod pipe;

@@ -13,6 +13,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod pool;
+
 use std::time::Duration;
 
 /// How long a test waits for a child process before it gives up.

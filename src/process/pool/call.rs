@@ -12,15 +12,17 @@
 //! parent), a panic ([`Error::Panicked`], with the worker's name, the message and the
 //! location).
 //!
-//! Two entries exist: `run_one` calls the function once (`apply`, the initializer), and
+//! Three entries exist: `run_one` calls the function once (`apply`, the initializer),
 //! `run_chunk` maps it over a list of arguments (one chunk of a `map` or an `imap`), failing
-//! the chunk at its first panic, as the thread pool does.
+//! the chunk at its first panic, as the thread pool does, and `run_star_chunk` does the same
+//! for `starmap`, calling a function of several arguments with each tuple's fields.
 
 use std::any::type_name;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::star::StarArgs;
 use crate::error::PanicReport;
 use crate::process::child;
 use crate::Error;
@@ -78,6 +80,18 @@ impl Code {
         Code::of(run_chunk::<A, R> as Entry as usize, target as usize)
     }
 
+    /// A chunk's code for `starmap`: `target` takes a tuple's fields as its arguments.
+    pub(super) fn star_chunk<Args, R>(target: Args::Fn<R>) -> Result<Code, Error>
+    where
+        Args: StarArgs + DeserializeOwned,
+        R: Serialize,
+    {
+        Code::of(
+            run_star_chunk::<Args, R> as Entry as usize,
+            Args::address(target),
+        )
+    }
+
     fn of(entry: usize, target: usize) -> Result<Code, Error> {
         let number = |address| crate::sys::code_ref(address).map_err(Error::InvalidArgument);
         Ok(Code {
@@ -112,13 +126,14 @@ impl Call {
             Err(reason) => return Reply::Decode(format!("the task cannot be found: {reason}")),
         };
         // SAFETY: `entry` is the number `Code::of` took, in a process of this tree (the same
-        // executable or module), of a value of type `Entry` (`run_one` or `run_chunk`);
+        // executable or module), of a value of type `Entry` (`run_one`, `run_chunk` or `run_star_chunk`);
         // `code_address` checked that it names code of this executable (in the browser,
         // `call_indirect` checks the index and the signature). A function pointer and `usize`
         // have the same size.
         let entry = unsafe { std::mem::transmute::<usize, Entry>(entry) };
         // SAFETY: `Code::one` and `Code::chunk` pair each entry with a `fn(A) -> R` of the
-        // same `A` and `R`, numbered in the same `Code`: `target` is that function here.
+        // same `A` and `R`, `Code::star_chunk` with an `Args::Fn<R>` of the same `Args` and
+        // `R`, numbered in the same `Code`: `target` is that function here.
         unsafe { entry(target, self.args) }
     }
 }
@@ -193,6 +208,29 @@ unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(
         }
     }
     encode(&values)
+}
+
+unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
+    target: usize,
+    args: serde_json::Value,
+) -> Reply {
+    // SAFETY: the caller guarantees `target` is the address of an `Args::Fn<R>`
+    // (`Code::star_chunk` numbered it with this entry).
+    let target = unsafe { Args::from_address::<R>(target) };
+    let items = match serde_json::from_value::<Vec<Args>>(args) {
+        Ok(items) => items,
+        Err(err) => return undecodable::<Args>(&err),
+    };
+    let run = || {
+        items
+            .into_iter()
+            .map(|args| Args::call_star(target, args))
+            .collect::<Vec<R>>()
+    };
+    match child::catch_task(run) {
+        Ok(values) => encode(&values),
+        Err((message, location)) => Reply::Panicked { message, location },
+    }
 }
 
 fn undecodable<A>(err: &serde_json::Error) -> Reply {

@@ -19,6 +19,7 @@ use super::call::Code;
 use super::shared::Shared;
 use super::supervisor::Recipe;
 use super::{start, submit_one};
+use crate::thread::executor::shutdown::{self, Workers};
 use crate::thread::{Callbacks, Future, MapResults};
 use crate::time::Deadline;
 use crate::Error;
@@ -225,14 +226,11 @@ impl Executor {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<(), Error> {
-        if wait && !crate::sys::can_block() {
-            return Err(Error::WouldBlock);
-        }
-        self.stop(cancel_futures);
-        match wait {
-            true => self.shared.join_until(Deadline::NEVER),
-            false => Ok(()),
-        }
+        shutdown::shutdown_until(
+            &*self.shared,
+            wait.then_some(Deadline::NEVER),
+            cancel_futures,
+        )
     }
 
     /// [`shutdown`](Executor::shutdown) with `wait`, or [`Error::Timeout`] once `timeout`
@@ -246,11 +244,8 @@ impl Executor {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration, cancel_futures: bool) -> Result<(), Error> {
-        if !crate::sys::can_block() {
-            return Err(Error::WouldBlock);
-        }
-        self.stop(cancel_futures);
-        self.shared.join_until(Deadline::after(timeout))
+        let deadline = Deadline::after(timeout);
+        shutdown::shutdown_until(&*self.shared, Some(deadline), cancel_futures)
     }
 
     /// [`shutdown`](Executor::shutdown) with `wait`, without blocking the thread.
@@ -263,15 +258,8 @@ impl Executor {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn shutdown_async(&self, cancel_futures: bool) -> Result<(), Error> {
-        self.stop(cancel_futures);
+        shutdown::stop(&*self.shared, cancel_futures);
         self.shared.join_async().await
-    }
-
-    fn stop(&self, cancel_futures: bool) {
-        self.shared.close();
-        if cancel_futures {
-            self.shared.cancel_queued(&Error::Cancelled);
-        }
     }
 }
 
@@ -394,5 +382,19 @@ impl ExecutorBuilder {
             shared: start(max_workers, &recipe)?,
             max_workers,
         })
+    }
+}
+
+impl Workers for Shared {
+    fn close(&self) {
+        Shared::close(self);
+    }
+
+    fn cancel_queued(&self) {
+        Shared::cancel_queued(self, &Error::Cancelled);
+    }
+
+    fn join_until(&self, deadline: Deadline) -> Result<(), Error> {
+        Shared::join_until(self, deadline)
     }
 }

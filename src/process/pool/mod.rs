@@ -11,7 +11,8 @@
 //! - `shared`: the parent's queue of tasks, the pool's phase, the workers of the moment;
 //! - `supervisor`: one parent thread per worker slot, which feeds its worker one task at a
 //!   time, notices its death, and replaces it;
-//! - `imap`: the streaming iterators;
+//! - `imap`: what the streaming iterators (the thread pool's engine) are fed with here;
+//! - `star`: [`StarArgs`], the tuples `starmap` calls a plain function with;
 //! - `executor`: [`Executor`], `concurrent.futures`' `ProcessPoolExecutor` on the same
 //!   workers and supervisors, which breaks where the pool replaces a dead worker.
 //!
@@ -36,26 +37,34 @@ mod call;
 mod executor;
 mod imap;
 mod shared;
+mod star;
 mod supervisor;
 mod worker;
 
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::thread::pool::completion::{Completion, PENDING};
+use crate::thread::pool::completion::Completion;
+use crate::thread::pool::gather::{self, check_chunksize, settle};
+use crate::thread::pool::{default_size, ensure_can_block};
 use crate::thread::{AsyncResult, Callbacks};
+pub use crate::thread::{Imap, ImapUnordered};
 use crate::time::Deadline;
 use crate::Error;
 use call::{Code, Reply};
 pub use executor::{Executor, ExecutorBuilder};
-pub use imap::{Imap, ImapUnordered};
+use imap::WorkerFeed;
 use shared::{Job, Phase, Shared};
+pub use star::StarArgs;
 use supervisor::{Recipe, Worker};
+
+/// How many chunks of a `map` are submitted at a time.
+const SUBMIT_BATCH: usize = 16;
 
 /// A pool of worker processes: Python's `multiprocessing.Pool`.
 ///
@@ -351,51 +360,118 @@ impl Pool {
             check_chunksize(chunksize)?;
         }
         self.shared.check_open(false)?;
-        let code = Code::chunk(f)?;
+        self.map_code(items, Code::chunk(f)?, chunksize, callbacks)
+    }
+
+    /// [`map`](Pool::map) for functions of several arguments, each item a tuple of them
+    /// (Python's `starmap`, which calls `func(*args)`): `f` is a plain `fn(A, B) -> R` (up to
+    /// six arguments, see [`StarArgs`]) and the items are `(A, B)`. The thread pool's
+    /// [`starmap`](crate::ThreadPool::starmap) takes the same items and functions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    /// let pool = amphi::process::Pool::new(2)?;
+    /// assert_eq!(pool.starmap(vec![(2, 10), (3, 3)], power)?, [1024, 27]);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn starmap<Args, R, I>(&self, items: I, f: Args::Fn<R>) -> Result<Vec<R>, Error>
+    where
+        I: IntoIterator<Item = Args>,
+        Args: StarArgs + Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        ensure_can_block()?;
+        self.starmap_async(items, f)?.get()
+    }
+
+    /// [`starmap`](Pool::starmap) returning at once with an [`AsyncResult`] (Python's
+    /// `starmap_async`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn volume(width: u32, height: u32, depth: u32) -> u32 {
+    ///     width * height * depth
+    /// }
+    /// let pool = amphi::process::Pool::new(2)?;
+    /// let volumes = pool.starmap_async([(1, 2, 3), (2, 2, 2)], volume)?;
+    /// assert_eq!(volumes.get()?, [6, 8]);
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn starmap_async<Args, R, I>(
+        &self,
+        items: I,
+        f: Args::Fn<R>,
+    ) -> Result<AsyncResult<Vec<R>>, Error>
+    where
+        I: IntoIterator<Item = Args>,
+        Args: StarArgs + Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.shared.check_open(false)?;
+        self.map_code(
+            items,
+            Code::star_chunk::<Args, R>(f)?,
+            None,
+            Callbacks::new(),
+        )
+    }
+
+    /// Submits a `map` of `code` over the items, in chunks.
+    fn map_code<A, R, I>(
+        &self,
+        items: I,
+        code: Code,
+        chunksize: Option<usize>,
+        callbacks: Callbacks<Vec<R>>,
+    ) -> Result<AsyncResult<Vec<R>>, Error>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+    {
         let items: Vec<A> = items.into_iter().collect();
-        let cell = Completion::new();
-        if items.is_empty() {
-            settle(&cell, Ok(Vec::new()), callbacks);
-            return Ok(AsyncResult::new(cell));
-        }
-        let chunksize = chunksize.unwrap_or_else(|| default_chunksize(items.len(), self.size));
-        let calls = items
-            .chunks(chunksize)
-            .map(|chunk| code.call(chunk))
-            .collect::<Result<Vec<_>, Error>>()?;
-        let gather = Arc::new(Gather {
-            slots: (0..calls.len()).map(|_| Mutex::new(None)).collect(),
-            remaining: std::sync::atomic::AtomicUsize::new(calls.len()),
-            total: items.len(),
-            cell: Arc::clone(&cell),
-            callbacks: Mutex::new(Some(callbacks)),
-        });
-        let jobs = calls
-            .into_iter()
-            .enumerate()
-            .map(|(index, call)| {
-                let starting = Arc::clone(&gather);
-                let finishing = Arc::clone(&gather);
-                Job {
-                    call,
-                    start: Box::new(move || {
-                        // The first chunk to start moves the cell to running.
-                        if starting.cell.state() == PENDING {
-                            starting.cell.start();
-                        }
-                        starting.cell.is_open()
-                    }),
-                    finish: Box::new(move |outcome: Result<Reply, Error>, worker: &str| {
-                        let outcome = outcome.and_then(|reply| reply.decode::<Vec<R>>(worker));
-                        finishing.deliver(index, outcome);
-                    }),
+        let plan = gather::plan(items, chunksize, self.size, callbacks);
+        let Some((chunks, gather)) = plan.chunks else {
+            return Ok(AsyncResult::new(plan.cell));
+        };
+        // Submitted in small batches as they are serialised, so the workers start on the first
+        // chunks while the parent prepares the rest (serialising every chunk first left them
+        // idle that long). A chunk that does not serialise, or a pool that stops taking work
+        // meanwhile, abandons the call: the chunks not started are skipped, no callback runs.
+        let count = chunks.len();
+        let mut batch = Vec::with_capacity(SUBMIT_BATCH.min(count));
+        for (index, chunk) in chunks.iter().enumerate() {
+            let call = match code.call(chunk) {
+                Ok(call) => call,
+                Err(error) => {
+                    gather.abandon(error.clone());
+                    return Err(error);
                 }
-            })
-            .collect();
-        self.shared
-            .submit(jobs, false)
-            .map_err(|(_, error)| error)?;
-        Ok(AsyncResult::new(cell))
+            };
+            let starting = Arc::clone(&gather);
+            let finishing = Arc::clone(&gather);
+            batch.push(Job {
+                call,
+                start: Box::new(move || starting.start()),
+                finish: Box::new(move |outcome: Result<Reply, Error>, worker: &str| {
+                    let outcome = outcome.and_then(|reply| reply.decode::<Vec<R>>(worker));
+                    finishing.deliver(index, outcome);
+                }),
+            });
+            if batch.len() == SUBMIT_BATCH || index + 1 == count {
+                let jobs = std::mem::replace(&mut batch, Vec::with_capacity(SUBMIT_BATCH));
+                if let Err((_, error)) = self.shared.submit(jobs, false) {
+                    gather.abandon(error.clone());
+                    return Err(error);
+                }
+            }
+        }
+        Ok(AsyncResult::new(plan.cell))
     }
 
     /// Applies `f` to the items lazily and yields the results in order as they come (Python's
@@ -453,13 +529,8 @@ impl Pool {
         check_chunksize(chunksize)?;
         self.shared.check_open(false)?;
         let code = Code::chunk(f)?;
-        Ok(Imap::new(
-            Arc::clone(&self.shared),
-            items.into_iter(),
-            code,
-            chunksize,
-            self.window(),
-        ))
+        let feed = WorkerFeed::new(Arc::clone(&self.shared), items.into_iter(), code, chunksize);
+        Ok(Imap::new(Box::new(feed), gather::window(self.size)))
     }
 
     /// [`imap`](Pool::imap), yielding each result as soon as its task ends, in any order
@@ -522,12 +593,10 @@ impl Pool {
         check_chunksize(chunksize)?;
         self.shared.check_open(false)?;
         let code = Code::chunk(f)?;
+        let feed = WorkerFeed::new(Arc::clone(&self.shared), items.into_iter(), code, chunksize);
         Ok(ImapUnordered::new(
-            Arc::clone(&self.shared),
-            items.into_iter(),
-            code,
-            chunksize,
-            self.window(),
+            Box::new(feed),
+            gather::window(self.size),
         ))
     }
 
@@ -633,11 +702,6 @@ impl Pool {
     /// ```
     pub async fn join_async(&self) -> Result<(), Error> {
         self.shared.join_async().await
-    }
-
-    /// How many chunks an `imap` keeps in flight.
-    fn window(&self) -> usize {
-        4 * self.size
     }
 }
 
@@ -859,85 +923,4 @@ fn stop_all(workers: &[Worker]) {
     for worker in workers {
         let _ = worker.process.join_timeout(Duration::from_secs(5));
     }
-}
-
-/// Settles `cell` with a task's outcome: an error before the task started cancels it (no
-/// callback runs); otherwise the callbacks run, then the result becomes ready.
-fn settle<T>(cell: &Completion<T>, outcome: Result<T, Error>, callbacks: Callbacks<T>) {
-    match outcome {
-        Err(reason) if cell.state() == PENDING => {
-            cell.cancel(reason);
-        }
-        outcome => {
-            cell.start();
-            callbacks.run(&outcome);
-            cell.finish(outcome);
-        }
-    }
-}
-
-/// One chunk's outcome in a `map`, once it is in.
-type ChunkSlot<R> = Mutex<Option<Result<Vec<R>, Error>>>;
-
-/// The state of one `map_async`: a slot per chunk, and a count of chunks still out; the last
-/// chunk in assembles the list (or the first error, in order) into the cell.
-struct Gather<R> {
-    slots: Vec<ChunkSlot<R>>,
-    remaining: std::sync::atomic::AtomicUsize,
-    total: usize,
-    cell: Arc<Completion<Vec<R>>>,
-    callbacks: Mutex<Option<Callbacks<Vec<R>>>>,
-}
-
-impl<R> Gather<R> {
-    fn deliver(&self, index: usize, outcome: Result<Vec<R>, Error>) {
-        *lock(&self.slots[index]) = Some(outcome);
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 || !self.cell.is_open() {
-            return;
-        }
-        let mut all = Vec::with_capacity(self.total);
-        let mut outcome = Ok(());
-        for slot in &self.slots {
-            match lock(slot).take() {
-                Some(Ok(part)) => all.extend(part),
-                Some(Err(error)) => {
-                    outcome = Err(error);
-                    break;
-                }
-                None => {}
-            }
-        }
-        let callbacks = lock(&self.callbacks).take().unwrap_or_default();
-        settle(&self.cell, outcome.map(|()| all), callbacks);
-    }
-}
-
-/// Locks by spinning: the page's main thread may take these short locks.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    crate::sync::spin::lock(mutex)
-}
-
-/// Python's default chunk size for `map`: the items over four times the workers, rounded up.
-fn default_chunksize(items: usize, workers: usize) -> usize {
-    items.div_ceil(4 * workers).max(1)
-}
-
-fn check_chunksize(chunksize: usize) -> Result<(), Error> {
-    match chunksize {
-        0 => Err(Error::InvalidArgument(
-            "chunksize must be at least 1".to_owned(),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn ensure_can_block() -> Result<(), Error> {
-    match crate::sys::can_block() {
-        true => Ok(()),
-        false => Err(Error::WouldBlock),
-    }
-}
-
-fn default_size() -> usize {
-    std::thread::available_parallelism().map_or(4, usize::from)
 }

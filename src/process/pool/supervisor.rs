@@ -31,7 +31,7 @@ use super::shared::{Job, Phase, Shared};
 use super::worker::{self, FromWorker, ToWorker, WorkerStart};
 use crate::process::{Builder, Connection, Pipe, Process};
 use crate::time::Instant;
-use crate::Error;
+use crate::{Error, RecvError};
 
 /// How long the supervisor waits for a reply before it looks at the worker's pulse.
 pub(super) const SLICE: Duration = Duration::from_millis(50);
@@ -68,7 +68,7 @@ pub(super) struct Recipe {
 /// A started worker process and the parent's end of its pipe.
 pub(super) struct Worker {
     pub(super) process: Arc<Process<()>>,
-    channel: Connection<()>,
+    channel: Connection<FromWorker>,
 }
 
 /// How waiting for a worker's message ended otherwise than with a message.
@@ -78,7 +78,7 @@ impl Worker {
     /// Starts a worker (not waiting for it to be ready).
     pub(super) fn start(recipe: &Recipe, number: usize) -> Result<Worker, Error> {
         let name = format!("{}-{number}", recipe.prefix);
-        let (here, there) = Pipe::new::<()>(true)?;
+        let (here, there) = Pipe::new::<FromWorker>(true)?;
         let start = WorkerStart {
             channel: there,
             initializer: recipe.initializer.clone(),
@@ -104,20 +104,19 @@ impl Worker {
     }
 
     /// The worker's next message; `Died` once it is gone without sending one.
+    ///
+    /// A receive with a timeout, not a poll then a receive: a poll that finds nothing yet
+    /// asks whether the writer still lives (a look at its `/proc` entry natively), which
+    /// cost every task that much; a receive looks only after a quiet slice.
     fn receive(&self) -> Result<FromWorker, Died> {
         loop {
-            match self.channel.poll(SLICE) {
-                Ok(true) => {}
-                Ok(false) if self.process.is_alive() => continue,
+            match self.channel.recv_timeout(SLICE) {
+                Ok(message) => return Ok(message),
+                Err(RecvError::Timeout) if self.process.is_alive() => continue,
                 // Dead: what it sent before it ended is still worth taking.
-                Ok(false) => match self.channel.poll(Duration::ZERO) {
-                    Ok(true) => {}
-                    _ => return Err(Died),
-                },
+                Err(RecvError::Timeout) => return self.channel.try_recv().map_err(|_| Died),
                 Err(_) => return Err(Died),
             }
-            let bytes = self.channel.recv_bytes().map_err(|_| Died)?;
-            return serde_json::from_slice(&bytes).map_err(|_| Died);
         }
     }
 

@@ -38,7 +38,9 @@ pub(super) enum FromWorker {
 /// What a worker is started with: its end of the pipe, and the initializer.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct WorkerStart {
-    pub(super) channel: Connection<()>,
+    /// Typed for what the worker sends, so the parent receives with a timeout; the worker
+    /// sends and receives bytes.
+    pub(super) channel: Connection<FromWorker>,
     pub(super) initializer: Option<Call>,
 }
 

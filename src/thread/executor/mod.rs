@@ -2,20 +2,21 @@
 //! [`Pool`](crate::ThreadPool) (one `rayon::ThreadPool` of amphi threads).
 //!
 //! - `future`: [`Future`], the handle of one submitted task;
-//! - `wait`: [`as_completed`] and [`wait`], over any futures.
+//! - `wait`: [`as_completed`] and [`wait`], over any futures;
+//! - `shutdown`: `shutdown` and its forms, shared with the process executor.
 //!
 //! A task that panics fails alone ([`Error::Panicked`] from its future); the executor stays
 //! usable. [`shutdown`](Executor::shutdown) with `cancel_futures` cancels every task not yet
 //! started, promptly however many are queued.
 
 mod future;
+pub(crate) mod shutdown;
 mod wait;
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-use crate::sys;
 use crate::thread::pool::completion::Completion;
 use crate::thread::pool::engine::Engine;
 use crate::thread::pool::{submit_task, Callbacks, PoolBuilder};
@@ -225,14 +226,11 @@ impl Executor {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<(), Error> {
-        if wait && !sys::can_block() {
-            return Err(Error::WouldBlock);
-        }
-        self.stop(cancel_futures);
-        match wait {
-            true => self.engine.join_until(Deadline::NEVER),
-            false => Ok(()),
-        }
+        shutdown::shutdown_until(
+            &self.engine,
+            wait.then_some(Deadline::NEVER),
+            cancel_futures,
+        )
     }
 
     /// [`shutdown`](Executor::shutdown) with `wait`, or [`Error::Timeout`] once `timeout`
@@ -246,11 +244,8 @@ impl Executor {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration, cancel_futures: bool) -> Result<(), Error> {
-        if !sys::can_block() {
-            return Err(Error::WouldBlock);
-        }
-        self.stop(cancel_futures);
-        self.engine.join_until(Deadline::after(timeout))
+        let deadline = Deadline::after(timeout);
+        shutdown::shutdown_until(&self.engine, Some(deadline), cancel_futures)
     }
 
     /// [`shutdown`](Executor::shutdown) with `wait`, without blocking the thread: works on the
@@ -264,15 +259,8 @@ impl Executor {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub async fn shutdown_async(&self, cancel_futures: bool) -> Result<(), Error> {
-        self.stop(cancel_futures);
+        shutdown::stop(&self.engine, cancel_futures);
         self.engine.join_async().await
-    }
-
-    fn stop(&self, cancel_futures: bool) {
-        self.engine.close();
-        if cancel_futures {
-            self.engine.cancel_pending(Error::Cancelled);
-        }
     }
 }
 

@@ -1,42 +1,108 @@
-//! [`Imap`] and [`ImapUnordered`]: the streaming iterators of `Pool::imap` and
-//! `Pool::imap_unordered`.
+//! [`Imap`] and [`ImapUnordered`]: the streaming iterators of `imap` and `imap_unordered`,
+//! one engine for the thread pool and the process pool.
 //!
 //! Both read their input lazily, on the thread that iterates, and keep at most a window of
-//! tasks in flight (a few per worker): each result taken lets one more chunk in. So a huge or
-//! endless input is never collected, and results come while later items still run. `Imap`
-//! keeps its tasks' cells in submission order and waits on the oldest; `ImapUnordered` has
-//! every task put its outcome in one queue, and takes them as they come.
+//! chunks in flight (a few per worker): each result taken lets one more chunk in. So a huge or
+//! endless input is never collected, the parent's memory stays bounded, and results come while
+//! later items still run. `Imap` keeps its chunks' cells in submission order and waits on the
+//! oldest; `ImapUnordered` has every chunk put its outcome in one list of arrivals, and takes
+//! them as they come.
 //!
-//! An iterator keeps feeding after the pool's `close` (its tasks were accepted, as Python's
-//! are queued whole), and stops after `terminate`: the tasks in flight end as
-//! [`Error::Cancelled`], and so does the stream, with one last error.
+//! What a pool brings is a [`Feed`]: it reads the next chunk and submits it, to deliver its
+//! outcome through a [`Delivery`] (the thread pool runs the chunk on rayon, the process pool
+//! serialises it for a worker). An iterator keeps feeding after the pool's `close` (its items
+//! were accepted, as Python's are queued whole), and stops after `terminate`: the chunks in
+//! flight end as [`Error::Cancelled`] (or [`Error::WorkerDied`] for one a killed worker was
+//! running), and the stream ends with one last error.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::thread::SimpleQueue;
+use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::Word;
 use crate::time::Deadline;
-use crate::{Error, GetError};
+use crate::Error;
 
-use super::completion::Completion;
-use super::engine::Submitter;
-use super::{run_caught, submit_task, Callbacks};
+use super::completion::{Completion, PENDING};
 
-/// Reads the next chunk of the input and submits it; `None` once the input is exhausted.
-type Feed<C> = Box<dyn FnMut() -> Option<Result<C, Error>>>;
+/// What one submission of a [`Feed`] came to.
+pub(crate) enum Fed {
+    /// A chunk was submitted (or failed alone): its delivery will be settled; more may follow.
+    More,
+    /// The delivery was settled with an error that ends the input (the pool was terminated):
+    /// nothing follows.
+    Last,
+    /// The input is exhausted: nothing was submitted.
+    Exhausted,
+}
 
-/// The ordered results of [`Pool::imap`](crate::ThreadPool::imap): an iterator of
-/// `Result<R, Error>`, one per item (one error per chunk whose task panicked).
+/// A pool's side of an iterator: reads the next chunk of the input and submits it. Dropped
+/// once it has answered [`Fed::Last`] or [`Fed::Exhausted`], or with its iterator.
+pub(crate) trait Feed<R> {
+    /// Submits the next chunk, to settle `delivery` with its outcome.
+    fn submit_next(&mut self, delivery: Delivery<R>) -> Fed;
+}
+
+/// Where a chunk's outcome goes: the chunk's own cell (`imap`) or the iterator's arrivals
+/// (`imap_unordered`).
+pub(crate) enum Delivery<R> {
+    Cell(Arc<Completion<Vec<R>>>),
+    Arrivals(Arc<Arrivals<R>>),
+}
+
+impl<R> Delivery<R> {
+    /// Called as the chunk starts: whether it is still wanted (an ordered chunk's cell moves
+    /// to running, unless it was cancelled).
+    pub(crate) fn start(&self) -> bool {
+        match self {
+            Delivery::Cell(cell) => cell.start(),
+            Delivery::Arrivals(_) => true,
+        }
+    }
+
+    /// Settles the chunk: an error before it started cancels its cell.
+    pub(crate) fn finish(&self, outcome: Result<Vec<R>, Error>) {
+        match self {
+            Delivery::Cell(cell) => match outcome {
+                Err(reason) if cell.state() == PENDING => {
+                    cell.cancel(reason);
+                }
+                outcome => {
+                    cell.finish(outcome);
+                }
+            },
+            Delivery::Arrivals(arrivals) => arrivals.arrive(outcome),
+        }
+    }
+}
+
+/// The outcomes of an unordered iterator's chunks, in the order they came in.
+pub(crate) struct Arrivals<R> {
+    outcomes: Mutex<VecDeque<Result<Vec<R>, Error>>>,
+    /// Bumped at each arrival: the iterator sleeps on it.
+    count: AtomicU32,
+}
+
+impl<R> Arrivals<R> {
+    fn arrive(&self, outcome: Result<Vec<R>, Error>) {
+        crate::sync::spin::lock(&self.outcomes).push_back(outcome);
+        self.count.fetch_add(1, Ordering::Release);
+        self.count.wake_all();
+    }
+}
+
+/// The ordered results of `imap` ([`ThreadPool::imap`](crate::ThreadPool::imap),
+/// [`process::Pool::imap`](crate::process::Pool::imap)): an iterator of `Result<R, Error>`,
+/// one per item (one error per chunk that failed).
 ///
 /// [`next`](Iterator::next) blocks (on the browser's main thread it yields
 /// [`Error::WouldBlock`] and loses nothing); [`next_timeout`](Imap::next_timeout),
 /// [`try_next`](Imap::try_next) and [`next_async`](Imap::next_async) are the other forms.
-/// Dropping it cancels the tasks it has in flight that have not started. An iterator still
+/// Dropping it cancels the chunks it has in flight that have not started. An iterator still
 /// feeding keeps the pool's workers alive, after `close` too (its items were accepted, as
-/// Python's are): [`Pool::join`](crate::ThreadPool::join) returns once it is exhausted or
-/// dropped.
+/// Python's are): the pool's `join` returns once it is exhausted or dropped.
 ///
 /// # Examples
 ///
@@ -50,15 +116,16 @@ type Feed<C> = Box<dyn FnMut() -> Option<Result<C, Error>>>;
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct Imap<R> {
-    feed: Option<Feed<Arc<Completion<Vec<R>>>>>,
+    feed: Option<Box<dyn Feed<R>>>,
     in_flight: VecDeque<Arc<Completion<Vec<R>>>>,
     current: std::vec::IntoIter<R>,
     window: usize,
-    failure: Option<Error>,
 }
 
-/// The results of [`Pool::imap_unordered`](crate::ThreadPool::imap_unordered), in the order
-/// their tasks end; otherwise as [`Imap`].
+/// The results of `imap_unordered`
+/// ([`ThreadPool::imap_unordered`](crate::ThreadPool::imap_unordered),
+/// [`process::Pool::imap_unordered`](crate::process::Pool::imap_unordered)), in the order
+/// their chunks end; otherwise as [`Imap`].
 ///
 /// # Examples
 ///
@@ -70,68 +137,46 @@ pub struct Imap<R> {
 /// # Ok::<(), amphi::Error>(())
 /// ```
 pub struct ImapUnordered<R> {
-    feed: Option<Feed<()>>,
-    results: Arc<SimpleQueue<Result<Vec<R>, Error>>>,
+    feed: Option<Box<dyn Feed<R>>>,
+    arrivals: Arc<Arrivals<R>>,
     in_flight: usize,
     current: std::vec::IntoIter<R>,
     window: usize,
-    failure: Option<Error>,
 }
 
 /// Reads up to `chunksize` items; `None` when there are none left.
-fn next_chunk<A>(input: &mut impl Iterator<Item = A>, chunksize: usize) -> Option<Vec<A>> {
+pub(crate) fn next_chunk<A>(
+    input: &mut impl Iterator<Item = A>,
+    chunksize: usize,
+) -> Option<Vec<A>> {
     let chunk: Vec<A> = input.by_ref().take(chunksize).collect();
     (!chunk.is_empty()).then_some(chunk)
 }
 
-impl<R: Send + 'static> Imap<R> {
-    pub(crate) fn new<A, I, F>(
-        submitter: Submitter,
-        mut input: I,
-        f: Arc<F>,
-        chunksize: usize,
-        window: usize,
-    ) -> Imap<R>
-    where
-        I: Iterator<Item = A> + 'static,
-        A: Send + 'static,
-        F: Fn(A) -> R + Send + Sync + 'static,
-    {
-        let feed: Feed<Arc<Completion<Vec<R>>>> = Box::new(move || {
-            if submitter.is_terminated() {
-                return Some(Err(Error::Cancelled));
-            }
-            let chunk = next_chunk(&mut input, chunksize)?;
-            let f = Arc::clone(&f);
-            Some(Ok(submit_task(
-                &submitter,
-                move || chunk.into_iter().map(&*f).collect(),
-                Callbacks::new(),
-            )))
-        });
+impl<R> Imap<R> {
+    /// An iterator over what `feed` submits, `window` chunks in flight at most.
+    pub(crate) fn new(feed: Box<dyn Feed<R>>, window: usize) -> Imap<R> {
         Imap {
             feed: Some(feed),
             in_flight: VecDeque::with_capacity(window),
             current: Vec::new().into_iter(),
             window,
-            failure: None,
         }
     }
-}
 
-impl<R> Imap<R> {
     fn top_up(&mut self) {
         while self.in_flight.len() < self.window {
             let Some(feed) = self.feed.as_mut() else {
                 return;
             };
-            match feed() {
-                Some(Ok(cell)) => self.in_flight.push_back(cell),
-                Some(Err(error)) => {
-                    self.failure = Some(error);
+            let cell = Completion::new();
+            match feed.submit_next(Delivery::Cell(Arc::clone(&cell))) {
+                Fed::More => self.in_flight.push_back(cell),
+                Fed::Last => {
+                    self.in_flight.push_back(cell);
                     self.feed = None;
                 }
-                None => self.feed = None,
+                Fed::Exhausted => self.feed = None,
             }
         }
     }
@@ -142,9 +187,7 @@ impl<R> Imap<R> {
                 return Some(Ok(value));
             }
             self.top_up();
-            let Some(head) = self.in_flight.front() else {
-                return self.failure.take().map(Err);
-            };
+            let head = self.in_flight.front()?;
             if let Err(error) = head.wait_until(deadline) {
                 return Some(Err(error));
             }
@@ -208,9 +251,7 @@ impl<R> Imap<R> {
                 return Some(Ok(value));
             }
             self.top_up();
-            let Some(head) = self.in_flight.front() else {
-                return self.failure.take().map(Err);
-            };
+            let head = self.in_flight.front()?;
             head.wait_async().await;
             let head = self.in_flight.pop_front()?;
             match head.take() {
@@ -241,103 +282,81 @@ impl<R> fmt::Debug for Imap<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Imap")
             .field("in_flight", &self.in_flight.len())
-            .field("input_left", &self.feed.is_some())
+            .field("feeding", &self.feed.is_some())
             .finish()
     }
 }
 
-impl<R: Send + 'static> ImapUnordered<R> {
-    pub(crate) fn new<A, I, F>(
-        submitter: Submitter,
-        mut input: I,
-        f: Arc<F>,
-        chunksize: usize,
-        window: usize,
-    ) -> ImapUnordered<R>
-    where
-        I: Iterator<Item = A> + 'static,
-        A: Send + 'static,
-        F: Fn(A) -> R + Send + Sync + 'static,
-    {
-        let results = Arc::new(SimpleQueue::new());
-        let queue = Arc::clone(&results);
-        let feed: Feed<()> = Box::new(move || {
-            if submitter.is_terminated() {
-                return Some(Err(Error::Cancelled));
-            }
-            let chunk = next_chunk(&mut input, chunksize)?;
-            let f = Arc::clone(&f);
-            let queue = Arc::clone(&queue);
-            submitter.spawn(move |go| {
-                let outcome = go.and_then(|()| run_caught(|| chunk.into_iter().map(&*f).collect()));
-                // The queue is never closed: the put always succeeds.
-                let _ = queue.put(outcome);
-            });
-            Some(Ok(()))
-        });
+impl<R> ImapUnordered<R> {
+    /// An iterator over what `feed` submits, `window` chunks in flight at most.
+    pub(crate) fn new(feed: Box<dyn Feed<R>>, window: usize) -> ImapUnordered<R> {
         ImapUnordered {
             feed: Some(feed),
-            results,
+            arrivals: Arc::new(Arrivals {
+                outcomes: Mutex::new(VecDeque::new()),
+                count: AtomicU32::new(0),
+            }),
             in_flight: 0,
             current: Vec::new().into_iter(),
             window,
-            failure: None,
         }
     }
-}
 
-impl<R> ImapUnordered<R> {
     fn top_up(&mut self) {
         while self.in_flight < self.window {
             let Some(feed) = self.feed.as_mut() else {
                 return;
             };
-            match feed() {
-                Some(Ok(())) => self.in_flight += 1,
-                Some(Err(error)) => {
-                    self.failure = Some(error);
+            match feed.submit_next(Delivery::Arrivals(Arc::clone(&self.arrivals))) {
+                Fed::More => self.in_flight += 1,
+                Fed::Last => {
+                    self.in_flight += 1;
                     self.feed = None;
                 }
-                None => self.feed = None,
+                Fed::Exhausted => self.feed = None,
             }
         }
     }
 
-    /// What to yield for an outcome taken from the queue.
-    fn take(&mut self, outcome: Result<Vec<R>, Error>) -> Option<Result<R, Error>> {
-        self.in_flight -= 1;
-        match outcome {
-            Ok(values) => {
-                self.current = values.into_iter();
-                None
+    /// The next result, or what to wait on: the arrivals' count as it was before looking.
+    fn step(&mut self) -> Result<Option<Result<R, Error>>, u32> {
+        loop {
+            if let Some(value) = self.current.next() {
+                return Ok(Some(Ok(value)));
             }
-            Err(error) => Some(Err(error)),
+            self.top_up();
+            if self.in_flight == 0 {
+                return Ok(None);
+            }
+            let seen = self.arrivals.count.load(Ordering::Acquire);
+            let arrived = crate::sync::spin::lock(&self.arrivals.outcomes).pop_front();
+            match arrived {
+                Some(Ok(values)) => {
+                    self.in_flight -= 1;
+                    self.current = values.into_iter();
+                }
+                Some(Err(error)) => {
+                    self.in_flight -= 1;
+                    return Ok(Some(Err(error)));
+                }
+                None => return Err(seen),
+            }
         }
     }
 
     fn next_until(&mut self, deadline: Deadline) -> Option<Result<R, Error>> {
+        if !deadline.is_now() && !crate::sys::can_block() {
+            return Some(Err(Error::WouldBlock));
+        }
         loop {
-            if let Some(value) = self.current.next() {
-                return Some(Ok(value));
-            }
-            self.top_up();
-            if self.in_flight == 0 {
-                return self.failure.take().map(Err);
-            }
-            let got = match deadline.remaining() {
-                _ if deadline.is_now() => self.results.try_get(),
-                Ok(None) => self.results.get(),
-                Ok(Some(left)) => self.results.get_timeout(left),
-                Err(timeout) => return Some(Err(timeout)),
-            };
-            match got {
-                Ok(outcome) => {
-                    if let Some(error) = self.take(outcome) {
-                        return Some(error);
+            match self.step() {
+                Ok(next) => return next,
+                Err(_) if deadline.is_now() => return Some(Err(Error::NotReady)),
+                Err(seen) => {
+                    if let Err(error) = self.arrivals.count.wait(seen, deadline) {
+                        return Some(Err(error));
                     }
                 }
-                Err(GetError::Empty) => return Some(Err(Error::NotReady)),
-                Err(error) => return Some(Err(error.into())),
             }
         }
     }
@@ -388,20 +407,9 @@ impl<R> ImapUnordered<R> {
     /// ```
     pub async fn next_async(&mut self) -> Option<Result<R, Error>> {
         loop {
-            if let Some(value) = self.current.next() {
-                return Some(Ok(value));
-            }
-            self.top_up();
-            if self.in_flight == 0 {
-                return self.failure.take().map(Err);
-            }
-            match self.results.get_async().await {
-                Ok(outcome) => {
-                    if let Some(error) = self.take(outcome) {
-                        return Some(error);
-                    }
-                }
-                Err(error) => return Some(Err(error.into())),
+            match self.step() {
+                Ok(next) => return next,
+                Err(seen) => self.arrivals.count.wait_async(seen).await,
             }
         }
     }
@@ -419,7 +427,7 @@ impl<R> fmt::Debug for ImapUnordered<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ImapUnordered")
             .field("in_flight", &self.in_flight)
-            .field("input_left", &self.feed.is_some())
+            .field("feeding", &self.feed.is_some())
             .finish()
     }
 }

@@ -5,6 +5,7 @@
 //!   yet started that `terminate` cancels; shared with [`Executor`](crate::thread::Executor);
 //! - `completion`: the one-shot cell a task delivers into, and [`AsyncResult`];
 //! - `catch`: a task's panic as an error for that task only, with its message and location;
+//! - `gather`: the `map` family's chunking and the assembly of its chunks' outcomes;
 //! - `imap`: the streaming iterators [`Imap`] and [`ImapUnordered`];
 //! - `star`: [`StarFn`], the functions [`Pool::starmap`] calls with a tuple's fields.
 //!
@@ -17,15 +18,15 @@
 mod catch;
 pub(crate) mod completion;
 pub(crate) mod engine;
-mod imap;
+pub(crate) mod gather;
+pub(crate) mod imap;
 mod star;
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::sync::spin;
 use crate::sys;
 use crate::time::Deadline;
 use crate::Error;
@@ -34,6 +35,8 @@ pub(crate) use catch::run_caught;
 pub use completion::AsyncResult;
 use completion::Completion;
 use engine::{Config, Engine, Initializer, Submitter, ThreadNamer};
+use gather::check_chunksize;
+use imap::{next_chunk, Delivery, Fed, Feed};
 pub use imap::{Imap, ImapUnordered};
 pub use star::StarFn;
 
@@ -126,8 +129,6 @@ pub struct Callbacks<T> {
 
 type SuccessCallback<T> = Box<dyn FnOnce(&T) + Send>;
 type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
-/// One chunk's outcome in a `map`, once it is in.
-type ChunkSlot<R> = Mutex<Option<Result<Vec<R>, Error>>>;
 
 static NEXT_POOL_NUMBER: AtomicUsize = AtomicUsize::new(0);
 
@@ -354,14 +355,24 @@ impl Pool {
         }
         let submitter = self.engine.submitter()?;
         let items: Vec<A> = items.into_iter().collect();
-        let chunksize = chunksize.unwrap_or_else(|| default_chunksize(items.len(), self.size()));
-        Ok(AsyncResult::new(submit_map(
-            &submitter,
-            items,
-            Arc::new(f),
-            chunksize,
-            callbacks,
-        )))
+        let plan = gather::plan(items, chunksize, self.size(), callbacks);
+        if let Some((chunks, gather)) = plan.chunks {
+            let cancellable: Arc<dyn completion::Cancel> = plan.cell.clone();
+            submitter.register(&cancellable);
+            let f = Arc::new(f);
+            for (index, chunk) in chunks.into_iter().enumerate() {
+                let gather = Arc::clone(&gather);
+                let f = Arc::clone(&f);
+                submitter.spawn(move |go| {
+                    let outcome = go.and_then(|()| match gather.start() {
+                        true => run_caught(|| chunk.into_iter().map(&*f).collect::<Vec<R>>()),
+                        false => Err(Error::Cancelled),
+                    });
+                    gather.deliver(index, outcome);
+                });
+            }
+        }
+        Ok(AsyncResult::new(plan.cell))
     }
 
     /// [`map`](Pool::map) for functions of several arguments, each item a tuple of them
@@ -459,14 +470,13 @@ impl Pool {
         F: Fn(A) -> R + Send + Sync + 'static,
     {
         check_chunksize(chunksize)?;
-        let submitter = self.engine.submitter()?;
-        Ok(Imap::new(
-            submitter,
-            items.into_iter(),
-            Arc::new(f),
+        let feed = RayonFeed {
+            submitter: self.engine.submitter()?,
+            input: items.into_iter(),
+            f: Arc::new(f),
             chunksize,
-            self.window(),
-        ))
+        };
+        Ok(Imap::new(Box::new(feed), gather::window(self.size())))
     }
 
     /// [`imap`](Pool::imap), yielding each result as soon as its task ends, in any order
@@ -519,13 +529,15 @@ impl Pool {
         F: Fn(A) -> R + Send + Sync + 'static,
     {
         check_chunksize(chunksize)?;
-        let submitter = self.engine.submitter()?;
-        Ok(ImapUnordered::new(
-            submitter,
-            items.into_iter(),
-            Arc::new(f),
+        let feed = RayonFeed {
+            submitter: self.engine.submitter()?,
+            input: items.into_iter(),
+            f: Arc::new(f),
             chunksize,
-            self.window(),
+        };
+        Ok(ImapUnordered::new(
+            Box::new(feed),
+            gather::window(self.size()),
         ))
     }
 
@@ -655,12 +667,6 @@ impl Pool {
     /// ```
     pub async fn join_async(&self) -> Result<(), Error> {
         self.engine.join_async().await
-    }
-
-    /// How many tasks an `imap` keeps in flight: enough to keep every worker busy while the
-    /// consumer takes results, few enough to bound memory.
-    fn window(&self) -> usize {
-        4 * self.size()
     }
 }
 
@@ -911,126 +917,53 @@ where
     cell
 }
 
-/// The state of one `map_async`: a slot per chunk, and a count of chunks still out; the last
-/// chunk in assembles the list (or the first error, in order) into the cell.
-struct Gather<R> {
-    slots: Vec<ChunkSlot<R>>,
-    remaining: AtomicUsize,
-    total: usize,
-    cell: Arc<Completion<Vec<R>>>,
-    callbacks: Mutex<Option<Callbacks<Vec<R>>>>,
-}
-
-fn submit_map<A, R, F>(
-    submitter: &Submitter,
-    items: Vec<A>,
+/// The thread pool's side of an `imap`: each chunk one rayon task.
+struct RayonFeed<I, F> {
+    submitter: Submitter,
+    input: I,
     f: Arc<F>,
     chunksize: usize,
-    callbacks: Callbacks<Vec<R>>,
-) -> Arc<Completion<Vec<R>>>
+}
+
+impl<A, R, I, F> Feed<R> for RayonFeed<I, F>
 where
+    I: Iterator<Item = A>,
     A: Send + 'static,
     R: Send + 'static,
     F: Fn(A) -> R + Send + Sync + 'static,
 {
-    let cell = Completion::new();
-    let total = items.len();
-    if total == 0 {
-        let outcome = Ok(Vec::new());
-        callbacks.run(&outcome);
-        cell.finish(outcome);
-        return cell;
-    }
-    let chunks = split(items, chunksize);
-    let gather = Arc::new(Gather {
-        slots: (0..chunks.len()).map(|_| Mutex::new(None)).collect(),
-        remaining: AtomicUsize::new(chunks.len()),
-        total,
-        cell: Arc::clone(&cell),
-        callbacks: Mutex::new(Some(callbacks)),
-    });
-    let cancellable: Arc<dyn completion::Cancel> = cell.clone();
-    submitter.register(&cancellable);
-    for (index, chunk) in chunks.into_iter().enumerate() {
-        let gather = Arc::clone(&gather);
-        let f = Arc::clone(&f);
-        submitter.spawn(move |go| {
-            let outcome = go.and_then(|()| {
-                // The first chunk to start moves the cell to running; the others only read it.
-                if gather.cell.state() == completion::PENDING {
-                    gather.cell.start();
-                }
-                if !gather.cell.is_open() {
-                    return Err(Error::Cancelled);
-                }
-                run_caught(|| chunk.into_iter().map(&*f).collect::<Vec<R>>())
-            });
-            gather.deliver(index, outcome);
-        });
-    }
-    cell
-}
-
-impl<R> Gather<R> {
-    fn deliver(&self, index: usize, outcome: Result<Vec<R>, Error>) {
-        *spin::lock(&self.slots[index]) = Some(outcome);
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 || !self.cell.is_open() {
-            return;
+    fn submit_next(&mut self, delivery: Delivery<R>) -> Fed {
+        if self.submitter.is_terminated() {
+            delivery.finish(Err(Error::Cancelled));
+            return Fed::Last;
         }
-        let mut all = Vec::with_capacity(self.total);
-        let mut outcome = Ok(());
-        for slot in &self.slots {
-            match spin::lock(slot).take() {
-                Some(Ok(part)) => all.extend(part),
-                Some(Err(error)) => {
-                    outcome = Err(error);
-                    break;
+        let Some(chunk) = next_chunk(&mut self.input, self.chunksize) else {
+            return Fed::Exhausted;
+        };
+        if let Delivery::Cell(cell) = &delivery {
+            let cancellable: Arc<dyn completion::Cancel> = cell.clone();
+            self.submitter.register(&cancellable);
+        }
+        let f = Arc::clone(&self.f);
+        self.submitter.spawn(move |go| match go {
+            Err(reason) => delivery.finish(Err(reason)),
+            Ok(()) => {
+                if delivery.start() {
+                    delivery.finish(run_caught(|| chunk.into_iter().map(&*f).collect()));
                 }
-                None => {}
             }
-        }
-        let outcome = outcome.map(|()| all);
-        if let Some(callbacks) = spin::lock(&self.callbacks).take() {
-            callbacks.run(&outcome);
-        }
-        self.cell.finish(outcome);
+        });
+        Fed::More
     }
 }
 
-/// Splits `items` into chunks of `chunksize` (the last may be shorter).
-fn split<A>(items: Vec<A>, chunksize: usize) -> Vec<Vec<A>> {
-    let mut chunks = Vec::with_capacity(items.len().div_ceil(chunksize));
-    let mut items = items.into_iter();
-    loop {
-        let chunk: Vec<A> = items.by_ref().take(chunksize).collect();
-        if chunk.is_empty() {
-            return chunks;
-        }
-        chunks.push(chunk);
-    }
-}
-
-/// Python's default chunk size for `map`: the items over four times the workers, rounded up.
-fn default_chunksize(items: usize, workers: usize) -> usize {
-    items.div_ceil(4 * workers).max(1)
-}
-
-fn check_chunksize(chunksize: usize) -> Result<(), Error> {
-    match chunksize {
-        0 => Err(Error::InvalidArgument(
-            "chunksize must be at least 1".to_owned(),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn ensure_can_block() -> Result<(), Error> {
+pub(crate) fn ensure_can_block() -> Result<(), Error> {
     match sys::can_block() {
         true => Ok(()),
         false => Err(Error::WouldBlock),
     }
 }
 
-fn default_size() -> usize {
+pub(crate) fn default_size() -> usize {
     std::thread::available_parallelism().map_or(4, usize::from)
 }
