@@ -670,3 +670,86 @@ fn a_python_client_speaks_the_same_wire() {
         assert!(status.success(), "python3 failed: {status}");
     });
 }
+
+/// A CPython `multiprocessing.connection` listener that echoes one message: on Python 3.12
+/// and later its own `Listener` with the authkey; before, its `Listener` without one and the
+/// modern handshake (the listener's side: challenge first, then answer).
+const PYTHON_LISTENER: &str = r##"
+import hmac, os, sys
+from multiprocessing.connection import Listener
+address, key = sys.argv[1], os.environ["AMPHI_TEST_KEY"].encode()
+modern = sys.version_info >= (3, 12)
+listener = Listener(address, authkey=key if modern else None)
+print("listening", flush=True)
+connection = listener.accept()
+if not modern:
+    ours = b"{sha256}" + os.urandom(40)
+    connection.send_bytes(b"#CHALLENGE#" + ours)
+    answer = connection.recv_bytes(256)
+    if not hmac.compare_digest(answer, b"{sha256}" + hmac.new(key, ours, "sha256").digest()):
+        connection.send_bytes(b"#FAILURE#")
+        sys.exit("the amphi client answered wrongly")
+    connection.send_bytes(b"#WELCOME#")
+    challenge = connection.recv_bytes(256)
+    assert challenge.startswith(b"#CHALLENGE#{sha256}"), challenge
+    message = challenge[len(b"#CHALLENGE#"):]
+    connection.send_bytes(b"{sha256}" + hmac.new(key, message, "sha256").digest())
+    assert connection.recv_bytes(256) == b"#WELCOME#"
+connection.send_bytes(connection.recv_bytes()[::-1])
+connection.close()
+listener.close()
+"##;
+
+#[test]
+fn an_amphi_client_reaches_a_python_listener() {
+    within_watchdog(|| {
+        let probe = std::process::Command::new("python3")
+            .arg("--version")
+            .output();
+        if !probe.is_ok_and(|output| output.status.success()) {
+            eprintln!("python3 is not installed: the CPython wire test did not run");
+            return;
+        }
+        let path = socket_path("python-listener");
+        let mut python = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(PYTHON_LISTENER)
+            .arg(&path)
+            .env("AMPHI_TEST_KEY", "python's key")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start python3");
+        let mut ready = [0u8; 10];
+        let listening = python
+            .stdout
+            .take()
+            .expect("python's output")
+            .read_exact(&mut ready);
+        let connection = match listening {
+            Ok(()) => {
+                Client::connect_timeout(&Address::unix(&path), &key("python's key"), PATIENCE)
+            }
+            Err(error) => Err(Error::Socket(format!(
+                "python3 did not start listening: {error}"
+            ))),
+        };
+        if connection.is_err() {
+            let _ = python.kill();
+        }
+        let connection = connection.expect("connect to the Python listener");
+        connection.send_bytes(b"amphi").unwrap();
+        assert_eq!(connection.recv_bytes_timeout(PATIENCE).unwrap(), b"ihpma");
+        let started = amphi::time::Instant::now();
+        let status = loop {
+            if let Some(status) = python.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > PATIENCE {
+                let _ = python.kill();
+                panic!("python3 did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(status.success(), "python3 failed: {status}");
+    });
+}
