@@ -46,12 +46,15 @@ mod unsupported {
     use crate::time::Deadline;
     use crate::Error;
 
-    fn refuse() -> Error {
-        Error::Unsupported(
-            "sockets between unrelated processes exist natively only: a browser page cannot \
-             listen on or connect to Unix or TCP sockets"
-                .to_owned(),
-        )
+    fn refuse(endpoint: Endpoint<'_>) -> Error {
+        let at = match endpoint {
+            Endpoint::Unix(path) => format!("unix:{}", path.display()),
+            Endpoint::Tcp { host, port } => format!("tcp://{host}:{port}"),
+        };
+        Error::Unsupported(format!(
+            "sockets between unrelated processes ({at}) exist natively only: a browser page \
+             cannot listen on or connect to Unix or TCP sockets"
+        ))
     }
 
     /// A bound listener; never constructed here.
@@ -59,8 +62,8 @@ mod unsupported {
     pub(crate) enum SocketListener {}
 
     impl SocketListener {
-        pub(crate) fn bind(_endpoint: Endpoint<'_>) -> Result<SocketListener, Error> {
-            Err(refuse())
+        pub(crate) fn bind(endpoint: Endpoint<'_>) -> Result<SocketListener, Error> {
+            Err(refuse(endpoint))
         }
 
         pub(crate) fn accept(&self, _deadline: Deadline) -> Result<SocketStream, Error> {
@@ -78,10 +81,10 @@ mod unsupported {
 
     impl SocketStream {
         pub(crate) fn connect(
-            _endpoint: Endpoint<'_>,
+            endpoint: Endpoint<'_>,
             _deadline: Deadline,
         ) -> Result<SocketStream, Error> {
-            Err(refuse())
+            Err(refuse(endpoint))
         }
 
         pub(crate) fn read(&self, _buffer: &mut [u8], _deadline: Deadline) -> Result<usize, Error> {
