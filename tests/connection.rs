@@ -590,7 +590,7 @@ fn a_child_process_with_a_wrong_key_is_refused() {
 /// with the authkey; before, its `Client` without one (the framing is still CPython's) and the
 /// modern handshake in a few lines, as 3.12's `answer_challenge` and `deliver_challenge`.
 const PYTHON_CLIENT: &str = r##"
-import hmac, os, sys
+import hmac, os, struct, sys, time
 from multiprocessing.connection import Client
 address, key = sys.argv[1], os.environ["AMPHI_TEST_KEY"].encode()
 if sys.version_info >= (3, 12):
@@ -612,6 +612,12 @@ else:
         connection.send_bytes(b"#FAILURE#")
         sys.exit("the amphi listener answered wrongly")
 connection.send_bytes(b"hello from python")
+# The long header (-1, then a 64-bit length), which CPython sends from 2 GiB on.
+connection._send(struct.pack("!iQ", -1, 5) + b"long!")
+# A message that comes a byte at a time, header included.
+for byte in struct.pack("!i", 3) + b"abc":
+    connection._send(bytes([byte]))
+    time.sleep(0.005)
 reply = connection.recv_bytes()
 big = connection.recv_bytes()
 assert big == bytes(i % 251 for i in range(300000)), "the large message differs"
@@ -648,6 +654,8 @@ fn a_python_client_speaks_the_same_wire() {
             connection.recv_bytes_timeout(PATIENCE).unwrap(),
             b"hello from python"
         );
+        assert_eq!(connection.recv_bytes_timeout(PATIENCE).unwrap(), b"long!");
+        assert_eq!(connection.recv_bytes_timeout(PATIENCE).unwrap(), b"abc");
         connection.send_bytes(b"hello from amphi").unwrap();
         let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         connection.send_bytes(&big).unwrap();

@@ -136,7 +136,10 @@ impl FrameReader {
                     return Ok(());
                 }
             }
-            self.fill(stream, read_size, deadline)?;
+            // A long header's first four bytes may have left the rest of it buffered.
+            if !self.has_buffered() {
+                self.fill(stream, read_size, deadline)?;
+            }
         }
     }
 
