@@ -761,3 +761,59 @@ fn an_amphi_client_reaches_a_python_listener() {
         assert!(status.success(), "python3 failed: {status}");
     });
 }
+
+#[test]
+fn handshakes_on_threads_of_their_own_let_a_silent_client_delay_nobody() {
+    within_watchdog(|| {
+        let authkey = key("pending");
+        let mut listener = Listener::bind(&any_tcp_port(), &authkey).unwrap();
+        // Longer than the test may take: the silent client's handshake outlives the good one.
+        listener.set_handshake_timeout(WATCHDOG);
+        let Address::Tcp { port, .. } = listener.address().clone() else {
+            panic!("a TCP listener has a TCP address");
+        };
+        // A client that connects and says nothing, for the whole test.
+        let silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let pending = listener
+            .accept_unauthenticated_timeout(PATIENCE)
+            .expect("accept the silent client");
+        assert!(
+            pending.peer().starts_with("tcp://127.0.0.1:"),
+            "{}",
+            pending.peer()
+        );
+        let stalled = std::thread::spawn(move || pending.authenticate());
+        // Meanwhile a good client is served.
+        let address = listener.address().clone();
+        let good_key = authkey.clone();
+        let client =
+            std::thread::spawn(move || Client::connect_timeout(&address, &good_key, PATIENCE));
+        let server = listener
+            .accept_unauthenticated_timeout(PATIENCE)
+            .unwrap()
+            .authenticate()
+            .expect("authenticate the good client");
+        let client = client.join().unwrap().expect("connect");
+        client.send_bytes(b"served").unwrap();
+        assert_eq!(server.recv_bytes().unwrap(), b"served");
+        assert!(
+            !stalled.is_finished(),
+            "the silent client's handshake still waits"
+        );
+        drop(silent);
+        let refused = stalled.join().unwrap();
+        assert!(
+            matches!(&refused, Err(Error::AuthenticationFailed(why)) if why.contains("closed")),
+            "{refused:?}"
+        );
+    });
+}
+
+#[test]
+fn connections_and_listeners_are_send_and_sync() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<SocketConnection>();
+    send_and_sync::<Listener>();
+    send_and_sync::<amphi::process::connection::PendingConnection>();
+    send_and_sync::<AuthKey>();
+}

@@ -4,7 +4,7 @@
 //! | item | meaning |
 //! |---|---|
 //! | [`Endpoint`] | where a socket listens or connects: a Unix socket's path, or a TCP host and port |
-//! | [`SocketListener`] | `bind` an endpoint, `accept` a stream before a [`Deadline`], the TCP port it got |
+//! | [`SocketListener`] | `bind` an endpoint, `accept` a stream (and the peer's address in words) before a [`Deadline`], the TCP port it got |
 //! | [`SocketStream`] | `connect` before a deadline, `read` before a deadline, `write_all` of several parts as one write, `wait_readable`, `shutdown` |
 //! | [`fill_random`] | bytes from the operating system's cryptographic random source |
 //!
@@ -66,7 +66,7 @@ mod unsupported {
             Err(refuse(endpoint))
         }
 
-        pub(crate) fn accept(&self, _deadline: Deadline) -> Result<SocketStream, Error> {
+        pub(crate) fn accept(&self, _deadline: Deadline) -> Result<(SocketStream, String), Error> {
             match *self {}
         }
 

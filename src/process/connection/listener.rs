@@ -19,7 +19,9 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// [module](super)) before handing it out. A client that fails the handshake (another key,
 /// too many bytes, silence past the [handshake timeout](Listener::handshake_timeout)) is
 /// [`Error::AuthenticationFailed`] for that call only, its connection closed: call `accept`
-/// again for the next client. Handshakes run one at a time, each bounded by the timeout.
+/// again for the next client. `accept` runs handshakes one at a time, each bounded by the
+/// timeout; [`accept_unauthenticated`](Listener::accept_unauthenticated) hands out the
+/// connection before its handshake, for a server that runs handshakes on threads of their own.
 ///
 /// A Unix socket's file is created by [`bind`](Listener::bind) (which fails if the path
 /// exists) and removed when the listener is dropped. `Send` and `Sync`.
@@ -102,32 +104,103 @@ impl Listener {
 
     /// Waits for the next client, as long as it takes, and authenticates it.
     pub fn accept(&self) -> Result<SocketConnection, Error> {
-        self.accept_before(Deadline::NEVER)
+        self.accept_pending(Deadline::NEVER)?.authenticate()
     }
 
     /// [`accept`](Listener::accept), giving up with [`Error::Timeout`] if no client connects
     /// within `timeout` (a client that connected has the handshake timeout to authenticate).
     pub fn accept_timeout(&self, timeout: Duration) -> Result<SocketConnection, Error> {
-        self.accept_before(Deadline::after(timeout))
+        self.accept_pending(Deadline::after(timeout))?
+            .authenticate()
     }
 
-    fn accept_before(&self, deadline: Deadline) -> Result<SocketConnection, Error> {
-        let stream = self.socket.accept(deadline).map_err(|error| match error {
+    /// Waits for the next client, as long as it takes, without authenticating it yet: a
+    /// server that runs each handshake on a thread of its own calls
+    /// [`authenticate`](PendingConnection::authenticate) there, so that a client that stalls
+    /// its handshake delays nobody else. The handshake timeout runs from now.
+    pub fn accept_unauthenticated(&self) -> Result<PendingConnection, Error> {
+        self.accept_pending(Deadline::NEVER)
+    }
+
+    /// [`accept_unauthenticated`](Listener::accept_unauthenticated), giving up with
+    /// [`Error::Timeout`] if no client connects within `timeout`.
+    pub fn accept_unauthenticated_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<PendingConnection, Error> {
+        self.accept_pending(Deadline::after(timeout))
+    }
+
+    fn accept_pending(&self, deadline: Deadline) -> Result<PendingConnection, Error> {
+        let (stream, peer) = self.socket.accept(deadline).map_err(|error| match error {
             Error::Socket(why) => Error::Socket(format!("accept at {}: {why}", self.address)),
             other => other,
         })?;
-        let connection = SocketConnection::new(stream, self.address.to_string());
-        let handshake = Deadline::after(self.handshake_timeout);
-        let authenticated = deliver(&connection, &self.authkey, handshake)
-            .and_then(|()| answer(&connection, &self.authkey, handshake));
+        Ok(PendingConnection {
+            connection: SocketConnection::new(stream, peer),
+            authkey: self.authkey.clone(),
+            deadline: Deadline::after(self.handshake_timeout),
+            listener: self.address.to_string(),
+        })
+    }
+}
+
+/// A connection a [`Listener`] accepted, before the handshake: nothing can be sent or
+/// received on it until [`authenticate`](PendingConnection::authenticate) succeeds.
+///
+/// Dropping it closes the connection.
+///
+/// ```no_run
+/// # use amphi::process::connection::{AuthKey, Listener};
+/// # let key = AuthKey::random()?;
+/// # let listener = Listener::bind(&"127.0.0.1:5000".parse()?, &key)?;
+/// loop {
+///     let pending = listener.accept_unauthenticated()?;
+///     std::thread::spawn(move || {
+///         let Ok(connection) = pending.authenticate() else {
+///             return; // another key, or a client that broke the handshake
+///         };
+///         while let Ok(request) = connection.recv_bytes() {
+///             let _ = connection.send_bytes(&request);
+///         }
+///     });
+/// }
+/// # Ok::<(), amphi::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct PendingConnection {
+    connection: SocketConnection,
+    authkey: AuthKey,
+    deadline: Deadline,
+    /// The listener's address, for messages.
+    listener: String,
+}
+
+impl PendingConnection {
+    /// The client's address in words (`tcp://ip:port`; for a Unix socket, whose clients have
+    /// no name, the listener's `unix:` path).
+    pub fn peer(&self) -> &str {
+        self.connection.peer()
+    }
+
+    /// Runs the handshake (see the [module](super)): the connection once the client proved it
+    /// holds the key and the listener did too, within the listener's handshake timeout
+    /// counted from the accept. [`Error::AuthenticationFailed`] otherwise, the connection
+    /// closed.
+    pub fn authenticate(self) -> Result<SocketConnection, Error> {
+        let connection = self.connection;
+        let authenticated = deliver(&connection, &self.authkey, self.deadline)
+            .and_then(|()| answer(&connection, &self.authkey, self.deadline));
         match authenticated {
             Ok(()) => Ok(connection),
             Err(error) => {
                 connection.close();
                 Err(match error {
-                    Error::AuthenticationFailed(why) => {
-                        Error::AuthenticationFailed(format!("a client of {}: {why}", self.address))
-                    }
+                    Error::AuthenticationFailed(why) => Error::AuthenticationFailed(format!(
+                        "client {} of {}: {why}",
+                        connection.peer(),
+                        self.listener
+                    )),
                     other => other,
                 })
             }

@@ -79,7 +79,9 @@
 //! A server thread dispatches raw bytes: [`recv_bytes_into_vec`](SocketConnection::recv_bytes_into_vec)
 //! reuses one buffer for every request, and [`send_bytes_vectored`](SocketConnection::send_bytes_vectored)
 //! sends a reply made of several slices (a header and a payload) as one message, without
-//! copying them together. A [`SocketConnection`] is `Send` and `Sync`: one thread may receive
+//! copying them together. [`Listener::accept_unauthenticated`] hands out a
+//! [`PendingConnection`] whose handshake a per-client thread runs, so that a client that stalls
+//! its handshake delays no other. A [`SocketConnection`] is `Send` and `Sync`: one thread may receive
 //! while another sends; whole messages never interleave.
 //!
 //! ## In the browser
@@ -90,7 +92,8 @@
 //! Sub-modules, one concept each: `address` ([`Address`]), `authkey` ([`AuthKey`]),
 //! `frame` (the length prefix, and the reader that resumes a message after a timeout),
 //! `socket_connection` ([`SocketConnection`]), `challenge` ([`deliver_challenge`],
-//! [`answer_challenge`]), `listener` ([`Listener`]), `client` ([`Client`]).
+//! [`answer_challenge`]), `listener` ([`Listener`], [`PendingConnection`]), `client`
+//! ([`Client`]).
 //!
 //! [`Error::MessageTooLong`]: crate::Error::MessageTooLong
 //! [`Error::AuthenticationFailed`]: crate::Error::AuthenticationFailed
@@ -109,5 +112,5 @@ pub use address::Address;
 pub use authkey::AuthKey;
 pub use challenge::{answer_challenge, deliver_challenge, HANDSHAKE_MESSAGE_LIMIT};
 pub use client::Client;
-pub use listener::{Listener, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use listener::{Listener, PendingConnection, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use socket_connection::{SocketConnection, DEFAULT_MAX_MESSAGE_SIZE};

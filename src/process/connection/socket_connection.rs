@@ -70,8 +70,9 @@ impl SocketConnection {
         }
     }
 
-    /// What is known of the other end: the address a client connected to, or, for a
-    /// connection a listener accepted, the listener's own address.
+    /// The other end in words: the address a client connected to; for a connection a
+    /// listener accepted, the client's `tcp://ip:port` (a Unix socket's clients have no name:
+    /// the listener's `unix:` path).
     pub fn peer(&self) -> &str {
         &self.peer
     }

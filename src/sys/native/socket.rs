@@ -109,21 +109,30 @@ impl SocketListener {
         }
     }
 
-    /// The next connection, accepted before `deadline` ([`Error::Timeout`] after it).
-    pub(crate) fn accept(&self, deadline: Deadline) -> Result<SocketStream, Error> {
+    /// The next connection, accepted before `deadline` ([`Error::Timeout`] after it), and
+    /// the peer's address in words (`tcp://ip:port`; a Unix socket's peer has no name, so
+    /// `unix:` and the listener's path).
+    pub(crate) fn accept(&self, deadline: Deadline) -> Result<(SocketStream, String), Error> {
         loop {
             let accepted = match &self.socket {
-                ListenerSocket::Unix(socket) => socket
-                    .accept()
-                    .map(|(stream, _)| StreamSocket::Unix(stream)),
-                ListenerSocket::Tcp(socket) => socket.accept().map(|(stream, _)| {
+                ListenerSocket::Unix(socket) => socket.accept().map(|(stream, _)| {
+                    let path = self
+                        .unix_path
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(""));
+                    (
+                        StreamSocket::Unix(stream),
+                        format!("unix:{}", path.display()),
+                    )
+                }),
+                ListenerSocket::Tcp(socket) => socket.accept().map(|(stream, peer)| {
                     // Requests and replies are small: send them at once.
                     let _ = stream.set_nodelay(true);
-                    StreamSocket::Tcp(stream)
+                    (StreamSocket::Tcp(stream), format!("tcp://{peer}"))
                 }),
             };
             match accepted {
-                Ok(socket) => return SocketStream::new(socket),
+                Ok((socket, peer)) => return Ok((SocketStream::new(socket)?, peer)),
                 Err(error) if error.kind() == ErrorKind::WouldBlock => {
                     if !wait_fd_readable(self.fd(), deadline)? {
                         return Err(Error::Timeout);
