@@ -29,7 +29,7 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A server that serves each client on a thread of its own:
 ///
 /// ```no_run
-/// use amphi::process::connection::{Address, AuthKey, Listener};
+/// use amphi::process::connection::{AuthKey, Listener};
 /// use amphi::Error;
 ///
 /// let key = AuthKey::from_env("APP_AUTHKEY")?;

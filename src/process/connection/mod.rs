@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use amphi::process::connection::{Address, AuthKey, Client, Listener};
+//! use amphi::process::connection::{AuthKey, Client, Listener};
 //!
 //! let key = AuthKey::random()?;
 //! let listener = Listener::bind(&"tcp://127.0.0.1:0".parse()?, &key)?;
