@@ -238,6 +238,34 @@ pub enum Error {
     /// out once.
     #[error("the result was already taken")]
     ResultTaken,
+
+    /// The operation does not exist on this platform (sockets between unrelated processes in
+    /// the browser); the text says what and where it works.
+    #[error("not supported here: {0}")]
+    Unsupported(String),
+    /// A socket operation of a [`process::connection`](crate::process::connection) failed
+    /// (an address in use, a refused connection, a malformed message header); the text is the
+    /// platform's or amphi's reason.
+    #[error("socket: {0}")]
+    Socket(String),
+    /// The two ends of a [`process::connection`](crate::process::connection) did not
+    /// authenticate each other (Python's `AuthenticationError`): their keys differ, or the
+    /// peer broke the handshake (sent too much, said nothing in time, spoke another
+    /// protocol). The text says which; the connection is closed.
+    #[error("authentication failed: {0}")]
+    AuthenticationFailed(String),
+    /// A message announced a length above the receiver's limit: it was refused without being
+    /// read (nothing was allocated for it), and the connection closed, as Python's
+    /// `recv_bytes(maxlength)` does.
+    #[error(
+        "a message of {length} bytes is over the limit of {limit} bytes: the connection is closed"
+    )]
+    MessageTooLong {
+        /// The length the peer announced.
+        length: u64,
+        /// The most the receiver accepts.
+        limit: usize,
+    },
 }
 
 fn describe_exit(exitcode: &i32) -> String {

@@ -92,6 +92,9 @@
 //! - `pool`: [`Pool`] and its [`PoolBuilder`], [`Imap`] and [`ImapUnordered`]: Python's
 //!   `multiprocessing.Pool` on worker processes, which survives its workers' deaths; and
 //!   [`Executor`], `ProcessPoolExecutor`, which breaks on one;
+//! - [`connection`]: Python's `multiprocessing.connection`, natively: authenticated message
+//!   connections between unrelated processes over Unix sockets and TCP (a public module of
+//!   its own, whose [`connection::SocketConnection`] is not a pipe's [`Connection`]);
 //! - `region`: the memory a process tree shares, its allocator, object headers and handles;
 //! - `ring`: rings of bytes carrying frames in the region, and the drivers that run their
 //!   operations blocking or as futures.
@@ -101,6 +104,7 @@ mod builder;
 mod child;
 mod children;
 mod condition;
+pub mod connection;
 mod current;
 mod event;
 mod joinable;

@@ -14,6 +14,7 @@
 //! | [`spawn`] | start a thread running a closure, with a [`ThreadWatch`] for its exit |
 //! | [`spawn_process`] | start a child process (see `process` for the whole interface) |
 //! | [`map_region`], [`wait_shared_async`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`, and `crate::process`'s `region`) |
+//! | [`SocketListener`], [`SocketStream`], [`fill_random`] | Unix and TCP sockets between unrelated processes, and random bytes (see `socket`) |
 //!
 //! [`wait`] and [`wake`] are the one futex call, for both kinds of word: a [`Futex`] names the
 //! word together with its scope, [`Futex::Private`] for a word of this process's memory that
@@ -40,6 +41,7 @@ use crate::Error;
 
 mod process;
 mod shared;
+mod socket;
 pub(crate) use process::{
     code_address, code_ref, current_pid, exit_process, spawn_process, ChildExit, ChildHandle,
     ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal, PROCESS_RUNNING,
@@ -48,6 +50,7 @@ pub(crate) use shared::{
     atomics as region_atomics, map_region, pid_alive, random_u64, region_read_bytes,
     region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
+pub(crate) use socket::{fill_random, Endpoint, SocketListener, SocketStream};
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 #[path = "native/mod.rs"]

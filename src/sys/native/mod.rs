@@ -9,6 +9,7 @@
 //!   side, before `main`), `reaper` (the thread that starts, feeds and reaps children) and
 //!   `frame` (the bytes they exchange).
 //! - `shm`: the process tree's shared-memory region (an anonymous `memfd`).
+//! - `socket`: Unix and TCP stream sockets between unrelated processes, and random bytes.
 
 mod async_wait;
 mod child;
@@ -18,6 +19,7 @@ pub(crate) mod process;
 mod reaper;
 mod shared_wait;
 pub(crate) mod shm;
+pub(crate) mod socket;
 
 use std::time::Duration;
 
