@@ -29,7 +29,13 @@
 //!   Shared by processes (natively): [`process::Lock`], [`process::RLock`],
 //!   [`process::Semaphore`], [`process::BoundedSemaphore`], [`process::Event`],
 //!   [`process::Condition`], [`process::Barrier`], [`process::Value`] and [`process::Array`],
-//!   handles passed to children as arguments.
+//!   handles passed to children as arguments; [`process::Queue`], [`process::JoinableQueue`],
+//!   [`process::SimpleQueue`] and [`process::Pipe`] carry serde values between them.
+//! - [`process::Pool`] and [`process::Executor`]: Python's `multiprocessing.Pool` and
+//!   `ProcessPoolExecutor`, with the thread pools' methods and forms, on worker processes;
+//!   a worker's death is a typed error ([`Error::WorkerDied`]) for its task, never a hang.
+//! - [`process::connection`]: Python's `multiprocessing.connection` natively: authenticated
+//!   message connections between unrelated processes over Unix sockets and TCP.
 //! - [`ThreadPool`] ([`thread::Pool`]): Python's `ThreadPool`, with `map`, `imap`, `starmap`,
 //!   `apply_async` and friends, `close`/`terminate`/`join`; and [`ThreadPoolExecutor`]
 //!   ([`thread::Executor`]) with [`thread::Future`], [`thread::as_completed`] and
