@@ -89,6 +89,9 @@
 //! - `value`: [`Value`] and [`Array`];
 //! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
 //!   [`Pipe`] and its [`Connection`]s, over the byte rings of `ring`;
+//! - `manager`: [`Manager`], Python's `multiprocessing.Manager()`: a server process holding
+//!   dicts, lists, namespaces and values, reached through [`DictProxy`], [`ListProxy`],
+//!   [`NamespaceProxy`] and [`ValueProxy`];
 //! - `pool`: [`Pool`] and its [`PoolBuilder`], [`Imap`] and [`ImapUnordered`]: Python's
 //!   `multiprocessing.Pool` on worker processes, which survives its workers' deaths; and
 //!   [`Executor`], `ProcessPoolExecutor`, which breaks on one;
@@ -105,6 +108,7 @@ mod current;
 mod event;
 mod joinable;
 mod lock;
+mod manager;
 mod packet;
 mod pipe;
 mod pool;
@@ -132,6 +136,9 @@ pub use current::{current_process, parent_process, ProcessInfo};
 pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
+pub use manager::{
+    DictProxy, Iter as ProxyIter, ListProxy, Manager, ManagerStats, NamespaceProxy, ValueProxy,
+};
 pub use pipe::{Connection, Pipe};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder};
 pub use process::Process;
