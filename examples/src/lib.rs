@@ -17,12 +17,14 @@
 //! | `pool` | 004 | a [`ThreadPool`](amphi::ThreadPool) squares numbers with `map`, `apply_async` and a list of `apply_async` results |
 //! | `pool-executor` | 001 | `map`, `apply`, `map_async` on a [`ThreadPool`](amphi::ThreadPool); `map` and `submit` + [`as_completed`](amphi::thread::as_completed) on an [`Executor`](amphi::thread::Executor) |
 //! | `cpu-speedup` | 001 | four CPU-bound sums, serial against an [`Executor`](amphi::thread::Executor) of four: equal results, both timings and the speed-up |
+//! | `manager` | 001 | three children append their pids to a [`Manager`](amphi::process::Manager)'s shared list and update a shared dict's counter: racy, then under a lock, then with the server-side `add` |
 //! | `image-processing` | 001 | eight simulated image jobs, serial against [`ThreadPool::map`](amphi::ThreadPool::map) on four workers: equal results, both timings |
 
 mod bank_account;
 mod cpu_speedup;
 mod early_stop;
 mod image_processing;
+mod manager;
 mod pipe_messages;
 mod pool_executor;
 mod pool_squares;
@@ -126,6 +128,11 @@ const EXAMPLES: &[Example] = &[
         name: "image-processing",
         summary: "eight simulated image jobs (50 ms each), serial and with ThreadPool.map on 4 workers: equal results, both timings and the speed-up",
         body: image_processing::run,
+    },
+    Example {
+        name: "manager",
+        summary: "three child processes append their pids to a Manager's shared list and update a shared dict's counter: racy, under a Lock, and with the server-side add",
+        body: manager::run,
     },
 ];
 

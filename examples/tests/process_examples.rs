@@ -29,4 +29,13 @@ conformance! {
     fn shared_memory() {
         run_ok("shared-memory", 3);
     }
+
+    fn manager() {
+        let report = run_ok("manager", 4);
+        assert!(
+            report.output.iter().any(|line| line.starts_with("shared list: [")),
+            "the shared list was printed: {:#?}",
+            report.output
+        );
+    }
 }
