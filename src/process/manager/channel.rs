@@ -3,12 +3,11 @@
 //!
 //! A channel carries the bytes of a request (the JSON of a `protocol::Request`) and brings
 //! back the bytes of its reply; it knows nothing of objects. The process tree's channel is
-//! `rings::RingChannel`; an authenticated socket's will be another implementation, and the
-//! proxies need not change: they hold an `Arc<Session>`, and a session an
-//! `Arc<dyn Channel>`.
+//! `rings::RingChannel`; an authenticated socket's will be another implementation, added as a
+//! variant of [`Transport`] (an enum rather than a trait object, so that the `_async` forms'
+//! futures are `Send` where the platform's are), and the proxies need not change: they hold an
+//! `Arc<Session>`, and a session a [`Transport`].
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 
 use serde::{Deserialize, Serialize};
@@ -18,9 +17,6 @@ use super::protocol::{Reply, Request};
 use super::rings::{self, RingAddress};
 use crate::time::Deadline;
 use crate::Error;
-
-/// A future a [`Channel`] answers with.
-pub(crate) type Answer<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, Error>> + Send + 'a>>;
 
 /// How a client reaches its server: requests in, replies out, as bytes.
 ///
@@ -32,7 +28,7 @@ pub(crate) trait Channel: Send + Sync {
     /// Sends `request` and waits for its reply.
     fn call(&self, request: &[u8], deadline: Deadline) -> Result<Vec<u8>, Error>;
     /// Sends `request` and completes with its reply, without blocking the thread.
-    fn call_async(&self, request: Vec<u8>) -> Answer<'_>;
+    async fn call_async(&self, request: Vec<u8>) -> Result<Vec<u8>, Error>;
     /// Sends a request that has no reply (a reference count), not waiting for the server;
     /// lost if the server is gone.
     fn post(&self, request: &[u8]);
@@ -45,10 +41,36 @@ pub(crate) enum Address {
     Rings(RingAddress),
 }
 
+/// The channels a session may speak through, one variant per transport.
+pub(crate) enum Transport {
+    /// Inside the process tree.
+    Rings(rings::RingChannel),
+}
+
+impl Channel for Transport {
+    fn call(&self, request: &[u8], deadline: Deadline) -> Result<Vec<u8>, Error> {
+        match self {
+            Transport::Rings(channel) => channel.call(request, deadline),
+        }
+    }
+
+    async fn call_async(&self, request: Vec<u8>) -> Result<Vec<u8>, Error> {
+        match self {
+            Transport::Rings(channel) => channel.call_async(request).await,
+        }
+    }
+
+    fn post(&self, request: &[u8]) {
+        match self {
+            Transport::Rings(channel) => channel.post(request),
+        }
+    }
+}
+
 /// A client's session with one manager: the channel, and the typed requests over it.
 pub(crate) struct Session {
     address: Address,
-    channel: Arc<dyn Channel>,
+    channel: Transport,
 }
 
 /// The sessions of this process, one per manager it talks to.
@@ -66,8 +88,8 @@ impl Session {
         {
             return Ok(session);
         }
-        let channel: Arc<dyn Channel> = match address {
-            Address::Rings(rings) => Arc::new(rings::RingChannel::open(rings)?),
+        let channel = match address {
+            Address::Rings(rings) => Transport::Rings(rings::RingChannel::open(rings)?),
         };
         let session = Arc::new(Session {
             address: address.clone(),

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::channel::{Answer, Channel};
+use super::channel::Channel;
 use super::state::{pid_of, ClientId, State};
 use crate::process::region::{Handle, Object};
 use crate::process::ring::drive::{self, Op, Step};
@@ -311,23 +311,18 @@ impl Channel for RingChannel {
         reply
     }
 
-    fn call_async(&self, request: Vec<u8>) -> Answer<'_> {
-        Box::pin(async move {
-            let mut taken = Taken {
-                channel: self,
-                connection: Some(self.connection()?),
-            };
-            let connection = taken.connection.as_ref().expect("taken above");
-            let reply = self
-                .exchange_async(connection, &request)
-                .await
-                .map_err(gone);
-            if reply.is_ok() {
-                let connection = taken.connection.take().expect("taken above");
-                self.settle(connection, true);
-            }
-            reply
-        })
+    async fn call_async(&self, request: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let mut taken = Taken {
+            channel: self,
+            connection: Some(self.connection()?),
+        };
+        let connection = taken.connection.as_ref().expect("taken above");
+        let reply = self.exchange_async(connection, &request).await.map_err(gone);
+        if reply.is_ok() {
+            let connection = taken.connection.take().expect("taken above");
+            self.settle(connection, true);
+        }
+        reply
     }
 
     fn post(&self, request: &[u8]) {
