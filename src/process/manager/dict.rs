@@ -22,6 +22,10 @@ use crate::Error;
 /// How many entries an [`Iter`] fetches per call.
 const CHUNK: usize = 64;
 
+/// The marker of a proxy's key and value types: invariant in both, and `Send` and `Sync`
+/// whatever they are (a proxy holds no `K` or `V`).
+type Entry<K, V> = fn((K, V)) -> (K, V);
+
 /// A dict served by a [`Manager`](super::Manager): Python's `manager.dict()`.
 ///
 /// Keys and values are serde types, stored in the server as JSON, in insertion order. A
@@ -47,7 +51,7 @@ const CHUNK: usize = 64;
 /// ```
 pub struct DictProxy<K, V> {
     remote: Arc<Remote>,
-    types: PhantomData<fn(K, V) -> (K, V)>,
+    types: PhantomData<Entry<K, V>>,
 }
 
 impl<K, V> DictProxy<K, V> {
