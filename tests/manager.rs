@@ -501,6 +501,20 @@ conformance_async! {
         manager.shutdown_async().await.unwrap();
         assert_eq!(d.get_async(&"a".into()).await, Err(Error::ManagerGone));
     }
+
+    async fn a_dropped_call_does_not_disturb_later_ones() {
+        let manager = Manager::start().unwrap();
+        let d = manager.dict_async::<u32, u32>().await.unwrap();
+        for n in 0..20 {
+            // Sent, perhaps answered, never awaited: its connection is closed, not reused.
+            let mut pending = Box::pin(d.insert_async(&n, &n));
+            let _ = common::poll_once(pending.as_mut());
+            drop(pending);
+            assert_eq!(d.get_async(&1000).await, Ok(None), "no reply meant for another call");
+        }
+        assert!(d.len_async().await.unwrap() <= 20);
+        manager.shutdown_async().await.unwrap();
+    }
 }
 
 #[allow(dead_code)]

@@ -211,9 +211,8 @@ impl RingChannel {
             return;
         }
         connection.ring.close(READ_CLOSED);
-        if !connection.fresh {
-            self.post_frame(frame(self.client, connection.id, CLOSE, &[]));
-        }
+        // Also for a fresh one: its hello may have gone out before the call failed.
+        self.post_frame(frame(self.client, connection.id, CLOSE, &[]));
     }
 
     /// The frames a call sends: the hello of a fresh connection, then the call.
@@ -317,7 +316,10 @@ impl Channel for RingChannel {
             connection: Some(self.connection()?),
         };
         let connection = taken.connection.as_ref().expect("taken above");
-        let reply = self.exchange_async(connection, &request).await.map_err(gone);
+        let reply = self
+            .exchange_async(connection, &request)
+            .await
+            .map_err(gone);
         if reply.is_ok() {
             let connection = taken.connection.take().expect("taken above");
             self.settle(connection, true);
