@@ -468,8 +468,8 @@ conformance! {
             child.start().unwrap();
             ready.wait_timeout(PATIENCE).unwrap();
             drop(held);
-            // The child's references keep the three dicts alive.
-            amphi::thread::sleep(Duration::from_millis(300)).unwrap();
+            // The child's references keep the three dicts alive (its adoptions reached the
+            // server before it said it was ready, our releases before this call).
             assert_eq!(manager.stats().unwrap().objects, 3);
             child.kill().unwrap();
             assert!(child.join_timeout(PATIENCE).is_err());

@@ -137,7 +137,7 @@ pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use manager::{
-    DictProxy, Iter as ProxyIter, ListProxy, Manager, ManagerStats, NamespaceProxy, ValueProxy,
+    DictProxy, ListProxy, Manager, ManagerStats, NamespaceProxy, ProxyIter, ValueProxy,
 };
 pub use pipe::{Connection, Pipe};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder};

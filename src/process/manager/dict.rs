@@ -1,4 +1,4 @@
-//! [`DictProxy`]: Python's `DictProxy`, a dict served by a manager, and [`Iter`], the
+//! [`DictProxy`]: Python's `DictProxy`, a dict served by a manager, and [`ProxyIter`], the
 //! iterator over a served dict or list that fails once the container changed size.
 
 use std::collections::{HashMap, VecDeque};
@@ -19,7 +19,7 @@ use super::proxy::{
 use crate::time::Deadline;
 use crate::Error;
 
-/// How many entries an [`Iter`] fetches per call.
+/// How many entries an [`ProxyIter`] fetches per call.
 const CHUNK: usize = 64;
 
 /// The marker of a proxy's key and value types: invariant in both, and `Send` and `Sync`
@@ -206,8 +206,8 @@ where
     /// assert_eq!(rest.last(), Some(&Err(amphi::Error::ChangedSize)));
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn iter(&self) -> Iter<(K, V)> {
-        Iter::new(Arc::clone(&self.remote))
+    pub fn iter(&self) -> ProxyIter<(K, V)> {
+        ProxyIter::new(Arc::clone(&self.remote))
     }
 }
 
@@ -239,7 +239,7 @@ impl<'de, K, V> Deserialize<'de> for DictProxy<K, V> {
 /// [`ListProxy::iter`](super::ListProxy::iter)): fetched [`CHUNK`] at a time with blocking
 /// calls, each item a `Result`: [`Error::ChangedSize`] once the container changed size since
 /// the first chunk (checked as each chunk is fetched, the last, empty one included), [`Error::ManagerGone`] and the like as any call's; it ends after an error.
-pub struct Iter<T> {
+pub struct ProxyIter<T> {
     remote: Arc<Remote>,
     position: usize,
     version: Option<u64>,
@@ -248,9 +248,9 @@ pub struct Iter<T> {
     item: PhantomData<fn() -> T>,
 }
 
-impl<T> Iter<T> {
-    pub(crate) fn new(remote: Arc<Remote>) -> Iter<T> {
-        Iter {
+impl<T> ProxyIter<T> {
+    pub(crate) fn new(remote: Arc<Remote>) -> ProxyIter<T> {
+        ProxyIter {
             remote,
             position: 0,
             version: None,
@@ -279,7 +279,7 @@ impl<T> Iter<T> {
     }
 }
 
-impl<T: DeserializeOwned> Iterator for Iter<T> {
+impl<T: DeserializeOwned> Iterator for ProxyIter<T> {
     type Item = Result<T, Error>;
 
     fn next(&mut self) -> Option<Result<T, Error>> {
@@ -301,9 +301,9 @@ impl<T: DeserializeOwned> Iterator for Iter<T> {
     }
 }
 
-impl<T> fmt::Debug for Iter<T> {
+impl<T> fmt::Debug for ProxyIter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
+        f.debug_struct("ProxyIter")
             .field("remote", &self.remote)
             .field("position", &self.position)
             .finish()

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::channel::Session;
-use super::dict::Iter;
+use super::dict::ProxyIter;
 use super::protocol::{Method, Request};
 use super::proxy::{decode, deserialize_remote, encode, remote_calls, serialize_remote, Remote};
 use crate::time::Deadline;
@@ -156,8 +156,8 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// assert_eq!(items.iter().collect::<Result<Vec<_>, _>>()?, [1, 2, 3]);
     /// # Ok::<(), amphi::Error>(())
     /// ```
-    pub fn iter(&self) -> Iter<T> {
-        Iter::new(Arc::clone(&self.remote))
+    pub fn iter(&self) -> ProxyIter<T> {
+        ProxyIter::new(Arc::clone(&self.remote))
     }
 }
 

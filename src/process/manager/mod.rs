@@ -38,7 +38,7 @@
 //! - `rings`: the transport inside the process tree: a `Channel` over the shared region's
 //!   rings, and the server's loop around `State::dispatch`, which needs no thread;
 //! - `proxy`: what a proxy is made of (its reference, its token) and the macro that gives
-//!   each call its three forms; `dict` ([`DictProxy`], [`Iter`]), `list` ([`ListProxy`]),
+//!   each call its three forms; `dict` ([`DictProxy`], [`ProxyIter`]), `list` ([`ListProxy`]),
 //!   `namespace` ([`NamespaceProxy`], [`ValueProxy`]).
 //!
 //! An authenticated socket transport adds an `Address` variant, a `Channel` over its socket
@@ -73,7 +73,7 @@ use super::{
 };
 use crate::Error;
 use channel::{Address, Session};
-pub use dict::{DictProxy, Iter};
+pub use dict::{DictProxy, ProxyIter};
 pub use list::ListProxy;
 pub use namespace::{NamespaceProxy, ValueProxy};
 pub use protocol::ManagerStats;
