@@ -218,6 +218,10 @@ conformance! {
             let texts = manager.dict::<String, String>().unwrap();
             texts.insert(&"t".into(), &"x".into()).unwrap();
             assert!(matches!(texts.add(&"t".into(), &"y".into()), Err(Error::Remote(_))));
+            // Requests and replies longer than a ring stream through it.
+            let big = "0123456789".repeat(30_000);
+            texts.insert(&"big".into(), &big).unwrap();
+            assert_eq!(texts.get(&"big".into()).unwrap(), Some(big));
             manager.shutdown().unwrap();
         });
     }
