@@ -40,8 +40,10 @@ use serde::{Deserialize, Serialize};
 use super::channel::Channel;
 use super::state::{pid_of, ClientId, State};
 use crate::process::region::{Handle, Object};
-use crate::process::ring::drive::{self, Op, Step};
+use crate::process::ring::drive::{self, Block, Op, Step};
 use crate::process::ring::{Ending, Receiving, Ring, Sending, READ_CLOSED, WRITE_CLOSED};
+use crate::sync::atomic::Ordering::SeqCst;
+use crate::sync::Word;
 use crate::time::{Deadline, Instant};
 use crate::{sys, Error};
 
@@ -102,18 +104,38 @@ fn refuse_replies(flags: u32) -> Option<Error> {
     (flags & READ_CLOSED != 0).then_some(Error::BrokenPipe)
 }
 
+/// How long a blocking call (and the server, between requests) polls its ring before it
+/// sleeps: a reply usually comes within a few microseconds, and a sleep costs two system calls
+/// and a wake-up of the other side, which on a virtual machine can take tens of microseconds.
+const SPIN: Duration = Duration::from_micros(50);
+
 /// A ring op that also fails with [`Error::ManagerGone`] once the server's pid no longer runs
-/// (asked after every quiet slice).
+/// (asked after every quiet slice), and that polls for up to [`SPIN`] before it sleeps when
+/// `spin` is set (the blocking forms; never a future's, which must not hold its thread).
 struct Watched<O> {
     op: O,
     server: u32,
+    spin: bool,
 }
 
 impl<O: Op> Op for Watched<O> {
     type Output = O::Output;
 
     fn step(&mut self) -> Step<O::Output> {
-        self.op.step()
+        let mut spun_since = None;
+        loop {
+            let step = self.op.step();
+            let Step::Wait(Block::Seq { seq, seen, .. }, _) = &step else {
+                return step;
+            };
+            if !self.spin {
+                return step;
+            }
+            let since = *spun_since.get_or_insert_with(Instant::now);
+            if !poll_until_moved(*seq, *seen, since) {
+                return step;
+            }
+        }
     }
 
     fn on_quiet(&mut self) -> Result<(), Error> {
@@ -127,6 +149,21 @@ impl<O: Op> Op for Watched<O> {
 
     fn mid_frame(&self) -> bool {
         self.op.mid_frame()
+    }
+}
+
+/// Polls `seq` until it moves from `seen` (`true`) or [`SPIN`] has passed since `since`.
+fn poll_until_moved(seq: crate::process::region::SharedWord, seen: u32, since: Instant) -> bool {
+    loop {
+        for _ in 0..64 {
+            if seq.load(SeqCst) != seen {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if since.elapsed() >= SPIN {
+            return false;
+        }
     }
 }
 
@@ -227,7 +264,12 @@ impl RingChannel {
         frames
     }
 
-    fn sending(&self, frame: Vec<u8>, deadline: Deadline) -> Result<Watched<Sending>, Error> {
+    fn sending(
+        &self,
+        frame: Vec<u8>,
+        deadline: Deadline,
+        spin: bool,
+    ) -> Result<Watched<Sending>, Error> {
         let sending = self
             .requests
             .sending(frame, deadline, 0, refuse_requests)?
@@ -235,10 +277,16 @@ impl RingChannel {
         Ok(Watched {
             op: sending,
             server: self.server,
+            spin,
         })
     }
 
-    fn receiving(&self, connection: &Connection, deadline: Deadline) -> Watched<Receiving> {
+    fn receiving(
+        &self,
+        connection: &Connection,
+        deadline: Deadline,
+        spin: bool,
+    ) -> Watched<Receiving> {
         let receiving = connection
             .ring
             .receiving(deadline, Error::ManagerGone, Ending::WithLastWriter)
@@ -246,6 +294,7 @@ impl RingChannel {
         Watched {
             op: receiving,
             server: self.server,
+            spin,
         }
     }
 
@@ -256,9 +305,9 @@ impl RingChannel {
         deadline: Deadline,
     ) -> Result<Vec<u8>, Error> {
         for frame in self.frames(connection, request) {
-            drive::run(&mut self.sending(frame, deadline)?)?;
+            drive::run(&mut self.sending(frame, deadline, true)?)?;
         }
-        drive::run(&mut self.receiving(connection, deadline))
+        drive::run(&mut self.receiving(connection, deadline, true))
     }
 
     async fn exchange_async(
@@ -267,9 +316,9 @@ impl RingChannel {
         request: &[u8],
     ) -> Result<Vec<u8>, Error> {
         for frame in self.frames(connection, request) {
-            drive::run_async(self.sending(frame, Deadline::NEVER)?).await?;
+            drive::run_async(self.sending(frame, Deadline::NEVER, false)?).await?;
         }
-        drive::run_async(self.receiving(connection, Deadline::NEVER)).await
+        drive::run_async(self.receiving(connection, Deadline::NEVER, false)).await
     }
 
     fn post_frame(&self, frame: Vec<u8>) {
@@ -278,7 +327,7 @@ impl RingChannel {
         } else {
             Deadline::NOW
         };
-        if let Ok(mut sending) = self.sending(frame, deadline) {
+        if let Ok(mut sending) = self.sending(frame, deadline, false) {
             // Lost when the server is gone, or its ring stays full: nothing to count then.
             let _ = drive::run(&mut sending);
         }
@@ -359,8 +408,11 @@ pub(crate) fn serve(start: ServerStart) {
     let mut connections: HashMap<(ClientId, u64), (Object, Ring)> = HashMap::new();
     let mut swept = Instant::now();
     loop {
-        let mut receiving =
-            requests.receiving(Deadline::after(SWEEP), Error::Closed, Ending::WhenClosed);
+        let mut receiving = Watched {
+            op: requests.receiving(Deadline::after(SWEEP), Error::Closed, Ending::WhenClosed),
+            server: sys::current_pid(),
+            spin: true,
+        };
         match drive::run(&mut receiving) {
             Ok(frame) => serve_frame(&state, &mut connections, &frame),
             Err(Error::Timeout) => {}
