@@ -108,6 +108,8 @@ fn refuse_replies(flags: u32) -> Option<Error> {
 /// sleeps: a reply usually comes within a few microseconds, and a sleep costs two system calls
 /// and a wake-up of the other side, which on a virtual machine can take tens of microseconds.
 const SPIN: Duration = Duration::from_micros(50);
+/// How much of [`SPIN`] is spent without yielding the CPU.
+const SPIN_ALONE: Duration = Duration::from_micros(5);
 
 /// A ring op that also fails with [`Error::ManagerGone`] once the server's pid no longer runs
 /// (asked after every quiet slice), and that polls for up to [`SPIN`] before it sleeps when
@@ -152,7 +154,9 @@ impl<O: Op> Op for Watched<O> {
     }
 }
 
-/// Polls `seq` until it moves from `seen` (`true`) or [`SPIN`] has passed since `since`.
+/// Polls `seq` until it moves from `seen` (`true`) or [`SPIN`] has passed since `since`:
+/// spinning for the first [`SPIN_ALONE`], then yielding the CPU between polls, so that on a
+/// busy machine the process that will answer (perhaps waiting for this very CPU) can run.
 fn poll_until_moved(seq: crate::process::region::SharedWord, seen: u32, since: Instant) -> bool {
     loop {
         for _ in 0..64 {
@@ -161,8 +165,12 @@ fn poll_until_moved(seq: crate::process::region::SharedWord, seen: u32, since: I
             }
             std::hint::spin_loop();
         }
-        if since.elapsed() >= SPIN {
+        let spun = since.elapsed();
+        if spun >= SPIN {
             return false;
+        }
+        if spun >= SPIN_ALONE {
+            std::thread::yield_now();
         }
     }
 }
