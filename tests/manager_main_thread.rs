@@ -41,11 +41,16 @@ mod browser {
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn blocking_and_async_forms_work_where_threads_may_block() {
+    fn sendable<F: Send>(future: F) -> F {
+        future
+    }
     let manager = Manager::start().unwrap();
     let dict = manager.dict::<String, u32>().unwrap();
     assert_eq!(dict.insert(&"a".into(), &1), Ok(None));
+    let key = "a".to_owned();
+    // Natively the async forms' futures may move between threads (a multi-threaded executor).
     assert_eq!(
-        futures_executor::block_on(dict.add_async(&"a".into(), &41)),
+        futures_executor::block_on(sendable(dict.add_async(&key, &41))),
         Ok(42)
     );
     manager.shutdown().unwrap();

@@ -236,7 +236,7 @@ impl<'de, K, V> Deserialize<'de> for DictProxy<K, V> {
 }
 
 /// An iterator over a served dict's entries or a list's items (see [`DictProxy::iter`] and
-/// [`ListProxy::iter`](super::ListProxy::iter)): fetched [`CHUNK`] at a time with blocking
+/// [`ListProxy::iter`](super::ListProxy::iter)): fetched 64 at a time with blocking
 /// calls, each item a `Result`: [`Error::ChangedSize`] once the container changed size since
 /// the first chunk (checked as each chunk is fetched, the last, empty one included), [`Error::ManagerGone`] and the like as any call's; it ends after an error.
 pub struct ProxyIter<T> {

@@ -85,8 +85,18 @@ use rings::{RingAddress, ServerStart};
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(5);
 
 /// A manager: a server process holding shared dicts, lists, namespaces and values, reached
-/// through proxies (Python's `multiprocessing.Manager()`, a `SyncManager`). See the
-/// [module docs](self).
+/// through proxies (Python's `multiprocessing.Manager()`, a `SyncManager`).
+///
+/// The server is a daemonic amphi process (natively a re-executed child, in the browser a
+/// process worker) that waits on one request ring of the shared region, with no thread. A
+/// proxy ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`], [`ValueProxy`]) is a small token,
+/// passed to children as (part of) a process's arguments; each of its calls is one round trip,
+/// in blocking, `_timeout` and `_async` forms. A manager that is gone (shut down or killed)
+/// makes every call fail with [`Error::ManagerGone`] within a fraction of a second, never a
+/// hang; the references of a process that died are released, and an object nobody refers to is
+/// freed. The synchronisation objects ([`lock`](Manager::lock), [`event`](Manager::event),
+/// [`queue`](Manager::queue), ...) are amphi's shared-memory objects, which need no server
+/// within one process tree.
 ///
 /// A handle: clone it freely; the server stops when [`shutdown`](Manager::shutdown) is
 /// called or the last handle is dropped. Proxies, not the manager, are what children are

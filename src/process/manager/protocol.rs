@@ -119,7 +119,7 @@ pub(crate) enum Method {
     Store { value: Value },
 }
 
-/// The server's numbers, answered by [`Request::Stats`].
+/// The server's numbers: what [`Manager::stats`](super::Manager::stats) answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ManagerStats {
