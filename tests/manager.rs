@@ -279,6 +279,15 @@ conformance! {
             let lists = manager.list::<DictProxy<String, u32>>().unwrap();
             lists.push(&manager.dict_from(&[("a".to_owned(), 1)]).unwrap()).unwrap();
             assert_eq!(lists.get(0).unwrap().get(&"a".into()).unwrap(), Some(1));
+            // A stored proxy overwritten (or cleared) lets its object go.
+            let slots = manager.dict::<String, ListProxy<i32>>().unwrap();
+            slots.insert(&"x".into(), &manager.list().unwrap()).unwrap();
+            let with_one = manager.stats().unwrap().objects;
+            slots.insert(&"x".into(), &manager.list().unwrap()).unwrap();
+            assert_eq!(manager.stats().unwrap().objects, with_one, "the first list was freed");
+            slots.clear().unwrap();
+            assert_eq!(manager.stats().unwrap().objects, with_one - 1, "and the second");
+            drop(slots);
             drop(outer);
             drop(lists);
             common::wait_for("every object to be freed", || manager.stats().unwrap().objects == 0);

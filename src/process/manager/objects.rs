@@ -339,8 +339,10 @@ fn dict_call(dict: &mut Dict, method: Method, effects: &mut Effects) -> Result<C
         Method::Add { key, delta } => {
             let sum = add_numbers(dict.get(&key).unwrap_or(&json!(0)), &delta)?;
             effects.stored.push(sum.clone());
-            if let Some(old) = dict.insert(key, sum.clone()) {
-                effects.released.push(old);
+            match dict.insert(key.clone(), sum.clone()) {
+                Some(old) => effects.released.push(old),
+                // A new key is stored too.
+                None => effects.stored.push(key),
             }
             done(sum)
         }
