@@ -34,6 +34,8 @@
 //! - [`process::Pool`] and [`process::Executor`]: Python's `multiprocessing.Pool` and
 //!   `ProcessPoolExecutor`, with the thread pools' methods and forms, on worker processes;
 //!   a worker's death is a typed error ([`Error::WorkerDied`]) for its task, never a hang.
+//! - [`process::Manager`]: Python's `multiprocessing.Manager()`: a server process holding
+//!   dicts, lists, namespaces and values behind typed proxies that children share.
 //! - [`process::connection`]: Python's `multiprocessing.connection` natively: authenticated
 //!   message connections between unrelated processes over Unix sockets and TCP.
 //! - [`ThreadPool`] ([`thread::Pool`]): Python's `ThreadPool`, with `map`, `imap`, `starmap`,
