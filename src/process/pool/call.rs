@@ -197,19 +197,14 @@ unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(
         Ok(items) => items,
         Err(err) => return undecodable::<A>(&err),
     };
-    // One catch per item rather than one around the whole loop: the same outcome (the chunk
-    // fails at its first panic), and the shape the optimised wasm32 build compiles (LLVM's
-    // WebAssembly back end crashes on a loop of indirect calls inside one catch).
-    let mut values = Vec::with_capacity(items.len());
-    for item in items {
-        match child::catch_task(|| target(item)) {
-            Ok(value) => values.push(value),
-            Err((message, location)) => return Reply::Panicked { message, location },
-        }
-    }
-    encode(&values)
+    map_caught(items, target)
 }
 
+/// Maps `target` over a chunk of argument tuples, spreading each into its parameters.
+///
+/// # Safety
+///
+/// `target` must be the address of an `Args::Fn<R>` in this process.
 unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
     target: usize,
     args: serde_json::Value,
@@ -221,16 +216,23 @@ unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
         Ok(items) => items,
         Err(err) => return undecodable::<Args>(&err),
     };
-    let run = || {
-        items
-            .into_iter()
-            .map(|args| Args::call_star(target, args))
-            .collect::<Vec<R>>()
-    };
-    match child::catch_task(run) {
-        Ok(values) => encode(&values),
-        Err((message, location)) => Reply::Panicked { message, location },
+    map_caught(items, |args| Args::call_star(target, args))
+}
+
+/// Calls `call` on each item of a chunk and encodes the results, or the chunk's first panic.
+///
+/// One catch per item rather than one around the whole loop: the same outcome (the chunk
+/// fails at its first panic), and the shape the optimised wasm32 build compiles (LLVM's
+/// WebAssembly back end crashes on a loop of indirect calls inside one catch).
+fn map_caught<T, R: Serialize>(items: Vec<T>, mut call: impl FnMut(T) -> R) -> Reply {
+    let mut values = Vec::with_capacity(items.len());
+    for item in items {
+        match child::catch_task(|| call(item)) {
+            Ok(value) => values.push(value),
+            Err((message, location)) => return Reply::Panicked { message, location },
+        }
     }
+    encode(&values)
 }
 
 fn undecodable<A>(err: &serde_json::Error) -> Reply {

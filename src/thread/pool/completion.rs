@@ -227,6 +227,11 @@ impl<T> Completion<T> {
 }
 
 /// Runs a user's callback; a panic in it is reported by the panic hook and goes no further.
+///
+/// Never inlined: each caller then holds a plain call, not a catch. Inlined into
+/// `Callbacks::run` for some result types, the catch made a shape that crashes LLVM's
+/// WebAssembly back end (CFG stackification) in optimised wasm32 builds.
+#[inline(never)]
 pub(crate) fn run_callback(callback: impl FnOnce()) {
     let _ = super::catch::run_caught(callback);
 }
