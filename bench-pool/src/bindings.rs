@@ -143,7 +143,58 @@ struct ProcessPoolStart {
     all_workers_ran_ms: f64,
     /// The distinct process ids those tasks ran in (`n` of them).
     pids: Vec<u32>,
+    /// The same for a second pool, started after the first (then terminated).
+    second_pool_all_workers_ran_ms: f64,
+    /// A bare `Process` of a function that does nothing, started and joined (`join_async`):
+    /// the median of 3.
+    bare_process_ms: f64,
 }
+
+/// Starts a process pool of `workers` and awaits a first round of tasks that needs every
+/// worker: the pool, how long `Pool::new` took, how long until the round was done, and the
+/// distinct process ids the round ran in.
+async fn start_process_pool(
+    workers: usize,
+) -> Result<(Pool, Duration, Duration, Vec<u32>), JsValue> {
+    let parties = u32::try_from(workers).map_err(js_error)?;
+    let began = Instant::now();
+    let pool = Pool::new(workers).map_err(js_error)?;
+    let new = began.elapsed();
+    let barrier = Barrier::new(parties)
+        .map_err(js_error)?
+        .with_timeout(MEET_PATIENCE);
+    // The page keeps its handle until the tasks are done: a handle that only travels in a
+    // task's serialised argument does not keep the barrier's object alive.
+    let met = pool
+        .map_async_with(
+            vec![barrier.clone(); workers],
+            meet,
+            Some(1),
+            Callbacks::new(),
+        )
+        .map_err(js_error)?
+        .get_async()
+        .await
+        .map_err(js_error)?;
+    let all_workers_ran = began.elapsed();
+    drop(barrier);
+    let mut pids = met
+        .into_iter()
+        .collect::<Result<Vec<u32>, String>>()
+        .map_err(js_error)?;
+    pids.sort_unstable();
+    pids.dedup();
+    if pids.len() != workers {
+        return Err(js_error(format!(
+            "the first tasks ran in {} processes, not {workers}",
+            pids.len()
+        )));
+    }
+    Ok((pool, new, all_workers_ran, pids))
+}
+
+/// A process that does nothing: a bare process's start and end.
+fn nothing(_: ()) {}
 
 /// Starts a process pool of `workers` workers on the page's main thread and resolves to how
 /// long it took until every worker had run a task (see [`ProcessPoolStart`]). Once per page;
@@ -156,39 +207,19 @@ pub fn process_pool_start(workers: usize) -> js_sys::Promise {
         if PROCESS_POOL.with(|pool| pool.borrow().is_some()) {
             return Err(js_error("processPoolStart runs once per page"));
         }
-        let parties = u32::try_from(workers).map_err(js_error)?;
-        let began = Instant::now();
-        let pool = Pool::new(workers).map_err(js_error)?;
-        let new = began.elapsed();
-        let barrier = Barrier::new(parties)
-            .map_err(js_error)?
-            .with_timeout(MEET_PATIENCE);
-        // The page keeps its handle until the tasks are done: a handle that only travels in a
-        // task's serialised argument does not keep the barrier's object alive.
-        let met = pool
-            .map_async_with(
-                vec![barrier.clone(); workers],
-                meet,
-                Some(1),
-                Callbacks::new(),
-            )
-            .map_err(js_error)?
-            .get_async()
-            .await
-            .map_err(js_error)?;
-        let all_workers_ran = began.elapsed();
-        drop(barrier);
-        let mut pids = met
-            .into_iter()
-            .collect::<Result<Vec<u32>, String>>()
-            .map_err(js_error)?;
-        pids.sort_unstable();
-        pids.dedup();
-        if pids.len() != workers {
-            return Err(js_error(format!(
-                "the first tasks ran in {} processes, not {workers}",
-                pids.len()
-            )));
+        let (pool, new, all_workers_ran, pids) = start_process_pool(workers).await?;
+        // For the breakdown: a second pool (the page's thread workers and the region exist
+        // now), and a bare process of a function that does nothing, started and joined.
+        let (second, _, second_all_workers_ran, _) = start_process_pool(workers).await?;
+        second.terminate();
+        second.join_async().await.map_err(js_error)?;
+        let mut bare = vec![];
+        for _ in 0..3 {
+            let began = Instant::now();
+            let process = amphi::process::Process::new(nothing, ());
+            process.start().map_err(js_error)?;
+            process.join_async().await.map_err(js_error)?;
+            bare.push(ms(began.elapsed()));
         }
         PROCESS_POOL.with(|slot| *slot.borrow_mut() = Some(pool));
         Ok(to_js(&ProcessPoolStart {
@@ -196,6 +227,8 @@ pub fn process_pool_start(workers: usize) -> js_sys::Promise {
             new_ms: ms(new),
             all_workers_ran_ms: ms(all_workers_ran),
             pids,
+            second_pool_all_workers_ran_ms: ms(second_all_workers_ran),
+            bare_process_ms: median(bare),
         }))
     }))
 }
