@@ -3,20 +3,25 @@
 //! - per-task overhead: `Pool::map_chunked` with chunksize 1 and `Executor::map` on trivial
 //!   work, against Python's `Pool.map(chunksize=1)` and `ProcessPoolExecutor.map`;
 //! - throughput with chunking: `Pool::map` with its default chunks, items per second;
-//! - start-up: `Pool::new(n)` until its first `map` of `n` items returned, against Python's
-//!   `Pool(n)` with the spawn start method;
+//! - start-up: `Pool::new(n)` until every worker has run a task (`n` tasks with chunksize 1,
+//!   each waiting at a process `Barrier` of `n` parties, so the round completes only with every
+//!   worker in it), for the program's first pool (which also creates the shared region and the
+//!   process service) and for a second one, with the time `Pool::new` itself took, and a bare
+//!   `Process` of a function that does nothing, started and joined, for reference; against
+//!   Python's `Pool(n)` with the spawn start method until its first `map` of `n` items returned;
 //! - CPU-bound speed-up: the same work serially and on the pool's workers, for each side.
 //!
 //! Python runs from `benches/peers/python_process_pool.py` with `python3` (skipped with a note
 //! if there is none). Run with `cargo bench --bench process_pool` (native only: on wasm32 this
-//! is an empty `main`).
+//! is an empty `main`); `cargo bench --bench process_pool -- start` runs the start-up figures
+//! alone, `-- tasks` the start-up and per-task figures (for a profiler or `strace`).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::hint::black_box;
     use std::process::Command;
 
-    use amphi::process::{Executor, Pool};
+    use amphi::process::{Barrier, Executor, Pool, Process};
     use amphi::time::Instant;
 
     const WORKERS: usize = 2;
@@ -40,6 +45,74 @@ mod native {
         total
     }
 
+    /// A pool's first task: waits at `barrier` until every worker has one running (a worker
+    /// runs one task at a time), then returns this worker's process id.
+    fn meet(barrier: Barrier) -> u32 {
+        barrier.wait().expect("every worker reaches the barrier");
+        amphi::process::current_process().pid
+    }
+
+    fn nothing(_: ()) {}
+
+    /// How long a pool took to start: `Pool::new(n)` returning, and every worker having run a
+    /// task (from the same start). The pool is returned for use.
+    struct Start {
+        new: f64,
+        all_ran: f64,
+        pool: Pool,
+    }
+
+    fn start_pool() -> Start {
+        let began = Instant::now();
+        let pool = Pool::new(WORKERS).expect("a pool");
+        let new = began.elapsed().as_secs_f64();
+        let barrier = Barrier::new(WORKERS as u32)
+            .expect("a barrier")
+            .with_timeout(std::time::Duration::from_secs(60));
+        let mut pids = pool
+            .map_chunked(vec![barrier.clone(); WORKERS], meet, 1)
+            .expect("map");
+        let all_ran = began.elapsed().as_secs_f64();
+        pids.sort_unstable();
+        pids.dedup();
+        assert_eq!(
+            pids.len(),
+            WORKERS,
+            "every worker ran one of the first tasks"
+        );
+        Start { new, all_ran, pool }
+    }
+
+    /// The start-up figures: the program's first pool, a second one, and the median of 20
+    /// bare processes started and joined.
+    fn start_figures() -> (Start, Start, f64) {
+        let first = start_pool();
+        let second = start_pool();
+        let mut process: Vec<f64> = (0..20)
+            .map(|_| {
+                seconds(|| {
+                    let child = Process::new(nothing, ());
+                    child.start().expect("start");
+                    child.join().expect("join");
+                })
+            })
+            .collect();
+        process.sort_by(f64::total_cmp);
+        (first, second, process[process.len() / 2])
+    }
+
+    fn print_start(first: &Start, second: &Start, process: f64) {
+        println!(
+            "pool_start_{WORKERS}: amphi {:.2} ms ({:.2} ms per worker): new returned {:.2} ms; first pool of the program (creates the region and the process service) {:.2} ms, new returned {:.2} ms; one bare process start + join {:.2} ms",
+            second.all_ran * 1e3,
+            second.all_ran * 1e3 / WORKERS as f64,
+            second.new * 1e3,
+            first.all_ran * 1e3,
+            first.new * 1e3,
+            process * 1e3
+        );
+    }
+
     fn seconds(f: impl FnOnce()) -> f64 {
         let start = Instant::now();
         f();
@@ -47,6 +120,7 @@ mod native {
     }
 
     struct Figures {
+        /// amphi: a second pool's start (see [`start_figures`]); Python: its first.
         pool_start: f64,
         pool_task: f64,
         executor_task: f64,
@@ -55,22 +129,40 @@ mod native {
         cpu_pool: f64,
     }
 
-    fn amphi_figures() -> Figures {
-        let pool_start = seconds(|| {
-            let pool = Pool::new(WORKERS).expect("a pool");
-            pool.map_chunked(0..WORKERS as u64, same, 1).expect("map");
-        });
-        let pool = Pool::new(WORKERS).expect("a pool");
+    /// `Pool::map_chunked` with chunksize 1 on trivial work: seconds per task, best of 3 (a
+    /// busy machine only ever slows a round).
+    fn pool_task(pool: &Pool) -> f64 {
         pool.map_chunked(0..100, same, 1).expect("warm up");
-        // Best of 3: a busy machine only ever slows a round.
-        let pool_task = (0..3)
+        (0..3)
             .map(|_| {
                 seconds(|| {
                     pool.map_chunked(0..TASKS, same, 1).expect("map");
                 })
             })
             .fold(f64::MAX, f64::min)
-            / TASKS as f64;
+            / TASKS as f64
+    }
+
+    /// `Executor::map` (one task per item) on trivial work: seconds per task, best of 3.
+    fn executor_task() -> f64 {
+        let executor = Executor::new(WORKERS).expect("an executor");
+        executor.map(0..100, same).expect("warm up").for_each(drop);
+        (0..3)
+            .map(|_| {
+                seconds(|| {
+                    for result in executor.map(0..TASKS, same).expect("map") {
+                        result.expect("a result");
+                    }
+                })
+            })
+            .fold(f64::MAX, f64::min)
+            / TASKS as f64
+    }
+
+    fn amphi_figures(start: &Start) -> Figures {
+        let pool_start = start.all_ran;
+        let pool = &start.pool;
+        let pool_task = pool_task(pool);
         let pool_item = seconds(|| {
             pool.map(0..ITEMS, same).expect("map");
         }) / ITEMS as f64;
@@ -83,18 +175,7 @@ mod native {
                 black_box(burn(CPU_ROUNDS));
             }
         });
-        let executor = Executor::new(WORKERS).expect("an executor");
-        executor.map(0..100, same).expect("warm up").for_each(drop);
-        let executor_task = (0..3)
-            .map(|_| {
-                seconds(|| {
-                    for result in executor.map(0..TASKS, same).expect("map") {
-                        result.expect("a result");
-                    }
-                })
-            })
-            .fold(f64::MAX, f64::min)
-            / TASKS as f64;
+        let executor_task = executor_task();
         Figures {
             pool_start,
             pool_task,
@@ -137,12 +218,25 @@ mod native {
     }
 
     pub(crate) fn main() {
-        let amphi = amphi_figures();
-        println!(
-            "pool_start_{WORKERS}: amphi {:.2} ms ({:.2} ms per worker)",
-            amphi.pool_start * 1e3,
-            amphi.pool_start * 1e3 / WORKERS as f64
-        );
+        let (first, second, process) = start_figures();
+        print_start(&first, &second, process);
+        let only = |name: &str| std::env::args().skip(1).any(|arg| arg == name);
+        if only("start") {
+            return;
+        }
+        if only("tasks") {
+            println!(
+                "pool_task_chunksize_1: amphi Pool {:.2} us per task",
+                pool_task(&second.pool) * 1e6
+            );
+            println!(
+                "pool_task_chunksize_1: amphi Executor {:.2} us per task",
+                executor_task() * 1e6
+            );
+            return;
+        }
+        drop(first);
+        let amphi = amphi_figures(&second);
         println!(
             "pool_task_chunksize_1: amphi Pool {:.2} us, Executor {:.2} us per task",
             amphi.pool_task * 1e6,

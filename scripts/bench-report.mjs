@@ -1,12 +1,14 @@
 // Prints the benchmark figures as Markdown tables: for every criterion group, amphi's mean time
 // per iteration (criterion's `mean.point_estimate`), each peer's, and the ratio amphi/peer
 // (below 1: amphi is faster), with the target where one is set; then the browser results
-// written by scripts/bench-browser.mjs; then the pool figures outside criterion: the lines
+// written by scripts/bench-browser.mjs, and the browser's process pool figures next to its
+// thread pool's and wasm-bindgen-rayon's; then the pool figures outside criterion: the lines
 // `cargo bench --bench pool` prints against Python's pools (from its saved output, FILE given
-// with --pool), and the CPU-bound speed-up table of `cargo bench -p amphi-bench-pool --bench
-// cpu_speedup` (its saved output, --cpu-speedup FILE), as they are.
+// with --pool), the CPU-bound speed-up table of `cargo bench -p amphi-bench-pool --bench
+// cpu_speedup` (its saved output, --cpu-speedup FILE), and the lines of `cargo bench --bench
+// process_pool` (the process pool against Python's, --process-pool FILE), as they are.
 //   node scripts/bench-report.mjs [--criterion DIR]... [--browser FILE]... [--pool FILE]...
-//                                 [--cpu-speedup FILE]
+//                                 [--cpu-speedup FILE] [--process-pool FILE]
 // DIR defaults to target/criterion. Given several rounds (one DIR or FILE per round), each
 // ratio is taken within its round (amphi and peer measured in the same run), and the table
 // shows the median over the rounds, with the lowest and highest ratio; times are medians too.
@@ -26,6 +28,7 @@ if (criterionDirs.length === 0) criterionDirs.push(join(root, 'target', 'criteri
 const browserFiles = options('--browser');
 const poolFiles = options('--pool');
 const cpuSpeedupFiles = options('--cpu-speedup');
+const processPoolFiles = options('--process-pool');
 
 /** Targets: the largest acceptable amphi/peer ratio, per group and peer. */
 const TARGETS = {
@@ -179,6 +182,64 @@ function browserTable(rounds) {
   return lines.join('\n');
 }
 
+/** The browser's process pool figures (the `process-pool-` rows) next to the thread pool's and
+ *  wasm-bindgen-rayon's from the same page loads: the median over the rounds, and the range. */
+function processPoolBrowserTable(rounds) {
+  const pick = (name, figure) =>
+    rounds.flatMap((round) => {
+      const result = round.find((r) => r.name === name);
+      const value = result && figure(result);
+      return typeof value === 'number' && Number.isFinite(value) ? [value] : [];
+    });
+  const show = (values, format) => {
+    if (values.length === 0) return '';
+    const range = values.length > 1 ? ` (${format(Math.min(...values))}–${format(Math.max(...values))})` : '';
+    return `${format(median(values))}${range}`;
+  };
+  const millis = (value) => `${value.toFixed(1)} ms`;
+  const micros = (value) => `${value.toFixed(2)} µs`;
+  const rate = (value) => `${(value / 1e6).toFixed(2)} M/s`;
+  const times = (value) => `${value.toFixed(2)}x`;
+  const rows = [
+    ['start: `new(2)` returned', millis,
+      pick('process-pool-start', (r) => r.processStart?.new_ms),
+      pick('pool-start', (r) => r.start?.amphi_new_ms),
+      pick('pool-start', (r) => r.start?.peer_init_ms)],
+    ['start: every worker has run a task', millis,
+      pick('process-pool-start', (r) => r.processStart?.all_workers_ran_ms),
+      pick('pool-start', (r) => r.start?.amphi_all_workers_ran_ms),
+      pick('pool-start', (r) => r.start?.peer_all_workers_ran_ms)],
+    ['start: a second pool, every worker has run a task', millis,
+      pick('process-pool-start', (r) => r.processStart?.second_pool_all_workers_ran_ms),
+      [],
+      []],
+    ['a bare process started and joined (`join_async`)', millis,
+      pick('process-pool-start', (r) => r.processStart?.bare_process_ms),
+      [],
+      []],
+    ['per task, `chunksize` 1, trivial work', micros,
+      pick('process-pool-task', (r) => r.processTasks?.process_task_us),
+      pick('process-pool-task', (r) => r.processTasks?.thread_task_us),
+      []],
+    ['`map` with default chunks, trivial work', rate,
+      pick('process-pool-map-throughput', (r) => r.amphi_items_per_s),
+      pick('process-pool-map-throughput', (r) => r.peer_items_per_s),
+      []],
+    ['CPU-bound speed-up over serial (`map_async`; the peer: `par_iter`)', times,
+      pick('process-pool-cpu-map-async', (r) => r.amphi_speedup),
+      pick('process-pool-cpu-map-async', (r) => r.peer_speedup),
+      pick('process-pool-cpu-map-async', (r) => r.rayon_speedup)],
+  ];
+  const lines = [
+    '| figure | amphi process `Pool` | amphi `ThreadPool` | wasm-bindgen-rayon |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const [figure, format, processes, threads, peer] of rows) {
+    lines.push(`| ${figure} | ${show(processes, format)} | ${show(threads, format)} | ${show(peer, format)} |`);
+  }
+  return lines.join('\n');
+}
+
 const rounds = criterionDirs.map(criterionResults).filter((round) => round.length > 0);
 const several = (n) => (n > 1 ? `; median of ${n} rounds, lowest–highest ratio in brackets` : '');
 console.log(`### Native (criterion, mean time per iteration${several(rounds.length)})\n`);
@@ -187,6 +248,10 @@ const browserRounds = browserFiles.filter((file) => existsSync(file)).map(readJs
 if (browserRounds.length) {
   console.log(`\n### Browser (Chromium, Web Workers; each figure the median of its runs${several(browserRounds.length)})\n`);
   console.log(browserTable(browserRounds));
+  if (browserRounds.some((round) => round.some((r) => r.name?.startsWith('process-pool-')))) {
+    console.log(`\n### Browser: the process pool next to the thread pools (2 workers each${several(browserRounds.length)})\n`);
+    console.log(processPoolBrowserTable(browserRounds));
+  }
 }
 
 const poolLines = poolFiles
@@ -200,4 +265,10 @@ if (poolLines.length) {
 for (const file of cpuSpeedupFiles.filter((f) => existsSync(f))) {
   console.log('\n### CPU-bound speed-up (`cargo bench -p amphi-bench-pool --bench cpu_speedup`)\n');
   console.log(readFileSync(file, 'utf8').trim());
+}
+for (const file of processPoolFiles.filter((f) => existsSync(f))) {
+  console.log('\n### Process pool against Python (`cargo bench --bench process_pool`)\n');
+  for (const line of readFileSync(file, 'utf8').split('\n').filter((l) => /^(pool_|cpu_)/.test(l))) {
+    console.log(`- ${line}`);
+  }
 }

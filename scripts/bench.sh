@@ -6,8 +6,10 @@
 #   2. the browser benchmarks (www/bench.html in headless Chromium, after release builds of the
 #      npm package into pkg/ and of the pool benchmark against wasm-bindgen-rayon, the
 #      bench-pool crate, into www/bench-pkg/);
-#      then benches/process.rs and benches/process_queue.rs once each (processes, process queues
-#      and pipes, against Python's multiprocessing, which each benchmark runs itself), and the
+#      the browser page also runs amphi's process Pool next to the thread pools;
+#      then benches/process.rs, benches/process_queue.rs and benches/process_pool.rs once each
+#      (processes, process queues and pipes, the process Pool and Executor, against Python's
+#      multiprocessing and ProcessPoolExecutor, which each benchmark runs itself), and the
 #      CPU-bound speed-up of the thread pool against rayon on 1, 2, 4, ... workers up to the
 #      cores (bench-pool/benches/cpu_speedup.rs);
 #   3. a Markdown summary of amphi's figures, the peers' and the ratios (scripts/bench-report.mjs).
@@ -56,6 +58,10 @@ cargo bench -q --bench process | tee "$runs/process.txt"
 
 section "process queues and pipes: amphi::process::Queue and Pipe against Python's multiprocessing.Queue and Pipe"
 cargo bench -q --bench process_queue | tee "$runs/process_queue.txt"
+
+section "process pool: amphi::process::Pool and Executor against Python's Pool and ProcessPoolExecutor"
+cargo bench -q --bench process_pool | tee "$runs/process_pool.txt"
+report_args+=(--process-pool "$runs/process_pool.txt")
 
 section "thread pool: CPU-bound speed-up on 1..N workers against rayon"
 cargo bench -q -p amphi-bench-pool --bench cpu_speedup | tee "$runs/cpu_speedup.txt"

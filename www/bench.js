@@ -3,8 +3,11 @@
 // (www/bench-pkg/, built by scripts/bench-build-web.mjs from the bench-pool crate): amphi's
 // ThreadPool against wasm-bindgen-rayon in this same page load, on POOL_WORKERS workers each:
 // pool start, and the same CPU-bound work serial and on each pool (amphi's awaited from this
-// main thread; wasm-bindgen-rayon's par_iter called from it, which spins until done). When all
-// have run, #results holds the JSON array of results and <body data-status> is "done" (or
+// main thread; wasm-bindgen-rayon's par_iter called from it, which spins until done). Next to
+// them amphi's process Pool, on as many process workers (each its own instance of the module),
+// awaited from this main thread, each figure set against amphi's ThreadPool in the same page:
+// start, per-task overhead with chunksize 1, map throughput with chunking, and the CPU-bound
+// work. When all have run, #results holds the JSON array of results and <body data-status> is "done" (or
 // "failed", with the reason in #progress and #results).
 
 import init, { runBenchmark } from './pkg/amphi.js';
@@ -16,6 +19,12 @@ const POOL_WORKERS = 2;
 const CPU_ITEMS = 2000;
 const CPU_ROUNDS = 60000;
 const CPU_RUNS = 5;
+/** The process pool's per-task overhead (a map of PROCESS_TASKS trivial items, chunksize 1) and
+ *  throughput (a map of PROCESS_ITEMS trivial items, Python's default chunks), PROCESS_RUNS
+ *  timed runs each (median), after one untimed. */
+const PROCESS_TASKS = 2000;
+const PROCESS_ITEMS = 500000;
+const PROCESS_RUNS = 5;
 const $ = (id) => document.getElementById(id);
 
 function cell(text, className) {
@@ -59,6 +68,8 @@ async function poolBenchmarks() {
   }
   await pool.default();
   const start = await pool.poolStart(POOL_WORKERS);
+  const processStart = await pool.processPoolStart(POOL_WORKERS);
+  const processTasks = await pool.processPoolTasks(PROCESS_TASKS, PROCESS_ITEMS, PROCESS_RUNS);
   const cpu = await pool.cpuWork(CPU_ITEMS, CPU_ROUNDS, CPU_RUNS);
   const ns = (ms) => ms * 1e6;
   const work = `hash ${cpu.items} items x ${cpu.rounds} rounds (serial ${cpu.serial_ms.toFixed(1)} ms)`;
@@ -98,6 +109,51 @@ async function poolBenchmarks() {
       peer_speedup: cpu.peer_par_iter_speedup,
       cpu,
     },
+    {
+      name: 'process-pool-start',
+      op: `start ${POOL_WORKERS} process workers until each has run a task`,
+      amphi: `process::Pool::new(${POOL_WORKERS}) + ${POOL_WORKERS} tasks meeting at a Barrier (new returned: ${processStart.new_ms.toFixed(2)} ms)`,
+      amphi_ns_per_op: ns(processStart.all_workers_ran_ms),
+      peer: `ThreadPool::new(${POOL_WORKERS}) + broadcast task (above)`,
+      peer_ns_per_op: ns(start.amphi_all_workers_ran_ms),
+      ratio: processStart.all_workers_ran_ms / start.amphi_all_workers_ran_ms,
+      processStart,
+    },
+    {
+      name: 'process-pool-task',
+      op: `one task of a ${processTasks.tasks}-item map of a trivial function, chunksize 1`,
+      amphi: `process::Pool::map_async_with(.., Some(1)) awaited, ${POOL_WORKERS} process workers`,
+      amphi_ns_per_op: processTasks.process_task_us * 1e3,
+      peer: `ThreadPool::map_async_with(.., Some(1)) awaited, ${POOL_WORKERS} workers`,
+      peer_ns_per_op: processTasks.thread_task_us * 1e3,
+      ratio: processTasks.process_task_us / processTasks.thread_task_us,
+      processTasks,
+    },
+    {
+      name: 'process-pool-map-throughput',
+      op: `one item of a ${processTasks.items}-item map of a trivial function, default chunks`,
+      amphi: `process::Pool::map_async awaited, ${POOL_WORKERS} process workers`,
+      amphi_ns_per_op: 1e9 / processTasks.process_items_per_s,
+      peer: `ThreadPool::map_async awaited, ${POOL_WORKERS} workers`,
+      peer_ns_per_op: 1e9 / processTasks.thread_items_per_s,
+      ratio: processTasks.thread_items_per_s / processTasks.process_items_per_s,
+      amphi_items_per_s: processTasks.process_items_per_s,
+      peer_items_per_s: processTasks.thread_items_per_s,
+      processTasks,
+    },
+    {
+      name: 'process-pool-cpu-map-async',
+      op: work,
+      amphi: `process::Pool::map_async awaited, ${POOL_WORKERS} process workers (main thread idle)`,
+      amphi_ns_per_op: ns(cpu.process_map_async_ms),
+      peer: `ThreadPool::map_async awaited, ${POOL_WORKERS} workers (pool-cpu-map-async)`,
+      peer_ns_per_op: ns(cpu.amphi_map_async_ms),
+      ratio: cpu.process_map_async_ms / cpu.amphi_map_async_ms,
+      amphi_speedup: cpu.process_map_async_speedup,
+      peer_speedup: cpu.amphi_map_async_speedup,
+      rayon_speedup: cpu.peer_par_iter_speedup,
+      cpu,
+    },
   ];
 }
 
@@ -118,7 +174,8 @@ async function main() {
     results.push(result);
     addRow(result);
   }
-  $('progress').textContent = 'Running the pool benchmark (amphi ThreadPool against wasm-bindgen-rayon)…';
+  $('progress').textContent =
+    'Running the pool benchmark (amphi ThreadPool against wasm-bindgen-rayon, and amphi process Pool)…';
   for (const result of await poolBenchmarks()) {
     results.push(result);
     addRow(result);
