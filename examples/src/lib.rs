@@ -20,6 +20,7 @@
 //! | `process-pool-executor` | 001 | the same on a process [`Pool`](amphi::process::Pool) and a process [`Executor`](amphi::process::Executor) (`ProcessPoolExecutor`) |
 //! | `cpu-speedup` | 001 | four CPU-bound sums, serial against an [`Executor`](amphi::thread::Executor) of four: equal results, both timings and the speed-up |
 //! | `process-cpu-speedup` | 001 | four larger CPU-bound sums, serial against four threads against four processes: equal results, the three timings and their ratios |
+//! | `manager` | 001 | three children append their pids to a [`Manager`](amphi::process::Manager)'s shared list and update a shared dict's counter: racy, then under a lock, then with the server-side `add` |
 //! | `image-processing` | 001 | eight simulated image jobs, serial against [`ThreadPool::map`](amphi::ThreadPool::map) on four workers: equal results, both timings |
 //! | `four-processes` | 004 | four child [`Process`](amphi::process::Process)es say who they are: four distinct pids, none the parent's |
 //! | `daemon` | 004 | a daemonic process outlives a timed `join`, a non-daemonic one finishes, and the daemon ends with its parent |
@@ -34,6 +35,7 @@ mod early_stop;
 mod family;
 mod four_processes;
 mod image_processing;
+mod manager;
 mod pipe_messages;
 mod pool_executor;
 mod pool_squares;
@@ -163,6 +165,11 @@ const EXAMPLES: &[Example] = &[
         name: "daemon",
         summary: "a daemonic process outlives a timed join, a non-daemonic one finishes, and the daemon ends when its parent ends",
         body: daemon::run,
+    },
+    Example {
+        name: "manager",
+        summary: "three child processes append their pids to a Manager's shared list and update a shared dict's counter: racy, under a Lock, and with the server-side add",
+        body: manager::run,
     },
 ];
 

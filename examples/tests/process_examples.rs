@@ -54,4 +54,13 @@ conformance! {
             "{output:#?}"
         );
     }
+
+    fn manager() {
+        let report = run_ok("manager", 4);
+        assert!(
+            report.output.iter().any(|line| line.starts_with("shared list: [")),
+            "the shared list was printed: {:#?}",
+            report.output
+        );
+    }
 }

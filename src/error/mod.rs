@@ -266,6 +266,34 @@ pub enum Error {
         /// The most the receiver accepts.
         limit: usize,
     },
+    /// The [`Manager`](crate::process::Manager) is gone: it was shut down, or its server
+    /// process died (killed, or ended). Every proxy call returns this within a fraction of a
+    /// second of the server's end, whether it was waiting for the reply or starting.
+    #[error("the manager is gone: it was shut down or its server process died")]
+    ManagerGone,
+    /// A key a manager's dict or namespace proxy was asked for is not there (Python's
+    /// `KeyError` and `AttributeError` raised through a proxy); also a value a list proxy was
+    /// asked to remove that is not in the list (Python's `ValueError`). The text is the key's
+    /// or value's JSON.
+    #[error("not found in the managed object: {0}")]
+    KeyNotFound(String),
+    /// An index given to a manager's list proxy is outside the list (Python's `IndexError`).
+    #[error("index {index} out of range for a list of {len} items")]
+    IndexOutOfRange {
+        /// The index asked for (negative counts from the end, as in Python).
+        index: i64,
+        /// The list's length when the call ran.
+        len: usize,
+    },
+    /// A managed container changed size while it was iterated (Python's `RuntimeError:
+    /// dictionary changed size during iteration`).
+    #[error("the managed container changed size during iteration")]
+    ChangedSize,
+    /// The manager's server refused a call for another reason (an object that no longer
+    /// exists, a proxy of the wrong kind, arithmetic on something that is not a number); the
+    /// text is the server's message.
+    #[error("the manager refused the call: {0}")]
+    Remote(String),
 }
 
 fn describe_exit(exitcode: &i32) -> String {

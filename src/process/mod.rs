@@ -89,6 +89,9 @@
 //! - `value`: [`Value`] and [`Array`];
 //! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
 //!   [`Pipe`] and its [`Connection`]s, over the byte rings of `ring`;
+//! - `manager`: [`Manager`], Python's `multiprocessing.Manager()`: a server process holding
+//!   dicts, lists, namespaces and values, reached through [`DictProxy`], [`ListProxy`],
+//!   [`NamespaceProxy`] and [`ValueProxy`];
 //! - `pool`: [`Pool`] and its [`PoolBuilder`], [`Imap`] and [`ImapUnordered`]: Python's
 //!   `multiprocessing.Pool` on worker processes, which survives its workers' deaths; and
 //!   [`Executor`], `ProcessPoolExecutor`, which breaks on one;
@@ -109,6 +112,7 @@ mod current;
 mod event;
 mod joinable;
 mod lock;
+mod manager;
 mod packet;
 mod pipe;
 mod pool;
@@ -136,6 +140,9 @@ pub use current::{current_process, parent_process, ProcessInfo};
 pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
+pub use manager::{
+    DictProxy, ListProxy, Manager, ManagerStats, NamespaceProxy, ProxyIter, ValueProxy,
+};
 pub use pipe::{Connection, Pipe};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder, StarArgs};
 pub use process::Process;

@@ -164,6 +164,21 @@ test('?run=shared-memory runs processes (workers with their own memory) from the
   });
 });
 
+test('?run=manager runs a manager process worker and three children from the page', async () => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
+    await page.goto(new URL('?run=manager', url).href);
+    const status = await waitForRunEnd(page);
+    const report = await readReport(page);
+    assert.equal(status, 'done', `the run failed: ${JSON.stringify(report, null, 2)}`);
+    assert.equal(report.example, 'manager', JSON.stringify(report));
+    assert.equal(report.ok, true, `the report is not ok: ${JSON.stringify(report, null, 2)}`);
+    const atomic = report.checks.find((check) => check.name.startsWith('with the server-side add'));
+    assert.ok(atomic, `no check on the atomic count: ${JSON.stringify(report.checks)}`);
+    assert.equal(atomic.ok, true, JSON.stringify(atomic));
+    assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
+  });
+});
+
 test('?run=early-stop terminates a looping process worker from the page', async () => {
   await withPage({}, async ({ url, page, pageErrors }) => {
     await page.goto(new URL('?run=early-stop', url).href);
