@@ -326,3 +326,22 @@ fn a_client_shuts_down_a_server_of_another_process() {
         );
     });
 }
+
+#[test]
+fn a_manager_served_again_at_the_same_address_is_a_new_one() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let address = unix_address("again");
+        let first = Manager::listen(&address, &key).unwrap();
+        let old = first.list::<u32>().unwrap();
+        old.push(&1).unwrap();
+        first.shutdown().unwrap();
+        let second = Manager::listen(&address, &key).unwrap();
+        let client = Manager::connect(&address, &key).unwrap();
+        let new = client.list_from(&[2, 3]).unwrap();
+        assert_eq!(new.to_vec().unwrap(), [2, 3]);
+        assert_eq!(second.stats().unwrap().objects, 1);
+        assert_eq!(old.len(), Err(Error::ManagerGone));
+        second.shutdown().unwrap();
+    });
+}

@@ -52,6 +52,17 @@ pub(crate) enum Transport {
     Socket(SocketChannel),
 }
 
+impl Transport {
+    /// Whether the channel is known to be broken (a socket whose server closed it), so that
+    /// a new session to the same address opens a new one.
+    fn is_broken(&self) -> bool {
+        match self {
+            Transport::Rings(_) => false,
+            Transport::Socket(channel) => channel.is_broken(),
+        }
+    }
+}
+
 impl Channel for Transport {
     fn call(&self, request: &[u8], deadline: Deadline) -> Result<Vec<u8>, Error> {
         match self {
@@ -92,7 +103,7 @@ impl Session {
         if let Some(session) = sessions
             .iter()
             .filter_map(Weak::upgrade)
-            .find(|session| session.address == *address)
+            .find(|session| session.address == *address && !session.channel.is_broken())
         {
             return Ok(session);
         }

@@ -184,6 +184,22 @@ impl SocketChannel {
     }
 }
 
+impl SocketChannel {
+    /// Whether the server closed the connection: it is closed here, or, with no call in
+    /// flight and no reply owed, something can be read (which can only be the end of the
+    /// stream).
+    pub(crate) fn is_broken(&self) -> bool {
+        let connection = &self.link.connection;
+        if connection.is_closed() {
+            return true;
+        }
+        match self.link.owed.try_lock() {
+            Ok(owed) if *owed == 0 => !matches!(connection.poll(Duration::ZERO), Ok(false)),
+            _ => false,
+        }
+    }
+}
+
 impl Link {
     fn call(&self, request: &[u8], deadline: Deadline) -> Result<Vec<u8>, Error> {
         let mut owed = lock(&self.owed);
