@@ -353,8 +353,19 @@ fn serve_connection(serving: &Serving, pending: PendingConnection) {
 /// process serves it) and [`Manager::connect`] (another process does). Its
 /// [`dict`](SocketManager::dict), [`list`](SocketManager::list),
 /// [`namespace`](SocketManager::namespace) and [`value`](SocketManager::value) are the
-/// proxies of a [`Manager`], with the same calls. See the [module docs](self) for the
-/// server, the keys, and what is not served.
+/// proxies of a [`Manager`], with the same calls.
+///
+/// - **The server** runs on threads of the listening process: one accepts connections, each
+///   connection gets its own, which runs the handshake and then the requests; a client that
+///   disconnects or dies releases its references.
+/// - **The key** never travels in a token, which names the address only: each process keeps
+///   the keys it was given, and the children it starts afterwards inherit them (through their
+///   environment, readable by the same user only), so a proxy passed to a child connects.
+/// - **Not served**: the synchronisation objects of a [`Manager`] (`lock`, `queue`, ...) are
+///   shared memory of one process tree, meaningless to an unrelated process, so a
+///   `SocketManager` has no such methods.
+/// - **Deaths**: once the server is gone (shut down, or its process killed) every call is
+///   [`Error::ManagerGone`]; a call waiting for its reply returns it too.
 ///
 /// A handle: clone it freely. The server of a listening process stops when
 /// [`shutdown`](SocketManager::shutdown) is called (by any client) or when the listening
