@@ -345,3 +345,48 @@ fn a_manager_served_again_at_the_same_address_is_a_new_one() {
         second.shutdown().unwrap();
     });
 }
+
+#[test]
+fn timed_out_and_concurrent_calls_never_get_another_calls_reply() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&loopback(), &key).unwrap();
+        let dict = server.dict::<u32, u32>().unwrap();
+        for round in 0..200 {
+            dict.insert(&1, &round).unwrap();
+            // A call that gives up leaves its reply owed; the next call must not take it.
+            match dict.get_timeout(&1, Duration::from_micros(1)) {
+                Ok(found) => assert_eq!(found, Some(round)),
+                Err(error) => assert_eq!(error, Error::Timeout),
+            }
+            assert_eq!(dict.len().unwrap(), 1, "round {round}");
+            assert_eq!(dict.get(&1).unwrap(), Some(round), "round {round}");
+        }
+        // Threads of one process share its connection: each gets its own replies.
+        let counters = server.dict::<String, u64>().unwrap();
+        let workers: Vec<_> = (0..4)
+            .map(|worker| {
+                let counters = counters.clone();
+                amphi::Thread::spawn(move || {
+                    for _ in 0..100 {
+                        counters.add(&"total".into(), &1).unwrap();
+                        let mine = counters.add(&format!("worker-{worker}"), &1).unwrap();
+                        assert!(mine <= 100);
+                    }
+                })
+                .unwrap()
+            })
+            .collect();
+        for worker in workers {
+            worker.join_timeout(PATIENCE).unwrap();
+        }
+        assert_eq!(counters.get(&"total".into()).unwrap(), Some(400));
+        for worker in 0..4 {
+            assert_eq!(
+                counters.get(&format!("worker-{worker}")).unwrap(),
+                Some(100)
+            );
+        }
+        server.shutdown().unwrap();
+    });
+}
