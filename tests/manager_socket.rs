@@ -301,6 +301,11 @@ fn a_server_that_dies_is_manager_gone_for_its_clients() {
         assert_eq!(waiting.join_timeout(PATIENCE).unwrap(), Error::ManagerGone);
         assert_eq!(dict.len(), Err(Error::ManagerGone));
         assert!(matches!(client.list::<u8>(), Err(Error::ManagerGone)));
+        // A killed server leaves its socket's file behind.
+        let Address::Unix(file) = &address else {
+            unreachable!()
+        };
+        let _ = std::fs::remove_file(file);
     });
 }
 
