@@ -5,18 +5,29 @@
 //! amphi run bank-account          # run one, printing its output and checks
 //! amphi run bank-account --json   # one JSON report instead (the web page's format)
 //! amphi run --all                 # every example
+//! amphi manager serve unix:/run/app.sock   # a standalone manager (key from AMPHI_AUTHKEY)
 //! ```
 //!
 //! The exit code is 0 only when every example run finished and all its checks held; 1 when one
 //! did not, 2 for a usage error, and 3 when standard output could not be written (a closed pipe,
 //! as in `amphi run --all | head -2`, or a full disk): amphi then stops after the example in
 //! progress, silently for a closed pipe and with one line on stderr otherwise.
+//!
+//! `amphi manager serve ADDRESS` serves a [`Manager`](amphi::process::Manager) at a Unix
+//! socket's path or a TCP `host:port` for other processes ([`Manager::connect`]), with the key
+//! of the environment variable `--authkey-env` (default `AMPHI_AUTHKEY`) or of the file
+//! `--authkey-file`, never one given on the command line (other users may read a process's
+//! arguments). It prints `listening on ADDRESS` and serves until a client's `shutdown()`
+//! (exit code 0) or until a signal ends it (SIGINT, SIGTERM: a Unix socket's file then stays
+//! behind, and must be removed before the address is served again).
 
 use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use amphi::process::connection::AuthKey;
+use amphi::process::Manager;
 use amphi_examples::{self as examples, LineSink, Options, Report};
 use clap::{Parser, Subcommand};
 
@@ -47,6 +58,27 @@ enum Command {
         /// Print one JSON report per example instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Managers between unrelated processes.
+    Manager {
+        #[command(subcommand)]
+        action: ManagerAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ManagerAction {
+    /// Serve a manager at ADDRESS until a client shuts it down or a signal ends the process.
+    Serve {
+        /// `unix:/path` (or a path) for a Unix socket, `host:port` or `tcp://host:port` for
+        /// TCP (port 0: any free port; the printed address says which).
+        address: String,
+        /// The environment variable holding the authentication key.
+        #[arg(long, default_value = "AMPHI_AUTHKEY", value_name = "VAR")]
+        authkey_env: String,
+        /// A file holding the authentication key (instead of the environment).
+        #[arg(long, value_name = "PATH")]
+        authkey_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -144,7 +176,39 @@ fn main() -> ExitCode {
             }
             stdout.exit_code(all_ok)
         }
+        Command::Manager {
+            action:
+                ManagerAction::Serve {
+                    address,
+                    authkey_env,
+                    authkey_file,
+                },
+        } => match serve_manager(&address, &authkey_env, authkey_file.as_deref(), &stdout) {
+            Ok(()) => stdout.exit_code(true),
+            Err(error) => {
+                let _ = writeln!(io::stderr(), "amphi: manager serve: {error}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// Serves a manager at `address` until a client shuts it down.
+fn serve_manager(
+    address: &str,
+    authkey_env: &str,
+    authkey_file: Option<&std::path::Path>,
+    stdout: &Stdout,
+) -> amphi::Result<()> {
+    let key = match authkey_file {
+        Some(path) => AuthKey::from_file(path)?,
+        None => AuthKey::from_env(authkey_env)?,
+    };
+    let manager = Manager::listen(&address.parse()?, &key)?;
+    stdout.line(format_args!("listening on {}", manager.address()));
+    manager.wait_for_shutdown()?;
+    stdout.line(format_args!("shut down by a client"));
+    Ok(())
 }
 
 /// Runs the example `name` and prints its output and result; whether it passed, or `None` if

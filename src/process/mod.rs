@@ -141,7 +141,8 @@ pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use manager::{
-    DictProxy, ListProxy, Manager, ManagerStats, NamespaceProxy, ProxyIter, ValueProxy,
+    DictProxy, ListProxy, Manager, ManagerStats, NamespaceProxy, ProxyIter, SocketManager,
+    ValueProxy,
 };
 pub use pipe::{Connection, Pipe};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder, StarArgs};

@@ -26,7 +26,7 @@
 // Under loom no process starts: the parts it reads go unread.
 #![cfg_attr(amphi_loom, allow(dead_code))]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::sync::atomic::AtomicU32;
 
@@ -167,4 +167,29 @@ mod unsupported {
     pub(crate) fn exit_process(code: i32) -> String {
         std::process::exit(code)
     }
+}
+
+/// Environment variables every child started from now on receives on top of this process's
+/// own (natively; the browser's workers have no environment, and nothing reads these there):
+/// what the process tree shares but no payload should carry, such as the keys of the
+/// managers this process reaches over sockets.
+static INHERITED_ENVIRONMENT: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Gives every child started from now on the variable `name` set to `value` (replacing an
+/// earlier value of `name`).
+pub(crate) fn set_inherited_env(name: &str, value: String) {
+    let mut variables = INHERITED_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    variables.retain(|(existing, _)| existing != name);
+    variables.push((name.to_owned(), value));
+}
+
+/// The variables of [`set_inherited_env`], for a backend starting a child.
+#[allow(dead_code)] // read by the native backend only
+pub(crate) fn inherited_env() -> Vec<(String, String)> {
+    INHERITED_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .clone()
 }

@@ -3,8 +3,8 @@
 //!
 //! A channel carries the bytes of a request (the JSON of a `protocol::Request`) and brings
 //! back the bytes of its reply; it knows nothing of objects. The process tree's channel is
-//! `rings::RingChannel`; an authenticated socket's will be another implementation, added as a
-//! variant of [`Transport`] (an enum rather than a trait object, so that the `_async` forms'
+//! `rings::RingChannel`; an authenticated socket's is `socket::SocketChannel` (natively), the
+//! other variant of [`Transport`] (an enum rather than a trait object, so that the `_async` forms'
 //! futures are `Send` where the platform's are), and the proxies need not change: they hold an
 //! `Arc<Session>`, and a session a [`Transport`].
 
@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::protocol::{Reply, Request};
 use super::rings::{self, RingAddress};
+use super::socket::SocketChannel;
 use crate::time::Deadline;
 use crate::Error;
 
@@ -39,30 +40,48 @@ pub(crate) trait Channel: Send + Sync {
 pub(crate) enum Address {
     /// A manager of this process tree, reached through the shared region's rings.
     Rings(RingAddress),
+    /// A manager served over an authenticated socket, at this address (its text form).
+    Socket(String),
 }
 
 /// The channels a session may speak through, one variant per transport.
 pub(crate) enum Transport {
     /// Inside the process tree.
     Rings(rings::RingChannel),
+    /// Over an authenticated socket, from any process holding the key.
+    Socket(SocketChannel),
+}
+
+impl Transport {
+    /// Whether the channel is known to be broken (a socket whose server closed it), so that
+    /// a new session to the same address opens a new one.
+    fn is_broken(&self) -> bool {
+        match self {
+            Transport::Rings(_) => false,
+            Transport::Socket(channel) => channel.is_broken(),
+        }
+    }
 }
 
 impl Channel for Transport {
     fn call(&self, request: &[u8], deadline: Deadline) -> Result<Vec<u8>, Error> {
         match self {
             Transport::Rings(channel) => channel.call(request, deadline),
+            Transport::Socket(channel) => channel.call(request, deadline),
         }
     }
 
     async fn call_async(&self, request: Vec<u8>) -> Result<Vec<u8>, Error> {
         match self {
             Transport::Rings(channel) => channel.call_async(request).await,
+            Transport::Socket(channel) => channel.call_async(request).await,
         }
     }
 
     fn post(&self, request: &[u8]) {
         match self {
             Transport::Rings(channel) => channel.post(request),
+            Transport::Socket(channel) => channel.post(request),
         }
     }
 }
@@ -84,12 +103,13 @@ impl Session {
         if let Some(session) = sessions
             .iter()
             .filter_map(Weak::upgrade)
-            .find(|session| session.address == *address)
+            .find(|session| session.address == *address && !session.channel.is_broken())
         {
             return Ok(session);
         }
         let channel = match address {
             Address::Rings(rings) => Transport::Rings(rings::RingChannel::open(rings)?),
+            Address::Socket(address) => Transport::Socket(SocketChannel::open(address)?),
         };
         let session = Arc::new(Session {
             address: address.clone(),

@@ -41,10 +41,11 @@
 //!   each call its three forms; `dict` ([`DictProxy`], [`ProxyIter`]), `list` ([`ListProxy`]),
 //!   `namespace` ([`NamespaceProxy`], [`ValueProxy`]).
 //!
-//! An authenticated socket transport adds an `Address` variant, a `Channel` over its socket
-//! (the client side), and a serving thread per connection that calls `State::dispatch` with
-//! the connection's client id and `State::client_gone` when the connection ends (the server
-//! side); the proxies, the protocol and the state stay as they are.
+//! - `socket`: the transport between unrelated processes, natively: [`Manager::listen`] and
+//!   [`Manager::connect`] return a [`SocketManager`]; an `Address` variant, a `Channel` over
+//!   an authenticated socket (the client side), and a serving thread per connection that
+//!   calls `State::dispatch` with the connection's client id and `State::client_gone` when
+//!   the connection ends (the server side).
 
 mod channel;
 mod dict;
@@ -54,6 +55,7 @@ mod objects;
 mod protocol;
 mod proxy;
 mod rings;
+mod socket;
 mod state;
 
 use std::fmt;
@@ -80,6 +82,7 @@ pub use protocol::ManagerStats;
 use protocol::{Kind, Request};
 use proxy::{decode, encode, remote_calls, Remote};
 use rings::{RingAddress, ServerStart};
+pub use socket::SocketManager;
 
 /// How long [`Manager::shutdown`] waits for the server to end before it kills it.
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(5);

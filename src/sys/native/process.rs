@@ -190,6 +190,7 @@ pub(super) fn spawn_child(socket: libc::c_int, daemon: bool) -> io::Result<libc:
         command.arg0(program);
     }
     command
+        .envs(crate::sys::process::inherited_env())
         .env(CHILD_ENV, socket.to_string())
         .stdin(Stdio::null());
     let region = super::shm::region_fd();
