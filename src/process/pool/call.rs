@@ -5,7 +5,13 @@
 //! [`crate::sys::code_ref`] (numbers every process of the tree reads alike) and serialises the
 //! argument as JSON; the worker turns the numbers back into the entry and the function, and
 //! the entry deserialises the argument, calls the function under `catch_task` (a panic is the
-//! task's error, the worker goes on) and serialises the result. Every step that can fail is
+//! task's error, the worker goes on) and serialises the result.
+//!
+//! Each argument and result is serialised once, and parsed once: a task's message is written
+//! in the parent straight to the bytes its worker's pipe carries ([`Code::message`]), and the
+//! argument and the result travel in their messages as raw JSON text
+//! ([`RawValue`]), copied rather than parsed into a [`serde_json::Value`] and written out
+//! again on the way. Every step that can fail is
 //! an error for that task only: an argument that does not serialise ([`Error::Encode`], in the
 //! parent, before anything is sent) or deserialise ([`Error::Decode`], in the worker), a
 //! result that does not serialise (`Encode`, in the worker) or deserialise (`Decode`, in the
@@ -21,25 +27,36 @@ use std::any::type_name;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::star::StarArgs;
+use super::worker::ToWorker;
 use crate::error::PanicReport;
 use crate::process::child;
 use crate::Error;
 
-/// What the worker calls: an entry, the function it calls, and the argument (JSON).
+/// What the worker calls: an entry, the function it calls, and the argument (JSON text).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Call {
     entry: u64,
     target: u64,
-    args: serde_json::Value,
+    args: Box<RawValue>,
+}
+
+/// A [`Call`] as the parent writes it, the argument serialised straight into the message: the
+/// same fields, so the worker reads it as a `Call`.
+#[derive(Serialize)]
+struct Outgoing<'a, T: ?Sized> {
+    entry: u64,
+    target: u64,
+    args: &'a T,
 }
 
 /// How a call ended in the worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) enum Reply {
     /// The function returned this (serialised) value.
-    Returned(serde_json::Value),
+    Returned(Box<RawValue>),
     /// The function panicked.
     Panicked {
         message: String,
@@ -52,7 +69,7 @@ pub(super) enum Reply {
 }
 
 /// An entry as the worker calls it: `target` is the address of the function.
-type Entry = unsafe fn(target: usize, args: serde_json::Value) -> Reply;
+type Entry = unsafe fn(target: usize, args: &RawValue) -> Reply;
 
 /// The code numbers of an entry and a function: computed once per `map`, shared by its chunks.
 #[derive(Debug, Clone, Copy)]
@@ -102,17 +119,24 @@ impl Code {
 
     /// A call of this code with `args`: [`Error::Encode`] if they do not serialise.
     pub(super) fn call<T: Serialize + ?Sized>(self, args: &T) -> Result<Call, Error> {
-        let args = serde_json::to_value(args).map_err(|err| {
-            Error::Encode(format!(
-                "the task's arguments ({}) do not serialise: {err}",
-                type_name::<T>()
-            ))
-        })?;
+        let args = serde_json::value::to_raw_value(args).map_err(unserialisable::<T>)?;
         Ok(Call {
             entry: self.entry,
             target: self.target,
             args,
         })
+    }
+
+    /// The message that asks a worker to run this code with `args` (a
+    /// [`ToWorker::Run`] of its [`Call`]), as the pipe carries it: [`Error::Encode`] if they
+    /// do not serialise.
+    pub(super) fn message<T: Serialize + ?Sized>(self, args: &T) -> Result<Vec<u8>, Error> {
+        let call = Outgoing {
+            entry: self.entry,
+            target: self.target,
+            args,
+        };
+        serde_json::to_vec(&ToWorker::Run(call)).map_err(unserialisable::<T>)
     }
 }
 
@@ -134,7 +158,7 @@ impl Call {
         // SAFETY: `Code::one` and `Code::chunk` pair each entry with a `fn(A) -> R` of the
         // same `A` and `R`, `Code::star_chunk` with an `Args::Fn<R>` of the same `Args` and
         // `R`, numbered in the same `Code`: `target` is that function here.
-        unsafe { entry(target, self.args) }
+        unsafe { entry(target, &self.args) }
     }
 }
 
@@ -142,7 +166,7 @@ impl Reply {
     /// The value a worker named `worker` sent back, deserialised, or the task's error.
     pub(super) fn decode<T: DeserializeOwned>(self, worker: &str) -> Result<T, Error> {
         match self {
-            Reply::Returned(value) => serde_json::from_value(value).map_err(|err| {
+            Reply::Returned(value) => serde_json::from_str(value.get()).map_err(|err| {
                 Error::Decode(format!(
                     "the result of a task run by worker '{worker}' does not deserialise as {}: \
                      {err}",
@@ -165,14 +189,11 @@ impl Reply {
 /// # Safety
 ///
 /// `target` must be the address of a `fn(A) -> R` in this process.
-unsafe fn run_one<A: DeserializeOwned, R: Serialize>(
-    target: usize,
-    args: serde_json::Value,
-) -> Reply {
+unsafe fn run_one<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Reply {
     // SAFETY: the caller guarantees `target` is the address of a `fn(A) -> R`; function
     // pointers and `usize` have the same size.
     let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
-    let args = match serde_json::from_value::<A>(args) {
+    let args = match serde_json::from_str::<A>(args.get()) {
         Ok(args) => args,
         Err(err) => return undecodable::<A>(&err),
     };
@@ -187,13 +208,10 @@ unsafe fn run_one<A: DeserializeOwned, R: Serialize>(
 /// # Safety
 ///
 /// `target` must be the address of a `fn(A) -> R` in this process.
-unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(
-    target: usize,
-    args: serde_json::Value,
-) -> Reply {
+unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Reply {
     // SAFETY: as in `run_one`.
     let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
-    let items = match serde_json::from_value::<Vec<A>>(args) {
+    let items = match serde_json::from_str::<Vec<A>>(args.get()) {
         Ok(items) => items,
         Err(err) => return undecodable::<A>(&err),
     };
@@ -207,12 +225,12 @@ unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(
 /// `target` must be the address of an `Args::Fn<R>` in this process.
 unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
     target: usize,
-    args: serde_json::Value,
+    args: &RawValue,
 ) -> Reply {
     // SAFETY: the caller guarantees `target` is the address of an `Args::Fn<R>`
     // (`Code::star_chunk` numbered it with this entry).
     let target = unsafe { Args::from_address::<R>(target) };
-    let items = match serde_json::from_value::<Vec<Args>>(args) {
+    let items = match serde_json::from_str::<Vec<Args>>(args.get()) {
         Ok(items) => items,
         Err(err) => return undecodable::<Args>(&err),
     };
@@ -242,8 +260,16 @@ fn undecodable<A>(err: &serde_json::Error) -> Reply {
     ))
 }
 
+/// The error for arguments of type `T` that do not serialise.
+fn unserialisable<T: ?Sized>(err: serde_json::Error) -> Error {
+    Error::Encode(format!(
+        "the task's arguments ({}) do not serialise: {err}",
+        type_name::<T>()
+    ))
+}
+
 fn encode<R: Serialize + ?Sized>(value: &R) -> Reply {
-    match serde_json::to_value(value) {
+    match serde_json::value::to_raw_value(value) {
         Ok(value) => Reply::Returned(value),
         Err(err) => Reply::Encode(format!(
             "the task's result ({}) does not serialise: {err}",

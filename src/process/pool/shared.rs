@@ -10,7 +10,9 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::call::{Call, Reply};
+#[cfg(doc)]
+use super::call::Code;
+use super::call::Reply;
 use crate::process::Process;
 use crate::sync::atomic::{AtomicU32, Ordering};
 use crate::sync::{spin, Word};
@@ -25,7 +27,8 @@ pub(super) type Finish = Box<dyn FnOnce(Result<Reply, Error>, &str) + Send>;
 
 /// A task waiting for a worker.
 pub(super) struct Job {
-    pub(super) call: Call,
+    /// The message that asks a worker to run it, serialised ([`Code::message`]).
+    pub(super) message: Vec<u8>,
     pub(super) start: Start,
     pub(super) finish: Finish,
 }
