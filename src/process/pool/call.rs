@@ -9,9 +9,10 @@
 //!
 //! Each argument and result is serialised once, and parsed once: a task's message is written
 //! in the parent straight to the bytes its worker's pipe carries ([`Code::message`]), and the
-//! argument and the result travel in their messages as raw JSON text
-//! ([`RawValue`]), copied rather than parsed into a [`serde_json::Value`] and written out
-//! again on the way. Every step that can fail is
+//! argument and the result travel in their messages as raw JSON text ([`RawValue`]), rather
+//! than parsed into a [`serde_json::Value`] and written out again on the way: the worker reads
+//! the argument where its message holds it ([`CallRef`]), and writes a result straight into
+//! its `Done` message ([`Answer::Returned`]). Every step that can fail is
 //! an error for that task only: an argument that does not serialise ([`Error::Encode`], in the
 //! parent, before anything is sent) or deserialise ([`Error::Decode`], in the worker), a
 //! result that does not serialise (`Encode`, in the worker) or deserialise (`Decode`, in the
@@ -43,6 +44,16 @@ pub(super) struct Call {
     args: Box<RawValue>,
 }
 
+/// A [`Call`] as the worker reads it from a task's message, the argument borrowed from the
+/// message.
+#[derive(Debug, Deserialize)]
+pub(super) struct CallRef<'a> {
+    entry: u64,
+    target: u64,
+    #[serde(borrow)]
+    args: &'a RawValue,
+}
+
 /// A [`Call`] as the parent writes it, the argument serialised straight into the message: the
 /// same fields, so the worker reads it as a `Call`.
 #[derive(Serialize)]
@@ -68,8 +79,30 @@ pub(super) enum Reply {
     Decode(String),
 }
 
+/// How a call ended in the worker, as it sends it.
+pub(super) enum Answer {
+    /// The function returned a value: the worker's `Done` message with the value, serialised
+    /// (the parent reads it as a `FromWorker::Done` of a [`Reply::Returned`]).
+    Returned(Vec<u8>),
+    /// Any other end.
+    Failed(Reply),
+}
+
+/// `FromWorker::Done(Reply::Returned(value))` as the worker writes it, the value serialised
+/// straight into the message: the same variants, so the parent reads it as that.
+#[derive(Serialize)]
+enum DoneOut<'a, R: ?Sized> {
+    Done(ReturnedOut<'a, R>),
+}
+
+/// [`Reply::Returned`] as [`DoneOut`] writes it.
+#[derive(Serialize)]
+enum ReturnedOut<'a, R: ?Sized> {
+    Returned(&'a R),
+}
+
 /// An entry as the worker calls it: `target` is the address of the function.
-type Entry = unsafe fn(target: usize, args: &RawValue) -> Reply;
+type Entry = unsafe fn(target: usize, args: &RawValue) -> Answer;
 
 /// The code numbers of an entry and a function: computed once per `map`, shared by its chunks.
 #[derive(Debug, Clone, Copy)]
@@ -142,12 +175,27 @@ impl Code {
 
 impl Call {
     /// Runs the call in a worker (see the module docs).
-    pub(super) fn run(self) -> Reply {
+    pub(super) fn run(&self) -> Answer {
+        CallRef {
+            entry: self.entry,
+            target: self.target,
+            args: &self.args,
+        }
+        .run()
+    }
+}
+
+impl CallRef<'_> {
+    /// Runs the call in a worker (see the module docs).
+    pub(super) fn run(&self) -> Answer {
         let addresses = crate::sys::code_address(self.entry)
             .and_then(|entry| Ok((entry, crate::sys::code_address(self.target)?)));
         let (entry, target) = match addresses {
             Ok(addresses) => addresses,
-            Err(reason) => return Reply::Decode(format!("the task cannot be found: {reason}")),
+            Err(reason) => {
+                let reason = format!("the task cannot be found: {reason}");
+                return Answer::Failed(Reply::Decode(reason));
+            }
         };
         // SAFETY: `entry` is the number `Code::of` took, in a process of this tree (the same
         // executable or module), of a value of type `Entry` (`run_one`, `run_chunk` or `run_star_chunk`);
@@ -158,7 +206,7 @@ impl Call {
         // SAFETY: `Code::one` and `Code::chunk` pair each entry with a `fn(A) -> R` of the
         // same `A` and `R`, `Code::star_chunk` with an `Args::Fn<R>` of the same `Args` and
         // `R`, numbered in the same `Code`: `target` is that function here.
-        unsafe { entry(target, &self.args) }
+        unsafe { entry(target, self.args) }
     }
 }
 
@@ -189,7 +237,7 @@ impl Reply {
 /// # Safety
 ///
 /// `target` must be the address of a `fn(A) -> R` in this process.
-unsafe fn run_one<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Reply {
+unsafe fn run_one<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Answer {
     // SAFETY: the caller guarantees `target` is the address of a `fn(A) -> R`; function
     // pointers and `usize` have the same size.
     let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
@@ -199,7 +247,7 @@ unsafe fn run_one<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawVa
     };
     match child::catch_task(|| target(args)) {
         Ok(value) => encode(&value),
-        Err((message, location)) => Reply::Panicked { message, location },
+        Err((message, location)) => Answer::Failed(Reply::Panicked { message, location }),
     }
 }
 
@@ -208,7 +256,7 @@ unsafe fn run_one<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawVa
 /// # Safety
 ///
 /// `target` must be the address of a `fn(A) -> R` in this process.
-unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Reply {
+unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Answer {
     // SAFETY: as in `run_one`.
     let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
     let items = match serde_json::from_str::<Vec<A>>(args.get()) {
@@ -226,7 +274,7 @@ unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(target: usize, args: &Raw
 unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
     target: usize,
     args: &RawValue,
-) -> Reply {
+) -> Answer {
     // SAFETY: the caller guarantees `target` is the address of an `Args::Fn<R>`
     // (`Code::star_chunk` numbered it with this entry).
     let target = unsafe { Args::from_address::<R>(target) };
@@ -242,22 +290,24 @@ unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
 /// One catch per item rather than one around the whole loop: the same outcome (the chunk
 /// fails at its first panic), and the shape the optimised wasm32 build compiles (LLVM's
 /// WebAssembly back end crashes on a loop of indirect calls inside one catch).
-fn map_caught<T, R: Serialize>(items: Vec<T>, mut call: impl FnMut(T) -> R) -> Reply {
+fn map_caught<T, R: Serialize>(items: Vec<T>, mut call: impl FnMut(T) -> R) -> Answer {
     let mut values = Vec::with_capacity(items.len());
     for item in items {
         match child::catch_task(|| call(item)) {
             Ok(value) => values.push(value),
-            Err((message, location)) => return Reply::Panicked { message, location },
+            Err((message, location)) => {
+                return Answer::Failed(Reply::Panicked { message, location })
+            }
         }
     }
     encode(&values)
 }
 
-fn undecodable<A>(err: &serde_json::Error) -> Reply {
-    Reply::Decode(format!(
+fn undecodable<A>(err: &serde_json::Error) -> Answer {
+    Answer::Failed(Reply::Decode(format!(
         "the task's arguments do not deserialise as {}: {err}",
         type_name::<A>()
-    ))
+    )))
 }
 
 /// The error for arguments of type `T` that do not serialise.
@@ -268,12 +318,13 @@ fn unserialisable<T: ?Sized>(err: serde_json::Error) -> Error {
     ))
 }
 
-fn encode<R: Serialize + ?Sized>(value: &R) -> Reply {
-    match serde_json::value::to_raw_value(value) {
-        Ok(value) => Reply::Returned(value),
-        Err(err) => Reply::Encode(format!(
+/// The worker's `Done` message with `value`, or the error if it does not serialise.
+fn encode<R: Serialize + ?Sized>(value: &R) -> Answer {
+    match serde_json::to_vec(&DoneOut::Done(ReturnedOut::Returned(value))) {
+        Ok(message) => Answer::Returned(message),
+        Err(err) => Answer::Failed(Reply::Encode(format!(
             "the task's result ({}) does not serialise: {err}",
             type_name::<R>()
-        )),
+        ))),
     }
 }
