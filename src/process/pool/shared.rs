@@ -10,8 +10,6 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-#[cfg(doc)]
-use super::call::Code;
 use super::call::Reply;
 use crate::process::Process;
 use crate::sync::atomic::{AtomicU32, Ordering};
@@ -27,7 +25,8 @@ pub(super) type Finish = Box<dyn FnOnce(Result<Reply, Error>, &str) + Send>;
 
 /// A task waiting for a worker.
 pub(super) struct Job {
-    /// The message that asks a worker to run it, serialised ([`Code::message`]).
+    /// The message that asks a worker to run it, serialised
+    /// ([`Code::message`](super::call::Code::message)).
     pub(super) message: Vec<u8>,
     pub(super) start: Start,
     pub(super) finish: Finish,
