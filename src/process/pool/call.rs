@@ -5,7 +5,14 @@
 //! [`crate::sys::code_ref`] (numbers every process of the tree reads alike) and serialises the
 //! argument as JSON; the worker turns the numbers back into the entry and the function, and
 //! the entry deserialises the argument, calls the function under `catch_task` (a panic is the
-//! task's error, the worker goes on) and serialises the result. Every step that can fail is
+//! task's error, the worker goes on) and serialises the result.
+//!
+//! Each argument and result is serialised once, and parsed once: a task's message is written
+//! in the parent straight to the bytes its worker's pipe carries ([`Code::message`]), and the
+//! argument and the result travel in their messages as raw JSON text ([`RawValue`]), rather
+//! than parsed into a [`serde_json::Value`] and written out again on the way: the worker reads
+//! the argument where its message holds it ([`CallRef`]), and writes a result straight into
+//! its `Done` message ([`Answer::Returned`]). Every step that can fail is
 //! an error for that task only: an argument that does not serialise ([`Error::Encode`], in the
 //! parent, before anything is sent) or deserialise ([`Error::Decode`], in the worker), a
 //! result that does not serialise (`Encode`, in the worker) or deserialise (`Decode`, in the
@@ -21,25 +28,46 @@ use std::any::type_name;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::star::StarArgs;
+use super::worker::ToWorker;
 use crate::error::PanicReport;
 use crate::process::child;
 use crate::Error;
 
-/// What the worker calls: an entry, the function it calls, and the argument (JSON).
+/// What the worker calls: an entry, the function it calls, and the argument (JSON text).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Call {
     entry: u64,
     target: u64,
-    args: serde_json::Value,
+    args: Box<RawValue>,
+}
+
+/// A [`Call`] as the worker reads it from a task's message, the argument borrowed from the
+/// message.
+#[derive(Debug, Deserialize)]
+pub(super) struct CallRef<'a> {
+    entry: u64,
+    target: u64,
+    #[serde(borrow)]
+    args: &'a RawValue,
+}
+
+/// A [`Call`] as the parent writes it, the argument serialised straight into the message: the
+/// same fields, so the worker reads it as a `Call`.
+#[derive(Serialize)]
+struct Outgoing<'a, T: ?Sized> {
+    entry: u64,
+    target: u64,
+    args: &'a T,
 }
 
 /// How a call ended in the worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) enum Reply {
     /// The function returned this (serialised) value.
-    Returned(serde_json::Value),
+    Returned(Box<RawValue>),
     /// The function panicked.
     Panicked {
         message: String,
@@ -51,8 +79,30 @@ pub(super) enum Reply {
     Decode(String),
 }
 
+/// How a call ended in the worker, as it sends it.
+pub(super) enum Answer {
+    /// The function returned a value: the worker's `Done` message with the value, serialised
+    /// (the parent reads it as a `FromWorker::Done` of a [`Reply::Returned`]).
+    Returned(Vec<u8>),
+    /// Any other end.
+    Failed(Reply),
+}
+
+/// `FromWorker::Done(Reply::Returned(value))` as the worker writes it, the value serialised
+/// straight into the message: the same variants, so the parent reads it as that.
+#[derive(Serialize)]
+enum DoneOut<'a, R: ?Sized> {
+    Done(ReturnedOut<'a, R>),
+}
+
+/// [`Reply::Returned`] as [`DoneOut`] writes it.
+#[derive(Serialize)]
+enum ReturnedOut<'a, R: ?Sized> {
+    Returned(&'a R),
+}
+
 /// An entry as the worker calls it: `target` is the address of the function.
-type Entry = unsafe fn(target: usize, args: serde_json::Value) -> Reply;
+type Entry = unsafe fn(target: usize, args: &RawValue) -> Answer;
 
 /// The code numbers of an entry and a function: computed once per `map`, shared by its chunks.
 #[derive(Debug, Clone, Copy)]
@@ -102,28 +152,50 @@ impl Code {
 
     /// A call of this code with `args`: [`Error::Encode`] if they do not serialise.
     pub(super) fn call<T: Serialize + ?Sized>(self, args: &T) -> Result<Call, Error> {
-        let args = serde_json::to_value(args).map_err(|err| {
-            Error::Encode(format!(
-                "the task's arguments ({}) do not serialise: {err}",
-                type_name::<T>()
-            ))
-        })?;
+        let args = serde_json::value::to_raw_value(args).map_err(unserialisable::<T>)?;
         Ok(Call {
             entry: self.entry,
             target: self.target,
             args,
         })
     }
+
+    /// The message that asks a worker to run this code with `args` (a
+    /// [`ToWorker::Run`] of its [`Call`]), as the pipe carries it: [`Error::Encode`] if they
+    /// do not serialise.
+    pub(super) fn message<T: Serialize + ?Sized>(self, args: &T) -> Result<Vec<u8>, Error> {
+        let call = Outgoing {
+            entry: self.entry,
+            target: self.target,
+            args,
+        };
+        serde_json::to_vec(&ToWorker::Run(call)).map_err(unserialisable::<T>)
+    }
 }
 
 impl Call {
     /// Runs the call in a worker (see the module docs).
-    pub(super) fn run(self) -> Reply {
+    pub(super) fn run(&self) -> Answer {
+        CallRef {
+            entry: self.entry,
+            target: self.target,
+            args: &self.args,
+        }
+        .run()
+    }
+}
+
+impl CallRef<'_> {
+    /// Runs the call in a worker (see the module docs).
+    pub(super) fn run(&self) -> Answer {
         let addresses = crate::sys::code_address(self.entry)
             .and_then(|entry| Ok((entry, crate::sys::code_address(self.target)?)));
         let (entry, target) = match addresses {
             Ok(addresses) => addresses,
-            Err(reason) => return Reply::Decode(format!("the task cannot be found: {reason}")),
+            Err(reason) => {
+                let reason = format!("the task cannot be found: {reason}");
+                return Answer::Failed(Reply::Decode(reason));
+            }
         };
         // SAFETY: `entry` is the number `Code::of` took, in a process of this tree (the same
         // executable or module), of a value of type `Entry` (`run_one`, `run_chunk` or `run_star_chunk`);
@@ -142,7 +214,7 @@ impl Reply {
     /// The value a worker named `worker` sent back, deserialised, or the task's error.
     pub(super) fn decode<T: DeserializeOwned>(self, worker: &str) -> Result<T, Error> {
         match self {
-            Reply::Returned(value) => serde_json::from_value(value).map_err(|err| {
+            Reply::Returned(value) => serde_json::from_str(value.get()).map_err(|err| {
                 Error::Decode(format!(
                     "the result of a task run by worker '{worker}' does not deserialise as {}: \
                      {err}",
@@ -165,20 +237,17 @@ impl Reply {
 /// # Safety
 ///
 /// `target` must be the address of a `fn(A) -> R` in this process.
-unsafe fn run_one<A: DeserializeOwned, R: Serialize>(
-    target: usize,
-    args: serde_json::Value,
-) -> Reply {
+unsafe fn run_one<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Answer {
     // SAFETY: the caller guarantees `target` is the address of a `fn(A) -> R`; function
     // pointers and `usize` have the same size.
     let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
-    let args = match serde_json::from_value::<A>(args) {
+    let args = match serde_json::from_str::<A>(args.get()) {
         Ok(args) => args,
         Err(err) => return undecodable::<A>(&err),
     };
     match child::catch_task(|| target(args)) {
         Ok(value) => encode(&value),
-        Err((message, location)) => Reply::Panicked { message, location },
+        Err((message, location)) => Answer::Failed(Reply::Panicked { message, location }),
     }
 }
 
@@ -187,13 +256,10 @@ unsafe fn run_one<A: DeserializeOwned, R: Serialize>(
 /// # Safety
 ///
 /// `target` must be the address of a `fn(A) -> R` in this process.
-unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(
-    target: usize,
-    args: serde_json::Value,
-) -> Reply {
+unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(target: usize, args: &RawValue) -> Answer {
     // SAFETY: as in `run_one`.
     let target = unsafe { std::mem::transmute::<usize, fn(A) -> R>(target) };
-    let items = match serde_json::from_value::<Vec<A>>(args) {
+    let items = match serde_json::from_str::<Vec<A>>(args.get()) {
         Ok(items) => items,
         Err(err) => return undecodable::<A>(&err),
     };
@@ -207,12 +273,12 @@ unsafe fn run_chunk<A: DeserializeOwned, R: Serialize>(
 /// `target` must be the address of an `Args::Fn<R>` in this process.
 unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
     target: usize,
-    args: serde_json::Value,
-) -> Reply {
+    args: &RawValue,
+) -> Answer {
     // SAFETY: the caller guarantees `target` is the address of an `Args::Fn<R>`
     // (`Code::star_chunk` numbered it with this entry).
     let target = unsafe { Args::from_address::<R>(target) };
-    let items = match serde_json::from_value::<Vec<Args>>(args) {
+    let items = match serde_json::from_str::<Vec<Args>>(args.get()) {
         Ok(items) => items,
         Err(err) => return undecodable::<Args>(&err),
     };
@@ -224,30 +290,41 @@ unsafe fn run_star_chunk<Args: StarArgs + DeserializeOwned, R: Serialize>(
 /// One catch per item rather than one around the whole loop: the same outcome (the chunk
 /// fails at its first panic), and the shape the optimised wasm32 build compiles (LLVM's
 /// WebAssembly back end crashes on a loop of indirect calls inside one catch).
-fn map_caught<T, R: Serialize>(items: Vec<T>, mut call: impl FnMut(T) -> R) -> Reply {
+fn map_caught<T, R: Serialize>(items: Vec<T>, mut call: impl FnMut(T) -> R) -> Answer {
     let mut values = Vec::with_capacity(items.len());
     for item in items {
         match child::catch_task(|| call(item)) {
             Ok(value) => values.push(value),
-            Err((message, location)) => return Reply::Panicked { message, location },
+            Err((message, location)) => {
+                return Answer::Failed(Reply::Panicked { message, location })
+            }
         }
     }
     encode(&values)
 }
 
-fn undecodable<A>(err: &serde_json::Error) -> Reply {
-    Reply::Decode(format!(
+fn undecodable<A>(err: &serde_json::Error) -> Answer {
+    Answer::Failed(Reply::Decode(format!(
         "the task's arguments do not deserialise as {}: {err}",
         type_name::<A>()
+    )))
+}
+
+/// The error for arguments of type `T` that do not serialise.
+fn unserialisable<T: ?Sized>(err: serde_json::Error) -> Error {
+    Error::Encode(format!(
+        "the task's arguments ({}) do not serialise: {err}",
+        type_name::<T>()
     ))
 }
 
-fn encode<R: Serialize + ?Sized>(value: &R) -> Reply {
-    match serde_json::to_value(value) {
-        Ok(value) => Reply::Returned(value),
-        Err(err) => Reply::Encode(format!(
+/// The worker's `Done` message with `value`, or the error if it does not serialise.
+fn encode<R: Serialize + ?Sized>(value: &R) -> Answer {
+    match serde_json::to_vec(&DoneOut::Done(ReturnedOut::Returned(value))) {
+        Ok(message) => Answer::Returned(message),
+        Err(err) => Answer::Failed(Reply::Encode(format!(
             "the task's result ({}) does not serialise: {err}",
             type_name::<R>()
-        )),
+        ))),
     }
 }

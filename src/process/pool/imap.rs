@@ -47,8 +47,8 @@ where
         let Some(chunk) = next_chunk(&mut self.input, self.chunksize) else {
             return Fed::Exhausted;
         };
-        let call = match self.code.call(&chunk) {
-            Ok(call) => call,
+        let message = match self.code.message(&chunk) {
+            Ok(message) => message,
             Err(error) => {
                 delivery.finish(Err(error));
                 return Fed::More;
@@ -57,7 +57,7 @@ where
         let delivery = Arc::new(delivery);
         let starting = Arc::clone(&delivery);
         let job = Job {
-            call,
+            message,
             start: Box::new(move || starting.start()),
             finish: Box::new(move |outcome, worker| {
                 delivery.finish(outcome.and_then(|reply| reply.decode::<Vec<R>>(worker)));

@@ -446,8 +446,8 @@ impl Pool {
         let count = chunks.len();
         let mut batch = Vec::with_capacity(SUBMIT_BATCH.min(count));
         for (index, chunk) in chunks.iter().enumerate() {
-            let call = match code.call(chunk) {
-                Ok(call) => call,
+            let message = match code.message(chunk) {
+                Ok(message) => message,
                 Err(error) => {
                     gather.abandon(error.clone());
                     return Err(error);
@@ -456,7 +456,7 @@ impl Pool {
             let starting = Arc::clone(&gather);
             let finishing = Arc::clone(&gather);
             batch.push(Job {
-                call,
+                message,
                 start: Box::new(move || starting.start()),
                 finish: Box::new(move |outcome: Result<Reply, Error>, worker: &str| {
                     let outcome = outcome.and_then(|reply| reply.decode::<Vec<R>>(worker));
@@ -890,10 +890,10 @@ where
     R: Serialize + DeserializeOwned + Send + 'static,
 {
     shared.check_open(false)?;
-    let call = Code::one(f)?.call(&args)?;
+    let message = Code::one(f)?.message(&args)?;
     let cell = Completion::new();
     let job = Job {
-        call,
+        message,
         start: {
             let cell = Arc::clone(&cell);
             Box::new(move || cell.start())

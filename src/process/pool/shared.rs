@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::call::{Call, Reply};
+use super::call::Reply;
 use crate::process::Process;
 use crate::sync::atomic::{AtomicU32, Ordering};
 use crate::sync::{spin, Word};
@@ -25,7 +25,9 @@ pub(super) type Finish = Box<dyn FnOnce(Result<Reply, Error>, &str) + Send>;
 
 /// A task waiting for a worker.
 pub(super) struct Job {
-    pub(super) call: Call,
+    /// The message that asks a worker to run it, serialised
+    /// ([`Code::message`](super::call::Code::message)).
+    pub(super) message: Vec<u8>,
     pub(super) start: Start,
     pub(super) finish: Finish,
 }

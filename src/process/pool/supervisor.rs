@@ -254,21 +254,13 @@ fn serve(shared: &Shared, recipe: &Recipe, worker: &Worker) -> bool {
             if !(job.start)() {
                 continue;
             }
-            let message = match serde_json::to_vec(&ToWorker::Run(&job.call)) {
-                Ok(message) => message,
-                Err(err) => {
-                    let reason = Error::Encode(format!("the task message: {err}"));
-                    (job.finish)(Err(reason), worker.name());
-                    continue;
-                }
-            };
-            if !in_flight.is_empty() && message.len() > SMALL_MESSAGE {
+            if !in_flight.is_empty() && job.message.len() > SMALL_MESSAGE {
                 if let Err((jobs, reason)) = shared.requeue(vec![job]) {
                     jobs.into_iter().for_each(|job| job.cancel(reason.clone()));
                 }
                 break;
             }
-            let sending = worker.send_bytes(&message);
+            let sending = worker.send_bytes(&job.message);
             in_flight.push_back((job, Instant::now()));
             sent += 1;
             if sending.is_err() {

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::call::{Call, Reply};
+use super::call::{Answer, Call, CallRef, Reply};
 use crate::process::Connection;
 
 /// What the parent sends a worker (`C`: the call, which the parent sends by reference).
@@ -52,8 +52,7 @@ pub(super) fn work(start: WorkerStart) {
         Err(_) => false,
     };
     if let Some(initializer) = start.initializer {
-        let reply = initializer.run();
-        if !matches!(reply, Reply::Returned(_)) {
+        if let Answer::Failed(reply) = initializer.run() {
             send(&FromWorker::InitFailed(reply));
             return;
         }
@@ -62,12 +61,18 @@ pub(super) fn work(start: WorkerStart) {
         return;
     }
     while let Ok(bytes) = channel.recv_bytes() {
-        let reply = match serde_json::from_slice::<ToWorker<Call>>(&bytes) {
+        let answer = match serde_json::from_slice::<ToWorker<CallRef<'_>>>(&bytes) {
             Ok(ToWorker::Run(call)) => call.run(),
             Ok(ToWorker::Stop) => return,
-            Err(err) => Reply::Decode(format!("the task message is not valid: {err}")),
+            Err(err) => Answer::Failed(Reply::Decode(format!(
+                "the task message is not valid: {err}"
+            ))),
         };
-        if !send(&FromWorker::Done(reply)) {
+        let sent = match answer {
+            Answer::Returned(message) => channel.send_bytes(&message).is_ok(),
+            Answer::Failed(reply) => send(&FromWorker::Done(reply)),
+        };
+        if !sent {
             return;
         }
     }
