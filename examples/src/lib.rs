@@ -21,6 +21,7 @@
 //! | `cpu-speedup` | 001 | four CPU-bound sums, serial against an [`Executor`](amphi::thread::Executor) of four: equal results, both timings and the speed-up |
 //! | `process-cpu-speedup` | 001 | four larger CPU-bound sums, serial against four threads against four processes: equal results, the three timings and their ratios |
 //! | `manager` | 001 | three children append their pids to a [`Manager`](amphi::process::Manager)'s shared list and update a shared dict's counter: racy, then under a lock, then with the server-side `add` |
+//! | `manager-dict` | 003 | two children each write one key of a [`Manager`](amphi::process::Manager)'s shared dict; the parent prints `{'a': 1, 'b': 2}` |
 //! | `image-processing` | 001 | eight simulated image jobs, serial against [`ThreadPool::map`](amphi::ThreadPool::map) on four workers: equal results, both timings |
 //! | `four-processes` | 004 | four child [`Process`](amphi::process::Process)es say who they are: four distinct pids, none the parent's |
 //! | `daemon` | 004 | a daemonic process outlives a timed `join`, a non-daemonic one finishes, and the daemon ends with its parent |
@@ -36,6 +37,7 @@ mod family;
 mod four_processes;
 mod image_processing;
 mod manager;
+mod manager_dict;
 mod pipe_messages;
 mod pool_executor;
 mod pool_squares;
@@ -170,6 +172,11 @@ const EXAMPLES: &[Example] = &[
         name: "manager",
         summary: "three child processes append their pids to a Manager's shared list and update a shared dict's counter: racy, under a Lock, and with the server-side add",
         body: manager::run,
+    },
+    Example {
+        name: "manager-dict",
+        summary: "two child processes each write one key of a Manager's shared dict, and the parent prints it",
+        body: manager_dict::run,
     },
 ];
 

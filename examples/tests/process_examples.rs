@@ -63,4 +63,9 @@ conformance! {
             report.output
         );
     }
+
+    fn manager_dict() {
+        let report = run_ok("manager-dict", 2);
+        assert_eq!(report.output, ["{'a': 1, 'b': 2}"], "{:#?}", report.output);
+    }
 }

@@ -179,6 +179,19 @@ test('?run=manager runs a manager process worker and three children from the pag
   });
 });
 
+test('?run=manager-dict runs seed 003\'s manager dict from the page', async () => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
+    await page.goto(new URL('?run=manager-dict', url).href);
+    const status = await waitForRunEnd(page);
+    const report = await readReport(page);
+    assert.equal(status, 'done', `the run failed: ${JSON.stringify(report, null, 2)}`);
+    assert.equal(report.example, 'manager-dict', JSON.stringify(report));
+    assert.equal(report.ok, true, `the report is not ok: ${JSON.stringify(report, null, 2)}`);
+    assert.deepEqual(report.output, ["{'a': 1, 'b': 2}"], JSON.stringify(report));
+    assert.deepEqual(pageErrors, [], `page errors:\n${describeErrors(pageErrors)}`);
+  });
+});
+
 test('?run=early-stop terminates a looping process worker from the page', async () => {
   await withPage({}, async ({ url, page, pageErrors }) => {
     await page.goto(new URL('?run=early-stop', url).href);
