@@ -79,8 +79,8 @@ pub use dict::{DictProxy, ProxyIter};
 pub use list::ListProxy;
 pub use namespace::{NamespaceProxy, ValueProxy};
 pub use protocol::ManagerStats;
-use protocol::{Kind, Request};
-use proxy::{decode, encode, remote_calls, Remote};
+use protocol::Request;
+use proxy::Remote;
 use rings::{RingAddress, ServerStart};
 pub use socket::SocketManager;
 
@@ -206,64 +206,10 @@ impl Manager {
     }
 
     fn proxy(&self, reply: Value) -> Result<Arc<Remote>, Error> {
-        Ok(Arc::new(Remote {
-            session: Arc::clone(&self.inner.session),
-            id: decode(reply)?,
-        }))
+        Remote::created(&self.inner.session, reply)
     }
 
-    remote_calls! {
-        /// A new, empty dict (Python's `manager.dict()`).
-        fn dict, dict_timeout, dict_async[K, V](&self) -> DictProxy<K, V> {
-            request: Request::Create { kind: Kind::Dict, init: Value::Null },
-            reply: |reply| self.proxy(reply).map(DictProxy::from_remote)
-        }
-
-        /// A new dict holding `entries` (Python's `manager.dict(pairs)`).
-        fn dict_from, dict_from_timeout, dict_from_async[K: Serialize, V: Serialize](
-            &self,
-            entries: &[(K, V)]
-        ) -> DictProxy<K, V> {
-            request: Request::Create {
-                kind: Kind::Dict,
-                init: entries
-                    .iter()
-                    .map(|(key, value)| Ok(Value::Array(vec![encode(key)?, encode(value)?])))
-                    .collect::<Result<Value, Error>>()?,
-            },
-            reply: |reply| self.proxy(reply).map(DictProxy::from_remote)
-        }
-
-        /// A new, empty list (Python's `manager.list()`).
-        fn list, list_timeout, list_async[T](&self) -> ListProxy<T> {
-            request: Request::Create { kind: Kind::List, init: Value::Null },
-            reply: |reply| self.proxy(reply).map(ListProxy::from_remote)
-        }
-
-        /// A new list holding `items` (Python's `manager.list(items)`).
-        fn list_from, list_from_timeout, list_from_async[T: Serialize](&self, items: &[T]) -> ListProxy<T> {
-            request: Request::Create { kind: Kind::List, init: encode(items)? },
-            reply: |reply| self.proxy(reply).map(ListProxy::from_remote)
-        }
-
-        /// A new namespace with no attributes (Python's `manager.Namespace()`).
-        fn namespace, namespace_timeout, namespace_async(&self) -> NamespaceProxy {
-            request: Request::Create { kind: Kind::Namespace, init: Value::Null },
-            reply: |reply| self.proxy(reply).map(NamespaceProxy::from_remote)
-        }
-
-        /// A new value holding `initial` (Python's `manager.Value(typecode, value)`).
-        fn value, value_timeout, value_async[T: Serialize + DeserializeOwned](&self, initial: T) -> ValueProxy<T> {
-            request: Request::Create { kind: Kind::Value, init: encode(&initial)? },
-            reply: |reply| self.proxy(reply).map(ValueProxy::from_remote)
-        }
-
-        /// The server's numbers: the objects alive and the clients it knows.
-        fn stats, stats_timeout, stats_async(&self) -> ManagerStats {
-            request: Request::Stats,
-            reply: |reply| decode(reply)
-        }
-    }
+    proxy::object_constructors!();
 
     /// Stops the server and waits for it to end (killing it if it has not ended within 5 s).
     /// Every proxy call then fails with [`Error::ManagerGone`]. Stopping a manager that is

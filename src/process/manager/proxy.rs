@@ -136,3 +136,103 @@ macro_rules! remote_calls {
 }
 
 pub(crate) use remote_calls;
+
+/// The calls that create a served object and return its proxy, in their three forms
+/// ([`remote_calls`]): `dict`, `dict_from`, `list`, `list_from`, `namespace`, `value`, and
+/// `stats`. Written once for every kind of manager handle (`Manager` in the process tree,
+/// `SocketManager` over a socket); the type must have `session(&self) -> &Session` and
+/// `proxy(&self, reply) -> Result<Arc<Remote>, Error>`.
+macro_rules! object_constructors {
+    () => {
+        $crate::process::manager::proxy::remote_calls! {
+            /// A new, empty dict (Python's `manager.dict()`).
+            fn dict, dict_timeout, dict_async[K, V](&self) -> $crate::process::DictProxy<K, V> {
+                request: $crate::process::manager::protocol::Request::Create {
+                    kind: $crate::process::manager::protocol::Kind::Dict,
+                    init: serde_json::Value::Null,
+                },
+                reply: |reply| self.proxy(reply).map($crate::process::DictProxy::from_remote)
+            }
+
+            /// A new dict holding `entries` (Python's `manager.dict(pairs)`).
+            fn dict_from, dict_from_timeout, dict_from_async[K: serde::Serialize, V: serde::Serialize](
+                &self,
+                entries: &[(K, V)]
+            ) -> $crate::process::DictProxy<K, V> {
+                request: $crate::process::manager::protocol::Request::Create {
+                    kind: $crate::process::manager::protocol::Kind::Dict,
+                    init: entries
+                        .iter()
+                        .map(|(key, value)| {
+                            Ok(serde_json::Value::Array(vec![
+                                $crate::process::manager::proxy::encode(key)?,
+                                $crate::process::manager::proxy::encode(value)?,
+                            ]))
+                        })
+                        .collect::<Result<serde_json::Value, $crate::Error>>()?,
+                },
+                reply: |reply| self.proxy(reply).map($crate::process::DictProxy::from_remote)
+            }
+
+            /// A new, empty list (Python's `manager.list()`).
+            fn list, list_timeout, list_async[T](&self) -> $crate::process::ListProxy<T> {
+                request: $crate::process::manager::protocol::Request::Create {
+                    kind: $crate::process::manager::protocol::Kind::List,
+                    init: serde_json::Value::Null,
+                },
+                reply: |reply| self.proxy(reply).map($crate::process::ListProxy::from_remote)
+            }
+
+            /// A new list holding `items` (Python's `manager.list(items)`).
+            fn list_from, list_from_timeout, list_from_async[T: serde::Serialize](
+                &self,
+                items: &[T]
+            ) -> $crate::process::ListProxy<T> {
+                request: $crate::process::manager::protocol::Request::Create {
+                    kind: $crate::process::manager::protocol::Kind::List,
+                    init: $crate::process::manager::proxy::encode(items)?,
+                },
+                reply: |reply| self.proxy(reply).map($crate::process::ListProxy::from_remote)
+            }
+
+            /// A new namespace with no attributes (Python's `manager.Namespace()`).
+            fn namespace, namespace_timeout, namespace_async(&self) -> $crate::process::NamespaceProxy {
+                request: $crate::process::manager::protocol::Request::Create {
+                    kind: $crate::process::manager::protocol::Kind::Namespace,
+                    init: serde_json::Value::Null,
+                },
+                reply: |reply| self.proxy(reply).map($crate::process::NamespaceProxy::from_remote)
+            }
+
+            /// A new value holding `initial` (Python's `manager.Value(typecode, value)`).
+            fn value, value_timeout, value_async[T: serde::Serialize + serde::de::DeserializeOwned](
+                &self,
+                initial: T
+            ) -> $crate::process::ValueProxy<T> {
+                request: $crate::process::manager::protocol::Request::Create {
+                    kind: $crate::process::manager::protocol::Kind::Value,
+                    init: $crate::process::manager::proxy::encode(&initial)?,
+                },
+                reply: |reply| self.proxy(reply).map($crate::process::ValueProxy::from_remote)
+            }
+
+            /// The server's numbers: the objects alive and the clients (connections) it knows.
+            fn stats, stats_timeout, stats_async(&self) -> $crate::process::ManagerStats {
+                request: $crate::process::manager::protocol::Request::Stats,
+                reply: |reply| $crate::process::manager::proxy::decode(reply)
+            }
+        }
+    };
+}
+
+pub(crate) use object_constructors;
+
+impl Remote {
+    /// The proxy's handle on the object a `Create` request's `reply` names.
+    pub(crate) fn created(session: &Arc<Session>, reply: Value) -> Result<Arc<Remote>, Error> {
+        Ok(Arc::new(Remote {
+            session: Arc::clone(session),
+            id: decode(reply)?,
+        }))
+    }
+}

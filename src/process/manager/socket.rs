@@ -48,15 +48,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::channel::{Address, Channel, Session};
-use super::protocol::{Kind, ManagerStats, Request};
-use super::proxy::{decode, encode, remote_calls, Remote};
+use super::protocol::Request;
+use super::proxy::Remote;
 use super::state::{ClientId, State};
-use super::{DictProxy, ListProxy, Manager, NamespaceProxy, ValueProxy};
+use super::Manager;
 use crate::process::connection::{
     Address as SocketAddress, AuthKey, Client, Listener, PendingConnection, SocketConnection,
 };
@@ -484,10 +482,7 @@ impl SocketManager {
     }
 
     fn proxy(&self, reply: Value) -> Result<Arc<Remote>, Error> {
-        Ok(Arc::new(Remote {
-            session: Arc::clone(&self.inner.session),
-            id: decode(reply)?,
-        }))
+        Remote::created(&self.inner.session, reply)
     }
 
     /// The manager's address: the one to give clients (with the port the system chose, for a
@@ -505,58 +500,7 @@ impl SocketManager {
             .is_some_and(|serving| !serving.stopped.is_set())
     }
 
-    remote_calls! {
-        /// A new, empty dict (Python's `manager.dict()`).
-        fn dict, dict_timeout, dict_async[K, V](&self) -> DictProxy<K, V> {
-            request: Request::Create { kind: Kind::Dict, init: Value::Null },
-            reply: |reply| self.proxy(reply).map(DictProxy::from_remote)
-        }
-
-        /// A new dict holding `entries` (Python's `manager.dict(pairs)`).
-        fn dict_from, dict_from_timeout, dict_from_async[K: Serialize, V: Serialize](
-            &self,
-            entries: &[(K, V)]
-        ) -> DictProxy<K, V> {
-            request: Request::Create {
-                kind: Kind::Dict,
-                init: entries
-                    .iter()
-                    .map(|(key, value)| Ok(Value::Array(vec![encode(key)?, encode(value)?])))
-                    .collect::<Result<Value, Error>>()?,
-            },
-            reply: |reply| self.proxy(reply).map(DictProxy::from_remote)
-        }
-
-        /// A new, empty list (Python's `manager.list()`).
-        fn list, list_timeout, list_async[T](&self) -> ListProxy<T> {
-            request: Request::Create { kind: Kind::List, init: Value::Null },
-            reply: |reply| self.proxy(reply).map(ListProxy::from_remote)
-        }
-
-        /// A new list holding `items` (Python's `manager.list(items)`).
-        fn list_from, list_from_timeout, list_from_async[T: Serialize](&self, items: &[T]) -> ListProxy<T> {
-            request: Request::Create { kind: Kind::List, init: encode(items)? },
-            reply: |reply| self.proxy(reply).map(ListProxy::from_remote)
-        }
-
-        /// A new namespace with no attributes (Python's `manager.Namespace()`).
-        fn namespace, namespace_timeout, namespace_async(&self) -> NamespaceProxy {
-            request: Request::Create { kind: Kind::Namespace, init: Value::Null },
-            reply: |reply| self.proxy(reply).map(NamespaceProxy::from_remote)
-        }
-
-        /// A new value holding `initial` (Python's `manager.Value(typecode, value)`).
-        fn value, value_timeout, value_async[T: Serialize + DeserializeOwned](&self, initial: T) -> ValueProxy<T> {
-            request: Request::Create { kind: Kind::Value, init: encode(&initial)? },
-            reply: |reply| self.proxy(reply).map(ValueProxy::from_remote)
-        }
-
-        /// The server's numbers: the objects alive and the clients (connections) it knows.
-        fn stats, stats_timeout, stats_async(&self) -> ManagerStats {
-            request: Request::Stats,
-            reply: |reply| decode(reply)
-        }
-    }
+    super::proxy::object_constructors!();
 
     /// Stops the server, from any client (Python's `manager.shutdown()`; the standalone
     /// `amphi manager serve` ends too). Every proxy call then fails with
