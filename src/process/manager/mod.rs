@@ -55,8 +55,10 @@ mod objects;
 mod protocol;
 mod proxy;
 mod rings;
+mod served;
 mod socket;
 mod state;
+mod sync_proxy;
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -83,6 +85,10 @@ use protocol::Request;
 use proxy::Remote;
 use rings::{RingAddress, ServerStart};
 pub use socket::SocketManager;
+pub use sync_proxy::{
+    BarrierProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockProxy, QueueProxy,
+    RLockProxy, SemaphoreProxy,
+};
 
 /// How long [`Manager::shutdown`] waits for the server to end before it kills it.
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(5);

@@ -327,8 +327,14 @@ fn serve_connection(serving: &Serving, pending: PendingConnection) {
         open.push(Arc::clone(&connection));
     }
     let mut request = Vec::new();
+    // A connection carries one call at a time: while a call waits, anything readable is the
+    // end of the stream, so its client is gone (see `served`).
+    let alive = || !connection.is_closed() && matches!(connection.poll(Duration::ZERO), Ok(false));
     while connection.recv_bytes_into_vec(&mut request).is_ok() {
-        if let Some(reply) = serving.state.dispatch(client, &request) {
+        if let Some(reply) = serving
+            .state
+            .dispatch_waiting(client, &request, Some(&alive))
+        {
             if connection.send_bytes(&reply).is_err() {
                 break;
             }
@@ -477,11 +483,11 @@ impl Manager {
 }
 
 impl SocketManager {
-    fn session(&self) -> &Session {
+    pub(super) fn session(&self) -> &Session {
         &self.inner.session
     }
 
-    fn proxy(&self, reply: Value) -> Result<Arc<Remote>, Error> {
+    pub(super) fn proxy(&self, reply: Value) -> Result<Arc<Remote>, Error> {
         Remote::created(&self.inner.session, reply)
     }
 
