@@ -45,7 +45,10 @@
 //!   [`Manager::connect`] return a [`SocketManager`]; an `Address` variant, a `Channel` over
 //!   an authenticated socket (the client side), and a serving thread per connection that
 //!   calls `State::dispatch` with the connection's client id and `State::client_gone` when
-//!   the connection ends (the server side).
+//!   the connection ends (the server side);
+//! - `served`: a socket manager's synchronisation objects, each in a module of its own, whose
+//!   calls may wait in the serving thread of the caller's connection; `sync_proxy`: their
+//!   proxies ([`LockProxy`], [`QueueProxy`], ...), which call over a connection per thread.
 
 mod channel;
 mod dict;
