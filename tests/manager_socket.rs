@@ -801,6 +801,59 @@ fn a_dead_client_gives_back_what_it_held() {
     });
 }
 
+/// Waits at `barrier` until it is killed.
+fn wait_at_barrier_until_killed(barrier: BarrierProxy) {
+    let _ = barrier.wait();
+    unreachable!("the other party never comes: this process is killed first");
+}
+
+#[test]
+fn a_timed_out_call_leaves_nothing_behind_and_a_vanished_party_breaks_the_barrier() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&unix_address("leftovers"), &key).unwrap();
+        let lock = server.lock().unwrap();
+        lock.acquire().unwrap();
+        let late = {
+            let lock = lock.clone();
+            amphi::Thread::spawn(move || {
+                let outcome = lock.acquire_timeout(Duration::from_millis(50));
+                // The thread lives on, its connection open, after its acquire gave up.
+                amphi::thread::sleep(Duration::from_millis(300)).unwrap();
+                outcome
+            })
+            .unwrap()
+        };
+        amphi::thread::sleep(Duration::from_millis(100)).unwrap();
+        lock.release().unwrap();
+        amphi::thread::sleep(Duration::from_millis(100)).unwrap();
+        assert!(
+            !lock.locked().unwrap(),
+            "the timed-out acquire took nothing"
+        );
+        assert_eq!(late.join_timeout(PATIENCE).unwrap(), Err(Error::Timeout));
+
+        // A thread that ends gives back the permits it took.
+        let permits = server.semaphore(1).unwrap();
+        let taker = {
+            let permits = permits.clone();
+            amphi::Thread::spawn(move || permits.acquire()).unwrap()
+        };
+        taker.join_timeout(PATIENCE).unwrap().unwrap();
+        permits.acquire_timeout(PATIENCE).unwrap();
+
+        let barrier = server.barrier(2).unwrap();
+        let party = Process::new(wait_at_barrier_until_killed, barrier.clone());
+        party.start().unwrap();
+        common::wait_for("the party to wait", || barrier.n_waiting().unwrap() == 1);
+        party.kill().unwrap();
+        assert!(party.join_timeout(PATIENCE).is_err());
+        common::wait_for("the barrier to break", || barrier.broken().unwrap());
+        assert_eq!(barrier.wait(), Err(Error::BrokenBarrier));
+        server.shutdown().unwrap();
+    });
+}
+
 /// What each blocked call of [`a_killed_server_fails_every_blocked_call`] returned.
 fn blocked_call<F>(call: F) -> amphi::Thread<Error>
 where

@@ -177,6 +177,8 @@ pub(crate) enum SyncCall {
     Waiting,
     /// A joinable queue's unfinished tasks.
     Unfinished,
+    /// Whether a bounded queue has no room.
+    Full,
     /// Puts `item` in the queue, waiting for room until the timeout.
     Put { item: Value },
     /// Takes the next item, waiting for one until the timeout.

@@ -706,6 +706,18 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
             request: self.sync(SyncCall::Count),
             reply: |reply| decode(reply)
         }
+
+        /// Whether the queue holds no item.
+        fn empty, empty_timeout, empty_async(&self) -> bool {
+            request: self.sync(SyncCall::Waiting),
+            reply: |reply| decode::<usize>(reply).map(|items| items == 0)
+        }
+
+        /// Whether a bounded queue has no room.
+        fn full, full_timeout, full_async(&self) -> bool {
+            request: self.sync(SyncCall::Full),
+            reply: |reply| decode(reply)
+        }
     }
 
     /// Puts `item` if there is room now; [`Error::Full`] otherwise.
@@ -728,17 +740,6 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
             Err(Error::Timeout) => Err(Error::Empty),
             outcome => outcome.and_then(decode),
         }
-    }
-
-    /// Whether the queue holds no item.
-    pub fn empty(&self) -> Result<bool, Error> {
-        Ok(self.qsize()? == 0)
-    }
-
-    /// Whether a bounded queue has no room.
-    pub fn full(&self) -> Result<bool, Error> {
-        let maxsize = self.maxsize()?;
-        Ok(maxsize > 0 && self.qsize()? >= maxsize)
     }
 }
 

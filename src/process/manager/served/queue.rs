@@ -16,13 +16,13 @@ use crate::process::manager::protocol::{Refusal, Reply, SyncCall};
 struct Items {
     items: VecDeque<Value>,
     maxsize: usize,
-    joinable: bool,
     unfinished: usize,
 }
 
 /// A served queue.
 pub(crate) struct ServedQueue {
     monitor: Monitor<Items>,
+    joinable: bool,
 }
 
 impl ServedQueue {
@@ -31,14 +31,14 @@ impl ServedQueue {
             monitor: Monitor::new(Items {
                 items: VecDeque::new(),
                 maxsize,
-                joinable,
                 unfinished: 0,
             }),
+            joinable,
         }
     }
 
     pub(super) fn call(&self, call: SyncCall, wait: &Wait<'_>) -> Reply {
-        let joinable = self.monitor.update(|items| items.joinable)?;
+        let joinable = self.joinable;
         match call {
             SyncCall::Put { item } => {
                 let mut item = Some(item);
@@ -61,6 +61,9 @@ impl ServedQueue {
             ),
             SyncCall::Waiting => self.monitor.update(|items| Value::from(items.items.len())),
             SyncCall::Count => self.monitor.update(|items| Value::from(items.maxsize)),
+            SyncCall::Full => self.monitor.update(|items| {
+                Value::from(items.maxsize > 0 && items.items.len() >= items.maxsize)
+            }),
             SyncCall::TaskDone if joinable => self.monitor.update(|items| {
                 if items.unfinished == 0 {
                     return Err(Refusal::TooManyTaskDone);
