@@ -24,6 +24,9 @@
 //! An `_async` call holds its thread's connection until it answers: a thread's calls on one
 //! manager's synchronisation objects run one after another, so a thread that awaits an
 //! acquire must not expect a release it makes meanwhile (from another future) to go first.
+//! Dropping an `_async` call's future does not cancel the call, which completes in the
+//! server: an abandoned acquire still takes the lock, for the thread's connection (whose end
+//! gives it back), so await what you start.
 
 use std::cell::RefCell;
 use std::fmt;
