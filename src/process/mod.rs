@@ -145,6 +145,8 @@ pub use manager::{
     ValueProxy,
 };
 pub use pipe::{Connection, Pipe};
+#[cfg(feature = "redis")]
+pub use pool::{redis_worker, start_redis_worker, RedisBuilder, WorkerOptions};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder, StarArgs};
 pub use process::Process;
 pub use queue::Queue;
