@@ -434,3 +434,34 @@ fn pid_or_square(n: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(10));
     n * n
 }
+
+#[test]
+fn a_program_started_with_amphi_redis_worker_serves_instead_of_main() {
+    watched(|| {
+        let server = RedisServer::start();
+        // This test binary itself, in worker mode: its `main` (the test harness) never runs.
+        let mut worker = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("AMPHI_REDIS_WORKER", server.url())
+            .env("AMPHI_REDIS_POOL", "by-environment")
+            .arg("--list")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pool = RedisBuilder::new(server.url())
+            .pool("by-environment")
+            .size(1)
+            .build_pool()
+            .unwrap();
+        let result = pool.apply_async(pid_after, 0).unwrap();
+        assert_eq!(result.get_timeout(PATIENCE).unwrap(), worker.id());
+        let _ = worker.kill();
+        let output = worker.wait_with_output().unwrap();
+        assert!(
+            output.stdout.is_empty(),
+            "the test harness ran: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    });
+}
