@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every test: lints; native (unit, conformance, doc, the CLI as a
-# process); loom models of the state machines; Miri on the native thread suites; the browser
-# (wasm-pack test in headless Chromium, in workers and on the main thread); and end to end (the
+# process; the CLI enables amphi's `redis` feature, so `cargo test --workspace` also runs the
+# pools over Redis against a redis-server each test starts); loom models of the state
+# machines; Miri on the native thread suites; the browser (wasm-pack test in headless Chromium, in workers and on the main thread); and end to end (the
 # page served by `npm start`, a Vite build of the package, and the template crate of
 # templates/web-app/ built with plain wasm-pack, as plain files, with Vite and with webpack,
 # driven by Playwright in Chromium).

@@ -188,7 +188,9 @@ mod native {
     struct Server {
         url: String,
         origin: &'static str,
-        started: Option<(Child, PathBuf)>,
+        /// The server started here, the guard that kills it if this process ends without
+        /// dropping it (a `sh` loop watching this process), and its directory.
+        started: Option<(Child, Option<Child>, PathBuf)>,
     }
 
     impl Server {
@@ -231,10 +233,22 @@ mod native {
                          apt-get install redis-server) ({err})"
                     ))
                 })?;
+            let guard = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -9 {}",
+                    std::process::id(),
+                    child.id()
+                ))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok();
             let server = Server {
                 url: format!("redis+unix://{}", socket.display()),
                 origin: "a redis-server started for this run",
-                started: Some((child, dir)),
+                started: Some((child, guard, dir)),
             };
             let started = Instant::now();
             while RedisBuilder::new(&server.url).size(1).build_pool().is_err() {
@@ -252,7 +266,11 @@ mod native {
 
     impl Drop for Server {
         fn drop(&mut self) {
-            if let Some((mut child, dir)) = self.started.take() {
+            if let Some((mut child, guard, dir)) = self.started.take() {
+                if let Some(mut guard) = guard {
+                    let _ = guard.kill();
+                    let _ = guard.wait();
+                }
                 let _ = child.kill();
                 let _ = child.wait();
                 let _ = std::fs::remove_dir_all(dir);

@@ -1,7 +1,9 @@
 //! A real `redis-server` for the tests of the pools over Redis: started on a Unix socket in a
 //! temporary directory of its own, with persistence off, ready once it answers `PING`, and
 //! killed by its pid (and its directory removed) when dropped. `restart` kills it and starts
-//! a fresh one on the same socket, as a server restarted without persistence.
+//! a fresh one on the same socket, as a server restarted without persistence. A guard (a `sh`
+//! loop) kills the server within a second if this process ends without dropping it (a test
+//! that hung past its watchdog, a killed run), so no server outlives the tests.
 
 #![allow(dead_code)]
 
@@ -17,6 +19,7 @@ const START_PATIENCE: Duration = Duration::from_secs(20);
 /// A running `redis-server` (see the module docs).
 pub(crate) struct RedisServer {
     child: Option<Child>,
+    guard: Option<Child>,
     dir: PathBuf,
 }
 
@@ -28,7 +31,11 @@ impl RedisServer {
             std::env::temp_dir().join(format!("amphi-redis-{}-{}", std::process::id(), unique()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the server's directory");
-        let mut server = RedisServer { child: None, dir };
+        let mut server = RedisServer {
+            child: None,
+            guard: None,
+            dir,
+        };
         server.launch();
         server
     }
@@ -45,6 +52,10 @@ impl RedisServer {
 
     /// Kills the server (SIGKILL) and waits for it to end.
     pub(crate) fn kill(&mut self) {
+        if let Some(mut guard) = self.guard.take() {
+            let _ = guard.kill();
+            let _ = guard.wait();
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -83,7 +94,20 @@ impl RedisServer {
                      redis-server; scripts/setup.sh does)"
                 )
             });
+        let guard = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -9 {}",
+                std::process::id(),
+                child.id()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok();
         self.child = Some(child);
+        self.guard = guard;
         let started = Instant::now();
         while !ping(&socket) {
             if started.elapsed() > START_PATIENCE {
