@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every test: lints; native (unit, conformance, doc, the CLI as a
-# process; the CLI enables amphi's `redis` feature, so `cargo test --workspace` also runs the
-# pools over Redis against a redis-server each test starts); loom models of the state
-# machines; Miri on the native thread suites; the browser (wasm-pack test in headless Chromium, in workers and on the main thread); and end to end (the
+# process); loom models of the state machines; Miri on the native thread suites; the browser
+# (wasm-pack test in headless Chromium, in workers and on the main thread); and end to end (the
 # page served by `npm start`, a Vite build of the package, and the template crate of
 # templates/web-app/ built with plain wasm-pack, as plain files, with Vite and with webpack,
 # driven by Playwright in Chromium).
@@ -15,6 +14,8 @@ section "lint: rustfmt and clippy, native and wasm"
 bash scripts/lint.sh
 
 section "native: cargo test --workspace"
+# The CLI enables amphi's `redis` feature, so this also tests the pools over Redis (each test
+# starts its own redis-server, which setup.sh installs).
 cargo test --workspace
 
 section "loom: every interleaving of the primitives' state machines"
