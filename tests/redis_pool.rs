@@ -7,7 +7,8 @@
 //! `Error::PoisonTask`; a task from another build refused with `Error::WrongBuild`; the
 //! server killed and restarted mid-run (the client fails every waiting task with
 //! `Error::Redis` at once and is broken, a new client works on the same workers once the
-//! server is back); and workers killed at random instants (every result arrives once, right).
+//! server is back); workers killed at random instants (every result arrives once, right); a
+//! result stream that expires and answered tasks deleted; worker mode by `AMPHI_REDIS_WORKER`.
 //! Every test runs under a watchdog, every wait has a timeout.
 
 #![cfg(feature = "redis")]
@@ -463,5 +464,64 @@ fn a_program_started_with_amphi_redis_worker_serves_instead_of_main() {
             "the test harness ran: {}",
             String::from_utf8_lossy(&output.stdout)
         );
+    });
+}
+
+/// Runs `redis-cli` on `server` with `args`; its output, trimmed.
+fn redis_cli(server: &RedisServer, args: &[&str]) -> String {
+    let output = std::process::Command::new("redis-cli")
+        .arg("-s")
+        .arg(server.socket())
+        .args(args)
+        .output()
+        .expect("redis-cli runs (it comes with redis-server)");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn results_expire_and_acknowledged_tasks_are_deleted() {
+    watched(|| {
+        let server = RedisServer::start();
+        let started = workers(&server, "expiry", 2, options());
+        let pool = RedisBuilder::new(server.url())
+            .pool("expiry")
+            .result_ttl(Duration::from_secs(2))
+            .build_pool()
+            .unwrap();
+        assert_eq!(pool.map_chunked(0..20u64, sqr, 1).unwrap().len(), 20);
+        let streams = redis_cli(&server, &["--scan", "--pattern", "amphi:expiry:results:*"]);
+        let stream = streams
+            .lines()
+            .next()
+            .expect("the client's result stream exists");
+        let ttl: i64 = redis_cli(&server, &["PTTL", stream]).parse().unwrap();
+        assert!(
+            ttl > 0 && ttl <= 2000,
+            "the result stream expires: PTTL {ttl}"
+        );
+        assert_eq!(
+            redis_cli(&server, &["XLEN", "amphi:expiry:tasks"]),
+            "0",
+            "answered tasks are deleted from the task stream"
+        );
+        // A client that reads nothing more leaves nothing once the expiry has passed.
+        let since = Instant::now();
+        while redis_cli(&server, &["EXISTS", stream]) != "0" {
+            assert!(
+                since.elapsed() < PATIENCE,
+                "the result stream never expired"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // A client that ends deletes its stream at once.
+        assert_eq!(pool.apply(sqr, 4).unwrap(), 16);
+        pool.close();
+        pool.join_timeout(PATIENCE).unwrap();
+        assert_eq!(
+            redis_cli(&server, &["--scan", "--pattern", "amphi:expiry:results:*"]),
+            "",
+            "a client that ended left its result stream"
+        );
+        stop(&started);
     });
 }
