@@ -355,10 +355,7 @@ impl Serving {
             }
             match self.turn() {
                 Ok(count) => answered += count,
-                Err(err) if self.options.stopped() => {
-                    let _ = err;
-                    return Ok(());
-                }
+                Err(_) if self.options.stopped() => return Ok(()),
                 Err(err) => self.reconnect(&err)?,
             }
         }
