@@ -9,8 +9,9 @@
 #      the browser page also runs amphi's process Pool next to the thread pools;
 #      then benches/process.rs, benches/process_queue.rs and benches/process_pool.rs once each
 #      (processes, process queues and pipes, the process Pool and Executor, against Python's
-#      multiprocessing and ProcessPoolExecutor, which each benchmark runs itself), and the
-#      CPU-bound speed-up of the thread pool against rayon on 1, 2, 4, ... workers up to the
+#      multiprocessing and ProcessPoolExecutor, which each benchmark runs itself), the
+#      process pools over Redis (benches/redis_pool.rs, against the local pool and a plain Python
+#      XREADGROUP worker), and the CPU-bound speed-up of the thread pool against rayon on 1, 2, 4, ... workers up to the
 #      cores (bench-pool/benches/cpu_speedup.rs);
 #   3. a Markdown summary of amphi's figures, the peers' and the ratios (scripts/bench-report.mjs).
 # Both kinds run AMPHI_BENCH_ROUNDS times (default 3; each round is kept under
@@ -62,6 +63,9 @@ cargo bench -q --bench process_queue | tee "$runs/process_queue.txt"
 section "process pool: amphi::process::Pool and Executor against Python's Pool and ProcessPoolExecutor"
 cargo bench -q --bench process_pool | tee "$runs/process_pool.txt"
 report_args+=(--process-pool "$runs/process_pool.txt")
+
+section "process pools over Redis: amphi::process::Pool::connect against the local Pool and a plain Python XREADGROUP worker"
+cargo bench -q --features redis --bench redis_pool | tee "$runs/redis_pool.txt"
 
 section "thread pool: CPU-bound speed-up on 1..N workers against rayon"
 cargo bench -q -p amphi-bench-pool --bench cpu_speedup | tee "$runs/cpu_speedup.txt"

@@ -14,6 +14,8 @@ section "lint: rustfmt and clippy, native and wasm"
 bash scripts/lint.sh
 
 section "native: cargo test --workspace"
+# The CLI enables amphi's `redis` feature, so this also tests the pools over Redis (each test
+# starts its own redis-server, which setup.sh installs).
 cargo test --workspace
 
 section "loom: every interleaving of the primitives' state machines"

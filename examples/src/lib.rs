@@ -24,6 +24,7 @@
 //! | `manager-dict` | 003 | two children each write one key of a [`Manager`](amphi::process::Manager)'s shared dict; the parent prints `{'a': 1, 'b': 2}` |
 //! | `image-processing` | 001 | eight simulated image jobs, serial against [`ThreadPool::map`](amphi::ThreadPool::map) on four workers: equal results, both timings |
 //! | `four-processes` | 004 | four child [`Process`](amphi::process::Process)es say who they are: four distinct pids, none the parent's |
+//! | `distributed-squares` | issue 15 | a process [`Pool`](amphi::process::Pool) and `Executor` over Redis (`$AMPHI_REDIS`, or a local `redis-server`): three worker processes square 0..12, each result naming the worker's pid (native only) |
 //! | `daemon` | 004 | a daemonic process outlives a timed `join`, a non-daemonic one finishes, and the daemon ends with its parent |
 //!
 //! The pool examples are written once over a family of workers (`family`): the thread and
@@ -32,6 +33,7 @@
 mod bank_account;
 mod cpu_speedup;
 mod daemon;
+mod distributed_squares;
 mod early_stop;
 mod family;
 mod four_processes;
@@ -53,6 +55,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use amphi::Error;
+pub use distributed_squares::serve as serve_redis_worker;
 use family::{Processes, Threads};
 
 /// One runnable example.
@@ -172,6 +175,11 @@ const EXAMPLES: &[Example] = &[
         name: "manager",
         summary: "three child processes append their pids to a Manager's shared list and update a shared dict's counter: racy, under a Lock, and with the server-side add",
         body: manager::run,
+    },
+    Example {
+        name: "distributed-squares",
+        summary: "(native only) a process Pool and Executor over Redis ($AMPHI_REDIS, or a local redis-server): three worker processes square 0..12, and each result names the worker pid that ran it",
+        body: distributed_squares::run,
     },
     Example {
         name: "manager-dict",

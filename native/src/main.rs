@@ -6,6 +6,7 @@
 //! amphi run bank-account --json   # one JSON report instead (the web page's format)
 //! amphi run --all                 # every example
 //! amphi manager serve unix:/run/app.sock   # a standalone manager (key from AMPHI_AUTHKEY)
+//! amphi worker redis://host:6379/0 --pool squares   # a worker of a pool over Redis
 //! ```
 //!
 //! The exit code is 0 only when every example run finished and all its checks held; 1 when one
@@ -20,6 +21,13 @@
 //! arguments). It prints `listening on ADDRESS` and serves until a client's `shutdown()`
 //! (exit code 0) or until a signal ends it (SIGINT, SIGTERM: a Unix socket's file then stays
 //! behind, and must be removed before the address is served again).
+//!
+//! `amphi worker URL` serves a process pool over Redis (`redis://host:port/db` or
+//! `redis+unix:///path`; pool `--pool`, default `amphi`) until a signal ends it: the tasks of
+//! any `amphi` of the same build, such as `amphi run distributed-squares` with `AMPHI_REDIS`
+//! and `AMPHI_REDIS_POOL` set on another machine. A task it was running when killed is
+//! claimed by another worker. It exits with 1 and the reason on stderr if the server cannot
+//! be reached (or stays lost for a minute).
 
 use std::fmt;
 use std::io::{self, Write};
@@ -58,6 +66,14 @@ enum Command {
         /// Print one JSON report per example instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Serve a process pool over Redis as one of its workers, until a signal ends it.
+    Worker {
+        /// The server: redis://host:port/db or redis+unix:///path/to/socket.
+        url: String,
+        /// The pool to serve (the clients' pool name).
+        #[arg(long, default_value = "amphi")]
+        pool: String,
     },
     /// Managers between unrelated processes.
     Manager {
@@ -176,6 +192,13 @@ fn main() -> ExitCode {
             }
             stdout.exit_code(all_ok)
         }
+        Command::Worker { url, pool } => match examples::serve_redis_worker(&url, &pool) {
+            Ok(()) => stdout.exit_code(true),
+            Err(error) => {
+                let _ = writeln!(io::stderr(), "amphi: worker: {error}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Manager {
             action:
                 ManagerAction::Serve {

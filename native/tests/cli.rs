@@ -1,7 +1,8 @@
 //! Integration tests of the `amphi` command line, run as a separate process: `amphi list`,
-//! `amphi run NAME` (text and `--json`), `amphi run --all --json`, and the failures (an unknown
-//! example name, `amphi run` with no names, standard output closed early or on a full disk),
-//! checking exit codes, stdout and stderr.
+//! `amphi run NAME` (text and `--json`), `amphi run --all --json`, `amphi worker URL` serving
+//! `distributed-squares` over a real `redis-server`, and the failures (an unknown example name,
+//! `amphi run` with no names, standard output closed early or on a full disk, `amphi worker`
+//! without a server), checking exit codes, stdout and stderr.
 
 // The CLI is tested as a native process; its dev-dependencies are not built for wasm32.
 #![cfg(not(target_arch = "wasm32"))]
@@ -420,4 +421,61 @@ fn the_process_examples_leave_no_child_behind() {
         left.is_empty(),
         "processes {left:?} of {children:?} outlived amphi"
     );
+}
+
+#[path = "../../tests/common/redis_server.rs"]
+mod redis_server;
+
+#[test]
+fn worker_without_a_server_exits_with_a_clear_error() {
+    let (ok, stdout, stderr) = run(&["worker", "redis+unix:///nonexistent/amphi-redis.sock"]);
+    assert!(!ok, "amphi worker succeeded without a server:\n{stdout}");
+    assert!(
+        stderr.contains("amphi: worker:") && stderr.contains("cannot reach the Redis server"),
+        "stderr does not explain:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_worker_started_with_amphi_worker_serves_distributed_squares() {
+    let server = redis_server::RedisServer::start();
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_amphi"))
+        .args(["worker", &server.url(), "--pool", "cli-squares"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("amphi worker can be started");
+    let mut example = std::process::Command::new(env!("CARGO_BIN_EXE_amphi"))
+        .args(["run", "distributed-squares", "--json"])
+        .env("AMPHI_REDIS", server.url())
+        .env("AMPHI_REDIS_POOL", "cli-squares")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("amphi run can be started");
+    let stderr = drain_stderr(&mut example);
+    let status = wait_or_kill(&mut example);
+    let mut stdout = String::new();
+    example
+        .stdout
+        .take()
+        .expect("stdout is piped")
+        .read_to_string(&mut stdout)
+        .expect("stdout is UTF-8");
+    let still_serving = worker.try_wait().expect("the worker's status").is_none();
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let status = status.unwrap_or_else(|why| panic!("{why}"));
+    let stderr = stderr.join().expect("stderr read");
+    assert!(status.success(), "the example failed:\n{stdout}\n{stderr}");
+    let report = &json_lines(&stdout)[0];
+    assert_eq!(report["example"], "distributed-squares", "{report}");
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(
+        report.to_string().contains("from $AMPHI_REDIS"),
+        "the example did not use the server of AMPHI_REDIS: {report}"
+    );
+    assert!(still_serving, "amphi worker ended while the pool ran");
 }

@@ -294,6 +294,45 @@ pub enum Error {
     /// text is the server's message.
     #[error("the manager refused the call: {0}")]
     Remote(String),
+
+    /// The Redis server of a pool over Redis ([`Pool::connect`](crate::process::Pool::connect))
+    /// could not be reached, or the connection to it was lost (the server stopped or
+    /// restarted, the network failed): the text names the server and the reason. A lost
+    /// connection fails every task the client was waiting for with this error and breaks the
+    /// pool; nothing waits on a server that is gone.
+    #[error("Redis: {0}")]
+    Redis(String),
+    /// A worker of a pool over Redis refused the task because it runs another build of the
+    /// program: a task names its function by offsets in the submitting executable, which mean
+    /// nothing in another one. Start the workers from the same executable as the client. Both
+    /// identities are SHA-256 digests of the executable files.
+    #[error(
+        "the task was refused by worker '{worker}': it was submitted by build {task_build}, and \
+         the worker runs build {worker_build} (start the workers from the same executable)"
+    )]
+    WrongBuild {
+        /// The worker that refused it.
+        worker: String,
+        /// The submitter's build identity, as the task carried it.
+        task_build: String,
+        /// The worker's build identity.
+        worker_build: String,
+    },
+    /// A task of a pool over Redis was delivered more times than the workers allow (each
+    /// delivery after the first means the worker that had it died or went silent): it fails
+    /// with this rather than kill workers for ever. `deliveries` counts the refused delivery.
+    #[error(
+        "poison task: delivered {deliveries} times, over the limit of {limit} (the workers that \
+         ran it died or went silent each time); the last refused it on worker '{worker}'"
+    )]
+    PoisonTask {
+        /// The worker that refused it.
+        worker: String,
+        /// How many times it was delivered.
+        deliveries: u64,
+        /// The most deliveries the workers run a task for.
+        limit: u64,
+    },
 }
 
 fn describe_exit(exitcode: &i32) -> String {

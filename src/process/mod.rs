@@ -94,7 +94,9 @@
 //!   [`NamespaceProxy`] and [`ValueProxy`];
 //! - `pool`: [`Pool`] and its [`PoolBuilder`], [`Imap`] and [`ImapUnordered`]: Python's
 //!   `multiprocessing.Pool` on worker processes, which survives its workers' deaths; and
-//!   [`Executor`], `ProcessPoolExecutor`, which breaks on one;
+//!   [`Executor`], `ProcessPoolExecutor`, which breaks on one; with the feature `redis`
+//!   (native only), the same pools over Redis Streams, whose workers may run on other
+//!   machines (`Pool::connect`, `Executor::connect`, `RedisBuilder`, `redis_worker`);
 //! - [`connection`]: Python's `multiprocessing.connection`, natively: authenticated message
 //!   connections between unrelated processes over Unix sockets and TCP (a public module of
 //!   its own, whose [`connection::SocketConnection`] is not a pipe's [`Connection`]);
@@ -146,6 +148,8 @@ pub use manager::{
     SocketManager, ValueProxy,
 };
 pub use pipe::{Connection, Pipe};
+#[cfg(feature = "redis")]
+pub use pool::{redis_worker, start_redis_worker, RedisBuilder, WorkerOptions};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder, StarArgs};
 pub use process::Process;
 pub use queue::Queue;

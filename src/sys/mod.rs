@@ -69,6 +69,19 @@ compile_error!("amphi's native backend currently supports Linux (futex) only");
 
 pub(crate) use backend::{can_block, now, sleep, spawn, wait_async};
 
+#[cfg(all(feature = "redis", target_arch = "wasm32"))]
+compile_error!(
+    "the `redis` feature (the process Pool and Executor over Redis) is native only: \
+     build it for a native target, or leave the feature off for wasm32"
+);
+
+#[cfg(all(feature = "redis", amphi_loom))]
+compile_error!("the `redis` feature is not built under loom: leave it off for the loom models");
+
+/// The pools over Redis: the executable's file, whose digest is the build identity.
+#[cfg(feature = "redis")]
+pub(crate) use backend::redis_worker::executable_file;
+
 /// A word to sleep on, with its scope: who may sleep on it and wake its sleepers (see the
 /// module docs).
 #[derive(Clone, Copy)]

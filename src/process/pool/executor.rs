@@ -68,6 +68,15 @@ pub struct ExecutorBuilder {
 }
 
 impl Executor {
+    /// An executor over workers already started behind `shared` (the pools over Redis).
+    #[cfg(feature = "redis")]
+    pub(super) fn from_shared(shared: Arc<Shared>, max_workers: usize) -> Executor {
+        Executor {
+            shared,
+            max_workers,
+        }
+    }
+
     /// An executor of `max_workers` worker processes, all started before it returns.
     /// [`Error::InvalidArgument`] for 0.
     ///

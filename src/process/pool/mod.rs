@@ -14,7 +14,9 @@
 //! - `imap`: what the streaming iterators (the thread pool's engine) are fed with here;
 //! - `star`: [`StarArgs`], the tuples `starmap` calls a plain function with;
 //! - `executor`: [`Executor`], `concurrent.futures`' `ProcessPoolExecutor` on the same
-//!   workers and supervisors, which breaks where the pool replaces a dead worker.
+//!   workers and supervisors, which breaks where the pool replaces a dead worker;
+//! - `redis` (feature `redis`, native only): the same pools whose workers serve a Redis
+//!   stream from any machine ([`Pool::connect`], [`Executor::connect`], `redis_worker`).
 //!
 //! # Deaths and bad data
 //!
@@ -36,6 +38,8 @@
 mod call;
 mod executor;
 mod imap;
+#[cfg(feature = "redis")]
+mod redis;
 mod shared;
 mod star;
 mod supervisor;
@@ -59,6 +63,8 @@ use crate::Error;
 use call::{Code, Reply};
 pub use executor::{Executor, ExecutorBuilder};
 use imap::WorkerFeed;
+#[cfg(feature = "redis")]
+pub use redis::{redis_worker, start_redis_worker, RedisBuilder, WorkerOptions};
 use shared::{Job, Phase, Shared};
 pub use star::StarArgs;
 use supervisor::{Recipe, Worker};

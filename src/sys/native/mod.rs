@@ -10,6 +10,8 @@
 //!   `frame` (the bytes they exchange).
 //! - `shm`: the process tree's shared-memory region (an anonymous `memfd`).
 //! - `socket`: Unix and TCP stream sockets between unrelated processes, and random bytes.
+//! - `redis_worker` (feature `redis`): the executable's file for the build identity, and
+//!   worker mode by environment for the pools over Redis.
 
 mod async_wait;
 mod child;
@@ -17,6 +19,8 @@ mod frame;
 mod futex;
 pub(crate) mod process;
 mod reaper;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_worker;
 mod shared_wait;
 pub(crate) mod shm;
 pub(crate) mod socket;
