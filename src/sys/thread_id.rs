@@ -33,7 +33,7 @@ pub(crate) const CHILD_START: ChildStart = ChildStart::IsolatedWorker;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn native_thread_id() -> u64 {
     // SAFETY: `gettid` takes no arguments, cannot fail and touches no memory.
-    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    let tid = unsafe { libc::gettid() };
     u64::try_from(tid).unwrap_or_default()
 }
 
