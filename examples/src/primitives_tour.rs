@@ -38,7 +38,8 @@ fn raise(most: &Value<u32>, now: u32) {
     }
 }
 
-/// Counts the caller in, for a while, and out again; returns how many were inside with it.
+/// Counts the caller in (raising `most` to how many are inside now), stays a while, and
+/// counts it out again.
 fn stay_inside(inside: &Value<u32>, most: &Value<u32>) {
     let now = inside.fetch_add(1) + 1;
     raise(most, now);

@@ -30,7 +30,7 @@ const LONG: Duration = Duration::from_millis(500);
 const SHORT: Duration = Duration::from_millis(200);
 const MAIN_STEP: Duration = Duration::from_millis(100);
 
-/// The events of the run, in the order they happened: (what, seconds since the start).
+/// The events of the run, in the order they happened.
 type Events = Arc<Mutex<Vec<&'static str>>>;
 
 fn note(events: &Events, what: &'static str) {
