@@ -16,6 +16,9 @@
 //! - [`Thread`]: spawn a named thread, `join`, `join_timeout`, `join_async`, `is_alive`.
 //!   A panicking thread is reported to its joiner as [`Error::Panicked`]; a lost browser
 //!   worker as [`Error::ThreadLost`]. Nothing waits forever on a dead thread.
+//! - Thread information: [`current_thread`], [`main_thread`], [`enumerate`],
+//!   [`active_count`], [`get_ident`], [`get_native_id`], each thread described by a
+//!   [`thread::ThreadInfo`]; and [`Timer`], Python's `threading.Timer` (cancellable).
 //! - [`Queue`], [`SimpleQueue`], [`JoinableQueue`]: Python's queues between threads, bounded
 //!   or not, with `put`/`get` in the four forms, `close`, and `task_done`/`join`; a failed put
 //!   hands its item back in a [`PutError`], a failed get says why in a [`GetError`].
@@ -25,7 +28,8 @@
 //!   process queues and pipes return the same error types.
 //! - [`process::Process`]: run a function in a child process (natively a re-execution of the
 //!   program), `start`, `join` its result back, `terminate`, `kill`, `exitcode`; with
-//!   [`process::current_process`], [`process::parent_process`], [`process::active_children`].
+//!   [`process::current_process`], [`process::parent_process`], [`process::active_children`],
+//!   and the start methods ([`process::get_start_method`], [`process::get_all_start_methods`]).
 //!   Shared by processes (natively): [`process::Lock`], [`process::RLock`],
 //!   [`process::Semaphore`], [`process::BoundedSemaphore`], [`process::Event`],
 //!   [`process::Condition`], [`process::Barrier`], [`process::Value`] and [`process::Array`],
@@ -76,6 +80,11 @@ pub use thread::Executor as ThreadPoolExecutor;
 /// Python's `multiprocessing.pool.ThreadPool`: [`thread::Pool`] under the name that says it
 /// runs threads (`amphi::process` keeps `Pool` for processes, as `multiprocessing.Pool`).
 pub use thread::Pool as ThreadPool;
+/// Python's `threading.current_thread`, `main_thread`, `active_count`, `enumerate`,
+/// `get_ident`, `get_native_id` and `Timer`.
+pub use thread::{
+    active_count, current_thread, enumerate, get_ident, get_native_id, main_thread, Timer,
+};
 pub use thread::{
     pipe, Barrier, BoundedSemaphore, Condition, ConditionLock, Connection, Event, JoinableQueue,
     Lock, LockGuard, Pipe, Queue, RLock, RLockGuard, Semaphore, SemaphoreGuard, SimpleQueue,

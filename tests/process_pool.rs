@@ -34,6 +34,11 @@ fn my_pid(_: ()) -> u32 {
     current_process().pid
 }
 
+fn nap_then_my_pid(millis: u64) -> u32 {
+    nap(millis);
+    current_process().pid
+}
+
 fn nap(millis: u64) -> u64 {
     amphi::thread::sleep(Duration::from_millis(millis)).expect("workers may block");
     millis
@@ -133,8 +138,10 @@ fn make_picky(n: u32) -> Picky {
 fn worker_pids(pool: &Pool) -> BTreeSet<u32> {
     let mut pids = BTreeSet::new();
     for _ in 0..50 {
+        // Tasks of 10 ms each: quick ones may all go to one worker while the other's
+        // supervisor waits for the CPU, on a loaded machine, again and again.
         pids.extend(
-            pool.map_chunked(vec![(); 4 * pool.size()], my_pid, 1)
+            pool.map_chunked(vec![10u64; 4 * pool.size()], nap_then_my_pid, 1)
                 .unwrap(),
         );
         if pids.len() == pool.size() {

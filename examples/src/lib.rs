@@ -24,16 +24,29 @@
 //! | `manager-dict` | 003 | two children each write one key of a [`Manager`](amphi::process::Manager)'s shared dict; the parent prints `{'a': 1, 'b': 2}` |
 //! | `image-processing` | 001 | eight simulated image jobs, serial against [`ThreadPool::map`](amphi::ThreadPool::map) on four workers: equal results, both timings |
 //! | `four-processes` | 004 | four child [`Process`](amphi::process::Process)es say who they are: four distinct pids, none the parent's |
-//! | `distributed-squares` | issue 15 | a process [`Pool`](amphi::process::Pool) and `Executor` over Redis (`$AMPHI_REDIS`, or a local `redis-server`): three worker processes square 0..12, each result naming the worker's pid (native only) |
+//! | `distributed-squares` | — | a process [`Pool`](amphi::process::Pool) and `Executor` over Redis (`$AMPHI_REDIS`, or a local `redis-server`): three worker processes square 0..12, each result naming the worker's pid (native only) |
 //! | `daemon` | 004 | a daemonic process outlives a timed `join`, a non-daemonic one finishes, and the daemon ends with its parent |
+//! | `attacks-threads` | 000 | two pooled threads draw random attacks, each draw under one shared lock |
+//! | `attacks-processes` | 000 | the same on a process [`Pool`](amphi::process::Pool) |
+//! | `downloads` | 002 | two concurrent "downloads": the total time is near the longer one, not the sum |
+//! | `primitives-tour` | 003 | `Lock`, `RLock`, `Semaphore`, `Event`, `Condition` and `Value` between processes, a scene each |
+//! | `thread-jobs` | 004 | a long and a short job on threads while the main thread works; the short one finishes first |
+//! | `thread-info` | 004 | [`active_count`](amphi::thread::active_count), [`enumerate`](amphi::thread::enumerate), [`current_thread`](amphi::thread::current_thread), [`main_thread`](amphi::thread::main_thread) and the idents |
+//! | `timer` | 004 | a [`Timer`](amphi::thread::Timer) fires after its interval; a cancelled one never does |
+//! | `daemon-threads` | 004 | a daemonic thread is still running when the work is done; the non-daemonic one is joined |
+//! | `process-basics` | 001 | pids and parent pids, and `is_alive`, `daemon`, `pid`, `exitcode` before and after `start` |
+//! | `start-methods` | 001 | the start methods offered and the one in use (natively re-execution, in the browser an isolated worker) |
 //!
 //! The pool examples are written once over a family of workers (`family`): the thread and
 //! process variants run the same code.
 
+mod attacks;
 mod bank_account;
 mod cpu_speedup;
 mod daemon;
+mod daemon_threads;
 mod distributed_squares;
+mod downloads;
 mod early_stop;
 mod family;
 mod four_processes;
@@ -43,10 +56,16 @@ mod manager_dict;
 mod pipe_messages;
 mod pool_executor;
 mod pool_squares;
+mod primitives_tour;
+mod process_basics;
 mod producer_consumer;
 mod queue_workers_lock;
 mod queue_workers_semaphore;
 mod shared_memory;
+mod start_methods;
+mod thread_info;
+mod thread_jobs;
+mod timer;
 mod washer_dryer;
 
 use std::fmt;
@@ -185,6 +204,56 @@ const EXAMPLES: &[Example] = &[
         name: "manager-dict",
         summary: "two child processes each write one key of a Manager's shared dict, and the parent prints it",
         body: manager_dict::run,
+    },
+    Example {
+        name: "attacks-threads",
+        summary: "a ThreadPool of 2 draws 3 random attacks per worker, each draw under one shared Lock: never two drawing at once",
+        body: attacks::run::<Threads>,
+    },
+    Example {
+        name: "attacks-processes",
+        summary: "the attacks example on processes: a process Pool of 2 draws 3 random attacks per worker, each draw under one shared Lock",
+        body: attacks::run::<Processes>,
+    },
+    Example {
+        name: "downloads",
+        summary: "two threads 'download' for 0.5 s and 1.5 s at once: the total is near the longer download, below the sum",
+        body: downloads::run,
+    },
+    Example {
+        name: "primitives-tour",
+        summary: "Lock, RLock, Semaphore, Event, Condition and Value between processes, each in a scene with its promise checked",
+        body: primitives_tour::run,
+    },
+    Example {
+        name: "thread-jobs",
+        summary: "a long and a short job on two threads while the main thread works: the short job finishes first",
+        body: thread_jobs::run,
+    },
+    Example {
+        name: "thread-info",
+        summary: "active_count, enumerate, current_thread, main_thread, get_ident and get_native_id, from the example and two threads",
+        body: thread_info::run,
+    },
+    Example {
+        name: "timer",
+        summary: "a Timer runs its function after 0.2 s on its own thread; a cancelled Timer never does",
+        body: timer::run,
+    },
+    Example {
+        name: "daemon-threads",
+        summary: "a daemonic thread is still running when the work is done; the non-daemonic thread is joined",
+        body: daemon_threads::run,
+    },
+    Example {
+        name: "process-basics",
+        summary: "two children report their pids and parent pid; a process's pid, is_alive, daemon and exitcode before start, after start and after join",
+        body: process_basics::run,
+    },
+    Example {
+        name: "start-methods",
+        summary: "the start methods this runtime offers and the one in use (natively spawn, in the browser an isolated worker); a child agrees",
+        body: start_methods::run,
     },
 ];
 

@@ -215,9 +215,11 @@ pub enum Error {
     /// `CancelledError`).
     #[error("the task was cancelled before it started")]
     Cancelled,
-    /// A worker's initializer panicked: the pool takes no more tasks, and the tasks that had
-    /// not started fail with this (Python's `BrokenThreadPool`). The text is the panic report.
-    #[error("the pool is broken: a worker's initializer failed: {0}")]
+    /// The pool is broken and takes no more tasks; the tasks that had not started fail with
+    /// this (Python's `BrokenThreadPool` and `BrokenProcessPool`). The text says why: a
+    /// worker's initializer failed (with the panic's report), a process executor's worker
+    /// died, a worker could not start, or a pool over Redis lost its server.
+    #[error("the pool is broken: {0}")]
     BrokenPool(String),
     /// The worker process of a process [`Pool`](crate::process::Pool) that was running the
     /// task ended before it answered: it was killed (`exitcode` is `-N` for signal `N`) or

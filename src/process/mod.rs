@@ -80,6 +80,8 @@
 //! families share a concept:
 //! - `process`: [`Process`]; `builder`: [`Builder`] (name, daemon);
 //! - `current`: [`current_process`], [`parent_process`], [`ProcessInfo`], default names;
+//! - `start_method`: [`get_start_method`], [`get_all_start_methods`], [`StartMethod`]: how a
+//!   child starts here (natively "spawn", in the browser an isolated "worker");
 //! - `children`: [`active_children`], [`ChildProcess`];
 //! - `packet`: what a process's handles share with the platform (exit word, code, report);
 //! - `child`: the entry a child runs, its panic capture, [`exit`]; `wire`: what parent and child send
@@ -127,6 +129,7 @@ mod ring;
 mod rlock;
 mod semaphore;
 mod simple;
+mod start_method;
 mod value;
 mod wire;
 
@@ -157,4 +160,5 @@ pub use region::{set_shared_memory_size, shared_memory_usage, SharedMemoryUsage}
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use simple::SimpleQueue;
+pub use start_method::{get_all_start_methods, get_start_method, StartMethod};
 pub use value::{Array, Integer, Number, Value};

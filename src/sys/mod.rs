@@ -15,6 +15,7 @@
 //! | [`spawn_process`] | start a child process (see `process` for the whole interface) |
 //! | [`map_region`], [`wait_shared_async`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`, and `crate::process`'s `region`) |
 //! | [`SocketListener`], [`SocketStream`], [`fill_random`] | Unix and TCP sockets between unrelated processes, and random bytes (see `socket`) |
+//! | [`native_thread_id`], [`main_thread_native_id`], [`is_main_thread`], [`CHILD_START`] | which thread runs, and how a child process starts (see `thread_id`) |
 //!
 //! [`wait`] and [`wake`] are the one futex call, for both kinds of word: a [`Futex`] names the
 //! word together with its scope, [`Futex::Private`] for a word of this process's memory that
@@ -42,6 +43,7 @@ use crate::Error;
 mod process;
 mod shared;
 mod socket;
+mod thread_id;
 pub(crate) use process::{
     code_address, code_ref, current_pid, exit_process, set_inherited_env, spawn_process, ChildExit,
     ChildHandle, ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal, PROCESS_RUNNING,
@@ -51,6 +53,9 @@ pub(crate) use shared::{
     region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
 pub(crate) use socket::{fill_random, Endpoint, SocketListener, SocketStream};
+pub(crate) use thread_id::{
+    is_main_thread, main_thread_native_id, native_thread_id, ChildStart, CHILD_START,
+};
 
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 #[path = "native/mod.rs"]

@@ -8,6 +8,10 @@
 //!
 //! Sub-modules, one concept each, mirroring [`crate::process`] file for file:
 //! - `thread`: [`Thread`], [`Builder`], [`current_name`], [`sleep`];
+//! - `info`: [`current_thread`], [`main_thread`], [`enumerate`], [`active_count`],
+//!   [`get_ident`], [`get_native_id`] and the [`ThreadInfo`] they return;
+//! - `timer`: [`Timer`], Python's `threading.Timer`: a closure run after an interval on a
+//!   thread of its own, unless cancelled first;
 //! - `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`: the primitives, the engines
 //!   over ordinary atomics;
 //! - `queue`, `joinable`, `simple`, `pipe`: [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
@@ -86,6 +90,7 @@ mod channel;
 mod condition;
 mod event;
 pub(crate) mod executor;
+mod info;
 mod joinable;
 mod lock;
 mod pipe;
@@ -97,6 +102,7 @@ mod simple;
 #[allow(clippy::module_inception)]
 // `thread::Thread` lives in `thread/thread.rs`, as `process::Process` in `process/process.rs`
 mod thread;
+mod timer;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
@@ -104,6 +110,9 @@ pub use event::Event;
 pub use executor::{
     as_completed, as_completed_timeout, wait, wait_async, wait_timeout, AsCompleted,
     DoneAndNotDone, Executor, ExecutorBuilder, Future, MapResults, ReturnWhen,
+};
+pub use info::{
+    active_count, current_thread, enumerate, get_ident, get_native_id, main_thread, ThreadInfo,
 };
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
@@ -115,3 +124,4 @@ pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 pub use simple::SimpleQueue;
 pub(crate) use thread::current_token;
 pub use thread::{current_name, sleep, Builder, Thread};
+pub use timer::Timer;

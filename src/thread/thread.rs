@@ -58,10 +58,12 @@ pub struct Thread<T> {
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
     name: Option<String>,
+    daemon: Option<bool>,
 }
 
 struct Packet<T> {
     name: String,
+    daemon: bool,
     /// `THREAD_RUNNING`, `THREAD_EXITED` or `THREAD_LOST` (see `crate::sys`).
     exit: AtomicU32,
     /// The closure's outcome: written by the thread before `exit` becomes `THREAD_EXITED`
@@ -154,6 +156,20 @@ impl<T> Thread<T> {
     /// ```
     pub fn name(&self) -> &str {
         &self.packet.name
+    }
+
+    /// Whether the thread is daemonic (see [`Builder::daemon`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = amphi::Thread::builder().daemon(true).spawn(|| ())?;
+    /// assert!(worker.daemon());
+    /// assert!(!amphi::Thread::spawn(|| ())?.daemon(), "inherited from the main thread");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn daemon(&self) -> bool {
+        self.packet.daemon
     }
 
     /// Whether the thread is still running (a snapshot), as Python's `is_alive()`.
@@ -308,6 +324,29 @@ impl Builder {
         self
     }
 
+    /// Marks the thread daemonic or not, as Python's `daemon=`; by default it inherits the
+    /// flag of the thread that starts it (the main thread's is `false`).
+    ///
+    /// Python's interpreter waits at exit for its non-daemonic threads; a Rust program that
+    /// returns from `main` waits for none, so here the flag records the intent (a daemonic
+    /// thread is left running, a non-daemonic one is joined) for [`Thread::daemon`],
+    /// [`current_thread`](crate::thread::current_thread) and
+    /// [`enumerate`](crate::thread::enumerate) to report.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = amphi::thread::Builder::new()
+    ///     .daemon(true)
+    ///     .spawn(|| amphi::thread::current_thread().daemon())?;
+    /// assert!(worker.join()?, "the thread sees its own flag");
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn daemon(mut self, daemon: bool) -> Builder {
+        self.daemon = Some(daemon);
+        self
+    }
+
     /// Starts the thread running `f`.
     ///
     /// In the browser this starts a Web Worker; it fails with [`Error::Spawn`] when the page
@@ -332,8 +371,10 @@ impl Builder {
             let number = NEXT_THREAD_NUMBER.fetch_add(1, Ordering::Relaxed);
             format!("Thread-{number}")
         });
+        let daemon = self.daemon.unwrap_or_else(super::info::inherited_daemon);
         let packet = Arc::new(Packet {
             name: name.clone(),
+            daemon,
             exit: AtomicU32::new(THREAD_RUNNING),
             result: UnsafeCell::new(None),
             claimed: AtomicBool::new(false),
@@ -354,10 +395,12 @@ impl Builder {
 
 fn run_body<T: Send + 'static>(packet: &Arc<Packet<T>>, f: impl FnOnce() -> T) {
     renew_token();
+    let registration = super::info::register(&packet.name, packet.daemon);
     let sink: Arc<dyn PanicSink> = packet.clone();
     CURRENT.with(|current| *current.borrow_mut() = Some((packet.name.clone(), sink)));
     let outcome = panic::catch_unwind(AssertUnwindSafe(f));
     CURRENT.with(|current| current.borrow_mut().take());
+    drop(registration);
     let result = outcome.map_err(|payload| {
         let recorded = match lock(&packet.death).take() {
             Some(Death::Panicked(report)) => Some(report),

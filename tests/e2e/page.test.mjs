@@ -4,7 +4,8 @@
 // cross-origin isolated page (streaming its output lines through `onLine`), that the examples
 // list runs an example on click, and that a page served without COOP/COEP headers explains the
 // problem and fails the run with a clear error; and that the pool examples (threads and
-// processes), four-processes and daemon run from the page.
+// processes), four-processes and daemon run from the page; and that the seed examples of thread
+// information, Timer, process basics and start methods run there too.
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
@@ -253,5 +254,25 @@ test('?run=four-processes and ?run=daemon run process workers from the page', as
   assert.ok(
     daemon.output.some((line) => line.endsWith('d.is_alive(): true')),
     `the timed join did not leave the daemon alive: ${JSON.stringify(daemon.output)}`,
+  );
+});
+
+test('?run=thread-info, ?run=timer, ?run=process-basics and ?run=start-methods run from the page', async () => {
+  const info = await runOk('thread-info');
+  assert.ok(
+    info.output.some((line) => line.includes('<_MainThread(MainThread, started')),
+    `enumerate() did not list the main thread: ${JSON.stringify(info.output)}`,
+  );
+  const timer = await runOk('timer');
+  assert.equal(
+    timer.output.filter((line) => line.startsWith('hello, world')).length,
+    1,
+    `only the timer that was not cancelled says hello: ${JSON.stringify(timer.output)}`,
+  );
+  await runOk('process-basics');
+  const methods = await runOk('start-methods');
+  assert.ok(
+    methods.output.includes("get_start_method(): 'worker'"),
+    `the page's children are not isolated workers: ${JSON.stringify(methods.output)}`,
   );
 });

@@ -196,8 +196,8 @@ fn run(shared: &Shared, recipe: &Recipe, slot: usize, first: Worker) {
             Ok(FromWorker::Ready) => {}
             Ok(FromWorker::InitFailed(reply)) => {
                 let reason = match reply.decode::<()>(worker.name()) {
-                    Err(error) => error.to_string(),
-                    Ok(()) => "the initializer failed".to_owned(),
+                    Err(error) => format!("a worker's initializer failed: {error}"),
+                    Ok(()) => "a worker's initializer failed".to_owned(),
                 };
                 worker.stop();
                 break_pool(shared, reason);

@@ -266,7 +266,7 @@ fn start_worker(shared: &Weak<Shared>, initializer: Option<&(dyn Fn() + Send + S
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let report = error.to_string();
+        let report = format!("a worker's initializer failed: {error}");
         spin::lock(&shared.broken).get_or_insert(report.clone());
         shared.is_broken.store(true, Ordering::Release);
         shared.cancel_pending(Error::BrokenPool(report));
