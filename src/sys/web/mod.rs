@@ -56,22 +56,35 @@ extern "C" {
 }
 
 thread_local! {
+    /// Whether this thread may block, once [`can_block`] has asked the platform.
     static CAN_BLOCK: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
 /// True only inside a dedicated Web Worker, where `Atomics.wait` is allowed.
+///
+/// Every blocking acquire asks this first, so it must cost no more than a read of the cached
+/// answer: the read is a `LocalKey::get` small enough to inline into the caller, where it
+/// becomes one load from the thread's TLS block. The first call on a thread asks the platform
+/// in [`ask_can_block`], kept out of line: inlined, its JavaScript calls made the cached read
+/// too large to inline too, and every acquire paid a call and an indirect call for it.
 #[inline]
 pub(crate) fn can_block() -> bool {
-    CAN_BLOCK.with(|cached| match cached.get() {
+    match CAN_BLOCK.get() {
         Some(answer) => answer,
-        None => {
-            let answer = js_sys::global()
-                .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
-                .is_ok();
-            cached.set(Some(answer));
-            answer
-        }
-    })
+        None => ask_can_block(),
+    }
+}
+
+/// The first [`can_block`] on a thread: asks whether the global scope is a dedicated worker's,
+/// and caches the answer.
+#[cold]
+#[inline(never)]
+fn ask_can_block() -> bool {
+    let answer = js_sys::global()
+        .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
+        .is_ok();
+    CAN_BLOCK.set(Some(answer));
+    answer
 }
 
 /// Wall-clock-anchored monotonic time: `performance.timeOrigin + performance.now()`, so every
