@@ -62,24 +62,26 @@ thread_local! {
 
 /// True only inside a dedicated Web Worker, where `Atomics.wait` is allowed.
 ///
-/// Every blocking acquire asks this first, so it must cost no more than a read of the cached
-/// answer: the read is a `LocalKey::get` small enough to inline into the caller, where it
-/// becomes one load from the thread's TLS block. The first call on a thread asks the platform
-/// in [`ask_can_block`], kept out of line: inlined, its JavaScript calls made the cached read
-/// too large to inline too, and every acquire paid a call and an indirect call for it.
+/// Every blocking acquire asks this first, so on a worker it must cost no more than a read of
+/// the cached answer: a `LocalKey::get` small enough to inline into the caller, where it is one
+/// load from the thread's TLS block and one compare. Everything else (the first call on a
+/// thread, which asks the platform, and the cached "no" of a thread that may not block, which
+/// only leads to an error) is out of line in [`can_block_uncached`]: inlined, its JavaScript
+/// calls made the cached read too large to inline, and every acquire paid a call and an
+/// indirect call for it.
 #[inline]
 pub(crate) fn can_block() -> bool {
-    match CAN_BLOCK.get() {
-        Some(answer) => answer,
-        None => ask_can_block(),
-    }
+    CAN_BLOCK.get() == Some(true) || can_block_uncached()
 }
 
-/// The first [`can_block`] on a thread: asks whether the global scope is a dedicated worker's,
-/// and caches the answer.
+/// [`can_block`] where the cache does not say "yes": the cached "no", or on the first call on
+/// a thread, whether the global scope is a dedicated worker's (then cached).
 #[cold]
 #[inline(never)]
-fn ask_can_block() -> bool {
+fn can_block_uncached() -> bool {
+    if let Some(answer) = CAN_BLOCK.get() {
+        return answer;
+    }
     let answer = js_sys::global()
         .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
         .is_ok();
