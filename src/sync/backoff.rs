@@ -6,11 +6,9 @@
 //!    crossbeam's backoff: a retry that writes the contended line costs the other side, so
 //!    the retries thin out), [`SPIN_STEPS`] times by default. A waiter that only *reads* the
 //!    word until it changes ([`poll`](Backoff::poll): a lock's slow path, a ring driver's
-//!    sequence word) reads it after every hint instead, [`POLLS`] times by default: std's futex
-//!    mutex's 100, so that a contended lock spins exactly as long as std's (in wasm, where a
-//!    spin-loop hint is no instruction at all, the spin is nothing but these reads). A read of
-//!    a line nobody else writes costs the writer nothing, and the change is seen within one
-//!    hint. The other side is running and usually finishes within
+//!    sequence word) spends the same budget of hints with a read after each one, as std's
+//!    futex mutex does: a read of a line nobody else writes costs the writer nothing, and the
+//!    change is seen within one hint. The other side is running and usually finishes within
 //!    that time: a lock's holder leaves a short critical section, a queue's other side frees a
 //!    slot or adds an item. Catching it awake saves a sleep here and a wake-up system call
 //!    there;
@@ -39,9 +37,6 @@
 /// How many doubling spin steps a backoff makes before it yields or sleeps by default
 /// (`1 + 2 + ... + 64` = 127 spin-loop hints in 7 re-reads).
 pub(crate) const SPIN_STEPS: u32 = if cfg!(amphi_loom) { 0 } else { 7 };
-/// How many reads of the word [`Backoff::poll`] allows by default, one spin-loop hint before
-/// each, before it is time to sleep: the spin of std's futex mutex (`spin = 100`).
-pub(crate) const POLLS: u32 = if cfg!(amphi_loom) { 0 } else { 100 };
 /// How many `yield_now`s [`Backoff::snooze`] makes after spinning, before it is time to sleep.
 pub(crate) const YIELD_STEPS: u32 = if cfg!(amphi_loom) { 0 } else { 4 };
 /// The doubling of the spin-loop hints between two re-reads stops at `1 << MOST_DOUBLINGS`
@@ -55,44 +50,38 @@ pub(crate) struct Backoff {
     step: u32,
     /// Spin steps before the yield phase.
     spin_steps: u32,
-    /// Hints [`poll`](Backoff::poll) may still spend.
-    polls_left: u32,
+    /// Hints [`poll`](Backoff::poll) has spent.
+    polls: u32,
 }
 
 impl Backoff {
-    /// A backoff with the default spin phase: [`SPIN_STEPS`] doubling steps for
-    /// [`snooze`](Backoff::snooze), [`POLLS`] reads for [`poll`](Backoff::poll).
+    /// A backoff with the default spin phase.
     #[inline]
     pub(crate) const fn new() -> Backoff {
-        Backoff {
-            step: 0,
-            spin_steps: SPIN_STEPS,
-            polls_left: POLLS,
-        }
+        Backoff::spinning(SPIN_STEPS)
     }
 
     /// A backoff whose spin phase lasts `spin_steps` re-reads (none under loom). From the
-    /// seventh on, each step waits 64 hints; [`poll`](Backoff::poll) spends as many hints,
-    /// one read after each.
+    /// seventh on, each step waits 64 hints.
     #[inline]
     pub(crate) const fn spinning(spin_steps: u32) -> Backoff {
-        let spin_steps = if cfg!(amphi_loom) { 0 } else { spin_steps };
         Backoff {
             step: 0,
-            spin_steps,
-            polls_left: hints_in(spin_steps),
+            spin_steps: if cfg!(amphi_loom) { 0 } else { spin_steps },
+            polls: 0,
         }
     }
 
     /// The spin phase for a waiter that only reads the word: one spin-loop hint and `true`,
-    /// or `false` (without waiting) once the budget of reads is spent ([`POLLS`] by default).
+    /// or `false` (without waiting) once the phase's budget of hints is spent (the hints
+    /// [`snooze`](Backoff::snooze) spends in its spin phase: 127 by default).
     #[inline]
     pub(crate) fn poll(&mut self) -> bool {
-        if self.polls_left == 0 {
+        if self.polls >= hints_in(self.spin_steps) {
             return false;
         }
         std::hint::spin_loop();
-        self.polls_left -= 1;
+        self.polls += 1;
         true
     }
 

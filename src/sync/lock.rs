@@ -12,13 +12,13 @@
 //! | 2 | `CONTENDED` | held, and a waiter may be asleep: the releaser must wake one |
 //!
 //! Acquire is one compare-and-swap `UNLOCKED -> LOCKED` on the fast path. The slow path spins
-//! briefly while the holder is `LOCKED` (reading the word up to 100 times: the polling spin of
-//! [`Backoff`]), takes the lock with one more compare-and-swap if the spin saw it free, else
-//! swaps in `CONTENDED` (acquiring if that swap saw `UNLOCKED`) and sleeps while the word stays
-//! `CONTENDED`; after each wake-up it spins again before re-announcing itself. Release swaps in
-//! `UNLOCKED` and wakes one sleeper only if it saw `CONTENDED`. This is the futex mutex of std
-//! and of Drepper's "Futexes Are Tricky", step for step: the same atomic operations in the same
-//! order, the same 100 reads of spin, no counter, clock or extra atomic on either path. An
+//! briefly while the holder is `LOCKED` (reading the word up to 127 times: the polling spin of
+//! [`Backoff`]; std's spins 100), takes the lock with one more compare-and-swap if the spin saw
+//! it free, else swaps in `CONTENDED` (acquiring if that swap saw `UNLOCKED`) and sleeps while
+//! the word stays `CONTENDED`; after each wake-up it spins again before re-announcing itself.
+//! Release swaps in `UNLOCKED` and wakes one sleeper only if it saw `CONTENDED`. This is the
+//! futex mutex of std and of Drepper's "Futexes Are Tricky": the same atomic operations in the
+//! same order (only the spin is longer), no counter, clock or extra atomic on either path. An
 //! untimed wait reads no clock (`Deadline::NEVER` has nothing to compute).
 //!
 //! # Guarantees
