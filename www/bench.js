@@ -9,6 +9,8 @@
 // start, per-task overhead with chunksize 1, map throughput with chunking, and the CPU-bound
 // work. When all have run, #results holds the JSON array of results and <body data-status> is "done" (or
 // "failed", with the reason in #progress and #results).
+// `bench.html?only=NAME[,NAME...]` runs only the named benchmarks (`pool` for the pool rows), for
+// example `?only=lock-contended`.
 
 import init, { runBenchmark } from './pkg/amphi.js';
 
@@ -26,6 +28,10 @@ const PROCESS_TASKS = 2000;
 const PROCESS_ITEMS = 500000;
 const PROCESS_RUNS = 5;
 const $ = (id) => document.getElementById(id);
+
+/** The benchmarks `?only=` names (every one without it); `pool` stands for all the pool rows. */
+const only = new URLSearchParams(location.search).get('only')?.split(',').filter(Boolean) ?? null;
+const selected = (name) => only === null || only.includes(name);
 
 function cell(text, className) {
   const td = document.createElement('td');
@@ -168,17 +174,23 @@ async function main() {
   await init();
   document.body.dataset.status = 'running';
   const results = [];
-  for (const name of BENCHMARKS) {
+  const unknown = (only ?? []).filter((name) => name !== 'pool' && !BENCHMARKS.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}, pool`);
+  }
+  for (const name of BENCHMARKS.filter(selected)) {
     $('progress').textContent = `Running ${name}…`;
     const result = await runBenchmark(name);
     results.push(result);
     addRow(result);
   }
-  $('progress').textContent =
-    'Running the pool benchmark (amphi ThreadPool against wasm-bindgen-rayon, and amphi process Pool)…';
-  for (const result of await poolBenchmarks()) {
-    results.push(result);
-    addRow(result);
+  if (selected('pool')) {
+    $('progress').textContent =
+      'Running the pool benchmark (amphi ThreadPool against wasm-bindgen-rayon, and amphi process Pool)…';
+    for (const result of await poolBenchmarks()) {
+      results.push(result);
+      addRow(result);
+    }
   }
   $('progress').textContent = 'Done.';
   $('results').textContent = JSON.stringify(results, null, 2);

@@ -12,7 +12,9 @@
 //!   or a `std::sync::mpsc::sync_channel`. One op is one item (one put and one get).
 //!
 //! Each benchmark runs both sides once to warm up (starting the workers), then `RUNS` times,
-//! alternating amphi and the peer; the figures are the medians.
+//! alternating amphi and the peer; the figures are the medians, and every run's figure is
+//! reported beside them (in run order, amphi's `i`-th run just before the peer's), to show the
+//! spread.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -43,6 +45,8 @@ pub(crate) struct Comparison {
     peer: &'static str,
     peer_ns_per_op: f64,
     ratio: f64,
+    amphi_runs_ns_per_op: Vec<f64>,
+    peer_runs_ns_per_op: Vec<f64>,
     ops_per_run: u64,
     runs: usize,
 }
@@ -52,7 +56,7 @@ pub(crate) fn run(name: &str) -> Result<Comparison, String> {
     match name {
         "lock-contended" => {
             let ops = THREADS * OPS_PER_THREAD;
-            let (amphi_ns, peer_ns) = compare(
+            let runs = compare(
                 || contended::<AmphiCounter>().map(|t| per_op(t, ops)),
                 || contended::<StdCounter>().map(|t| per_op(t, ops)),
             )?;
@@ -60,16 +64,18 @@ pub(crate) fn run(name: &str) -> Result<Comparison, String> {
                 name: NAMES[0],
                 op: "one acquire/increment/release, 2 threads contending",
                 amphi: "amphi::Lock",
-                amphi_ns_per_op: amphi_ns,
+                amphi_ns_per_op: median(&runs.amphi),
                 peer: "std::sync::Mutex",
-                peer_ns_per_op: peer_ns,
-                ratio: amphi_ns / peer_ns,
+                peer_ns_per_op: median(&runs.peer),
+                ratio: median(&runs.amphi) / median(&runs.peer),
+                amphi_runs_ns_per_op: runs.amphi,
+                peer_runs_ns_per_op: runs.peer,
                 ops_per_run: ops,
                 runs: RUNS,
             })
         }
         "event-ping-pong" => {
-            let (amphi_ns, peer_ns) = compare(
+            let runs = compare(
                 || ping_pong::<Event>().map(|t| per_op(t, ROUND_TRIPS)),
                 || ping_pong::<CondvarEvent>().map(|t| per_op(t, ROUND_TRIPS)),
             )?;
@@ -77,16 +83,18 @@ pub(crate) fn run(name: &str) -> Result<Comparison, String> {
                 name: NAMES[1],
                 op: "one round trip between 2 threads",
                 amphi: "amphi::Event",
-                amphi_ns_per_op: amphi_ns,
+                amphi_ns_per_op: median(&runs.amphi),
                 peer: "std::sync::Mutex + Condvar",
-                peer_ns_per_op: peer_ns,
-                ratio: amphi_ns / peer_ns,
+                peer_ns_per_op: median(&runs.peer),
+                ratio: median(&runs.amphi) / median(&runs.peer),
+                amphi_runs_ns_per_op: runs.amphi,
+                peer_runs_ns_per_op: runs.peer,
                 ops_per_run: ROUND_TRIPS,
                 runs: RUNS,
             })
         }
         "queue-throughput" => {
-            let (amphi_ns, peer_ns) = compare(
+            let runs = compare(
                 || throughput::<AmphiQueue>().map(|t| per_op(t, QUEUE_ITEMS)),
                 || throughput::<StdSyncChannel>().map(|t| per_op(t, QUEUE_ITEMS)),
             )?;
@@ -94,10 +102,12 @@ pub(crate) fn run(name: &str) -> Result<Comparison, String> {
                 name: NAMES[2],
                 op: "one item through a queue bounded to 1000, 1 producer and 1 consumer",
                 amphi: "amphi::Queue",
-                amphi_ns_per_op: amphi_ns,
+                amphi_ns_per_op: median(&runs.amphi),
                 peer: "std::sync::mpsc::sync_channel",
-                peer_ns_per_op: peer_ns,
-                ratio: amphi_ns / peer_ns,
+                peer_ns_per_op: median(&runs.peer),
+                ratio: median(&runs.amphi) / median(&runs.peer),
+                amphi_runs_ns_per_op: runs.amphi,
+                peer_runs_ns_per_op: runs.peer,
                 ops_per_run: QUEUE_ITEMS,
                 runs: RUNS,
             })
@@ -113,24 +123,34 @@ fn per_op(elapsed: Duration, ops: u64) -> f64 {
     elapsed.as_nanos() as f64 / ops as f64
 }
 
-/// Warms both sides up, then runs them `RUNS` times each, alternating; returns the medians.
+/// Every timed run's time per op of both sides, in run order.
+struct Runs {
+    amphi: Vec<f64>,
+    peer: Vec<f64>,
+}
+
+/// Warms both sides up, then runs them `RUNS` times each, alternating.
 fn compare(
     mut amphi: impl FnMut() -> Result<f64, String>,
     mut peer: impl FnMut() -> Result<f64, String>,
-) -> Result<(f64, f64), String> {
+) -> Result<Runs, String> {
     amphi()?;
     peer()?;
-    let (mut amphi_ns, mut peer_ns) = (Vec::new(), Vec::new());
+    let mut runs = Runs {
+        amphi: Vec::with_capacity(RUNS),
+        peer: Vec::with_capacity(RUNS),
+    };
     for _ in 0..RUNS {
-        amphi_ns.push(amphi()?);
-        peer_ns.push(peer()?);
+        runs.amphi.push(amphi()?);
+        runs.peer.push(peer()?);
     }
-    Ok((median(amphi_ns), median(peer_ns)))
+    Ok(runs)
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
 }
 
 fn spawn<T: Send + 'static>(

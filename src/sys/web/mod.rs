@@ -56,22 +56,37 @@ extern "C" {
 }
 
 thread_local! {
+    /// Whether this thread may block, once [`can_block`] has asked the platform.
     static CAN_BLOCK: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
 /// True only inside a dedicated Web Worker, where `Atomics.wait` is allowed.
+///
+/// Every blocking acquire asks this first, so on a worker it must cost no more than a read of
+/// the cached answer: a `LocalKey::get` small enough to inline into the caller, where it is one
+/// load from the thread's TLS block and one compare. Everything else (the first call on a
+/// thread, which asks the platform, and the cached "no" of a thread that may not block, which
+/// only leads to an error) is out of line in [`can_block_uncached`]: inlined, its JavaScript
+/// calls made the cached read too large to inline, and every acquire paid a call and an
+/// indirect call for it.
 #[inline]
 pub(crate) fn can_block() -> bool {
-    CAN_BLOCK.with(|cached| match cached.get() {
-        Some(answer) => answer,
-        None => {
-            let answer = js_sys::global()
-                .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
-                .is_ok();
-            cached.set(Some(answer));
-            answer
-        }
-    })
+    CAN_BLOCK.get() == Some(true) || can_block_uncached()
+}
+
+/// [`can_block`] where the cache does not say "yes": the cached "no", or on the first call on
+/// a thread, whether the global scope is a dedicated worker's (then cached).
+#[cold]
+#[inline(never)]
+fn can_block_uncached() -> bool {
+    if let Some(answer) = CAN_BLOCK.get() {
+        return answer;
+    }
+    let answer = js_sys::global()
+        .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
+        .is_ok();
+    CAN_BLOCK.set(Some(answer));
+    answer
 }
 
 /// Wall-clock-anchored monotonic time: `performance.timeOrigin + performance.now()`, so every
