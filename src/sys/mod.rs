@@ -47,8 +47,8 @@ pub(crate) use process::{
     ChildHandle, ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal, PROCESS_RUNNING,
 };
 pub(crate) use shared::{
-    atomics as region_atomics, map_region, pid_alive, random_u64, region_read_bytes,
-    region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
+    atomics as region_atomics, map_region, pid_alive, process_start_time, random_u64,
+    region_read_bytes, region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
 pub(crate) use socket::{fill_random, Endpoint, SocketListener, SocketStream};
 

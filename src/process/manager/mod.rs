@@ -68,7 +68,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::region::Object;
-use super::ring::Ring;
 use super::{
     Barrier, BoundedSemaphore, Builder, Condition, Event, JoinableQueue, Lock, Process, Queue,
     RLock, Semaphore,
@@ -136,14 +135,13 @@ pub struct Manager {
 struct Inner {
     process: Process<()>,
     session: Arc<Session>,
-    requests: Ring,
-    _requests_object: Object,
+    registry: Object,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         // The server ends once it sees its ring closed; nothing waits here.
-        rings::close_requests(&self.requests);
+        rings::close_registry(&self.registry);
     }
 }
 
@@ -165,14 +163,14 @@ impl Manager {
     pub fn start() -> Result<Manager, Error> {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let number = STARTED.fetch_add(1, Ordering::Relaxed) + 1;
-        let (requests_object, requests) = rings::create_requests()?;
+        let registry = rings::create_registry()?;
         let process = Builder::new()
             .name(format!("SyncManager-{number}"))
             .daemon(true)
             .build(
                 rings::serve,
                 ServerStart {
-                    requests: requests.handle(),
+                    registry: registry.handle(),
                 },
             );
         process.start()?;
@@ -180,14 +178,11 @@ impl Manager {
             name: process.name().to_owned(),
             reason: "the server has no pid".into(),
         })?;
-        let address = Address::Rings(RingAddress {
-            requests: requests.handle(),
-            server,
-        });
+        let address = Address::Rings(RingAddress::new(&registry, server));
         let session = match Session::to(&address) {
             Ok(session) => session,
             Err(error) => {
-                rings::close_requests(&requests);
+                rings::close_registry(&registry);
                 return Err(error);
             }
         };
@@ -195,8 +190,7 @@ impl Manager {
             inner: Arc::new(Inner {
                 process,
                 session,
-                requests,
-                _requests_object: requests_object,
+                registry,
             }),
         })
     }
@@ -223,7 +217,7 @@ impl Manager {
             Ok(_) | Err(Error::ManagerGone | Error::Timeout) => {}
             Err(error) => return Err(error),
         }
-        rings::close_requests(&self.inner.requests);
+        rings::close_registry(&self.inner.registry);
         match self.inner.process.join_timeout(SHUTDOWN_PATIENCE) {
             Err(Error::Timeout) => {
                 self.inner.process.kill()?;
@@ -244,7 +238,7 @@ impl Manager {
             Ok(_) | Err(Error::ManagerGone) => {}
             Err(error) => return Err(error),
         }
-        rings::close_requests(&self.inner.requests);
+        rings::close_registry(&self.inner.registry);
         self.inner.process.join_async().await.or_else(ended)
     }
 
