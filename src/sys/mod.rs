@@ -43,8 +43,9 @@ mod process;
 mod shared;
 mod socket;
 pub(crate) use process::{
-    code_address, code_ref, current_pid, exit_process, set_inherited_env, spawn_process, ChildExit,
-    ChildHandle, ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal, PROCESS_RUNNING,
+    code_address, code_ref, current_pid, exit_process, inherited, set_inherited, spawn_process,
+    ChildExit, ChildHandle, ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal,
+    PROCESS_RUNNING,
 };
 pub(crate) use shared::{
     atomics as region_atomics, map_region, pid_alive, process_start_time, random_u64,
