@@ -1043,3 +1043,90 @@ pub(crate) fn serve(start: ServerStart) {
     }
     server.close();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::manager::protocol::{Kind, ManagerStats, Request};
+
+    fn request(request: &Request) -> Vec<u8> {
+        serde_json::to_vec(request).unwrap()
+    }
+
+    fn stats(server: &Server, client: ClientId) -> ManagerStats {
+        let reply = server
+            .state
+            .dispatch(client, &request(&Request::Stats))
+            .unwrap();
+        let reply: Result<ManagerStats, serde_json::Value> =
+            serde_json::from_slice(&reply).unwrap();
+        reply.unwrap()
+    }
+
+    #[test]
+    fn a_process_with_the_same_pid_and_another_start_time_is_another_process() {
+        let me = Identity::of(sys::current_pid());
+        assert!(me.runs());
+        // Where there is no start time (the browser), pids are never reused.
+        let Some(started) = me.started else {
+            return;
+        };
+        let other = Identity {
+            pid: me.pid,
+            started: Some(started + 1),
+        };
+        assert!(
+            !other.runs(),
+            "a pid reused by a new process is not the old one"
+        );
+    }
+
+    #[test]
+    fn a_client_whose_pid_was_reused_is_swept_as_dead() {
+        let registry_object = create_registry().unwrap();
+        let mut server = Server {
+            registry: Registry(registry_object.place()),
+            state: State::default(),
+            connections: Vec::new(),
+            clients: HashMap::new(),
+        };
+        // Where there is no start time (the browser), pids are never reused.
+        let Some(started) = sys::process_start_time(sys::current_pid()) else {
+            return;
+        };
+        // Two clients with this process's pid: one registered with this process's start
+        // time, and one with an earlier one (a client that died, whose pid this process got).
+        let alive = next_client();
+        let dead = next_client();
+        for (client, started) in [(alive, started), (dead, started - 1)] {
+            let connection = Connection::new(false).unwrap();
+            let mut registering = Registering {
+                registry: server.registry,
+                record: Record {
+                    client,
+                    connection: connection.id,
+                    started,
+                    requests: connection.requests.1.handle(),
+                    replies: None,
+                },
+                deadline: Deadline::NOW,
+            };
+            drive::run(&mut registering).unwrap();
+            assert!(server.adopt());
+            let create = Request::Create {
+                kind: Kind::Dict,
+                init: serde_json::json!({}),
+            };
+            server.state.dispatch(client, &request(&create)).unwrap();
+        }
+        assert_eq!(stats(&server, alive).objects, 2);
+        server.sweep();
+        let after = stats(&server, alive);
+        assert_eq!(
+            (after.objects, after.clients),
+            (1, 1),
+            "the dead client's dict is freed"
+        );
+        assert_eq!(server.connections.len(), 1, "and its connection forgotten");
+    }
+}
