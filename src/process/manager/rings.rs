@@ -653,6 +653,11 @@ impl RingChannel {
         } else {
             Deadline::NOW
         };
+        self.flush_until(posts, deadline);
+    }
+
+    /// [`flush`](RingChannel::flush), each post waiting for room until `deadline`.
+    fn flush_until(&self, posts: &mut Posts, deadline: Deadline) {
         while let Some(request) = posts.queued.pop_front() {
             match self.send_post(posts, request, deadline) {
                 Ok(()) => {}
@@ -1063,6 +1068,49 @@ mod tests {
         reply.unwrap()
     }
 
+    fn server_of(registry_object: &Object) -> Server {
+        Server {
+            registry: Registry(registry_object.place()),
+            state: State::default(),
+            connections: Vec::new(),
+            clients: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn posts_that_find_their_ring_full_are_queued_and_sent_in_order() {
+        let registry_object = create_registry().unwrap();
+        let mut server = server_of(&registry_object);
+        let channel =
+            RingChannel::open(&RingAddress::new(&registry_object, sys::current_pid())).unwrap();
+        // More posts than the ring holds, written as a thread that may not wait would: the
+        // ring fills, and the rest is queued instead of lost.
+        let posts: Vec<Vec<u8>> = (0..6000u32)
+            .map(|id| request(&Request::Decref { id: id.into() }))
+            .collect();
+        let mut queue = lock(&channel.posts);
+        queue.queued.extend(posts.iter().cloned());
+        channel.flush_until(&mut queue, Deadline::NOW);
+        assert!(!queue.queued.is_empty(), "the ring filled up");
+        assert!(queue.queued.len() < posts.len(), "and took what fitted");
+        assert!(server.adopt());
+        let mut received = Vec::new();
+        let mut rounds = 0;
+        loop {
+            let served = &server.connections[0];
+            while let Looked::Request(post) = Server::read(served) {
+                received.push(post);
+            }
+            if queue.queued.is_empty() {
+                break;
+            }
+            rounds += 1;
+            channel.flush_until(&mut queue, Deadline::NOW);
+        }
+        assert!(rounds > 0);
+        assert!(received == posts, "every post arrived once, in order");
+    }
+
     #[test]
     fn a_process_with_the_same_pid_and_another_start_time_is_another_process() {
         let me = Identity::of(sys::current_pid());
@@ -1084,12 +1132,7 @@ mod tests {
     #[test]
     fn a_client_whose_pid_was_reused_is_swept_as_dead() {
         let registry_object = create_registry().unwrap();
-        let mut server = Server {
-            registry: Registry(registry_object.place()),
-            state: State::default(),
-            connections: Vec::new(),
-            clients: HashMap::new(),
-        };
+        let mut server = server_of(&registry_object);
         // Where there is no start time (the browser), pids are never reused.
         let Some(started) = sys::process_start_time(sys::current_pid()) else {
             return;
