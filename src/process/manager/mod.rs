@@ -90,12 +90,13 @@ const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(5);
 /// through proxies (Python's `multiprocessing.Manager()`, a `SyncManager`).
 ///
 /// The server is a daemonic amphi process (natively a re-executed child, in the browser a
-/// process worker) that waits on one request ring of the shared region, with no thread. A
-/// proxy ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`], [`ValueProxy`]) is a small token,
-/// passed to children as (part of) a process's arguments; each of its calls is one round trip,
-/// in blocking, `_timeout` and `_async` forms. A manager that is gone (shut down or killed)
-/// makes every call fail with [`Error::ManagerGone`] within a fraction of a second, never a
-/// hang; the references of a process that died are released, and an object nobody refers to is
+/// process worker) that waits on one doorbell word of the shared region, with no thread, and
+/// serves each client connection's rings (a client killed at any instant costs only its own
+/// connections). A proxy ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`], [`ValueProxy`]) is
+/// a small token, passed to children as (part of) a process's arguments; each of its calls is
+/// one round trip, in blocking, `_timeout` and `_async` forms. A manager that is gone (shut
+/// down or killed) makes every call fail with [`Error::ManagerGone`] within a fraction of a
+/// second, never a hang; the references of a process that died are released, and an object nobody refers to is
 /// freed. The synchronisation objects ([`lock`](Manager::lock), [`event`](Manager::event),
 /// [`queue`](Manager::queue), ...) are amphi's shared-memory objects, which need no server
 /// within one process tree.

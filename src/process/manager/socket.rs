@@ -361,8 +361,8 @@ fn serve_connection(serving: &Serving, pending: PendingConnection) {
 ///   connection gets its own, which runs the handshake and then the requests; a client that
 ///   disconnects or dies releases its references.
 /// - **The key** never travels in a token, which names the address only: each process keeps
-///   the keys it was given, and the children it starts afterwards inherit them (through their
-///   environment, readable by the same user only), so a proxy passed to a child connects.
+///   the keys it was given, and the children it starts afterwards receive them in their
+///   start-up message (never through the environment), so a proxy passed to a child connects.
 /// - **Not served**: the synchronisation objects of a [`Manager`] (`lock`, `queue`, ...) are
 ///   shared memory of one process tree, meaningless to an unrelated process, so a
 ///   `SocketManager` has no such methods.
