@@ -5,7 +5,9 @@
 //! (and a grandchild, with the key kept out of their environments), a
 //! wrong key refused on both ends while the server keeps serving, a client that dies
 //! releasing its references, and a server that dies or shuts down being a typed error to its
-//! clients, never a hang. Every test runs under a watchdog.
+//! clients, never a hang; and, run by hand in a network namespace of its own (it takes the
+//! loopback down), a call to a server whose network vanished ending once TCP gives up on the
+//! silent peer. Every test runs under a watchdog.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -438,5 +440,41 @@ fn timed_out_and_concurrent_calls_never_get_another_calls_reply() {
             );
         }
         server.shutdown().unwrap();
+    });
+}
+
+/// A call, with no timeout, to a server whose network vanished without a word (no reset, no
+/// end of stream: its packets are dropped) ends with [`Error::ManagerGone`] once the kernel
+/// gives up on the silent peer, instead of waiting forever.
+///
+/// It takes down the loopback interface, so it only runs in a network namespace of its own:
+/// `unshare -rn sh -c 'ip link set lo up && AMPHI_TCP_DEAD_PEER_MS=2000 cargo test --test
+/// manager_socket -- --ignored'` (without the variable, the kernel gives up after about
+/// 30-40 s).
+#[test]
+#[ignore = "takes the loopback interface down: run it in a network namespace of its own"]
+fn a_call_to_a_server_whose_network_vanished_ends() {
+    fn loopback_up(up: bool) -> bool {
+        std::process::Command::new("ip")
+            .args(["link", "set", "lo", if up { "up" } else { "down" }])
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&loopback(), &key).unwrap();
+        let dict = server.dict::<u32, u32>().unwrap();
+        assert_eq!(dict.insert(&1, &1), Ok(None));
+        assert!(
+            loopback_up(false),
+            "this test takes the loopback interface down: run it in a network namespace"
+        );
+        let started = amphi::time::Instant::now();
+        let outcome = dict.get(&1);
+        let took = started.elapsed();
+        assert!(loopback_up(true));
+        assert_eq!(outcome, Err(Error::ManagerGone), "after {took:?}");
+        println!("a call to a vanished server ended after {took:?}");
+        let _ = server.shutdown();
     });
 }
