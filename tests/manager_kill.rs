@@ -12,6 +12,10 @@
 //!   and forgets it as a client within [`RELEASE`]: its stats come back to this process's
 //!   one dict and one client.
 //!
+//! And natively, a client stopped (SIGSTOP) at random instants while it writes long requests
+//! holds up no other client: each time, the manager answers this process while the child is
+//! stopped.
+//!
 //! Trials: 200 natively (`AMPHI_KILL_TRIALS` overrides it, `AMPHI_KILL_SEED` replays a run),
 //! a few in the browser, where every child is a costly worker start. The test runs under a
 //! watchdog, and every failure names its trial and the run's seed, so that it can be
@@ -201,5 +205,79 @@ conformance! {
             Err(Error::Timeout) => panic!("the test hung: its body ran past {WATCHDOG:?}"),
             Err(error) => panic!("the test body failed: {error}"),
         }
+    }
+}
+
+/// The child of the stopping test: inserts values of [`HUGE`] bytes until it is killed
+/// (each request streams through its ring for a while); says once that its loop runs.
+#[cfg(not(target_arch = "wasm32"))]
+fn write_huge(shared: (DictProxy<u32, String>, Event)) {
+    let (dict, running) = shared;
+    let huge = "H".repeat(HUGE);
+    let mut n: u32 = 0;
+    loop {
+        n = n.wrapping_add(1);
+        dict.insert(&(n % 2), &huge)
+            .expect("the manager serves the child");
+        if n == 1 {
+            running.set();
+        }
+    }
+}
+
+/// The value the stopped child writes: long enough that it is in the middle of one most of
+/// the time.
+#[cfg(not(target_arch = "wasm32"))]
+const HUGE: usize = 4 << 20;
+
+/// Sends `signal` (`STOP`, `CONT`) to process `pid` with kill(1).
+#[cfg(not(target_arch = "wasm32"))]
+fn signal(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("run kill(1)");
+    assert!(sent.success(), "kill -{signal} {pid}");
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_client_stopped_while_it_writes_holds_up_no_other() {
+    const STOPS: u64 = 150;
+    let body = amphi::Thread::spawn(|| {
+        let seed = seed();
+        let mut rng = Rng(seed);
+        let manager = Manager::start().unwrap();
+        let probe = manager.dict::<u32, String>().unwrap();
+        let running = Event::new().unwrap();
+        let child = Process::new(write_huge, (probe.clone(), running.clone()));
+        child.start().unwrap();
+        running.wait_timeout(common::PATIENCE).unwrap();
+        let pid = child.pid().unwrap();
+        for stop in 0..STOPS {
+            amphi::thread::sleep(Duration::from_micros(rng.below(3_000))).unwrap();
+            signal(pid, "STOP");
+            // The child is stopped, perhaps in the middle of a request: this process is
+            // served all the same.
+            let word = format!("while stopped, {stop}");
+            let served = probe.insert_timeout(&7, &word, SURVIVOR);
+            let read = probe.get_timeout(&7, SURVIVOR);
+            signal(pid, "CONT");
+            let context = format!("stop {stop} of {STOPS} (seed {seed})");
+            assert!(
+                served.is_ok(),
+                "{context}: a stopped client held up another: {served:?}"
+            );
+            assert_eq!(read, Ok(Some(word)), "{context}");
+        }
+        child.kill().unwrap();
+        let _ = child.join_timeout(common::PATIENCE);
+        manager.shutdown().unwrap();
+    })
+    .expect("spawn the test's body");
+    match body.join_timeout(WATCHDOG) {
+        Ok(()) => {}
+        Err(Error::Timeout) => panic!("the test hung: its body ran past {WATCHDOG:?}"),
+        Err(error) => panic!("the test body failed: {error}"),
     }
 }

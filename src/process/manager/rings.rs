@@ -28,7 +28,11 @@
 //!
 //! The server, woken by the doorbell, adopts the ready registrations, then reads at most one
 //! frame from each connection that has one (so no connection starves another), answering a
-//! call on its connection's reply ring; it sleeps once a round found nothing.
+//! call on its connection's reply ring; it sleeps once a round found nothing. A request longer
+//! than its ring streams in while the server reads it: the server takes what has come and
+//! resumes at a later round (the writer rings as it writes), and so does a reply longer than
+//! its ring (the client rings as it reads one): a client slow to write or read, or stopped in
+//! the middle, holds up no other connection.
 //!
 //! A blocking call, and the server between requests, poll their word for up to [`SPIN`]
 //! before they sleep (yielding the CPU between looks after [`SPIN_ALONE`]): a reply usually
@@ -124,9 +128,6 @@ const UNKNOWN_START: u64 = u64::MAX;
 
 /// How often the server looks for clients that died.
 pub(crate) const SWEEP: Duration = Duration::from_millis(250);
-/// How long the server gives a client to take a reply that does not fit its ring before it
-/// gives up on the connection.
-const REPLY_PATIENCE: Duration = Duration::from_secs(10);
 /// How long a one-way request may wait for room in its ring on a thread that may block
 /// (after that it stays queued for the next post or call).
 const POST_PATIENCE: Duration = Duration::from_secs(1);
@@ -272,15 +273,27 @@ const SPIN: Duration = Duration::from_micros(50);
 /// How much of [`SPIN`] is spent without yielding the CPU.
 const SPIN_ALONE: Duration = Duration::from_micros(5);
 
+/// When a client's op rings the server's doorbell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bell {
+    /// Never (a wait for a slot; the server's own waits).
+    Never,
+    /// After each step (a request being written).
+    EachStep,
+    /// After each step that leaves a frame half read (a long reply, whose rest the server
+    /// writes as room is freed).
+    MidFrame,
+}
+
 /// An op that also fails with [`Error::ManagerGone`] once the server no longer runs (asked
 /// after every quiet slice), that polls for up to [`SPIN`] before it sleeps when `spin` is
 /// set (the blocking forms; never a future's, which must not hold its thread), and that
-/// rings the server's doorbell after each step when `bell` is set (a request being written).
+/// rings the server's doorbell as `bell` says.
 struct Watched<O> {
     op: O,
     server: Identity,
     spin: bool,
-    bell: Option<Registry>,
+    bell: Option<(Registry, Bell)>,
 }
 
 impl<O: Op> Op for Watched<O> {
@@ -290,8 +303,10 @@ impl<O: Op> Op for Watched<O> {
         let mut spun_since = None;
         loop {
             let step = self.op.step();
-            if let Some(registry) = self.bell {
-                registry.ring();
+            match self.bell {
+                Some((registry, Bell::EachStep)) => registry.ring(),
+                Some((registry, Bell::MidFrame)) if self.op.mid_frame() => registry.ring(),
+                _ => {}
             }
             let Step::Wait(Block::Seq { seq, seen, .. }, _) = &step else {
                 return step;
@@ -539,12 +554,12 @@ impl RingChannel {
         })
     }
 
-    fn watched<O: Op>(&self, op: O, spin: bool, bell: bool) -> Watched<O> {
+    fn watched<O: Op>(&self, op: O, spin: bool, bell: Bell) -> Watched<O> {
         Watched {
             op,
             server: self.server,
             spin,
-            bell: bell.then_some(self.registry),
+            bell: (bell != Bell::Never).then_some((self.registry, bell)),
         }
     }
 
@@ -583,7 +598,7 @@ impl RingChannel {
             },
             deadline,
         };
-        self.watched(op, spin, false)
+        self.watched(op, spin, Bell::Never)
     }
 
     fn sending(
@@ -597,7 +612,7 @@ impl RingChannel {
         let sending = ring
             .sending(request, deadline, 0, refuse_requests)?
             .keeping((object.clone(), self.registry_object.clone()));
-        Ok(self.watched(sending, spin, true))
+        Ok(self.watched(sending, spin, Bell::EachStep))
     }
 
     fn receiving(
@@ -613,7 +628,7 @@ impl RingChannel {
         let receiving = ring
             .receiving(deadline, Error::ManagerGone, Ending::WithLastWriter)
             .keeping(object.clone());
-        Ok(self.watched(receiving, spin, false))
+        Ok(self.watched(receiving, spin, Bell::MidFrame))
     }
 
     fn exchange(
@@ -795,6 +810,12 @@ pub(crate) struct ServerStart {
 struct Served {
     client: ClientId,
     requests: (Object, Ring),
+    /// A request begun and not yet whole (longer than the ring, streaming in): resumed at the
+    /// next look, so that a client slow to write it (or stopped) holds up nobody else.
+    reading: Option<Receiving>,
+    /// A reply begun and not yet whole (longer than the ring, streaming out): resumed at the
+    /// next look, before anything else of the connection.
+    writing: Option<Sending>,
     /// `None` for a post connection.
     replies: Option<(Object, Ring)>,
 }
@@ -859,40 +880,74 @@ impl Server {
             self.connections.push(Served {
                 client,
                 requests,
+                reading: None,
+                writing: None,
                 replies,
             });
         }
         adopted
     }
 
-    /// Reads the next request of `served`, if one is there.
-    fn read(served: &Served) -> Looked {
+    /// Reads the next request of `served`, as far as it has come without waiting: a request
+    /// that is not whole yet is kept, and resumed at the next look.
+    fn read(served: &mut Served) -> Looked {
         let ring = served.requests.1;
-        match drive::run(&mut ring.polling(Deadline::NOW, Ending::WhenClosed)) {
-            Ok(false) => return Looked::Idle,
-            Ok(true) => {}
-            Err(_) => return Looked::Over,
-        }
-        match drive::run(&mut ring.receiving(Deadline::NOW, Error::Closed, Ending::WhenClosed)) {
-            Ok(request) => Looked::Request(request),
-            Err(Error::Empty) => Looked::Idle,
-            Err(_) => Looked::Over,
+        let mut reading = match served.reading.take() {
+            Some(reading) => reading,
+            None => {
+                match drive::run(&mut ring.polling(Deadline::NOW, Ending::WhenClosed)) {
+                    Ok(false) => return Looked::Idle,
+                    Ok(true) => {}
+                    Err(_) => return Looked::Over,
+                }
+                ring.receiving(Deadline::NOW, Error::Closed, Ending::WhenClosed)
+            }
+        };
+        match reading.step() {
+            Step::Done(Ok(request)) => Looked::Request(request),
+            Step::Done(Err(Error::Empty)) => Looked::Idle,
+            Step::Done(Err(_)) => Looked::Over,
+            // The rest of a long request: its writer rings the doorbell as it writes.
+            Step::Wait(..) => {
+                served.reading = Some(reading);
+                Looked::Idle
+            }
         }
     }
 
-    /// Runs `request` of `served`, and sends its reply on a call connection: `false` once
-    /// the reply cannot be delivered (the connection is over).
-    fn serve(&self, served: &Served, request: &[u8]) -> bool {
-        let Some(reply) = self.state.dispatch(served.client, request) else {
+    /// Runs `request` of `served`, and begins its reply on a call connection (what does not
+    /// fit yet is kept for [`Server::write`]): `false` once the connection is over (its reply
+    /// refused).
+    fn serve(state: &State, served: &mut Served, request: &[u8]) -> bool {
+        let Some(reply) = state.dispatch(served.client, request) else {
             return true;
         };
         let Some((_, replies)) = &served.replies else {
             return true;
         };
-        replies
-            .sending(reply, Deadline::after(REPLY_PATIENCE), 0, refuse_replies)
-            .and_then(|sending| drive::run(&mut sending.broken_when_reader_gone()))
-            .is_ok()
+        match replies.sending(reply, Deadline::NEVER, 0, refuse_replies) {
+            Ok(sending) => {
+                served.writing = Some(sending);
+                Server::write(served)
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Writes as much of `served`'s pending reply as its ring takes now: `false` once the
+    /// connection is over (the client closed its reply ring, or it broke).
+    fn write(served: &mut Served) -> bool {
+        let Some(mut sending) = served.writing.take() else {
+            return true;
+        };
+        match sending.step() {
+            Step::Done(done) => done.is_ok(),
+            // The rest, as the client reads (it rings the doorbell as it does).
+            Step::Wait(..) => {
+                served.writing = Some(sending);
+                true
+            }
+        }
     }
 
     /// Serves every post `client` has written so far: a client's posts (reference counts)
@@ -907,12 +962,12 @@ impl Server {
         if !has_posts(&self.connections) {
             self.adopt();
         }
-        for served in &self.connections {
+        for served in &mut self.connections {
             if served.client != client || served.replies.is_some() {
                 continue;
             }
             while let Looked::Request(request) = Server::read(served) {
-                self.serve(served, &request);
+                Server::serve(&self.state, served, &request);
             }
         }
     }
@@ -923,7 +978,19 @@ impl Server {
         let mut worked = self.adopt();
         let mut at = 0;
         while at < self.connections.len() {
-            match Server::read(&self.connections[at]) {
+            let served = &mut self.connections[at];
+            // A reply still going out comes before the connection's next request.
+            if served.writing.is_some() {
+                if !Server::write(served) {
+                    self.connections.swap_remove(at);
+                    continue;
+                }
+                if served.writing.is_some() {
+                    at += 1;
+                    continue;
+                }
+            }
+            match Server::read(served) {
                 Looked::Idle => at += 1,
                 Looked::Over => {
                     self.connections.swap_remove(at);
@@ -934,7 +1001,7 @@ impl Server {
                         // Only appends to the connections: `at` still names this one.
                         self.serve_posts_of(self.connections[at].client);
                     }
-                    if self.serve(&self.connections[at], &request) {
+                    if Server::serve(&self.state, &mut self.connections[at], &request) {
                         at += 1;
                     } else {
                         self.connections.swap_remove(at);
@@ -979,9 +1046,9 @@ impl Server {
                 continue;
             }
             // What it finished writing (its last releases and adoptions) counts first.
-            for served in self.connections.iter().filter(|c| c.client == client) {
+            for served in self.connections.iter_mut().filter(|c| c.client == client) {
                 while let Looked::Request(request) = Server::read(served) {
-                    self.serve(served, &request);
+                    Server::serve(&self.state, served, &request);
                 }
             }
             self.state.client_gone(client);
@@ -1097,7 +1164,7 @@ mod tests {
         let mut received = Vec::new();
         let mut rounds = 0;
         loop {
-            let served = &server.connections[0];
+            let served = &mut server.connections[0];
             while let Looked::Request(post) = Server::read(served) {
                 received.push(post);
             }
