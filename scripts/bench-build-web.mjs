@@ -4,22 +4,8 @@
 // wasm-bindgen-rayon is a dependency of that crate only, never of amphi or its npm package.
 //   node scripts/bench-build-web.mjs [--dev]
 
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { profile, wasmPackBuild } from './wasm-pack-build.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const toolchain = readFileSync(new URL('./toolchain.env', import.meta.url), 'utf8').match(
-  /^WASM_TOOLCHAIN=(\S+)$/m,
-)[1];
-const profile = process.argv.includes('--dev') ? '--dev' : '--release';
-
-execFileSync(
-  'wasm-pack',
-  ['build', 'bench-pool', profile, '--target', 'web', '--out-dir', '../www/bench-pkg',
-    '--out-name', 'amphi_bench_pool', '--no-pack', '--mode', 'no-install', '--',
-    '-Z', 'build-std=panic_unwind,std'],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, RUSTUP_TOOLCHAIN: toolchain } },
-);
+wasmPackBuild('bench-pool', '../www/bench-pkg', 'amphi_bench_pool', ['--no-pack']);
 
 console.log(`built www/bench-pkg/ (${profile.slice(2)}): the browser pool benchmark`);

@@ -2,22 +2,11 @@
 // types, threads). Pass --dev for an unoptimised build. The wasm build uses the pinned nightly
 // named in scripts/toolchain.env, with std rebuilt for atomics.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const toolchain = readFileSync(new URL('./toolchain.env', import.meta.url), 'utf8').match(
-  /^WASM_TOOLCHAIN=(\S+)$/m,
-)[1];
-const profile = process.argv.includes('--dev') ? '--dev' : '--release';
+import { profile, wasmPackBuild } from './wasm-pack-build.mjs';
 
-execFileSync(
-  'wasm-pack',
-  ['build', 'web', profile, '--target', 'web', '--out-dir', '../pkg', '--out-name', 'amphi',
-    '--mode', 'no-install', '--', '-Z', 'build-std=panic_unwind,std'],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, RUSTUP_TOOLCHAIN: toolchain } },
-);
+wasmPackBuild('web', '../pkg', 'amphi');
 
 // The Rust crate is `amphi-web` (the core crate owns the name `amphi`); the package is `amphi`.
 const manifestPath = new URL('../pkg/package.json', import.meta.url);

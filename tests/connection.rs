@@ -594,6 +594,36 @@ fn a_child_process_with_a_wrong_key_is_refused() {
     });
 }
 
+/// Whether `python3` runs here; says so on stderr when it does not (the CPython wire tests
+/// then do not run).
+fn python3_is_installed() -> bool {
+    let probe = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
+    let installed = probe.is_ok_and(|output| output.status.success());
+    if !installed {
+        eprintln!("python3 is not installed: the CPython wire test did not run");
+    }
+    installed
+}
+
+/// Waits (at most [`PATIENCE`], then kills it) for a Python peer to exit, and fails the test
+/// unless it succeeded.
+fn assert_python_succeeds(mut python: std::process::Child) {
+    let started = amphi::time::Instant::now();
+    let status = loop {
+        if let Some(status) = python.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > PATIENCE {
+            let _ = python.kill();
+            panic!("python3 did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "python3 failed: {status}");
+}
+
 /// A CPython `multiprocessing.connection` client: on Python 3.12 and later its own `Client`
 /// with the authkey; before, its `Client` without one (the framing is still CPython's) and the
 /// modern handshake in a few lines, as 3.12's `answer_challenge` and `deliver_challenge`.
@@ -636,11 +666,7 @@ connection.close()
 #[test]
 fn a_python_client_speaks_the_same_wire() {
     within_watchdog(|| {
-        let probe = std::process::Command::new("python3")
-            .arg("--version")
-            .output();
-        if !probe.is_ok_and(|output| output.status.success()) {
-            eprintln!("python3 is not installed: the CPython wire test did not run");
+        if !python3_is_installed() {
             return;
         }
         let authkey = key("shared with python");
@@ -672,18 +698,7 @@ fn a_python_client_speaks_the_same_wire() {
             b"hello from amphi!"
         );
         assert_eq!(connection.recv_bytes_timeout(PATIENCE), Err(Error::Eof));
-        let started = amphi::time::Instant::now();
-        let status = loop {
-            if let Some(status) = python.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > PATIENCE {
-                let _ = python.kill();
-                panic!("python3 did not exit");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        assert!(status.success(), "python3 failed: {status}");
+        assert_python_succeeds(python);
     });
 }
 
@@ -719,11 +734,7 @@ listener.close()
 #[test]
 fn an_amphi_client_reaches_a_python_listener() {
     within_watchdog(|| {
-        let probe = std::process::Command::new("python3")
-            .arg("--version")
-            .output();
-        if !probe.is_ok_and(|output| output.status.success()) {
-            eprintln!("python3 is not installed: the CPython wire test did not run");
+        if !python3_is_installed() {
             return;
         }
         let path = socket_path("python-listener");
@@ -755,18 +766,7 @@ fn an_amphi_client_reaches_a_python_listener() {
         let connection = connection.expect("connect to the Python listener");
         connection.send_bytes(b"amphi").unwrap();
         assert_eq!(connection.recv_bytes_timeout(PATIENCE).unwrap(), b"ihpma");
-        let started = amphi::time::Instant::now();
-        let status = loop {
-            if let Some(status) = python.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > PATIENCE {
-                let _ = python.kill();
-                panic!("python3 did not exit");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        assert!(status.success(), "python3 failed: {status}");
+        assert_python_succeeds(python);
     });
 }
 

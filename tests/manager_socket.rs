@@ -5,8 +5,12 @@
 //! (and a grandchild, with the key kept out of their environments), a
 //! wrong key refused on both ends while the server keeps serving, a client that dies
 //! releasing its references, and a server that dies or shuts down being a typed error to its
-//! clients, never a hang; and, run by hand in a network namespace of its own (it takes the
-//! loopback down), a call to a server whose network vanished ending once TCP gives up on the
+//! clients, never a hang. The served synchronisation objects after CPython's
+//! `TestSyncManagerTypes`: lock, reentrant lock, semaphore, event, condition, barrier and
+//! queue used from two unrelated client processes, their timeouts (which leave nothing
+//! behind), ownership, a dead client's holdings given back, and a killed server making every
+//! blocked call `ManagerGone`. Run by hand in a network namespace of its own (it takes the
+//! loopback down): a call to a server whose network vanished ends once TCP gives up on the
 //! silent peer. Every test runs under a watchdog.
 
 #![cfg(not(target_arch = "wasm32"))]
@@ -20,7 +24,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use amphi::process::connection::{Address, AuthKey};
-use amphi::process::{DictProxy, Event, ListProxy, Manager, Process, SocketManager};
+use amphi::process::{
+    BarrierProxy, DictProxy, Event, EventProxy, ListProxy, LockProxy, Manager, Process, QueueProxy,
+    RLockProxy, SemaphoreProxy, SocketManager,
+};
 use amphi::Error;
 
 /// How long a test may run before its watchdog fails it (never reached when all is well).
@@ -476,5 +483,522 @@ fn a_call_to_a_server_whose_network_vanished_ends() {
         assert_eq!(outcome, Err(Error::ManagerGone), "after {took:?}");
         println!("a call to a vanished server ended after {took:?}");
         let _ = server.shutdown();
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Served synchronisation objects (after CPython's TestSyncManagerTypes)
+// ---------------------------------------------------------------------------------------
+
+/// What each client process of [`sync_objects_from_two_unrelated_client_processes`] is given:
+/// the manager's address and key, and the objects.
+type Shared = (
+    String,
+    Vec<u8>,
+    (LockProxy, DictProxy<String, i64>, BarrierProxy),
+    (SemaphoreProxy, QueueProxy<u32>, EventProxy),
+);
+
+/// A client process: connects to the manager, meets the other at the barrier, increments a
+/// counter under the lock (a racy read-then-write made safe by it), reports its pid through
+/// the queue, and waits for the event.
+fn locked_client(shared: Shared) {
+    let (address, key, (lock, counter, start), (slots, reports, done)) = shared;
+    let key = AuthKey::new(key).unwrap();
+    let manager = Manager::connect(&address.parse().unwrap(), &key).unwrap();
+    start.wait().unwrap();
+    for _ in 0..50 {
+        lock.acquire().unwrap();
+        let seen = counter.get(&"count".into()).unwrap().unwrap_or(0);
+        counter.insert(&"count".into(), &(seen + 1)).unwrap();
+        lock.release().unwrap();
+        slots.acquire().unwrap();
+        assert!(slots.value().unwrap() <= 1);
+        slots.release(1).unwrap();
+    }
+    reports.put(&amphi::process::current_process().pid).unwrap();
+    done.wait().unwrap();
+    drop(manager);
+}
+
+#[test]
+fn sync_objects_from_two_unrelated_client_processes() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let address = unix_address("sync");
+        let server = Manager::listen(&address, &key).unwrap();
+        let lock = server.lock().unwrap();
+        let counter = server.dict::<String, i64>().unwrap();
+        let start = server.barrier(2).unwrap();
+        let slots = server.bounded_semaphore(2).unwrap();
+        let reports = server.queue::<u32>(0).unwrap();
+        let done = server.event().unwrap();
+        let clients: Vec<_> = (0..2)
+            .map(|_| {
+                Process::new(
+                    locked_client,
+                    (
+                        address.to_string(),
+                        key.as_bytes().to_vec(),
+                        (lock.clone(), counter.clone(), start.clone()),
+                        (slots.clone(), reports.clone(), done.clone()),
+                    ),
+                )
+            })
+            .collect();
+        for client in &clients {
+            client.start().unwrap();
+        }
+        let mut pids = vec![
+            reports.get_timeout(PATIENCE).unwrap(),
+            reports.get_timeout(PATIENCE).unwrap(),
+        ];
+        assert!(reports.empty().unwrap());
+        done.set().unwrap();
+        for client in &clients {
+            client.join_timeout(PATIENCE).unwrap();
+        }
+        pids.sort_unstable();
+        let mut expected: Vec<u32> = clients.iter().filter_map(Process::pid).collect();
+        expected.sort_unstable();
+        assert_eq!(pids, expected);
+        assert_eq!(counter.get(&"count".into()).unwrap(), Some(100));
+        assert!(!lock.locked().unwrap());
+        assert_eq!(slots.value().unwrap(), 2);
+        assert!(!start.broken().unwrap());
+        server.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn served_locks_semaphores_and_events_behave_as_pythons() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&loopback(), &key).unwrap();
+        let client = Manager::connect(server.address(), &key).unwrap();
+        let short = Duration::from_millis(20);
+
+        let lock = client.lock().unwrap();
+        assert!(lock.try_acquire().unwrap());
+        assert!(!lock.try_acquire().unwrap());
+        assert_eq!(lock.acquire_timeout(short), Err(Error::Timeout));
+        // Any thread may release a plain lock, as threading.Lock.
+        let other = {
+            let lock = lock.clone();
+            amphi::Thread::spawn(move || lock.release()).unwrap()
+        };
+        other.join_timeout(PATIENCE).unwrap().unwrap();
+        assert_eq!(lock.release(), Err(Error::NotLocked));
+
+        let rlock = client.rlock().unwrap();
+        rlock.acquire().unwrap();
+        rlock.acquire().unwrap();
+        assert_eq!(rlock.depth().unwrap(), 2);
+        assert!(rlock.is_owned().unwrap());
+        let other = {
+            let rlock = rlock.clone();
+            amphi::Thread::spawn(move || {
+                (
+                    rlock.release(),
+                    rlock.is_owned().unwrap(),
+                    rlock.acquire_timeout(Duration::from_millis(20)),
+                )
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            other.join_timeout(PATIENCE).unwrap(),
+            (Err(Error::NotOwner), false, Err(Error::Timeout))
+        );
+        rlock.release().unwrap();
+        rlock.release().unwrap();
+        assert_eq!(rlock.release(), Err(Error::NotOwner));
+        assert!(!rlock.locked().unwrap());
+
+        let semaphore = client.semaphore(2).unwrap();
+        semaphore.acquire().unwrap();
+        semaphore.acquire_timeout(short).unwrap();
+        assert_eq!(semaphore.acquire_timeout(short), Err(Error::Timeout));
+        assert!(!semaphore.try_acquire().unwrap());
+        semaphore.release(3).unwrap();
+        assert_eq!(
+            semaphore.value().unwrap(),
+            3,
+            "an unbounded semaphore may grow"
+        );
+        let bounded = client.bounded_semaphore(1).unwrap();
+        assert_eq!(
+            bounded.release(1),
+            Err(Error::SemaphoreOverflow { initial: 1 })
+        );
+
+        let event = client.event().unwrap();
+        assert!(!event.is_set().unwrap());
+        assert_eq!(event.wait_timeout(short), Err(Error::Timeout));
+        let waiter = {
+            let event = event.clone();
+            amphi::Thread::spawn(move || event.wait_timeout(PATIENCE)).unwrap()
+        };
+        event.set().unwrap();
+        waiter.join_timeout(PATIENCE).unwrap().unwrap();
+        event.wait().unwrap();
+        event.clear().unwrap();
+        assert!(!event.is_set().unwrap());
+
+        // The async forms, on a thread that never blocks in them.
+        let setter = {
+            let event = event.clone();
+            amphi::Thread::spawn(move || {
+                amphi::thread::sleep(Duration::from_millis(20)).unwrap();
+                event.set()
+            })
+            .unwrap()
+        };
+        futures_lite_block_on(async {
+            event.wait_async().await.unwrap();
+            assert!(event.is_set_async().await.unwrap());
+            lock.acquire_async().await.unwrap();
+            lock.release_async().await.unwrap();
+        });
+        setter.join_timeout(PATIENCE).unwrap().unwrap();
+        server.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn a_served_condition_wakes_its_waiters_and_checks_its_owner() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&unix_address("condition"), &key).unwrap();
+        let condition = server.condition().unwrap();
+        let items = server.list::<u32>().unwrap();
+        assert_eq!(condition.notify(1), Err(Error::NotOwner));
+        assert_eq!(condition.wait(), Err(Error::NotOwner));
+        condition.acquire().unwrap();
+        assert_eq!(
+            condition.wait_timeout(Duration::from_millis(20)),
+            Err(Error::Timeout)
+        );
+        assert!(
+            condition.is_owned().unwrap(),
+            "held again after a timed-out wait"
+        );
+        condition.release().unwrap();
+
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let (condition, items) = (condition.clone(), items.clone());
+                amphi::Thread::spawn(move || {
+                    condition.acquire().unwrap();
+                    condition.acquire().unwrap();
+                    while items.is_empty().unwrap() {
+                        condition.wait_timeout(PATIENCE).unwrap();
+                    }
+                    let depth_kept = condition.is_owned().unwrap();
+                    let item = items.pop(None).unwrap();
+                    condition.release().unwrap();
+                    condition.release().unwrap();
+                    (depth_kept, item)
+                })
+                .unwrap()
+            })
+            .collect();
+        common::wait_for("both consumers to wait", || {
+            condition.waiting().unwrap() == 2
+        });
+        condition.acquire().unwrap();
+        items.extend(&[1, 2]).unwrap();
+        assert_eq!(condition.notify_all().unwrap(), 2);
+        condition.release().unwrap();
+        let mut got: Vec<u32> = consumers
+            .into_iter()
+            .map(|consumer| {
+                let (kept, item) = consumer.join_timeout(PATIENCE).unwrap();
+                assert!(kept);
+                item
+            })
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        server.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn served_barriers_and_queues_behave_as_pythons() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&loopback(), &key).unwrap();
+        let barrier = server.barrier(3).unwrap();
+        assert_eq!(barrier.parties().unwrap(), 3);
+        let parties: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = barrier.clone();
+                amphi::Thread::spawn(move || barrier.wait()).unwrap()
+            })
+            .collect();
+        common::wait_for("two parties to wait", || barrier.n_waiting().unwrap() == 2);
+        let mut indexes = vec![barrier.wait().unwrap()];
+        for party in parties {
+            indexes.push(party.join_timeout(PATIENCE).unwrap().unwrap());
+        }
+        indexes.sort_unstable();
+        assert_eq!(indexes, [0, 1, 2]);
+        // A timed-out wait breaks the barrier for everyone, until reset.
+        assert_eq!(
+            barrier.wait_timeout(Duration::from_millis(20)),
+            Err(Error::BrokenBarrier)
+        );
+        assert!(barrier.broken().unwrap());
+        assert_eq!(barrier.wait(), Err(Error::BrokenBarrier));
+        barrier.reset().unwrap();
+        assert!(!barrier.broken().unwrap());
+        let waiting = {
+            let barrier = barrier.clone();
+            amphi::Thread::spawn(move || barrier.wait()).unwrap()
+        };
+        common::wait_for("a party to wait", || barrier.n_waiting().unwrap() == 1);
+        barrier.abort().unwrap();
+        assert_eq!(
+            waiting.join_timeout(PATIENCE).unwrap(),
+            Err(Error::BrokenBarrier)
+        );
+
+        let queue = server.queue::<String>(2).unwrap();
+        assert_eq!(queue.maxsize().unwrap(), 2);
+        assert!(queue.empty().unwrap());
+        assert_eq!(queue.try_get(), Err(Error::Empty));
+        // A get that timed out takes nothing later.
+        assert_eq!(
+            queue.get_timeout(Duration::from_millis(20)),
+            Err(Error::Timeout)
+        );
+        queue.put(&"a".into()).unwrap();
+        queue.put(&"b".into()).unwrap();
+        assert!(queue.full().unwrap());
+        assert_eq!(queue.try_put(&"c".into()), Err(Error::Full));
+        assert_eq!(
+            queue.put_timeout(&"c".into(), Duration::from_millis(20)),
+            Err(Error::Timeout)
+        );
+        assert_eq!(queue.qsize().unwrap(), 2);
+        let getter = {
+            let queue = queue.clone();
+            amphi::Thread::spawn(move || {
+                (0..3)
+                    .map(|_| queue.get_timeout(PATIENCE).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+        };
+        queue.put_timeout(&"c".into(), PATIENCE).unwrap();
+        assert_eq!(getter.join_timeout(PATIENCE).unwrap(), ["a", "b", "c"]);
+
+        let tasks = server.joinable_queue::<u32>(0).unwrap();
+        tasks.put(&1).unwrap();
+        tasks.put(&2).unwrap();
+        assert_eq!(tasks.unfinished_tasks().unwrap(), 2);
+        assert_eq!(
+            tasks.join_timeout(Duration::from_millis(20)),
+            Err(Error::Timeout)
+        );
+        let worker = {
+            let tasks = tasks.clone();
+            amphi::Thread::spawn(move || {
+                for _ in 0..2 {
+                    tasks.get().unwrap();
+                    tasks.task_done().unwrap();
+                }
+            })
+            .unwrap()
+        };
+        tasks.join_timeout(PATIENCE).unwrap();
+        worker.join_timeout(PATIENCE).unwrap();
+        assert_eq!(tasks.task_done(), Err(Error::TooManyTaskDone));
+        server.shutdown().unwrap();
+    });
+}
+
+/// Takes the lock, the reentrant lock (twice) and a permit over its own connection, says so,
+/// and sleeps until it is killed; or, given a held lock, blocks acquiring it.
+fn hold_sync_until_killed(shared: ((LockProxy, RLockProxy, SemaphoreProxy), Event, bool)) {
+    let ((lock, rlock, permits), ready, block) = shared;
+    if block {
+        ready.set();
+        lock.acquire().unwrap();
+        unreachable!("the lock is held by the parent until this process is killed");
+    }
+    lock.acquire().unwrap();
+    rlock.acquire().unwrap();
+    rlock.acquire().unwrap();
+    permits.acquire().unwrap();
+    ready.set();
+    amphi::thread::sleep(PATIENCE).expect("children may block");
+}
+
+#[test]
+fn a_dead_client_gives_back_what_it_held() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&unix_address("holder"), &key).unwrap();
+        let lock = server.lock().unwrap();
+        let rlock = server.rlock().unwrap();
+        let permits = server.semaphore(1).unwrap();
+        let objects = (lock.clone(), rlock.clone(), permits.clone());
+
+        let ready = Event::new().unwrap();
+        let holder = Process::new(
+            hold_sync_until_killed,
+            (objects.clone(), ready.clone(), false),
+        );
+        holder.start().unwrap();
+        ready.wait_timeout(PATIENCE).unwrap();
+        assert!(lock.locked().unwrap());
+        assert!(rlock.locked().unwrap() && !rlock.is_owned().unwrap());
+        assert_eq!(permits.value().unwrap(), 0);
+        holder.kill().unwrap();
+        assert!(holder.join_timeout(PATIENCE).is_err());
+        // Within a bounded time, everything the dead client held is free again.
+        lock.acquire_timeout(PATIENCE).unwrap();
+        rlock.acquire_timeout(PATIENCE).unwrap();
+        assert_eq!(rlock.depth().unwrap(), 1);
+        permits.acquire_timeout(PATIENCE).unwrap();
+
+        // A client killed while it waits for the lock never takes it afterwards.
+        let ready = Event::new().unwrap();
+        let blocked = Process::new(hold_sync_until_killed, (objects, ready.clone(), true));
+        blocked.start().unwrap();
+        ready.wait_timeout(PATIENCE).unwrap();
+        amphi::thread::sleep(Duration::from_millis(50)).unwrap();
+        blocked.kill().unwrap();
+        assert!(blocked.join_timeout(PATIENCE).is_err());
+        // Past a few of the server's wait slices, its wait has noticed and left.
+        amphi::thread::sleep(Duration::from_millis(500)).unwrap();
+        lock.release().unwrap();
+        assert!(!lock.locked().unwrap());
+        assert!(
+            lock.try_acquire().unwrap(),
+            "the dead waiter did not take it"
+        );
+        server.shutdown().unwrap();
+    });
+}
+
+/// Waits at `barrier` until it is killed.
+fn wait_at_barrier_until_killed(barrier: BarrierProxy) {
+    let _ = barrier.wait();
+    unreachable!("the other party never comes: this process is killed first");
+}
+
+#[test]
+fn a_timed_out_call_leaves_nothing_behind_and_a_vanished_party_breaks_the_barrier() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&unix_address("leftovers"), &key).unwrap();
+        let lock = server.lock().unwrap();
+        lock.acquire().unwrap();
+        let late = {
+            let lock = lock.clone();
+            amphi::Thread::spawn(move || {
+                let outcome = lock.acquire_timeout(Duration::from_millis(50));
+                // The thread lives on, its connection open, after its acquire gave up.
+                amphi::thread::sleep(Duration::from_millis(300)).unwrap();
+                outcome
+            })
+            .unwrap()
+        };
+        amphi::thread::sleep(Duration::from_millis(100)).unwrap();
+        lock.release().unwrap();
+        amphi::thread::sleep(Duration::from_millis(100)).unwrap();
+        assert!(
+            !lock.locked().unwrap(),
+            "the timed-out acquire took nothing"
+        );
+        assert_eq!(late.join_timeout(PATIENCE).unwrap(), Err(Error::Timeout));
+
+        // A thread that ends gives back the permits it took.
+        let permits = server.semaphore(1).unwrap();
+        let taker = {
+            let permits = permits.clone();
+            amphi::Thread::spawn(move || permits.acquire()).unwrap()
+        };
+        taker.join_timeout(PATIENCE).unwrap().unwrap();
+        permits.acquire_timeout(PATIENCE).unwrap();
+
+        let barrier = server.barrier(2).unwrap();
+        let party = Process::new(wait_at_barrier_until_killed, barrier.clone());
+        party.start().unwrap();
+        common::wait_for("the party to wait", || barrier.n_waiting().unwrap() == 1);
+        party.kill().unwrap();
+        assert!(party.join_timeout(PATIENCE).is_err());
+        common::wait_for("the barrier to break", || barrier.broken().unwrap());
+        assert_eq!(barrier.wait(), Err(Error::BrokenBarrier));
+        server.shutdown().unwrap();
+    });
+}
+
+/// What each blocked call of [`a_killed_server_fails_every_blocked_call`] returned.
+fn blocked_call<F>(call: F) -> amphi::Thread<Error>
+where
+    F: FnOnce() -> Result<(), Error> + Send + 'static,
+{
+    amphi::Thread::spawn(move || match call() {
+        Ok(()) => panic!("the call returned while the server was being killed"),
+        Err(error) => error,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_killed_server_fails_every_blocked_call() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let address = unix_address("killed-sync");
+        let server = Process::new(
+            serve_until_shutdown,
+            (address.to_string(), key.as_bytes().to_vec()),
+        );
+        server.start().unwrap();
+        let client = connect_when_up(&address, &key);
+        let lock = client.lock().unwrap();
+        lock.acquire().unwrap();
+        let event = client.event().unwrap();
+        let queue = client.queue::<u32>(0).unwrap();
+        let barrier = client.barrier(5).unwrap();
+        let condition = client.condition().unwrap();
+        let blocked = vec![
+            blocked_call({
+                let lock = lock.clone();
+                move || lock.acquire()
+            }),
+            blocked_call({
+                let event = event.clone();
+                move || event.wait_timeout(PATIENCE)
+            }),
+            blocked_call(move || queue.get().map(drop)),
+            blocked_call({
+                let barrier = barrier.clone();
+                move || barrier.wait().map(drop)
+            }),
+            blocked_call(move || {
+                condition.acquire()?;
+                condition.wait()
+            }),
+        ];
+        common::wait_for("the calls to wait in the server", || {
+            barrier.n_waiting().unwrap() == 1
+        });
+        amphi::thread::sleep(Duration::from_millis(100)).unwrap();
+        server.kill().unwrap();
+        assert!(server.join_timeout(PATIENCE).is_err());
+        for call in blocked {
+            assert_eq!(call.join_timeout(PATIENCE).unwrap(), Error::ManagerGone);
+        }
+        assert_eq!(event.set(), Err(Error::ManagerGone));
+        assert_eq!(lock.release(), Err(Error::ManagerGone));
+        let Address::Unix(file) = &address else {
+            unreachable!()
+        };
+        let _ = std::fs::remove_file(file);
     });
 }

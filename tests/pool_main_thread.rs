@@ -6,9 +6,11 @@
 //! In the browser these tests run on the page's main thread (not in a worker). Natively every
 //! thread may block, so the same blocking calls succeed; those native counterparts run too.
 
-use std::time::Duration;
+#[macro_use]
+#[allow(unused_macros)]
+mod common;
 
-use amphi::thread::{as_completed, wait, wait_async, Executor, ReturnWhen};
+use amphi::thread::{wait_async, Executor, ReturnWhen};
 use amphi::ThreadPool;
 
 fn sqr(n: u64) -> u64 {
@@ -18,6 +20,10 @@ fn sqr(n: u64) -> u64 {
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use super::*;
+    use crate::common::pool::{
+        executor_squares_refuse_then_arrive, imaps_of_three_squares_refuse_then_arrive,
+        map_async_refuses_then_arrives,
+    };
     use amphi::Error;
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -35,32 +41,15 @@ mod browser {
         );
         assert_eq!(pool.install(|| 1), Err(Error::WouldBlock));
         let squares = pool.map_async(0..10, sqr).unwrap();
-        assert_eq!(squares.get(), Err(Error::WouldBlock));
-        assert_eq!(
-            squares.get_timeout(Duration::from_millis(1)),
-            Err(Error::WouldBlock)
-        );
-        assert_eq!(squares.wait(), Err(Error::WouldBlock));
-        assert_eq!(
-            squares.get_async().await,
-            Ok((0..10).map(sqr).collect::<Vec<_>>())
-        );
+        map_async_refuses_then_arrives(squares, (0..10).map(sqr).collect()).await;
         let answer = pool.apply_async(|| 6 * 7).unwrap();
         answer.wait_async().await;
         assert_eq!(answer.try_get(), Ok(42), "try_ forms work everywhere");
-        let mut stream = pool.imap(0..3, sqr).unwrap();
-        assert_eq!(stream.next(), Some(Err(Error::WouldBlock)), "nothing lost");
-        assert_eq!(stream.next_async().await, Some(Ok(0)));
-        assert_eq!(stream.next_async().await, Some(Ok(1)));
-        assert_eq!(stream.next_async().await, Some(Ok(4)));
-        assert_eq!(stream.next_async().await, None);
-        let mut unordered = pool.imap_unordered(0..3, sqr).unwrap();
-        let mut all = Vec::new();
-        while let Some(value) = unordered.next_async().await {
-            all.push(value.unwrap());
-        }
-        all.sort_unstable();
-        assert_eq!(all, [0, 1, 4]);
+        imaps_of_three_squares_refuse_then_arrive(
+            pool.imap(0..3, sqr).unwrap(),
+            pool.imap_unordered(0..3, sqr).unwrap(),
+        )
+        .await;
         let failing = pool
             .apply_async(|| -> u8 { panic!("on a worker") })
             .unwrap();
@@ -95,27 +84,9 @@ mod browser {
         let futures: Vec<_> = (0..3u64)
             .map(|n| executor.submit(move || sqr(n)).unwrap())
             .collect();
-        assert_eq!(
-            wait(&futures, ReturnWhen::AllCompleted).err(),
-            Some(Error::WouldBlock)
-        );
-        let mut completed = as_completed(&futures);
-        assert_eq!(
-            completed.next().map(|r| r.err()),
-            Some(Some(Error::WouldBlock))
-        );
-        let mut seen = Vec::new();
-        while let Some(done) = completed.next_async().await {
-            seen.push(done.unwrap().result_async().await.unwrap());
-        }
-        seen.sort_unstable();
-        assert_eq!(seen, [0, 1, 4]);
+        executor_squares_refuse_then_arrive(&futures, executor.map(0..2u64, sqr).unwrap()).await;
         let outcome = wait_async(&futures, ReturnWhen::AllCompleted).await;
         assert_eq!(outcome.done.len(), 3);
-        let mut mapped = executor.map(0..2u64, sqr).unwrap();
-        assert_eq!(mapped.next(), Some(Err(Error::WouldBlock)));
-        assert_eq!(mapped.next_async().await, Some(Ok(0)));
-        assert_eq!(mapped.next_async().await, Some(Ok(1)));
         assert_eq!(executor.shutdown(true, false), Err(Error::WouldBlock));
         executor.shutdown_async(false).await.unwrap();
         assert_eq!(executor.submit(|| ()).err(), Some(Error::PoolClosed));
@@ -125,13 +96,14 @@ mod browser {
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn natively_every_blocking_form_is_allowed() {
+    use amphi::thread::{as_completed, wait};
     let pool = ThreadPool::new(2).unwrap();
     assert_eq!(pool.apply(|| 1), Ok(1));
     assert_eq!(pool.map(0..4, sqr), Ok(vec![0, 1, 4, 9]));
     assert_eq!(pool.install(|| 1), Ok(1));
     let squares = pool.map_async(0..3, sqr).unwrap();
     assert_eq!(
-        squares.get_timeout(Duration::from_secs(60)),
+        squares.get_timeout(std::time::Duration::from_secs(60)),
         Ok(vec![0, 1, 4])
     );
     let mut stream = pool.imap(0..2, sqr).unwrap();

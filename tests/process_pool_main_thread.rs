@@ -15,10 +15,6 @@ mod common;
 use std::time::Duration;
 
 use amphi::process::{Executor, Pool};
-use amphi::thread::{as_completed, wait, ReturnWhen};
-
-/// How long a test may run before its watchdog fails it (never reached when all is well).
-const PATIENCE: Duration = Duration::from_secs(120);
 
 fn sqr(n: u64) -> u64 {
     n * n
@@ -26,11 +22,11 @@ fn sqr(n: u64) -> u64 {
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
-    use std::future::{poll_fn, Future};
-    use std::pin::pin;
-    use std::task::Poll;
-
     use super::*;
+    use crate::common::pool::{
+        executor_squares_refuse_then_arrive, imaps_of_three_squares_refuse_then_arrive,
+        map_async_refuses_then_arrives, watched_async as watched,
+    };
     use amphi::Error;
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -38,23 +34,6 @@ mod browser {
 
     fn explode(message: String) -> u8 {
         panic!("{message}");
-    }
-
-    /// Awaits `body`, failing the test if it has not ended within [`PATIENCE`] (a timer on
-    /// the main thread's event loop, which a hang of the body does not hold up).
-    async fn watched(body: impl Future<Output = ()>) {
-        let mut body = pin!(body);
-        let mut timer = pin!(crate::common::nap(PATIENCE));
-        poll_fn(|cx| {
-            if body.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
-            }
-            if timer.as_mut().poll(cx).is_ready() {
-                panic!("the test hung: its body ran past {PATIENCE:?}");
-            }
-            Poll::Pending
-        })
-        .await;
     }
 
     #[wasm_bindgen_test]
@@ -65,32 +44,15 @@ mod browser {
             assert_eq!(pool.map(0..4, sqr), Err(Error::WouldBlock));
             assert_eq!(pool.map_chunked(0..4, sqr, 2), Err(Error::WouldBlock));
             let squares = pool.map_async(0..10, sqr).unwrap();
-            assert_eq!(squares.get(), Err(Error::WouldBlock));
-            assert_eq!(
-                squares.get_timeout(Duration::from_millis(1)),
-                Err(Error::WouldBlock)
-            );
-            assert_eq!(squares.wait(), Err(Error::WouldBlock));
-            assert_eq!(
-                squares.get_async().await,
-                Ok((0..10).map(sqr).collect::<Vec<_>>())
-            );
+            map_async_refuses_then_arrives(squares, (0..10).map(sqr).collect()).await;
             let answer = pool.apply_async(sqr, 7).unwrap();
             answer.wait_async().await;
             assert_eq!(answer.try_get(), Ok(49), "try_ forms work everywhere");
-            let mut stream = pool.imap(0..3, sqr).unwrap();
-            assert_eq!(stream.next(), Some(Err(Error::WouldBlock)), "nothing lost");
-            assert_eq!(stream.next_async().await, Some(Ok(0)));
-            assert_eq!(stream.next_async().await, Some(Ok(1)));
-            assert_eq!(stream.next_async().await, Some(Ok(4)));
-            assert_eq!(stream.next_async().await, None);
-            let mut unordered = pool.imap_unordered(0..3, sqr).unwrap();
-            let mut all = Vec::new();
-            while let Some(value) = unordered.next_async().await {
-                all.push(value.unwrap());
-            }
-            all.sort_unstable();
-            assert_eq!(all, [0, 1, 4]);
+            imaps_of_three_squares_refuse_then_arrive(
+                pool.imap(0..3, sqr).unwrap(),
+                pool.imap_unordered(0..3, sqr).unwrap(),
+            )
+            .await;
             let failing = pool
                 .apply_async(explode, "in a worker process".to_owned())
                 .unwrap();
@@ -120,25 +82,8 @@ mod browser {
             let futures: Vec<_> = (0..3u64)
                 .map(|n| executor.submit(sqr, n).unwrap())
                 .collect();
-            assert_eq!(
-                wait(&futures, ReturnWhen::AllCompleted).err(),
-                Some(Error::WouldBlock)
-            );
-            let mut completed = as_completed(&futures);
-            assert_eq!(
-                completed.next().map(|r| r.err()),
-                Some(Some(Error::WouldBlock))
-            );
-            let mut seen = Vec::new();
-            while let Some(done) = completed.next_async().await {
-                seen.push(done.unwrap().result_async().await.unwrap());
-            }
-            seen.sort_unstable();
-            assert_eq!(seen, [0, 1, 4]);
-            let mut mapped = executor.map(0..2u64, sqr).unwrap();
-            assert_eq!(mapped.next(), Some(Err(Error::WouldBlock)));
-            assert_eq!(mapped.next_async().await, Some(Ok(0)));
-            assert_eq!(mapped.next_async().await, Some(Ok(1)));
+            executor_squares_refuse_then_arrive(&futures, executor.map(0..2u64, sqr).unwrap())
+                .await;
             assert_eq!(executor.shutdown(true, false), Err(Error::WouldBlock));
             assert_eq!(
                 executor.shutdown_timeout(Duration::from_secs(1), false),
@@ -154,7 +99,8 @@ mod browser {
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn natively_every_blocking_form_is_allowed() {
-    let body = amphi::Thread::spawn(|| {
+    use amphi::thread::{as_completed, wait, ReturnWhen};
+    common::pool::watched(|| {
         let pool = Pool::new(2).unwrap();
         assert_eq!(pool.apply(sqr, 3), Ok(9));
         assert_eq!(pool.map(0..4, sqr), Ok(vec![0, 1, 4, 9]));
@@ -180,11 +126,5 @@ fn natively_every_blocking_form_is_allowed() {
         executor
             .shutdown_timeout(Duration::from_secs(60), false)
             .unwrap();
-    })
-    .expect("spawn the watched body");
-    match body.join_timeout(PATIENCE) {
-        Ok(()) => {}
-        Err(amphi::Error::Timeout) => panic!("the test hung: its body ran past {PATIENCE:?}"),
-        Err(error) => panic!("the test body failed: {error}"),
-    }
+    });
 }

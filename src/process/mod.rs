@@ -141,8 +141,9 @@ pub use event::Event;
 pub use joinable::JoinableQueue;
 pub use lock::{Lock, LockGuard};
 pub use manager::{
-    DictProxy, ListProxy, Manager, ManagerStats, NamespaceProxy, ProxyIter, SocketManager,
-    ValueProxy,
+    BarrierProxy, ConditionProxy, DictProxy, EventProxy, JoinableQueueProxy, ListProxy, LockProxy,
+    Manager, ManagerStats, NamespaceProxy, ProxyIter, QueueProxy, RLockProxy, SemaphoreProxy,
+    SocketManager, ValueProxy,
 };
 pub use pipe::{Connection, Pipe};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder, StarArgs};

@@ -45,7 +45,10 @@
 //!   [`Manager::connect`] return a [`SocketManager`]; an `Address` variant, a `Channel` over
 //!   an authenticated socket (the client side), and a serving thread per connection that
 //!   calls `State::dispatch` with the connection's client id and `State::client_gone` when
-//!   the connection ends (the server side).
+//!   the connection ends (the server side);
+//! - `served`: a socket manager's synchronisation objects, each in a module of its own, whose
+//!   calls may wait in the serving thread of the caller's connection; `sync_proxy`: their
+//!   proxies ([`LockProxy`], [`QueueProxy`], ...), which call over a connection per thread.
 
 mod channel;
 mod dict;
@@ -55,8 +58,10 @@ mod objects;
 mod protocol;
 mod proxy;
 mod rings;
+mod served;
 mod socket;
 mod state;
+mod sync_proxy;
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,6 +87,10 @@ use protocol::Request;
 use proxy::Remote;
 use rings::{RingAddress, ServerStart};
 pub use socket::SocketManager;
+pub use sync_proxy::{
+    BarrierProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockProxy, QueueProxy,
+    RLockProxy, SemaphoreProxy,
+};
 
 /// How long [`Manager::shutdown`] waits for the server to end before it kills it.
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(5);

@@ -2,10 +2,12 @@
 //! no transport: `state` decides what lives, this module what a method does.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
 use super::protocol::{Kind, Method, Refusal, Reply};
+use super::served::Served;
 
 /// A dict in insertion order (Python's): entries by insertion number, and the insertion
 /// number of each key's JSON text.
@@ -83,6 +85,9 @@ pub(super) enum Data {
     Dict(Dict),
     List(Vec<Value>),
     Value(Value),
+    /// A served synchronisation object (see `served`), called through `Request::Sync`
+    /// outside the state's lock, since its calls may wait.
+    Served(Arc<Served>),
 }
 
 /// A served object: its data and its versions.
@@ -172,6 +177,7 @@ impl Object {
                 _ => return Err(other("a list starts from an array")),
             },
             Kind::Value => Data::Value(init.clone()),
+            kind => Data::Served(Arc::new(Served::new(kind, &init)?)),
         };
         let effects = Effects {
             stored: vec![init],
@@ -200,6 +206,16 @@ impl Object {
             }
             Data::List(items) => items,
             Data::Value(value) => vec![value],
+            // A queued item's tokens are counted in transit, not as stored (see `served`).
+            Data::Served(_) => Vec::new(),
+        }
+    }
+
+    /// The served synchronisation object this is, if it is one.
+    pub(super) fn served(&self) -> Option<&Arc<Served>> {
+        match &self.data {
+            Data::Served(served) => Some(served),
+            _ => None,
         }
     }
 
@@ -211,6 +227,7 @@ impl Object {
             Data::Dict(dict) => dict_call(dict, method, &mut effects),
             Data::List(items) => list_call(items, method, &mut effects, self.changes),
             Data::Value(value) => value_call(value, method, &mut effects),
+            Data::Served(_) => Err(other("a synchronisation object is called through Sync")),
         };
         if !effects.stored.is_empty() || !effects.released.is_empty() {
             self.changes += 1;
@@ -237,7 +254,7 @@ impl Object {
         match &self.data {
             Data::Dict(dict) => dict.len(),
             Data::List(items) => items.len(),
-            Data::Value(_) => 1,
+            Data::Value(_) | Data::Served(_) => 1,
         }
     }
 
@@ -261,7 +278,7 @@ impl Object {
                 .map(|(key, value)| json!([key, value]))
                 .collect(),
             Data::List(items) => items.iter().skip(start).take(count).cloned().collect(),
-            Data::Value(_) => return Err(other("a value is not iterable")),
+            Data::Value(_) | Data::Served(_) => return Err(other("not iterable")),
         };
         Ok(json!({ "version": self.resizes, "items": items }))
     }

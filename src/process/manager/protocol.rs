@@ -26,6 +26,24 @@ pub(crate) enum Kind {
     Namespace,
     /// Python's `Value`: one value.
     Value,
+    /// A served lock (Python's `manager.Lock()` over a socket); `init` is null.
+    Lock,
+    /// A served reentrant lock, owned by a connection.
+    RLock,
+    /// A served semaphore; `init` is its number of permits.
+    Semaphore,
+    /// A served bounded semaphore; `init` is its number of permits (and its ceiling).
+    BoundedSemaphore,
+    /// A served event.
+    Event,
+    /// A served condition over a reentrant lock of its own.
+    Condition,
+    /// A served barrier; `init` is its number of parties.
+    Barrier,
+    /// A served queue; `init` is its maxsize (0: unbounded).
+    Queue,
+    /// A served joinable queue; `init` is its maxsize (0: unbounded).
+    JoinableQueue,
 }
 
 /// One request to the server.
@@ -36,6 +54,14 @@ pub(crate) enum Request {
     Create { kind: Kind, init: Value },
     /// A method of object `id`.
     Call { id: u64, method: Method },
+    /// A call on served synchronisation object `id` (see `served`), which may wait: at most
+    /// `timeout` (`None`: as long as it takes; zero: not at all) in the serving thread of the
+    /// connection that sent it, which is the caller's identity (an owner of a lock).
+    Sync {
+        id: u64,
+        call: SyncCall,
+        timeout: Option<std::time::Duration>,
+    },
     /// How many objects and clients the server has: answers [`Stats`].
     Stats,
     /// Ends the server once it answered.
@@ -119,6 +145,50 @@ pub(crate) enum Method {
     Store { value: Value },
 }
 
+/// A call on a served synchronisation object. Each kind answers the calls that are its
+/// methods and refuses the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum SyncCall {
+    /// Takes the lock (a permit; a condition's lock), waiting until the timeout.
+    Acquire,
+    /// Gives the lock back (`count` permits of a semaphore).
+    Release { count: u32 },
+    /// Whether the lock is held (an event: whether it is set; a barrier: whether broken).
+    Locked,
+    /// Whether the calling connection owns the reentrant lock.
+    IsOwned,
+    /// A semaphore's permits left; the caller's depth of a reentrant lock; a barrier's
+    /// parties; a queue's maxsize.
+    Count,
+    /// Sets the event.
+    Set,
+    /// Clears the event.
+    Clear,
+    /// Waits for the event to be set, for a condition's notification (releasing and then
+    /// re-acquiring its lock), or for a barrier's parties (answers the arrival index).
+    Wait,
+    /// Wakes `count` of a condition's waiters (`None`: all); answers how many.
+    Notify { count: Option<u32> },
+    /// Breaks the barrier.
+    Abort,
+    /// Resets the barrier.
+    Reset,
+    /// A barrier's parties waiting; a condition's waiters; a queue's items.
+    Waiting,
+    /// A joinable queue's unfinished tasks.
+    Unfinished,
+    /// Whether a bounded queue has no room.
+    Full,
+    /// Puts `item` in the queue, waiting for room until the timeout.
+    Put { item: Value },
+    /// Takes the next item, waiting for one until the timeout.
+    Get,
+    /// Marks one task of a joinable queue done.
+    TaskDone,
+    /// Waits until every task of a joinable queue is done.
+    Join,
+}
+
 /// The server's numbers: what [`Manager::stats`](super::Manager::stats) answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -139,6 +209,22 @@ pub(crate) enum Refusal {
     IndexOutOfRange { index: i64, len: usize },
     /// Python's `RuntimeError: ... changed size during iteration`.
     ChangedSize,
+    /// The call's timeout passed first.
+    Timeout,
+    /// A lock released while not held.
+    NotLocked,
+    /// A reentrant lock or condition used by a connection that does not own it.
+    NotOwner,
+    /// A bounded semaphore released above its initial value.
+    SemaphoreOverflow { initial: u32 },
+    /// A broken barrier.
+    BrokenBarrier,
+    /// A queue that had nothing to take at once.
+    Empty,
+    /// A queue that had no room at once.
+    Full,
+    /// A joinable queue's `task_done` called more times than items were put.
+    TooManyTaskDone,
     /// Anything else, in words.
     Other(String),
 }
@@ -149,6 +235,14 @@ impl From<Refusal> for Error {
             Refusal::KeyNotFound(key) => Error::KeyNotFound(key),
             Refusal::IndexOutOfRange { index, len } => Error::IndexOutOfRange { index, len },
             Refusal::ChangedSize => Error::ChangedSize,
+            Refusal::Timeout => Error::Timeout,
+            Refusal::NotLocked => Error::NotLocked,
+            Refusal::NotOwner => Error::NotOwner,
+            Refusal::SemaphoreOverflow { initial } => Error::SemaphoreOverflow { initial },
+            Refusal::BrokenBarrier => Error::BrokenBarrier,
+            Refusal::Empty => Error::Empty,
+            Refusal::Full => Error::Full,
+            Refusal::TooManyTaskDone => Error::TooManyTaskDone,
             Refusal::Other(message) => Error::Remote(message),
         }
     }

@@ -35,12 +35,14 @@
 //! key for a token's address (an unrelated process that never connected) gets
 //! [`Error::AuthenticationFailed`] when it deserialises the token.
 //!
-//! # What is not served
+//! # Synchronisation objects
 //!
 //! The synchronisation objects of [`Manager`] (its `lock`, `queue`, ...) are amphi
 //! shared-memory objects of one process tree, meaningless to an unrelated process: a
-//! [`SocketManager`] has no such methods. Only the data objects (dict, list, namespace, value)
-//! are served over sockets.
+//! [`SocketManager`]'s `lock`, `rlock`, `semaphore`, `event`, `condition`, `barrier`, `queue`
+//! and `joinable_queue` are served objects instead (`served`, `sync_proxy`), whose waits run in
+//! the serving thread of the caller's own connection, and whose holdings a connection that
+//! ends gives back.
 //!
 //! In the browser, which has no sockets, [`Manager::listen`] and [`Manager::connect`] return
 //! [`Error::Unsupported`].
@@ -331,8 +333,14 @@ fn serve_connection(serving: &Serving, pending: PendingConnection) {
         open.push(Arc::clone(&connection));
     }
     let mut request = Vec::new();
+    // A connection carries one call at a time: while a call waits, anything readable is the
+    // end of the stream, so its client is gone (see `served`).
+    let alive = || !connection.is_closed() && matches!(connection.poll(Duration::ZERO), Ok(false));
     while connection.recv_bytes_into_vec(&mut request).is_ok() {
-        if let Some(reply) = serving.state.dispatch(client, &request) {
+        if let Some(reply) = serving
+            .state
+            .dispatch_waiting(client, &request, Some(&alive))
+        {
             if connection.send_bytes(&reply).is_err() {
                 break;
             }
@@ -363,9 +371,14 @@ fn serve_connection(serving: &Serving, pending: PendingConnection) {
 /// - **The key** never travels in a token, which names the address only: each process keeps
 ///   the keys it was given, and the children it starts afterwards receive them in their
 ///   start-up message (never through the environment), so a proxy passed to a child connects.
-/// - **Not served**: the synchronisation objects of a [`Manager`] (`lock`, `queue`, ...) are
-///   shared memory of one process tree, meaningless to an unrelated process, so a
-///   `SocketManager` has no such methods.
+/// - **Synchronisation objects** ([`lock`](SocketManager::lock),
+///   [`rlock`](SocketManager::rlock), [`semaphore`](SocketManager::semaphore),
+///   [`event`](SocketManager::event), [`condition`](SocketManager::condition),
+///   [`barrier`](SocketManager::barrier), [`queue`](SocketManager::queue), ...) are served
+///   by the server (a [`Manager`]'s are shared memory, meaningless to an unrelated process):
+///   a call that must wait waits in the server for at most its timeout; each client thread
+///   has a connection of its own for them, which owns what it acquires, and what a
+///   connection held is given back when it ends (its thread ended, its process died).
 /// - **Deaths**: once the server is gone (shut down, or its process killed) every call is
 ///   [`Error::ManagerGone`]; a call waiting for its reply returns it too.
 ///
@@ -481,11 +494,11 @@ impl Manager {
 }
 
 impl SocketManager {
-    fn session(&self) -> &Session {
+    pub(super) fn session(&self) -> &Session {
         &self.inner.session
     }
 
-    fn proxy(&self, reply: Value) -> Result<Arc<Remote>, Error> {
+    pub(super) fn proxy(&self, reply: Value) -> Result<Arc<Remote>, Error> {
         Remote::created(&self.inner.session, reply)
     }
 

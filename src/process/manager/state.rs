@@ -20,12 +20,13 @@
 //! its object until the manager ends, as in Python.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
 use super::objects::{other, Object};
 use super::protocol::{ManagerStats, Method, Refusal, Reply, Request, TOKEN};
+use super::served::{Served, Wait};
 
 /// Who sent a request: a client process's id, chosen by the client (its pid in the high 32
 /// bits, so a transport can tell when it died).
@@ -150,6 +151,10 @@ impl Objects {
                     }
                 }
             }
+            // Served by `State::dispatch_waiting` only, outside this lock (see `served`).
+            Request::Sync { .. } => Err(other(
+                "synchronisation objects are served over a socket manager's connections only",
+            )),
             Request::Stats => Ok(serde_json::to_value(self.stats()).unwrap_or(Value::Null)),
             Request::Shutdown => {
                 self.shutting_down = true;
@@ -185,6 +190,19 @@ impl Objects {
         for (id, count) in held {
             self.unhold_counted(id, count);
         }
+    }
+
+    /// The served synchronisation object `id`, if there is one.
+    fn served(&self, id: u64) -> Option<Arc<Served>> {
+        self.entries.get(&id)?.object.served().cloned()
+    }
+
+    /// Every served synchronisation object.
+    fn all_served(&self) -> Vec<Arc<Served>> {
+        self.entries
+            .values()
+            .filter_map(|entry| entry.object.served().cloned())
+            .collect()
     }
 
     /// The clients the server knows.
@@ -279,7 +297,33 @@ impl State {
     /// message that expects none. A request that is not valid JSON of a [`Request`] is
     /// refused (answered, so the client does not wait).
     pub(crate) fn dispatch(&self, client: ClientId, request: &[u8]) -> Option<Vec<u8>> {
+        self.dispatch_waiting(client, request, None)
+    }
+
+    /// [`dispatch`](State::dispatch) for a transport that serves each connection on a thread
+    /// of its own, and so may wait in it: a `Request::Sync` runs on its object outside the
+    /// state's lock, waiting at most its timeout, while `alive()` says the connection is open
+    /// (`None`: such requests are refused).
+    pub(crate) fn dispatch_waiting(
+        &self,
+        client: ClientId,
+        request: &[u8],
+        alive: Option<&dyn Fn() -> bool>,
+    ) -> Option<Vec<u8>> {
         let reply = match serde_json::from_slice::<Request>(request) {
+            Ok(Request::Sync { id, call, timeout }) if alive.is_some() => {
+                let served = self.lock().served(id);
+                match (served, alive) {
+                    (Some(served), Some(alive)) => {
+                        let wait = Wait {
+                            deadline: crate::time::Deadline::within(timeout),
+                            alive,
+                        };
+                        served.call(client, call, &wait)
+                    }
+                    _ => Err(other("the object no longer exists in the manager")),
+                }
+            }
             Ok(parsed) => {
                 let tokens = request
                     .windows(TOKEN.len())
@@ -296,7 +340,15 @@ impl State {
 
     /// Releases what `client` held: its connection was found dead.
     pub(crate) fn client_gone(&self, client: ClientId) {
-        self.lock().client_gone(client);
+        let served = {
+            let mut objects = self.lock();
+            objects.client_gone(client);
+            objects.all_served()
+        };
+        // What the connection held of a synchronisation object is given back (see `served`).
+        for object in served {
+            object.client_gone(client);
+        }
     }
 
     /// The clients known.
