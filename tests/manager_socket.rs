@@ -1,14 +1,17 @@
 //! A [`Manager`] between unrelated processes, natively: [`Manager::listen`] and
 //! [`Manager::connect`] over a Unix socket and TCP, after CPython's `_TestMyManager`
 //! (`BaseManager(address, authkey)` served and connected to) and its authkey tests: round
-//! trips of every data proxy, nested proxies, a child connecting with the key it inherited, a
+//! trips of every data proxy, nested proxies, a child connecting with the key it inherited
+//! (and a grandchild, with the key kept out of their environments), a
 //! wrong key refused on both ends while the server keeps serving, a client that dies
 //! releasing its references, and a server that dies or shuts down being a typed error to its
 //! clients, never a hang. The served synchronisation objects after CPython's
 //! `TestSyncManagerTypes`: lock, reentrant lock, semaphore, event, condition, barrier and
 //! queue used from two unrelated client processes, their timeouts (which leave nothing
 //! behind), ownership, a dead client's holdings given back, and a killed server making every
-//! blocked call `ManagerGone`. Every test runs under a watchdog.
+//! blocked call `ManagerGone`. Run by hand in a network namespace of its own (it takes the
+//! loopback down): a call to a server whose network vanished ends once TCP gives up on the
+//! silent peer. Every test runs under a watchdog.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -112,6 +115,31 @@ fn add_from_child(shared: (DictProxy<String, i64>, ListProxy<u32>)) {
     let (counts, pids) = shared;
     counts.add(&"children".into(), &1).unwrap();
     pids.push(&amphi::process::current_process().pid).unwrap();
+}
+
+/// Whether this process's environment (as `/proc/self/environ` shows it to the same user)
+/// holds neither a manager key variable nor the key itself (`key_hex`).
+fn environment_is_clean(key_hex: &str) -> bool {
+    let environ = std::fs::read("/proc/self/environ").expect("read this process's environment");
+    let text = String::from_utf8_lossy(&environ);
+    std::env::var_os("AMPHI_MANAGER_KEYS").is_none()
+        && !text.contains("MANAGER_KEYS")
+        && !text.contains(key_hex)
+}
+
+/// Counts itself in the served dict (reaching the socket manager with the key it received),
+/// starts a child of its own doing the same while `depth` is above 0, and answers whether
+/// the key stayed out of every environment on the way.
+fn count_and_pass_on(shared: (DictProxy<String, i64>, String, u32)) -> bool {
+    let (counts, key_hex, depth) = shared;
+    counts.add(&"descendants".into(), &1).unwrap();
+    let mut clean = environment_is_clean(&key_hex);
+    if depth > 0 {
+        let child = Process::new(count_and_pass_on, (counts, key_hex, depth - 1));
+        child.start().unwrap();
+        clean &= child.join_timeout(PATIENCE).unwrap();
+    }
+    clean
 }
 
 /// Holds `held` (having used each over its own connection, so the server counted them) and
@@ -231,6 +259,25 @@ fn a_child_connects_with_the_key_it_inherited() {
         let mut expected: Vec<u32> = children.iter().filter_map(Process::pid).collect();
         expected.sort_unstable();
         assert_eq!(got, expected);
+        server.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn keys_reach_children_and_grandchildren_outside_their_environment() {
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let key_hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let server = Manager::listen(&unix_address("environ"), &key).unwrap();
+        let counts = server.dict::<String, i64>().unwrap();
+        let child = Process::new(count_and_pass_on, (counts.clone(), key_hex.clone(), 1));
+        child.start().unwrap();
+        assert!(
+            child.join_timeout(PATIENCE).unwrap(),
+            "a descendant's environment held the manager's key"
+        );
+        assert_eq!(counts.get(&"descendants".into()).unwrap(), Some(2));
+        assert!(environment_is_clean(&key_hex), "nor this process's own");
         server.shutdown().unwrap();
     });
 }
@@ -400,6 +447,42 @@ fn timed_out_and_concurrent_calls_never_get_another_calls_reply() {
             );
         }
         server.shutdown().unwrap();
+    });
+}
+
+/// A call, with no timeout, to a server whose network vanished without a word (no reset, no
+/// end of stream: its packets are dropped) ends with [`Error::ManagerGone`] once the kernel
+/// gives up on the silent peer, instead of waiting forever.
+///
+/// It takes down the loopback interface, so it only runs in a network namespace of its own:
+/// `unshare -rn sh -c 'ip link set lo up && AMPHI_TCP_DEAD_PEER_MS=2000 cargo test --test
+/// manager_socket -- --ignored'` (without the variable, the kernel gives up after about
+/// 30-40 s).
+#[test]
+#[ignore = "takes the loopback interface down: run it in a network namespace of its own"]
+fn a_call_to_a_server_whose_network_vanished_ends() {
+    fn loopback_up(up: bool) -> bool {
+        std::process::Command::new("ip")
+            .args(["link", "set", "lo", if up { "up" } else { "down" }])
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+    watched(|| {
+        let key = AuthKey::random().unwrap();
+        let server = Manager::listen(&loopback(), &key).unwrap();
+        let dict = server.dict::<u32, u32>().unwrap();
+        assert_eq!(dict.insert(&1, &1), Ok(None));
+        assert!(
+            loopback_up(false),
+            "this test takes the loopback interface down: run it in a network namespace"
+        );
+        let started = amphi::time::Instant::now();
+        let outcome = dict.get(&1);
+        let took = started.elapsed();
+        assert!(loopback_up(true));
+        assert_eq!(outcome, Err(Error::ManagerGone), "after {took:?}");
+        println!("a call to a vanished server ended after {took:?}");
+        let _ = server.shutdown();
     });
 }
 

@@ -45,12 +45,13 @@ mod shared;
 mod socket;
 mod thread_id;
 pub(crate) use process::{
-    code_address, code_ref, current_pid, exit_process, set_inherited_env, spawn_process, ChildExit,
-    ChildHandle, ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal, PROCESS_RUNNING,
+    code_address, code_ref, current_pid, exit_process, inherited, set_inherited, spawn_process,
+    ChildExit, ChildHandle, ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal,
+    PROCESS_RUNNING,
 };
 pub(crate) use shared::{
-    atomics as region_atomics, map_region, pid_alive, random_u64, region_read_bytes,
-    region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
+    atomics as region_atomics, map_region, pid_alive, process_start_time, random_u64,
+    region_read_bytes, region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
 pub(crate) use socket::{fill_random, Endpoint, SocketListener, SocketStream};
 pub(crate) use thread_id::{

@@ -169,27 +169,53 @@ mod unsupported {
     }
 }
 
-/// Environment variables every child started from now on receives on top of this process's
-/// own (natively; the browser's workers have no environment, and nothing reads these there):
-/// what the process tree shares but no payload should carry, such as the keys of the
-/// managers this process reaches over sockets.
-static INHERITED_ENVIRONMENT: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+/// Values every child started from now on receives in its start-up message (natively; the
+/// browser's workers receive none, and nothing reads these there): what the process tree
+/// shares but no payload should carry, such as the keys of the managers this process reaches
+/// over sockets. Not environment variables, which every descendant (even a program that is
+/// not amphi) would inherit, and `/proc/PID/environ` would show. A child starts with its
+/// parent's values, and passes them on to its own children.
+static INHERITED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
-/// Gives every child started from now on the variable `name` set to `value` (replacing an
-/// earlier value of `name`).
-pub(crate) fn set_inherited_env(name: &str, value: String) {
-    let mut variables = INHERITED_ENVIRONMENT
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
-    variables.retain(|(existing, _)| existing != name);
-    variables.push((name.to_owned(), value));
-}
-
-/// The variables of [`set_inherited_env`], for a backend starting a child.
-#[allow(dead_code)] // read by the native backend only
-pub(crate) fn inherited_env() -> Vec<(String, String)> {
-    INHERITED_ENVIRONMENT
+fn inherited_values() -> std::sync::MutexGuard<'static, Vec<(String, String)>> {
+    INHERITED
         .lock()
         .unwrap_or_else(|poison| poison.into_inner())
-        .clone()
+}
+
+/// Gives every child started from now on the value `value` under `name` (replacing an
+/// earlier value of `name`), as [`inherited`] reads it there.
+pub(crate) fn set_inherited(name: &str, value: String) {
+    let mut values = inherited_values();
+    values.retain(|(existing, _)| existing != name);
+    values.push((name.to_owned(), value));
+}
+
+/// The value under `name`: set by [`set_inherited`] in this process, or received from the
+/// parent at start-up.
+pub(crate) fn inherited(name: &str) -> Option<String> {
+    inherited_values()
+        .iter()
+        .find(|(existing, _)| existing == name)
+        .map(|(_, value)| value.clone())
+}
+
+/// The values of [`set_inherited`] as a start-up message carries them (JSON), for a backend
+/// starting a child.
+#[allow(dead_code)] // read by the native backend only
+pub(crate) fn inherited_message() -> Vec<u8> {
+    serde_json::to_vec(&*inherited_values()).unwrap_or_default()
+}
+
+/// Adopts the values a child received in its start-up message ([`inherited_message`]'s
+/// bytes; none at all is no values).
+#[allow(dead_code)] // called by the native backend only
+pub(crate) fn adopt_inherited(message: &[u8]) -> Result<(), String> {
+    if message.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<(String, String)> =
+        serde_json::from_slice(message).map_err(|err| err.to_string())?;
+    *inherited_values() = values;
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! | [`set_region_size`], [`REGION_SIZE_LIMITS`] | the size of a region not created yet, and its bounds |
 //! | [`wait_shared_async`] | a futex wait on a word that several processes map, as a future, until a deadline |
 //! | [`pid_alive`] | whether a process still runs (for locks whose owner died) |
+//! | [`process_start_time`] | when a process started, telling it apart from a later one with the same pid (natively; `None` in the browser, whose pids are never reused) |
 //! | [`random_u64`] | a random region identity |
 //! | [`region_write_bytes`], [`region_read_bytes`] | bulk copies into and out of the region (bounds-checked) |
 //! | [`atomics`] | the atomic types that name locations of the region |
@@ -24,20 +25,20 @@
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) use super::backend::region::{
-    atomics, map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes,
-    set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
+    atomics, map_region, pid_alive, process_start_time, random_u64, region_read_bytes,
+    region_write_bytes, set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::shm::{
-    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, set_region_size,
-    REGION_SIZE_LIMITS,
+    map_region, pid_alive, process_start_time, random_u64, region_read_bytes, region_write_bytes,
+    set_region_size, REGION_SIZE_LIMITS,
 };
 #[cfg(all(not(target_arch = "wasm32"), not(amphi_loom)))]
 pub(crate) use super::backend::wait_shared_async;
 #[cfg(amphi_loom)]
 pub(crate) use unsupported::{
-    map_region, pid_alive, random_u64, region_read_bytes, region_write_bytes, set_region_size,
-    wait_shared_async, REGION_SIZE_LIMITS,
+    map_region, pid_alive, process_start_time, random_u64, region_read_bytes, region_write_bytes,
+    set_region_size, wait_shared_async, REGION_SIZE_LIMITS,
 };
 
 /// The region's atomics natively and under loom: `std`'s, in a mapping of this process.
@@ -83,6 +84,11 @@ mod unsupported {
     /// No other processes here: only this one runs.
     pub(crate) fn pid_alive(pid: u32) -> bool {
         pid == super::super::current_pid()
+    }
+
+    /// Unknown: only this process runs here.
+    pub(crate) fn process_start_time(_pid: u32) -> Option<u64> {
+        None
     }
 
     /// Not needed without a region.

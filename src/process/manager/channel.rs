@@ -46,8 +46,8 @@ pub(crate) enum Address {
 
 /// The channels a session may speak through, one variant per transport.
 pub(crate) enum Transport {
-    /// Inside the process tree.
-    Rings(rings::RingChannel),
+    /// Inside the process tree (boxed: its connection pools make it the larger variant).
+    Rings(Box<rings::RingChannel>),
     /// Over an authenticated socket, from any process holding the key.
     Socket(SocketChannel),
 }
@@ -108,7 +108,7 @@ impl Session {
             return Ok(session);
         }
         let channel = match address {
-            Address::Rings(rings) => Transport::Rings(rings::RingChannel::open(rings)?),
+            Address::Rings(rings) => Transport::Rings(Box::new(rings::RingChannel::open(rings)?)),
             Address::Socket(address) => Transport::Socket(SocketChannel::open(address)?),
         };
         let session = Arc::new(Session {

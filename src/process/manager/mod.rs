@@ -73,7 +73,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::region::Object;
-use super::ring::Ring;
 use super::{
     Barrier, BoundedSemaphore, Builder, Condition, Event, JoinableQueue, Lock, Process, Queue,
     RLock, Semaphore,
@@ -100,12 +99,13 @@ const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(5);
 /// through proxies (Python's `multiprocessing.Manager()`, a `SyncManager`).
 ///
 /// The server is a daemonic amphi process (natively a re-executed child, in the browser a
-/// process worker) that waits on one request ring of the shared region, with no thread. A
-/// proxy ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`], [`ValueProxy`]) is a small token,
-/// passed to children as (part of) a process's arguments; each of its calls is one round trip,
-/// in blocking, `_timeout` and `_async` forms. A manager that is gone (shut down or killed)
-/// makes every call fail with [`Error::ManagerGone`] within a fraction of a second, never a
-/// hang; the references of a process that died are released, and an object nobody refers to is
+/// process worker) that waits on one doorbell word of the shared region, with no thread, and
+/// serves each client connection's rings (a client killed at any instant costs only its own
+/// connections). A proxy ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`], [`ValueProxy`]) is
+/// a small token, passed to children as (part of) a process's arguments; each of its calls is
+/// one round trip, in blocking, `_timeout` and `_async` forms. A manager that is gone (shut
+/// down or killed) makes every call fail with [`Error::ManagerGone`] within a fraction of a
+/// second, never a hang; the references of a process that died are released, and an object nobody refers to is
 /// freed. The synchronisation objects ([`lock`](Manager::lock), [`event`](Manager::event),
 /// [`queue`](Manager::queue), ...) are amphi's shared-memory objects, which need no server
 /// within one process tree.
@@ -145,14 +145,13 @@ pub struct Manager {
 struct Inner {
     process: Process<()>,
     session: Arc<Session>,
-    requests: Ring,
-    _requests_object: Object,
+    registry: Object,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         // The server ends once it sees its ring closed; nothing waits here.
-        rings::close_requests(&self.requests);
+        rings::close_registry(&self.registry);
     }
 }
 
@@ -174,14 +173,14 @@ impl Manager {
     pub fn start() -> Result<Manager, Error> {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let number = STARTED.fetch_add(1, Ordering::Relaxed) + 1;
-        let (requests_object, requests) = rings::create_requests()?;
+        let registry = rings::create_registry()?;
         let process = Builder::new()
             .name(format!("SyncManager-{number}"))
             .daemon(true)
             .build(
                 rings::serve,
                 ServerStart {
-                    requests: requests.handle(),
+                    registry: registry.handle(),
                 },
             );
         process.start()?;
@@ -189,14 +188,11 @@ impl Manager {
             name: process.name().to_owned(),
             reason: "the server has no pid".into(),
         })?;
-        let address = Address::Rings(RingAddress {
-            requests: requests.handle(),
-            server,
-        });
+        let address = Address::Rings(RingAddress::new(&registry, server));
         let session = match Session::to(&address) {
             Ok(session) => session,
             Err(error) => {
-                rings::close_requests(&requests);
+                rings::close_registry(&registry);
                 return Err(error);
             }
         };
@@ -204,8 +200,7 @@ impl Manager {
             inner: Arc::new(Inner {
                 process,
                 session,
-                requests,
-                _requests_object: requests_object,
+                registry,
             }),
         })
     }
@@ -232,7 +227,7 @@ impl Manager {
             Ok(_) | Err(Error::ManagerGone | Error::Timeout) => {}
             Err(error) => return Err(error),
         }
-        rings::close_requests(&self.inner.requests);
+        rings::close_registry(&self.inner.registry);
         match self.inner.process.join_timeout(SHUTDOWN_PATIENCE) {
             Err(Error::Timeout) => {
                 self.inner.process.kill()?;
@@ -253,7 +248,7 @@ impl Manager {
             Ok(_) | Err(Error::ManagerGone) => {}
             Err(error) => return Err(error),
         }
-        rings::close_requests(&self.inner.requests);
+        rings::close_registry(&self.inner.registry);
         self.inner.process.join_async().await.or_else(ended)
     }
 

@@ -27,9 +27,11 @@
 //!
 //! A token of a socket manager's proxy names the manager's address, never its key. Each
 //! process keeps the keys it was given ([`Manager::listen`], [`Manager::connect`]) by address,
-//! and the children it starts afterwards inherit them through their environment (the variable
-//! `AMPHI_MANAGER_KEYS`, readable only by the same user), as Python's children inherit their
-//! parent's `authkey`: a proxy passed to a child therefore just works. A process that has no
+//! and the children it starts afterwards receive them in their start-up message (as CPython
+//! sends a child its parent's `authkey` in its spawn preparation data): a proxy passed to a
+//! child therefore just works. The keys never go through the environment, which every
+//! descendant (even a program that is not amphi) would inherit and `/proc/PID/environ` would
+//! show. A process that has no
 //! key for a token's address (an unrelated process that never connected) gets
 //! [`Error::AuthenticationFailed`] when it deserialises the token.
 //!
@@ -64,8 +66,9 @@ use crate::thread::{Event, Thread};
 use crate::time::Deadline;
 use crate::Error;
 
-/// The environment variable through which children inherit their parent's manager keys.
-const KEYS_ENV: &str = "AMPHI_MANAGER_KEYS";
+/// The name under which children receive their parent's manager keys in their start-up
+/// message (`sys::set_inherited`).
+const INHERITED_KEYS: &str = "amphi-manager-keys";
 
 /// How often the accepting thread looks whether the server is stopping.
 const ACCEPT_POLL: Duration = Duration::from_millis(50);
@@ -90,9 +93,10 @@ fn keyring() -> MutexGuard<'static, Vec<(String, AuthKey)>> {
     lock(KEYS.get_or_init(|| Mutex::new(inherited_keys())))
 }
 
-/// The keys of [`KEYS_ENV`]: `[[address, hex key], ...]` as JSON.
+/// The keys received from the parent ([`INHERITED_KEYS`]): `[[address, hex key], ...]` as
+/// JSON.
 fn inherited_keys() -> Vec<(String, AuthKey)> {
-    let Ok(text) = std::env::var(KEYS_ENV) else {
+    let Some(text) = crate::sys::inherited(INHERITED_KEYS) else {
         return Vec::new();
     };
     let pairs: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
@@ -124,7 +128,7 @@ fn export_keys(keys: &[(String, AuthKey)]) {
         .map(|(address, key)| (address.as_str(), to_hex(key.as_bytes())))
         .collect();
     if let Ok(text) = serde_json::to_string(&exported) {
-        crate::sys::set_inherited_env(KEYS_ENV, text);
+        crate::sys::set_inherited(INHERITED_KEYS, text);
     }
 }
 
@@ -365,8 +369,8 @@ fn serve_connection(serving: &Serving, pending: PendingConnection) {
 ///   connection gets its own, which runs the handshake and then the requests; a client that
 ///   disconnects or dies releases its references.
 /// - **The key** never travels in a token, which names the address only: each process keeps
-///   the keys it was given, and the children it starts afterwards inherit them (through their
-///   environment, readable by the same user only), so a proxy passed to a child connects.
+///   the keys it was given, and the children it starts afterwards receive them in their
+///   start-up message (never through the environment), so a proxy passed to a child connects.
 /// - **Synchronisation objects** ([`lock`](SocketManager::lock),
 ///   [`rlock`](SocketManager::rlock), [`semaphore`](SocketManager::semaphore),
 ///   [`event`](SocketManager::event), [`condition`](SocketManager::condition),

@@ -7,8 +7,9 @@
 //!
 //! 1. it removes the variable (a grandchild gets its own), adopts the shared-memory region the
 //!    parent may have handed over (`shm.rs`), marks the socket close-on-exec and reads the
-//!    [`Header`] and payload the parent wrote there, giving up if the socket stays silent for
-//!    [`START_UP_TIMEOUT`] (see below);
+//!    [`Header`], payload and inherited values (`sys::set_inherited`, such as manager keys,
+//!    kept out of the environment) the parent wrote there, giving up if the socket stays
+//!    silent for [`START_UP_TIMEOUT`] (see below);
 //! 2. it checks that it is the same executable file as its parent (device and inode of
 //!    `/proc/self/exe`), else it refuses with a clear error;
 //! 3. it finds the entry and the target as offsets from [`start_up`] (same file, so same
@@ -268,6 +269,10 @@ fn receive_and_run(
     }
     let mut payload = vec![0u8; header.payload_len as usize];
     read_start_up(socket, &mut payload, timeout, "the rest of its payload")?;
+    let mut inherited = vec![0u8; header.inherited_len as usize];
+    read_start_up(socket, &mut inherited, timeout, "its inherited values")?;
+    crate::sys::process::adopt_inherited(&inherited)
+        .map_err(|why| NotRun::Broken(format!("its inherited values are not valid: {why}")))?;
     let entry = code_at(header.entry_offset)?;
     let target = code_at(header.target_offset)?;
     // SAFETY: the parent measured `entry_offset` from a value of type `ProcessEntry` and the

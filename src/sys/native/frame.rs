@@ -3,8 +3,16 @@
 //! Parent to child, once: a fixed [`Header`] followed by the payload.
 //!
 //! ```text
-//! magic "AMPHIPR1" | exe dev u64 | exe inode u64 | entry offset i64 | target offset i64
-//! | payload length u64 | payload
+//! magic "AMPHIPR2" | exe dev u64 | exe inode u64 | entry offset i64 | target offset i64
+//! | payload length u64 | inherited length u64 | payload | inherited
+//! ```
+//!
+//! The inherited part is what the parent's process tree hands down to every child rather
+//! than through the environment (which every descendant, even a program that is not amphi,
+//! inherits, and `/proc/PID/environ` shows): the values of `sys::set_inherited`, as a JSON
+//! array of `[name, value]` pairs.
+//!
+//! ```text
 //! ```
 //!
 //! Child to parent, once, just before it exits: a report frame.
@@ -22,10 +30,10 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::sys::ChildReport;
 
-const HEADER_MAGIC: &[u8; 8] = b"AMPHIPR1";
+const HEADER_MAGIC: &[u8; 8] = b"AMPHIPR2";
 const REPORT_MAGIC: &[u8; 4] = b"AMPR";
 /// The size of an encoded [`Header`].
-pub(super) const HEADER_LEN: usize = 8 + 8 + 8 + 8 + 8 + 8;
+pub(super) const HEADER_LEN: usize = 8 + 8 + 8 + 8 + 8 + 8 + 8;
 const REPORT_HEAD_LEN: usize = 4 + 1 + 8;
 /// The most a payload or a report may weigh.
 pub(super) const MAX_BODY: u64 = 1 << 30;
@@ -45,6 +53,8 @@ pub(super) struct Header {
     pub(super) target_offset: i64,
     /// How many payload bytes follow.
     pub(super) payload_len: u64,
+    /// How many bytes of inherited values follow the payload.
+    pub(super) inherited_len: u64,
 }
 
 impl Header {
@@ -57,6 +67,7 @@ impl Header {
         bytes.extend_from_slice(&self.entry_offset.to_le_bytes());
         bytes.extend_from_slice(&self.target_offset.to_le_bytes());
         bytes.extend_from_slice(&self.payload_len.to_le_bytes());
+        bytes.extend_from_slice(&self.inherited_len.to_le_bytes());
         bytes
     }
 
@@ -77,11 +88,18 @@ impl Header {
             entry_offset: field() as i64,
             target_offset: field() as i64,
             payload_len: field(),
+            inherited_len: field(),
         };
         if header.payload_len > MAX_BODY {
             return Err(format!(
                 "a payload of {} bytes is over the limit",
                 header.payload_len
+            ));
+        }
+        if header.inherited_len > MAX_BODY {
+            return Err(format!(
+                "inherited values of {} bytes are over the limit",
+                header.inherited_len
             ));
         }
         Ok(header)
@@ -208,6 +226,7 @@ mod tests {
             entry_offset: -123_456,
             target_offset: 99,
             payload_len: 17,
+            inherited_len: 5,
         };
         let bytes: [u8; HEADER_LEN] = header.encode().try_into().unwrap();
         assert_eq!(Header::decode(&bytes), Ok(header));

@@ -167,14 +167,17 @@ pub(crate) fn spawn_process(start: ProcessStart, watch: Watch) -> Result<ChildHa
             "the arguments weigh {payload_len} bytes, over the limit"
         ));
     }
+    let inherited = crate::sys::process::inherited_message();
     let header = Header {
         exe: exe_identity()?,
         entry_offset: code_offset(start.entry as usize)?,
         target_offset: code_offset(start.target)?,
         payload_len,
+        inherited_len: inherited.len() as u64,
     };
     let mut bytes = header.encode();
     bytes.extend_from_slice(&start.payload);
+    bytes.extend_from_slice(&inherited);
     let shared = reaper::launch(Launch {
         daemon: start.daemon,
         bytes,
@@ -190,7 +193,6 @@ pub(super) fn spawn_child(socket: libc::c_int, daemon: bool) -> io::Result<libc:
         command.arg0(program);
     }
     command
-        .envs(crate::sys::process::inherited_env())
         .env(CHILD_ENV, socket.to_string())
         .stdin(Stdio::null());
     let region = super::shm::region_fd();

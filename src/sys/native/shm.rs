@@ -191,6 +191,17 @@ fn map(fd: libc::c_int) -> Result<NonNull<u8>, String> {
     NonNull::new(base.cast()).ok_or_else(|| "the shared region mapped at 0".to_owned())
 }
 
+/// When process `pid` started, in clock ticks after boot (field 22 of `/proc/PID/stat`):
+/// with its pid, what tells it apart from a later process given the same pid. `None` when it
+/// cannot be read (no such process).
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields 3 onwards follow the ")" that ends the command name (which may hold spaces
+    // and parentheses); field 22 is the 20th of them.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
 /// Whether process `pid` still runs: it exists (`kill(pid, 0)`) and is not a zombie.
 pub(crate) fn pid_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {

@@ -1,6 +1,21 @@
 //! Unix and TCP stream sockets (`std`'s), with deadlines through `poll(2)` and `SO_RCVTIMEO`,
 //! and writes through `sendmsg(2)` with `MSG_NOSIGNAL`; random bytes from `getrandom(2)`.
 //! The interface is described in `sys/socket.rs`.
+//!
+//! # A TCP peer that vanishes
+//!
+//! A peer whose machine vanishes (powered off, cut off the network) sends no reset: a read
+//! waiting for it, without a deadline, would wait forever. Every TCP stream (connected or
+//! accepted) therefore has the kernel watch its peer: keepalive probes after [`dead_peer`]`/2`
+//! of silence, then every quarter of it, the connection dropped after two unanswered
+//! (`SO_KEEPALIVE`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`), and data written but not
+//! acknowledged within [`dead_peer`] drops it too (`TCP_USER_TIMEOUT`). A dropped connection
+//! wakes a read blocked on it, which then sees the end of the stream, and fails a write with
+//! [`Error::BrokenPipe`]. [`dead_peer`] is 30 s (so a lost peer is noticed within about
+//! 30-40 s, in whole seconds of probes), or the milliseconds of `AMPHI_TCP_DEAD_PEER_MS`.
+//! A peer process that is only stopped (its kernel still answers) is not lost: its calls
+//! wait, as they would for a slow server. Unix sockets need none of this: their peer is on
+//! this machine, and its death closes them.
 
 use std::io::{ErrorKind, Read};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -17,6 +32,71 @@ use crate::Error;
 /// A platform failure in words.
 fn failure(error: std::io::Error) -> Error {
     Error::Socket(error.to_string())
+}
+
+/// The variable that sets [`dead_peer`], in milliseconds.
+const DEAD_PEER_ENV: &str = "AMPHI_TCP_DEAD_PEER_MS";
+/// How long a silent TCP peer may stay silent before its connection is dropped, by default.
+const DEAD_PEER: Duration = Duration::from_secs(30);
+
+/// How long a silent TCP peer may stay silent before its connection is dropped (see the
+/// module docs): [`DEAD_PEER`], or `AMPHI_TCP_DEAD_PEER_MS` when it is a whole number of
+/// milliseconds above 0.
+fn dead_peer() -> Duration {
+    dead_peer_from(std::env::var(DEAD_PEER_ENV).ok().as_deref())
+}
+
+fn dead_peer_from(value: Option<&str>) -> Duration {
+    value
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .filter(|&millis| millis > 0)
+        .map_or(DEAD_PEER, Duration::from_millis)
+}
+
+/// The keepalive settings for a dead-peer time of `bound`: idle seconds before the first
+/// probe, seconds between probes, probes unanswered before the connection is dropped, and
+/// the user timeout in milliseconds.
+fn keepalive_settings(bound: Duration) -> (i32, i32, i32, u32) {
+    let seconds = |duration: Duration| i32::try_from(duration.as_secs().max(1)).unwrap_or(i32::MAX);
+    let millis = u32::try_from(bound.as_millis()).unwrap_or(u32::MAX);
+    (seconds(bound / 2), seconds(bound / 4), 2, millis)
+}
+
+/// Sets an integer socket option.
+fn set_option(fd: RawFd, level: i32, name: i32, value: i32) -> Result<(), Error> {
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from the valid integer `value`.
+    let done = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(failure(std::io::Error::last_os_error()))
+    }
+}
+
+/// Has the kernel watch a TCP stream's peer (see the module docs).
+fn watch_peer(stream: &TcpStream) -> Result<(), Error> {
+    let fd = stream.as_raw_fd();
+    let (idle, interval, count, user_timeout) = keepalive_settings(dead_peer());
+    set_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, interval)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, count)?;
+    // Older kernels lack it: the keepalive alone then bounds a silent peer.
+    let _ = set_option(
+        fd,
+        libc::IPPROTO_TCP,
+        libc::TCP_USER_TIMEOUT,
+        i32::try_from(user_timeout).unwrap_or(i32::MAX),
+    );
+    Ok(())
 }
 
 /// Milliseconds for `poll(2)` until `deadline`: -1 for none, 0 once passed, rounded up.
@@ -131,6 +211,9 @@ impl SocketListener {
                     (StreamSocket::Tcp(stream), format!("tcp://{peer}"))
                 }),
             };
+            if let Ok((StreamSocket::Tcp(stream), _)) = &accepted {
+                watch_peer(stream)?;
+            }
             match accepted {
                 Ok((socket, peer)) => return Ok((SocketStream::new(socket)?, peer)),
                 Err(error) if error.kind() == ErrorKind::WouldBlock => {
@@ -232,6 +315,7 @@ impl SocketStream {
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                watch_peer(&stream)?;
                 StreamSocket::Tcp(stream)
             }
         };
@@ -276,8 +360,13 @@ impl SocketStream {
             match read {
                 Ok(count) => return Ok(count),
                 Err(error) => match error.kind() {
-                    ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut => {}
-                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => return Ok(0),
+                    // A receive timeout (`SO_RCVTIMEO`) is `EAGAIN`: the loop looks at the
+                    // deadline again.
+                    ErrorKind::Interrupted | ErrorKind::WouldBlock => {}
+                    // `ETIMEDOUT`: the kernel dropped a connection whose peer vanished.
+                    ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::TimedOut => return Ok(0),
                     _ => return Err(failure(error)),
                 },
             }
@@ -303,7 +392,9 @@ impl SocketStream {
             match error.kind() {
                 ErrorKind::Interrupted => {}
                 ErrorKind::WouldBlock => return Err(Error::Timeout),
-                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => return Ok(0),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::TimedOut => {
+                    return Ok(0)
+                }
                 _ => return Err(failure(error)),
             }
         }
@@ -339,6 +430,7 @@ impl SocketStream {
                     ErrorKind::BrokenPipe
                     | ErrorKind::ConnectionReset
                     | ErrorKind::ConnectionAborted
+                    | ErrorKind::TimedOut
                     | ErrorKind::NotConnected => return Err(Error::BrokenPipe),
                     _ => return Err(failure(error)),
                 }
@@ -394,4 +486,68 @@ pub(crate) fn fill_random(bytes: &mut [u8]) -> Result<(), Error> {
         filled += got as usize;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An integer socket option's value.
+    fn option(fd: RawFd, level: i32, name: i32) -> i32 {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into the valid integer `value`.
+        let done =
+            unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) };
+        assert_eq!(done, 0, "{}", std::io::Error::last_os_error());
+        value
+    }
+
+    #[test]
+    fn the_dead_peer_time_is_thirty_seconds_unless_overridden() {
+        assert_eq!(dead_peer_from(None), DEAD_PEER);
+        assert_eq!(dead_peer_from(Some("2000")), Duration::from_secs(2));
+        for bad in ["0", "-5", "1.5", "soon", ""] {
+            assert_eq!(dead_peer_from(Some(bad)), DEAD_PEER, "{bad:?}");
+        }
+        assert_eq!(keepalive_settings(DEAD_PEER), (15, 7, 2, 30_000));
+        // Probes are in whole seconds, at least one.
+        assert_eq!(
+            keepalive_settings(Duration::from_millis(1500)),
+            (1, 1, 2, 1500)
+        );
+    }
+
+    #[test]
+    fn both_ends_of_a_tcp_connection_watch_their_peer() {
+        let listener = SocketListener::bind(Endpoint::Tcp {
+            host: "127.0.0.1",
+            port: 0,
+        })
+        .unwrap();
+        let port = listener.tcp_port().unwrap();
+        let client = SocketStream::connect(
+            Endpoint::Tcp {
+                host: "127.0.0.1",
+                port,
+            },
+            Deadline::after(Duration::from_secs(10)),
+        )
+        .unwrap();
+        let (server, _) = listener
+            .accept(Deadline::after(Duration::from_secs(10)))
+            .unwrap();
+        let (idle, interval, count, user_timeout) = keepalive_settings(dead_peer());
+        for end in [&client, &server] {
+            let fd = end.fd();
+            assert_eq!(option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1);
+            assert_eq!(option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), idle);
+            assert_eq!(option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL), interval);
+            assert_eq!(option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT), count);
+            assert_eq!(
+                option(fd, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT) as u32,
+                user_timeout
+            );
+        }
+    }
 }

@@ -327,6 +327,12 @@ pub(crate) fn pid_ended(pid: u32) {
     }
 }
 
+/// When process `pid` started: never needed here, since the browser's process ids are
+/// handed out once per tree and never reused, so a pid alone names one process.
+pub(crate) fn process_start_time(_pid: u32) -> Option<u64> {
+    None
+}
+
 /// Whether `pid` and all its ancestors still run. Unknown ids (beyond the table, or from a
 /// corrupt word) count as alive: a lock never reports a living owner dead.
 pub(crate) fn pid_alive(pid: u32) -> bool {
