@@ -5,12 +5,15 @@
 //! - per-task overhead: `Pool::map_chunked` with chunksize 1 and `Executor::map` on trivial
 //!   work over Redis, against the local process `Pool::map_chunked` with chunksize 1 and a
 //!   plain Python `XREADGROUP` worker (`benches/peers/python_redis_worker.py`: the same
-//!   stream, group and round trips, with the `redis` package);
+//!   stream, group and round trips, with the `redis` package), and against RQ, Python's most
+//!   used Redis task queue (`benches/peers/python_rq.py`: two `SimpleWorker`s, which run jobs
+//!   in the worker process rather than forking one per job);
 //! - throughput with chunking: `Pool::map` with its default chunks, items per second, over
 //!   Redis and locally.
 //!
-//! Python's `redis` package is installed with `pip` into a virtual environment under the
-//! target directory when `python3` lacks it; the peer is skipped with a note if that fails.
+//! Python's `redis` and `rq` packages are installed with `pip` into a virtual environment under
+//! the target directory when `python3` lacks them; the Python peers are skipped with a note if
+//! that fails.
 //! Run with `cargo bench --features redis --bench redis_pool`. Nothing here asserts on timings.
 
 #[path = "../tests/common/redis_server.rs"]
@@ -25,6 +28,8 @@ use amphi::process::{start_redis_worker, Pool, RedisBuilder, WorkerOptions};
 const WORKERS: usize = 2;
 const TASKS: u64 = 5_000;
 const LOCAL_TASKS: u64 = 20_000;
+/// RQ takes about a millisecond a job: fewer of them give as steady a figure.
+const RQ_TASKS: u64 = 1_000;
 const ITEMS: u64 = 1_000_000;
 
 fn same(x: u64) -> u64 {
@@ -48,12 +53,12 @@ fn items_per_second(pool: &Pool) -> f64 {
     ITEMS as f64 / began.elapsed().as_secs_f64()
 }
 
-/// A `python3` with the `redis` package: the system's, or a virtual environment's under the
-/// target directory, created (and the package installed) if need be.
+/// A `python3` with the `redis` and `rq` packages: the system's, or a virtual environment's
+/// under the target directory, created (and the packages installed) if need be.
 fn python_with_redis() -> Result<PathBuf, String> {
     let has_redis = |python: &PathBuf| {
         Command::new(python)
-            .args(["-c", "import redis"])
+            .args(["-c", "import redis, rq"])
             .output()
             .is_ok_and(|out| out.status.success())
     };
@@ -79,12 +84,12 @@ fn python_with_redis() -> Result<PathBuf, String> {
             ));
         }
         let installed = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "redis"])
+            .args(["install", "--quiet", "redis", "rq"])
             .output()
-            .map_err(|err| format!("pip install redis: {err}"))?;
+            .map_err(|err| format!("pip install redis rq: {err}"))?;
         if !installed.status.success() || !has_redis(&python) {
             return Err(format!(
-                "pip install redis failed: {}",
+                "pip install redis rq failed: {}",
                 String::from_utf8_lossy(&installed.stderr)
             ));
         }
@@ -92,16 +97,22 @@ fn python_with_redis() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-fn python_per_task(socket: &std::path::Path) -> Result<f64, String> {
+/// Seconds per task of the Python peer `script` (in benches/peers/) running `tasks` tasks on
+/// [`WORKERS`] workers, as it reports them under `figure`.
+fn python_per_task(
+    socket: &std::path::Path,
+    script: &str,
+    tasks: u64,
+    figure: &str,
+) -> Result<f64, String> {
     let python = python_with_redis()?;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/benches/peers/python_redis_worker.py"
-    );
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/peers")
+        .join(script);
     let output = Command::new(python)
         .arg(script)
         .arg(socket)
-        .args([WORKERS as u64, TASKS].map(|n| n.to_string()))
+        .args([WORKERS as u64, tasks].map(|n| n.to_string()))
         .output()
         .map_err(|err| format!("python3: {err}"))?;
     let figures: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|err| {
@@ -110,9 +121,9 @@ fn python_per_task(socket: &std::path::Path) -> Result<f64, String> {
             String::from_utf8_lossy(&output.stderr)
         )
     })?;
-    figures["redis_task"]
+    figures[figure]
         .as_f64()
-        .ok_or_else(|| "no redis_task figure".to_owned())
+        .ok_or_else(|| format!("no {figure} figure"))
 }
 
 fn main() {
@@ -178,12 +189,20 @@ fn main() {
         redis_items / 1e6,
         local_items / 1e6
     );
-    match python_per_task(&server.socket()) {
+    match python_per_task(&server.socket(), "python_redis_worker.py", TASKS, "redis_task") {
         Ok(python_task) => println!(
             "redis_pool_task_chunksize_1: python XREADGROUP worker {:.1} us per task, python / amphi = {:.2}x",
             python_task * 1e6,
             python_task / redis_task
         ),
         Err(reason) => println!("python XREADGROUP peer skipped: {reason}"),
+    }
+    match python_per_task(&server.socket(), "python_rq.py", RQ_TASKS, "rq_task") {
+        Ok(rq_task) => println!(
+            "redis_pool_task_chunksize_1: RQ with 2 SimpleWorkers {:.1} us per task, RQ / amphi = {:.1}x",
+            rq_task * 1e6,
+            rq_task / redis_task
+        ),
+        Err(reason) => println!("RQ peer skipped: {reason}"),
     }
 }
