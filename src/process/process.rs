@@ -183,7 +183,9 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
             payload,
             lost: child::lost,
         };
+        let span = crate::trace::span!("process.start", name = self.name.as_str());
         let handle = sys::spawn_process(start, packet.clone()).map_err(fail)?;
+        drop(span);
         if let Some(reservation) = reservation {
             reservation.started(handle.pid());
         }
@@ -262,7 +264,9 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
 
     fn join_until(&self, deadline: Deadline) -> Result<R, Error> {
         let packet = self.started()?;
+        let span = crate::trace::span!("process.join", name = self.name.as_str());
         packet.wait_until(deadline)?;
+        drop(span);
         children::forget(packet);
         packet.outcome()
     }

@@ -114,6 +114,7 @@ impl<W: Word> RawLock<W> {
 
     #[cold]
     fn lock_slow(&self, deadline: Deadline) -> Result<(), Error> {
+        let _wait = crate::trace::span!("wait.lock");
         let mut state = self.spin();
         if state == UNLOCKED {
             // Free: take it without announcing a sleeper. If another thread took it first,
