@@ -85,6 +85,13 @@ pub(crate) fn child_ends() {}
 #[cfg(feature = "trace")]
 pub use recorder::{finish, start, TRACE_FILE_ENV};
 
+/// A slice named `run` with the field `example` on the calling thread, until the returned
+/// guard drops: a program's own part of the timeline (the CLI wraps each example in one).
+#[cfg(feature = "trace")]
+pub fn run_span(example: &str) -> tracing::span::EnteredSpan {
+    tracing::info_span!(target: "amphi", "run", example).entered()
+}
+
 #[cfg(feature = "trace")]
 mod recorder {
     //! The recorder: a `tracing::Subscriber` that keeps each span's start, thread and fields,
@@ -321,7 +328,7 @@ mod recorder {
                 args: &mut args,
                 submission: &mut submission,
             });
-            let tid = crate::thread::get_native_id();
+            let tid = crate::sys::native_thread_id();
             lock(&recorder.threads)
                 .entry(tid)
                 .or_insert_with(crate::thread::current_name);

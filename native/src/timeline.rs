@@ -87,7 +87,7 @@ pub(crate) fn render(events: &[Value]) -> Vec<String> {
         format!("{:.1} ms", span / 1000.0),
         width = WIDTH - 4
     )];
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by_key(|(key, _)| *key);
     for (key, slices) in &rows {
         let mut bar = String::with_capacity(WIDTH);
         for column in 0..WIDTH {
