@@ -306,9 +306,10 @@ fn run_one(name: &str, json: bool, stdout: &Arc<Stdout>) -> Option<bool> {
             return None;
         }
     }
-    let span = amphi::trace::run_span(name);
-    let report = examples::run(name, &options);
-    drop(span);
+    let report = {
+        let _span = amphi::trace::run_span(name);
+        examples::run(name, &options)
+    };
     if json {
         let text = serde_json::to_string(&report).expect("a report always serialises");
         stdout.line(format_args!("{text}"));

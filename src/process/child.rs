@@ -49,9 +49,10 @@ where
     // a function pointer and `*const ()` have the same size and representation.
     let target = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(target) };
     crate::trace::child_begins();
-    let span = crate::trace::span!("process", pid = std::process::id());
-    let report = run(target, payload);
-    drop(span);
+    let report = {
+        let _span = crate::trace::span!("process", pid = std::process::id());
+        run(target, payload)
+    };
     crate::trace::child_ends();
     let code = match report {
         Report::Returned(_) => 0,
