@@ -1,19 +1,21 @@
 //! Spans of what ran where and when, and their export as Chrome trace-event JSON.
 //!
-//! Behind the cargo feature `trace` (off by default) the crate emits [`tracing`] spans for
-//! thread lifetimes (`thread`), a child process's lifetime (`process`, in the child) and the
-//! parent's start of and wait for it (`process.start`, `process.join`), thread pool tasks
-//! (`pool.submit` where a task is queued, `pool.task` where it runs, both with the task's
-//! `submission` id), process pool tasks in their worker (`pool.task`), and the sleeping paths
-//! of the `Lock`, `Condition`, queue and pipe waits (`wait.lock`, `wait.condition`,
-//! `wait.get`, `wait.put`). A wait span is created inside the slow-path function only: an
-//! uncontended acquire stays one compare-and-swap. Without the feature the `span!` macro
-//! expands to `()` and `tracing` is not a dependency at all.
+//! Behind the cargo feature `trace` (off by default) the crate emits
+//! [`tracing`](https://docs.rs/tracing) spans for thread lifetimes (`thread`), a child process's
+//! lifetime (`process`, in the child) and the parent's start of and wait for it (`process.start`,
+//! `process.join`), thread pool tasks (`pool.submit` where a task is queued, `pool.task` where it
+//! runs, both with the task's `submission` id), process pool tasks in their worker (`pool.task`),
+//! and the sleeping paths of the `Lock` (thread and process), `Condition`, queue
+//! and pipe waits (`wait.lock`, `wait.condition`, `wait.get` and `wait.put` for the thread queues
+//! and pipes, `wait.ring` for a process queue's or pipe's ring). A wait span is created inside the
+//! slow-path function only: an uncontended acquire stays one compare-and-swap. Without the feature
+//! the `span!` macro expands to a unit struct without `Drop` and `tracing` is not a dependency at
+//! all.
 //!
-//! With the feature on, [`start`] installs a recorder (a small `tracing::Subscriber`) as the
+//! With the feature on, `start` installs a recorder (a small `tracing::Subscriber`) as the
 //! process's global subscriber and names a trace file; children started afterwards inherit the
-//! file's name through the environment variable [`TRACE_FILE_ENV`], record their own spans and,
-//! when their entry returns, append them as JSON lines to `FILE.part-PID` beside it. [`finish`]
+//! file's name through the environment variable `AMPHI_TRACE_FILE`, record their own spans and,
+//! when their entry returns, append them as JSON lines to `FILE.part-PID` beside it. `finish`
 //! takes the parent's events, merges and removes the children's part files, and returns the
 //! events: complete slices (`"ph":"X"`, microseconds), flow events from a task's submission to
 //! its run (`"s"`/`"f"`), and process and thread name metadata (`"M"`). Timestamps are amphi's

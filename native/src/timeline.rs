@@ -1,5 +1,6 @@
 //! The compact text timeline of `amphi run --timeline`: one row per thread of each process,
-//! time left to right, each column showing the innermost slice running then.
+//! time left to right, each column showing the innermost slice running then. A child's main
+//! thread is labelled with the child's name (`PoolWorker-1`, `Process-2`).
 
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ fn mark(name: &str) -> char {
         "pool.submit" => '>',
         "wait.lock" => 'L',
         "wait.condition" => 'C',
-        "wait.get" | "wait.put" => 'q',
+        "wait.get" | "wait.put" | "wait.ring" => 'q',
         "process.start" => 's',
         "process.join" => 'j',
         _ => '-',
@@ -36,6 +37,7 @@ pub(crate) fn render(events: &[Value]) -> Vec<String> {
     // (pid, tid) -> slices, in first-seen order of the rows.
     let mut rows: Vec<((u64, u64), Vec<Slice>)> = Vec::new();
     let mut names: Vec<((u64, u64), String)> = Vec::new();
+    let mut processes: Vec<(u64, String)> = Vec::new();
     for event in events {
         let pid = event["pid"].as_u64().unwrap_or(0);
         let tid = event["tid"].as_u64().unwrap_or(0);
@@ -52,9 +54,13 @@ pub(crate) fn render(events: &[Value]) -> Vec<String> {
                     None => rows.push(((pid, tid), vec![slice])),
                 }
             }
-            Some("M") if event["name"] == "thread_name" => {
+            Some("M") => {
                 let name = event["args"]["name"].as_str().unwrap_or("").to_owned();
-                names.push(((pid, tid), name));
+                if event["name"] == "thread_name" {
+                    names.push(((pid, tid), name));
+                } else if event["name"] == "process_name" {
+                    processes.push((pid, name));
+                }
             }
             _ => {}
         }
@@ -70,10 +76,18 @@ pub(crate) fn render(events: &[Value]) -> Vec<String> {
     }
     let span = (last - first).max(1.0);
     let label = |key: (u64, u64)| {
-        let name = names
+        let thread = names
             .iter()
             .find(|(k, _)| *k == key)
             .map_or("?", |(_, name)| name.as_str());
+        let process = processes
+            .iter()
+            .find(|(pid, _)| *pid == key.0)
+            .map(|(_, name)| name.as_str());
+        let name = match process {
+            Some(process) if thread == "MainThread" && process != "MainProcess" => process,
+            _ => thread,
+        };
         format!("{} {}", key.0, name)
     };
     let label_width = rows

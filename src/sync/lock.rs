@@ -114,7 +114,6 @@ impl<W: Word> RawLock<W> {
 
     #[cold]
     fn lock_slow(&self, deadline: Deadline) -> Result<(), Error> {
-        let _wait = crate::trace::span!("wait.lock");
         let mut state = self.spin();
         if state == UNLOCKED {
             // Free: take it without announcing a sleeper. If another thread took it first,
@@ -129,6 +128,7 @@ impl<W: Word> RawLock<W> {
                 Err(now) => state = now,
             }
         }
+        let _wait = crate::trace::span!("wait.lock");
         loop {
             // Announce a sleeper; if the lock was free, the swap took it (marked CONTENDED,
             // which at worst costs one unneeded wake at release).
