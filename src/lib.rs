@@ -71,6 +71,7 @@ mod sync;
 mod sys;
 pub mod thread;
 pub mod time;
+pub mod trace;
 
 pub use error::{
     Error, GetError, PanicReport, PutError, RecvBytesError, RecvError, Result, SendError,

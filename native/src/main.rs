@@ -5,6 +5,8 @@
 //! amphi run bank-account          # run one, printing its output and checks
 //! amphi run bank-account --json   # one JSON report instead (the web page's format)
 //! amphi run --all                 # every example
+//! amphi run pool --trace out.json # and a Chrome trace-event file of the run (Perfetto)
+//! amphi run pool --timeline       # and a text timeline: one row per thread of each process
 //! amphi manager serve unix:/run/app.sock   # a standalone manager (key from AMPHI_AUTHKEY)
 //! amphi worker redis://host:6379/0 --pool squares   # a worker of a pool over Redis
 //! ```
@@ -39,6 +41,8 @@ use amphi::process::Manager;
 use amphi_examples::{self as examples, LineSink, Options, Report};
 use clap::{Parser, Subcommand};
 
+mod timeline;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "amphi",
@@ -66,6 +70,12 @@ enum Command {
         /// Print one JSON report per example instead of text.
         #[arg(long)]
         json: bool,
+        /// Write a Chrome trace-event JSON file of the run (Perfetto, chrome://tracing).
+        #[arg(long, value_name = "FILE")]
+        trace: Option<std::path::PathBuf>,
+        /// Print a text timeline of the run: one row per thread of each process.
+        #[arg(long)]
+        timeline: bool,
     },
     /// Serve a process pool over Redis as one of its workers, until a signal ends it.
     Worker {
@@ -176,18 +186,58 @@ fn main() -> ExitCode {
             }
             stdout.exit_code(true)
         }
-        Command::Run { names, all, json } => {
+        Command::Run {
+            names,
+            all,
+            json,
+            trace,
+            timeline,
+        } => {
             let names = if all {
                 examples::list().iter().map(|e| e.name.to_owned()).collect()
             } else {
                 names
             };
+            let recording = (trace.is_some() || timeline).then(|| {
+                trace.clone().unwrap_or_else(|| {
+                    std::env::temp_dir().join(format!("amphi-timeline-{}.json", std::process::id()))
+                })
+            });
+            if let Some(path) = &recording {
+                if let Err(error) = amphi::trace::start(path) {
+                    let _ = writeln!(io::stderr(), "amphi: --trace: {error}");
+                    return ExitCode::from(2);
+                }
+            }
             let mut all_ok = true;
             for name in &names {
                 match run_one(name, json, &stdout) {
                     Some(ok) => all_ok &= ok,
                     // Nobody reads what the rest would print.
                     None => break,
+                }
+            }
+            if recording.is_some() {
+                let events = amphi::trace::finish();
+                if timeline {
+                    for line in timeline::render(&events) {
+                        stdout.line(format_args!("{line}"));
+                    }
+                    stdout.line(format_args!("{}", timeline::LEGEND));
+                }
+                if let Some(path) = &trace {
+                    let document = serde_json::json!({
+                        "traceEvents": events,
+                        "displayTimeUnit": "ms",
+                    });
+                    if let Err(error) = std::fs::write(path, document.to_string()) {
+                        let _ = writeln!(
+                            io::stderr(),
+                            "amphi: cannot write the trace to {}: {error}",
+                            path.display()
+                        );
+                        return ExitCode::FAILURE;
+                    }
                 }
             }
             stdout.exit_code(all_ok)
@@ -256,7 +306,10 @@ fn run_one(name: &str, json: bool, stdout: &Arc<Stdout>) -> Option<bool> {
             return None;
         }
     }
-    let report = examples::run(name, &options);
+    let report = {
+        let _span = amphi::trace::run_span(name);
+        examples::run(name, &options)
+    };
     if json {
         let text = serde_json::to_string(&report).expect("a report always serialises");
         stdout.line(format_args!("{text}"));

@@ -48,7 +48,12 @@ where
     // SAFETY: the caller guarantees `target` is the address of a `fn(A) -> R` in this process;
     // a function pointer and `*const ()` have the same size and representation.
     let target = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(target) };
-    let report = run(target, payload);
+    crate::trace::child_begins();
+    let report = {
+        let _span = crate::trace::span!("process", pid = std::process::id());
+        run(target, payload)
+    };
+    crate::trace::child_ends();
     let code = match report {
         Report::Returned(_) => 0,
         Report::Exited(code) => code,

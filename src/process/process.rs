@@ -183,7 +183,10 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
             payload,
             lost: child::lost,
         };
-        let handle = sys::spawn_process(start, packet.clone()).map_err(fail)?;
+        let handle = {
+            let _span = crate::trace::span!("process.start", name = self.name.as_str());
+            sys::spawn_process(start, packet.clone()).map_err(fail)?
+        };
         if let Some(reservation) = reservation {
             reservation.started(handle.pid());
         }
@@ -262,7 +265,10 @@ impl<R: Serialize + DeserializeOwned> Process<R> {
 
     fn join_until(&self, deadline: Deadline) -> Result<R, Error> {
         let packet = self.started()?;
-        packet.wait_until(deadline)?;
+        {
+            let _span = crate::trace::span!("process.join", name = self.name.as_str());
+            packet.wait_until(deadline)?;
+        }
         children::forget(packet);
         packet.outcome()
     }

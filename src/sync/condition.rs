@@ -89,6 +89,7 @@ impl<Q: WaiterQueue> RawCondition<Q> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
+        let _wait = crate::trace::span!("wait.condition");
         let waiter = self.enqueue(lock)?;
         let saved = self.unlock_or_withdraw(lock, &waiter)?;
         let word = Q::word(&waiter);

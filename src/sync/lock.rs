@@ -128,6 +128,7 @@ impl<W: Word> RawLock<W> {
                 Err(now) => state = now,
             }
         }
+        let _wait = crate::trace::span!("wait.lock");
         loop {
             // Announce a sleeper; if the lock was free, the swap took it (marked CONTENDED,
             // which at worst costs one unneeded wake at release).

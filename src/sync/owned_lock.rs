@@ -148,6 +148,7 @@ impl<W: Word> RawOwnedLock<W> {
         if self.spin() == FREE && self.try_lock(me) {
             return Ok(());
         }
+        let _wait = crate::trace::span!("wait.lock");
         loop {
             match self.try_lock_or_announce(me) {
                 Ok(()) => return Ok(()),

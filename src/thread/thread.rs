@@ -398,7 +398,10 @@ fn run_body<T: Send + 'static>(packet: &Arc<Packet<T>>, f: impl FnOnce() -> T) {
     let registration = super::info::register(&packet.name, packet.daemon);
     let sink: Arc<dyn PanicSink> = packet.clone();
     CURRENT.with(|current| *current.borrow_mut() = Some((packet.name.clone(), sink)));
-    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    let outcome = {
+        let _span = crate::trace::span!("thread", name = packet.name.as_str());
+        panic::catch_unwind(AssertUnwindSafe(f))
+    };
     CURRENT.with(|current| current.borrow_mut().take());
     drop(registration);
     let result = outcome.map_err(|payload| {

@@ -62,7 +62,10 @@ pub(super) fn work(start: WorkerStart) {
     }
     while let Ok(bytes) = channel.recv_bytes() {
         let answer = match serde_json::from_slice::<ToWorker<CallRef<'_>>>(&bytes) {
-            Ok(ToWorker::Run(call)) => call.run(),
+            Ok(ToWorker::Run(call)) => {
+                let _task = crate::trace::span!("pool.task");
+                call.run()
+            }
             Ok(ToWorker::Stop) => return,
             Err(err) => Answer::Failed(Reply::Decode(format!(
                 "the task message is not valid: {err}"

@@ -87,6 +87,7 @@ impl Block {
     fn sleep(self, slice: Deadline) -> bool {
         match self {
             Block::Lock { word, announced } => {
+                let _wait = crate::trace::span!("wait.ring");
                 word.wait(announced, slice).is_ok() && !slice.passed()
             }
             Block::Seq {
@@ -103,6 +104,7 @@ impl Block {
                         break;
                     }
                 }
+                let _wait = crate::trace::span!("wait.ring");
                 sleepers.fetch_add(1, SeqCst);
                 let woken =
                     seq.load(SeqCst) != seen || (seq.wait(seen, slice).is_ok() && !slice.passed());

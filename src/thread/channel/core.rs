@@ -185,6 +185,7 @@ impl<S: Store> Core<S> {
                 done => return done,
             };
         }
+        let _wait = crate::trace::span!("wait.put");
         loop {
             let seq = self.slots_seq.load(Ordering::Acquire);
             self.putters.fetch_add(1, Ordering::SeqCst);
@@ -237,6 +238,7 @@ impl<S: Store> Core<S> {
                 done => return done,
             }
         }
+        let _wait = crate::trace::span!("wait.get");
         loop {
             let seq = self.sleep_as_getter();
             match self.try_get() {

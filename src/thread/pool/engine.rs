@@ -294,7 +294,11 @@ impl Submitter {
     /// pool was terminated or broke (it must then settle its task with that reason).
     pub(crate) fn spawn(&self, job: impl FnOnce(Result<(), Error>) + Send + 'static) {
         let shared = Arc::clone(&self.shared);
+        #[cfg_attr(not(feature = "trace"), allow(unused_variables))]
+        let submission = crate::trace::next_submission();
+        let _submit = crate::trace::span!("pool.submit", submission);
         self.rayon.spawn(move || {
+            let _task = crate::trace::span!("pool.task", submission);
             let go = match shared.broken() {
                 Some(broken) => Err(broken),
                 None if shared.state.load(Ordering::Acquire) == TERMINATED => Err(Error::Cancelled),

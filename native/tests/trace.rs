@@ -1,0 +1,258 @@
+//! The trace of `amphi run --trace FILE`, run as a separate process and validated against the
+//! Chrome trace-event format that Perfetto's JSON importer reads: required fields on every
+//! event, complete slices with a duration, slices on one thread nested (never partly
+//! overlapping), every flow start matched by one flow end, and children's events on the
+//! parent's clock (inside the parent's run). Also `--timeline`'s rows, and that without the
+//! feature `trace` the core crate does not depend on `tracing` at all.
+
+// The CLI is tested as a native process; its dev-dependencies are not built for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// How long a test lets an `amphi` process run before it kills it and fails.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Float slack for comparing microsecond timestamps computed from nanoseconds.
+const SLACK_US: f64 = 0.01;
+
+/// The `amphi` binary built from this crate, with a watchdog.
+fn amphi() -> Command {
+    let mut command = Command::cargo_bin("amphi").expect("the amphi binary is built for the tests");
+    command.timeout(PATIENCE);
+    command
+}
+
+/// A fresh directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("amphi-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the scratch directory can be made");
+    dir
+}
+
+fn number(event: &Value, field: &str) -> f64 {
+    event[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is not a number: {event}"))
+}
+
+#[test]
+fn trace_of_thread_and_process_pools_is_valid_trace_event_json() {
+    let dir = scratch("trace");
+    let path = dir.join("run.json");
+    let output = amphi()
+        .args(["run", "pool", "process-pool", "--trace"])
+        .arg(&path)
+        .output()
+        .expect("amphi can be started");
+    assert!(output.status.success(), "amphi run failed: {output:?}");
+    let text = std::fs::read_to_string(&path).expect("the trace file was written");
+    let document: Value = serde_json::from_str(&text).expect("the trace is JSON");
+    let events = document["traceEvents"]
+        .as_array()
+        .expect("traceEvents is an array");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the scratch directory can be read")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name())
+        .filter(|name| name != "run.json")
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "children's part files were merged and removed: {leftovers:?}"
+    );
+
+    // Required fields.
+    for event in events {
+        assert!(event["name"].is_string(), "no name: {event}");
+        let ph = event["ph"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ph: {event}"));
+        assert!(
+            ["X", "s", "f", "M"].contains(&ph),
+            "unexpected phase: {event}"
+        );
+        number(event, "ts");
+        assert!(event["pid"].is_u64(), "no pid: {event}");
+        assert!(event["tid"].is_u64(), "no tid: {event}");
+        if ph == "X" {
+            assert!(number(event, "dur") >= 0.0, "negative duration: {event}");
+        }
+    }
+    let slices: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+
+    // Slices on one thread nest: sorted by start (longest first on ties), each slice ends
+    // before the innermost still-open slice that contains its start.
+    let mut by_thread: HashMap<(u64, u64), Vec<(f64, f64)>> = HashMap::new();
+    for slice in &slices {
+        let start = number(slice, "ts");
+        let key = (
+            slice["pid"].as_u64().unwrap(),
+            slice["tid"].as_u64().unwrap(),
+        );
+        by_thread
+            .entry(key)
+            .or_default()
+            .push((start, start + number(slice, "dur")));
+    }
+    for (thread, mut spans) in by_thread {
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        let mut open: Vec<(f64, f64)> = Vec::new();
+        for span in spans {
+            while open.last().is_some_and(|top| top.1 <= span.0 + SLACK_US) {
+                open.pop();
+            }
+            if let Some(top) = open.last() {
+                assert!(
+                    span.1 <= top.1 + SLACK_US,
+                    "slices partly overlap on {thread:?}: {top:?} and {span:?}"
+                );
+            }
+            open.push(span);
+        }
+    }
+
+    // Every flow start has one end with the same id, no earlier than the start.
+    let mut starts = HashMap::new();
+    let mut ends = HashMap::new();
+    for event in events {
+        let flows = match event["ph"].as_str() {
+            Some("s") => &mut starts,
+            Some("f") => &mut ends,
+            _ => continue,
+        };
+        let id = event["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("flow without id: {event}"));
+        assert!(
+            flows.insert(id, number(event, "ts")).is_none(),
+            "flow id {id} twice"
+        );
+    }
+    assert!(
+        !starts.is_empty(),
+        "the thread pool's tasks have flows from their submission"
+    );
+    assert_eq!(
+        starts.keys().collect::<std::collections::BTreeSet<_>>(),
+        ends.keys().collect::<std::collections::BTreeSet<_>>(),
+        "every flow start has its end and the other way round"
+    );
+    for (id, start) in &starts {
+        assert!(
+            ends[id] + SLACK_US >= *start,
+            "flow {id} ends before it starts"
+        );
+    }
+
+    // One clock: the children's slices fall inside the parent's run.
+    let parent = events
+        .iter()
+        .find(|e| {
+            e["ph"] == "M" && e["name"] == "process_name" && e["args"]["name"] == "MainProcess"
+        })
+        .expect("the parent process is named")["pid"]
+        .as_u64()
+        .unwrap();
+    let (parent_slices, child_slices): (Vec<&Value>, Vec<&Value>) = slices
+        .iter()
+        .partition(|e| e["pid"].as_u64() == Some(parent));
+    let first = parent_slices
+        .iter()
+        .map(|e| number(e, "ts"))
+        .fold(f64::INFINITY, f64::min);
+    let last = parent_slices
+        .iter()
+        .map(|e| number(e, "ts") + number(e, "dur"))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let child_pids: std::collections::BTreeSet<u64> = child_slices
+        .iter()
+        .filter_map(|e| e["pid"].as_u64())
+        .collect();
+    assert!(
+        child_pids.len() >= 2,
+        "the process pool's workers sent their slices: {child_pids:?}"
+    );
+    for slice in &child_slices {
+        let start = number(slice, "ts");
+        assert!(
+            start + SLACK_US >= first && start + number(slice, "dur") <= last + SLACK_US,
+            "a child's slice outside the parent's run [{first}, {last}]: {slice}"
+        );
+    }
+    let task_threads: std::collections::BTreeSet<(u64, u64)> = slices
+        .iter()
+        .filter(|e| e["name"] == "pool.task")
+        .map(|e| (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap()))
+        .collect();
+    assert!(
+        task_threads.len() >= 2,
+        "pool tasks ran on several threads: {task_threads:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn timeline_prints_one_row_per_thread() {
+    let output = amphi()
+        .args(["run", "queue-workers-lock", "--timeline"])
+        .output()
+        .expect("amphi can be started");
+    assert!(output.status.success(), "amphi run failed: {output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("pid thread"))
+        .skip(1)
+        .take_while(|line| line.contains(" |"))
+        .collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "the main thread and each worker have one row:\n{stdout}"
+    );
+    for worker in ["Worker 1", "Worker 2"] {
+        assert!(
+            rows.iter()
+                .any(|row| row.contains(worker) && row.contains('-')),
+            "{worker} has a bar:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn without_the_feature_the_core_crate_has_no_tracing_dependency() {
+    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    let tree = |features: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO"))
+            .args([
+                "tree",
+                "--offline",
+                "-e",
+                "normal",
+                "-p",
+                "amphi",
+                "--manifest-path",
+                workspace,
+            ])
+            .args(features)
+            .output()
+            .expect("cargo tree can be run");
+        assert!(output.status.success(), "cargo tree failed: {output:?}");
+        String::from_utf8(output.stdout).expect("cargo tree prints UTF-8")
+    };
+    assert!(
+        !tree(&[]).contains("tracing"),
+        "tracing is a dependency without the feature"
+    );
+    assert!(
+        tree(&["--features", "trace"]).contains("tracing"),
+        "with the feature, tracing is a dependency (the check above can fail)"
+    );
+}
