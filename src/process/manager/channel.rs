@@ -144,11 +144,13 @@ impl Session {
     }
 }
 
-fn encode_request(request: &Request) -> Result<Vec<u8>, Error> {
+/// A request as the bytes every transport carries.
+pub(super) fn encode_request(request: &Request) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(request).map_err(|err| Error::Encode(err.to_string()))
 }
 
-fn decode_reply(bytes: &[u8]) -> Result<Value, Error> {
+/// The server's answer to a call: its value, or its refusal as an [`Error`].
+pub(super) fn decode_reply(bytes: &[u8]) -> Result<Value, Error> {
     match serde_json::from_slice::<Reply>(bytes) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(refusal)) => Err(refusal.into()),

@@ -38,8 +38,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::channel::{Address, Channel};
-use super::protocol::{Kind, Reply, Request, SyncCall};
+use super::channel::{decode_reply, encode_request, Address, Channel};
+use super::protocol::{Kind, Request, SyncCall};
 use super::proxy::{decode, deserialize_remote, encode, remote_calls, serialize_remote, Remote};
 use super::socket::{SocketChannel, SocketManager};
 use crate::time::Deadline;
@@ -112,7 +112,7 @@ impl Line<'_> {
             call: call.clone(),
             timeout,
         };
-        serde_json::to_vec(&timed).map_err(|err| Error::Encode(err.to_string()))
+        encode_request(&timed)
     }
 
     /// Sends `request`, for the server to wait at most until `deadline` (a passed deadline:
@@ -140,16 +140,6 @@ impl Line<'_> {
         let bytes = Line::encoded(request, None)?;
         let channel = thread_channel(self.address()?)?;
         decode_reply(&channel.call_async(bytes).await?)
-    }
-}
-
-fn decode_reply(bytes: &[u8]) -> Result<Value, Error> {
-    match serde_json::from_slice::<Reply>(bytes) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(refusal)) => Err(refusal.into()),
-        Err(err) => Err(Error::Decode(format!(
-            "not a valid reply from the manager: {err}"
-        ))),
     }
 }
 

@@ -74,6 +74,7 @@ static LINKED: AtomicBool = AtomicBool::new(false);
 /// and Rust's `std` provide before `main` on Linux (environment, files, sockets, threads,
 /// `catch_unwind`), lets no panic escape (the entry catches the target's), and never returns
 /// into `main` in a child.
+// SAFETY: a constructor runs before `main`; the paragraph above says why this one may.
 #[ctor::ctor(unsafe, priority = late)]
 fn start_up() {
     LINKED.store(true, Ordering::Relaxed);

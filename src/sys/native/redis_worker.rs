@@ -34,6 +34,7 @@ pub(crate) fn executable_file() -> io::Result<File> {
 /// only what the C runtime and `std` provide before `main` on Linux is used (environment,
 /// files, sockets, threads), no panic escapes (tasks run under the pool's catch), and it
 /// never returns into `main` once it serves.
+// SAFETY: a constructor runs before `main`; the paragraph above says why this one may.
 #[ctor::ctor(unsafe, priority = late)]
 fn serve_when_asked() {
     if std::env::var_os(CHILD_ENV).is_some() {
