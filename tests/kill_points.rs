@@ -47,17 +47,7 @@ const MAX_DELAY_US: u64 = 3_000;
 
 /// Trials per point (see the module docs).
 fn trials() -> u32 {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::env::var("AMPHI_KILL_TRIALS")
-            .ok()
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(100)
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        10
-    }
+    common::kill_trials(100, 10)
 }
 
 /// The run's seed: `AMPHI_KILL_SEED` natively if set, else from the clock.

@@ -51,17 +51,7 @@ const LONG: usize = 100 << 10;
 const SHORT_KEY: u32 = 100;
 
 fn trials() -> u32 {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::env::var("AMPHI_KILL_TRIALS")
-            .ok()
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(200)
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        4
-    }
+    common::kill_trials(200, 4)
 }
 
 /// The run's seed: `AMPHI_KILL_SEED` natively if set, else from the clock.

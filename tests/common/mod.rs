@@ -140,3 +140,22 @@ pub(crate) fn big_text() -> String {
         .0
         .to_owned()
 }
+
+/// How many trials a random-kill test runs: `AMPHI_KILL_TRIALS` natively when set (the kill
+/// script raises it), else `native`; `browser` in the browser, where each trial starts a
+/// process worker and costs far more.
+pub(crate) fn kill_trials(native: u32, browser: u32) -> u32 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = browser;
+        std::env::var("AMPHI_KILL_TRIALS")
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(native)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = native;
+        browser
+    }
+}
