@@ -7,9 +7,18 @@
 //! amphi run --all                 # every example
 //! amphi run pool --trace out.json # and a Chrome trace-event file of the run (Perfetto)
 //! amphi run pool --timeline       # and a text timeline: one row per thread of each process
+//! amphi show bank-account         # its Rust source, then the Python original it translates
+//! amphi show pool --python        # only the Python original (--rust: only the Rust source)
 //! amphi manager serve unix:/run/app.sock   # a standalone manager (key from AMPHI_AUTHKEY)
 //! amphi worker redis://host:6379/0 --pool squares   # a worker of a pool over Redis
 //! ```
+//!
+//! `amphi show NAME` prints the example's Rust source (the module of the examples crate that
+//! holds its body) and the Python program of its seed that it translates, each under a `==`
+//! header line; `--rust` or `--python` prints that one alone, as it is, without a header (so
+//! `amphi show pool --python > pool.py` writes a program Python runs). An unknown name is the
+//! error `amphi run` reports (exit code 1), and so is `--python` for an example without a
+//! Python original.
 //!
 //! The exit code is 0 only when every example run finished and all its checks held; 1 when one
 //! did not, 2 for a usage error, and 3 when standard output could not be written (a closed pipe,
@@ -76,6 +85,18 @@ enum Command {
         /// Print a text timeline of the run: one row per thread of each process.
         #[arg(long)]
         timeline: bool,
+    },
+    /// Print an example's Rust source and the Python original it translates.
+    #[command(after_help = example_names())]
+    Show {
+        /// The example's name, as printed by `amphi list`.
+        name: String,
+        /// Print only the Rust source, without a header.
+        #[arg(long, conflicts_with = "python")]
+        rust: bool,
+        /// Print only the Python original, without a header.
+        #[arg(long)]
+        python: bool,
     },
     /// Serve a process pool over Redis as one of its workers, until a signal ends it.
     Worker {
@@ -242,6 +263,13 @@ fn main() -> ExitCode {
             }
             stdout.exit_code(all_ok)
         }
+        Command::Show { name, rust, python } => match examples::find(&name) {
+            Some(example) => show(example, rust, python, &stdout),
+            None => {
+                report_unknown(&name);
+                ExitCode::FAILURE
+            }
+        },
         Command::Worker { url, pool } => match examples::serve_redis_worker(&url, &pool) {
             Ok(()) => stdout.exit_code(true),
             Err(error) => {
@@ -284,16 +312,53 @@ fn serve_manager(
     Ok(())
 }
 
+/// Prints the sources of `example`: both under headers, or only the Rust source (`rust`) or
+/// only the Python original (`python`), as they are.
+fn show(example: &examples::Example, rust: bool, python: bool, stdout: &Stdout) -> ExitCode {
+    let name = example.name;
+    let print = |text: &str| stdout.line(format_args!("{}", text.trim_end_matches('\n')));
+    if rust {
+        print(example.source);
+    } else if python {
+        let Some(original) = example.python else {
+            let _ = writeln!(
+                io::stderr(),
+                "amphi: the example '{name}' has no Python original (no seed has code for it)"
+            );
+            return ExitCode::FAILURE;
+        };
+        print(original);
+    } else {
+        stdout.line(format_args!("== {name}: Rust source"));
+        print(example.source);
+        match example.python {
+            Some(original) => {
+                stdout.line(format_args!("== {name}: Python original"));
+                print(original);
+            }
+            None => stdout.line(format_args!(
+                "== {name}: no Python original (no seed has code for it)"
+            )),
+        }
+    }
+    stdout.exit_code(true)
+}
+
+/// Says on stderr that there is no example `name`, and which there are.
+fn report_unknown(name: &str) {
+    let known: Vec<&str> = examples::list().iter().map(|e| e.name).collect();
+    let _ = writeln!(
+        io::stderr(),
+        "amphi: no example named '{name}' (known: {})",
+        known.join(", ")
+    );
+}
+
 /// Runs the example `name` and prints its output and result; whether it passed, or `None` if
 /// standard output failed before or while it ran (then no other example should run).
 fn run_one(name: &str, json: bool, stdout: &Arc<Stdout>) -> Option<bool> {
     if examples::find(name).is_none() {
-        let known: Vec<&str> = examples::list().iter().map(|e| e.name).collect();
-        let _ = writeln!(
-            io::stderr(),
-            "amphi: no example named '{name}' (known: {})",
-            known.join(", ")
-        );
+        report_unknown(name);
     }
     let sink = Arc::clone(stdout);
     let options = Options {

@@ -2,7 +2,8 @@
 //! `amphi run NAME` (text and `--json`), `amphi run --all --json`, `amphi worker URL` serving
 //! `distributed-squares` over a real `redis-server`, and the failures (an unknown example name,
 //! `amphi run` with no names, standard output closed early or on a full disk, `amphi worker`
-//! without a server), checking exit codes, stdout and stderr.
+//! without a server), and `amphi show NAME` (against the example's files on disk), checking
+//! exit codes, stdout and stderr.
 
 // The CLI is tested as a native process; its dev-dependencies are not built for wasm32.
 #![cfg(not(target_arch = "wasm32"))]
@@ -478,4 +479,104 @@ fn a_worker_started_with_amphi_worker_serves_distributed_squares() {
         "the example did not use the server of AMPHI_REDIS: {report}"
     );
     assert!(still_serving, "amphi worker ended while the pool ran");
+}
+
+/// Runs `amphi` with `args`, killed after [`PATIENCE`]; returns (exit code, stdout, stderr).
+fn run_timed(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = amphi()
+        .args(args)
+        .timeout(PATIENCE)
+        .output()
+        .expect("amphi can be started");
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+/// A file of the examples crate, read from disk (`path` relative to the crate's root).
+fn examples_file(path: &str) -> String {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()))
+}
+
+#[test]
+fn show_prints_the_rust_source_then_the_python_original() {
+    let (code, stdout, stderr) = run_timed(&["show", "bank-account"]);
+    assert_eq!(code, Some(0), "amphi show bank-account failed:\n{stderr}");
+    let expected = format!(
+        "== bank-account: Rust source\n{}== bank-account: Python original\n{}",
+        examples_file("src/bank_account.rs"),
+        examples_file("python/bank-account.py"),
+    );
+    assert_eq!(stdout, expected);
+}
+
+#[test]
+fn show_rust_or_python_prints_that_one_alone() {
+    let (code, stdout, stderr) = run_timed(&["show", "process-pool", "--python"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "amphi show process-pool --python failed:\n{stderr}"
+    );
+    assert_eq!(
+        stdout,
+        examples_file("python/pool.py"),
+        "the thread and process variants share one original"
+    );
+    let (code, stdout, stderr) = run_timed(&["show", "process-pool", "--rust"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "amphi show process-pool --rust failed:\n{stderr}"
+    );
+    assert_eq!(stdout, examples_file("src/pool_squares.rs"));
+}
+
+#[test]
+fn show_says_when_there_is_no_python_original() {
+    let (code, stdout, stderr) = run_timed(&["show", "timer"]);
+    assert_eq!(code, Some(0), "amphi show timer failed:\n{stderr}");
+    assert!(stdout.starts_with("== timer: Rust source\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("== timer: no Python original (no seed has code for it)\n"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run_timed(&["show", "timer", "--python"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "amphi show timer --python did not fail:\n{stdout}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("'timer' has no Python original"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn show_unknown_example_fails_as_run_does() {
+    let (show_code, show_stdout, show_stderr) = run_timed(&["show", "no-such-example"]);
+    let (run_code, _, run_stderr) = run_timed(&["run", "no-such-example"]);
+    assert_eq!(
+        show_code,
+        Some(1),
+        "amphi show of an unknown example:\n{show_stdout}"
+    );
+    assert_eq!(show_code, run_code, "show and run end differently");
+    assert!(show_stdout.is_empty(), "{show_stdout}");
+    assert!(
+        show_stderr.starts_with("amphi: no example named 'no-such-example' (known: "),
+        "{show_stderr}"
+    );
+    assert_eq!(
+        show_stderr.lines().next(),
+        run_stderr.lines().next(),
+        "show and run say it differently"
+    );
 }
