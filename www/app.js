@@ -1,8 +1,10 @@
-// The amphi page: lists the examples, runs one on click, and runs `?run=NAME` at once.
+// The amphi page: lists the examples, runs one on click, and runs `?run=NAME` at once, showing
+// the example's Rust source and Python original beside its output (sources.js).
 // Output lines appear as the example prints them. When a run ends, #report holds its JSON report
 // and <body data-status> is "done" or "failed".
 
 import init, { listExamples, runExample } from './pkg/amphi.js';
+import { showSources } from './sources.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,6 +36,7 @@ function show(report) {
 
 async function run(name) {
   document.body.dataset.status = 'running';
+  showSources(name);
   $('title').textContent = `Output: ${name} (running…)`;
   $('output').textContent = '';
   $('checks').replaceChildren();

@@ -1,5 +1,5 @@
-//! wasm-bindgen exports: `listExamples`, `runExample`, `runBenchmark`, and the TypeScript types
-//! they return.
+//! wasm-bindgen exports: `listExamples`, `exampleSources`, `runExample`, `runBenchmark`, and the
+//! TypeScript types they return.
 
 use std::future::{poll_fn, Future};
 use std::panic::AssertUnwindSafe;
@@ -18,6 +18,13 @@ use wasm_bindgen_futures::JsFuture;
 const TYPES: &str = r#"
 /** One example amphi can run. */
 export interface ExampleInfo { name: string; summary: string }
+/** An example's sources (`exampleSources`). */
+export interface ExampleSources {
+  /** The Rust source: the module of the examples crate that holds the example's body. */
+  rust: string;
+  /** The Python program of its seed that it translates; null when no seed has code for it. */
+  python: string | null;
+}
 /** A named check an example makes about its own result. */
 export interface Check { name: string; ok: boolean; detail: string }
 /** The outcome of one example run (the same object as `amphi run NAME --json`). */
@@ -62,6 +69,20 @@ pub fn list_examples() -> JsValue {
         .map(|e| serde_json::json!({ "name": e.name, "summary": e.summary }))
         .collect();
     to_js(&list)
+}
+
+/// The sources of the example `name`: its Rust source and the Python original it translates
+/// (`null` for an example no seed has code for), as `amphi show NAME` prints them. Kept apart
+/// from `listExamples`, which stays light. Throws an `Error` for an unknown name.
+#[wasm_bindgen(js_name = exampleSources, unchecked_return_type = "ExampleSources")]
+#[allow(unreachable_pub)] // exported to JavaScript
+pub fn example_sources(name: &str) -> Result<JsValue, JsError> {
+    let example =
+        examples::find(name).ok_or_else(|| JsError::new(&format!("no example named '{name}'")))?;
+    Ok(to_js(&serde_json::json!({
+        "rust": example.source,
+        "python": example.python,
+    })))
 }
 
 /// Runs the example `name` on an amphi thread (a Web Worker) and resolves to its report.
