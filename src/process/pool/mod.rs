@@ -452,7 +452,11 @@ impl Pool {
         let count = chunks.len();
         let mut batch = Vec::with_capacity(SUBMIT_BATCH.min(count));
         for (index, chunk) in chunks.iter().enumerate() {
-            let message = match code.message(chunk) {
+            // Each chunk is one task: its own submission id and `pool.submit` slice (which
+            // holds the batch's queueing when it is the batch's last).
+            let submission = crate::trace::next_submission();
+            let _submit = crate::trace::span!("pool.submit", submission);
+            let message = match code.message(submission, chunk) {
                 Ok(message) => message,
                 Err(error) => {
                     gather.abandon(error.clone());
@@ -896,7 +900,9 @@ where
     R: Serialize + DeserializeOwned + Send + 'static,
 {
     shared.check_open(false)?;
-    let message = Code::one(f)?.message(&args)?;
+    let submission = crate::trace::next_submission();
+    let _submit = crate::trace::span!("pool.submit", submission);
+    let message = Code::one(f)?.message(submission, &args)?;
     let cell = Completion::new();
     let job = Job {
         message,
