@@ -16,7 +16,8 @@
 //! - `executor`: [`Executor`], `concurrent.futures`' `ProcessPoolExecutor` on the same
 //!   workers and supervisors, which breaks where the pool replaces a dead worker;
 //! - `redis` (feature `redis`, native only): the same pools whose workers serve a Redis
-//!   stream from any machine ([`Pool::connect`], [`Executor::connect`], `redis_worker`).
+//!   stream from any machine ([`Pool::connect`], [`Executor::connect`], `redis_worker`,
+//!   and `LocalRedisServer` for a server of the program's own).
 //!
 //! # Deaths and bad data
 //!
@@ -64,7 +65,7 @@ use call::{Code, Reply};
 pub use executor::{Executor, ExecutorBuilder};
 use imap::WorkerFeed;
 #[cfg(feature = "redis")]
-pub use redis::{redis_worker, start_redis_worker, RedisBuilder, WorkerOptions};
+pub use redis::{redis_worker, start_redis_worker, LocalRedisServer, RedisBuilder, WorkerOptions};
 use shared::{Job, Phase, Shared};
 pub use star::StarArgs;
 use supervisor::{Recipe, Worker};
