@@ -7,7 +7,8 @@
 //! `Error::PoisonTask`; a task from another build refused with `Error::WrongBuild`; the
 //! server killed and restarted mid-run (the client fails every waiting task with
 //! `Error::Redis` at once and is broken, a new client works on the same workers once the
-//! server is back); workers killed at random instants (every result arrives once, right); a
+//! server is back); a hundred workers killed at random instants under one stream of tasks
+//! (every task has one outcome, right, none lost or hung); a
 //! result stream that expires and answered tasks deleted; worker mode by `AMPHI_REDIS_WORKER`.
 //! Every test runs under a watchdog, every wait has a timeout.
 
@@ -21,6 +22,8 @@ mod redis_server;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amphi::process::{start_redis_worker, Executor, Pool, Process, RedisBuilder, WorkerOptions};
@@ -384,56 +387,154 @@ fn connecting_to_no_server_is_a_clear_error() {
     });
 }
 
+/// How many workers the random-kill test kills, one per trial (`AMPHI_KILL_TRIALS` overrides).
+fn random_kill_trials() -> u32 {
+    common::kill_trials(100, 100)
+}
+
+/// One server, one pool of four workers and one stream of tasks (`imap_unordered` over an
+/// input that lasts until the last trial) serve every trial; each trial sleeps a random while
+/// (0-250 ms), SIGKILLs a random worker and starts its replacement. Every task started records
+/// itself in its worker's marker file, so each victim's last task, the one it ran when killed,
+/// is known. Checked: every task submitted has exactly one outcome, its right square or a
+/// typed error (a task killed more than `max_deliveries` times is a poison task), none lost,
+/// none hung (each result within `PATIENCE`, the whole under the watchdog), and the kills did
+/// land in the middle of tasks that then completed on another worker.
 #[test]
 fn workers_killed_at_random_instants_lose_no_result() {
     watched(|| {
+        const WORKERS: usize = 4;
+        let began = Instant::now();
+        let trials = random_kill_trials();
         let server = RedisServer::start();
-        let mut started = workers(
-            &server,
-            "random",
-            3,
-            options().claim_after(Duration::from_millis(300)),
-        );
+        let options = || options().claim_after(Duration::from_millis(300));
+        let mut started = workers(&server, "random", WORKERS, options());
         let pool = RedisBuilder::new(server.url())
             .pool("random")
+            .size(WORKERS)
             .build_pool()
             .unwrap();
-        let mut seed = u64::from(std::process::id()) | 1;
-        let mut random = move |below: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % below
-        };
-        for trial in 0..3 {
-            let items: Vec<u64> = (0..60u64).map(|n| n + trial * 1000).collect();
-            let result = pool.map_async(items.clone(), pid_or_square).unwrap();
-            std::thread::sleep(Duration::from_millis(random(300)));
-            let victim = random(started.len() as u64) as usize;
-            started[victim].kill().unwrap();
-            let _ = started[victim].join_timeout(PATIENCE);
-            started[victim] = start_redis_worker(
-                &server.url(),
-                &options()
-                    .claim_after(Duration::from_millis(300))
-                    .pool("random"),
-            )
-            .unwrap();
-            let values = result.get_timeout(PATIENCE).unwrap();
-            let expected: Vec<u64> = items.iter().map(|n| n * n).collect();
-            assert_eq!(
-                values, expected,
-                "trial {trial}: every result once, in order"
+        let markers =
+            std::env::temp_dir().join(format!("amphi-random-kill-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&markers);
+        std::fs::create_dir_all(&markers).unwrap();
+
+        let feeding = Arc::new(AtomicBool::new(true));
+        let submitted = Arc::new(AtomicU64::new(0));
+        let input = {
+            let (feeding, submitted, markers) = (
+                Arc::clone(&feeding),
+                Arc::clone(&submitted),
+                markers.clone(),
             );
+            (0u64..)
+                .take_while(move |_| feeding.load(Ordering::Acquire))
+                .inspect(move |_| {
+                    submitted.fetch_add(1, Ordering::Relaxed);
+                })
+                .map(move |n| (markers.clone(), n))
+        };
+        let mut results = pool.imap_unordered(input, marked_square).unwrap();
+
+        let killer = {
+            let url = server.url();
+            let feeding = Arc::clone(&feeding);
+            amphi::Thread::spawn(move || {
+                let mut seed = u64::from(std::process::id()) | 1;
+                let mut random = move |below: u64| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed % below
+                };
+                let mut victims = Vec::new();
+                for _ in 0..trials {
+                    std::thread::sleep(Duration::from_millis(random(250)));
+                    let victim = random(started.len() as u64) as usize;
+                    victims.push(started[victim].pid().expect("a started worker has a pid"));
+                    started[victim].kill().unwrap();
+                    let _ = started[victim].join_timeout(PATIENCE);
+                    started[victim] = start_redis_worker(&url, &options().pool("random"))
+                        .expect("start a replacement worker");
+                }
+                feeding.store(false, Ordering::Release);
+                (victims, started)
+            })
+            .unwrap()
+        };
+
+        let mut ran_on = std::collections::HashMap::new();
+        let mut typed_errors = 0u64;
+        while let Some(outcome) = results.next_timeout(PATIENCE) {
+            match outcome {
+                Ok((n, square, pid)) => {
+                    assert_eq!(square, n * n, "task {n}: the right square");
+                    assert!(
+                        ran_on.insert(n, pid).is_none(),
+                        "task {n}: one result, not two"
+                    );
+                }
+                Err(Error::PoisonTask { .. }) => typed_errors += 1,
+                Err(other) => panic!("a task lost or failed untyped: {other:?}"),
+            }
         }
+        let (victims, started) = killer.join_timeout(PATIENCE).unwrap();
+        let submitted = submitted.load(Ordering::Relaxed);
+        assert_eq!(
+            ran_on.len() as u64 + typed_errors,
+            submitted,
+            "every task submitted has one outcome: {} results, {typed_errors} typed errors",
+            ran_on.len()
+        );
+
+        // Each victim's last task started, the one it ran when it was killed (unless it had
+        // just answered it): completed once (on another worker if the kill interrupted it),
+        // or one of the typed errors.
+        let mut interrupted = 0;
+        for victim in &victims {
+            let Ok(text) = std::fs::read_to_string(markers.join(victim.to_string())) else {
+                continue; // killed before it started a task
+            };
+            let Some(last) = text.lines().last() else {
+                continue;
+            };
+            let n: u64 = last.parse().expect("a marker is a task's number");
+            match ran_on.get(&n) {
+                Some(pid) if pid != victim => interrupted += 1,
+                Some(_) => {}
+                None => assert!(
+                    typed_errors > 0,
+                    "task {n}, killed with worker {victim}, has no outcome"
+                ),
+            }
+        }
+        assert!(
+            interrupted > 0,
+            "no kill of {trials} interrupted a task: the test did not test"
+        );
+        eprintln!(
+            "{trials} workers killed at random instants: {submitted} tasks, {interrupted} \
+             interrupted and completed on another worker, {typed_errors} poison tasks, in {:?}",
+            began.elapsed()
+        );
         stop(&started);
+        let _ = std::fs::remove_dir_all(&markers);
     });
 }
 
-/// A square that takes a little while, so kills land in the middle of tasks.
-fn pid_or_square(n: u64) -> u64 {
-    std::thread::sleep(Duration::from_millis(10));
-    n * n
+/// Records task `n` in this worker's marker file (`dir/PID`), then squares it a little slowly,
+/// so kills land in the middle of tasks: `(n, n * n, pid)`.
+fn marked_square((dir, n): (PathBuf, u64)) -> (u64, u64, u32) {
+    use std::io::Write;
+    let pid = std::process::id();
+    let mut marker = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(pid.to_string()))
+        .expect("open the marker file");
+    writeln!(marker, "{n}").expect("record the task");
+    std::thread::sleep(Duration::from_millis(15));
+    (n, n * n, pid)
 }
 
 #[test]

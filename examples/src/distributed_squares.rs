@@ -4,8 +4,9 @@
 //! reporting the pid of the worker that ran it, then `submit` + `as_completed`.
 //!
 //! The server is the one `$AMPHI_REDIS` names (`redis://host:port/db` or
-//! `redis+unix:///path`) when it is set; else a `redis-server` started here on a Unix socket
-//! in a temporary directory (persistence off) and killed at the end; else the example fails
+//! `redis+unix:///path`) when it is set; else a `redis-server` started here
+//! ([`LocalRedisServer`](amphi::process::LocalRedisServer): on a Unix socket in a temporary
+//! directory, persistence off, killed at the end); else the example fails
 //! with a message saying how to get one. Each run serves its own pool name, so workers of
 //! other runs on the same server never take its tasks, unless `$AMPHI_REDIS_POOL` names a
 //! pool that workers on other machines serve too (`amphi worker URL --pool NAME`). Native only (feature `redis`): in the
@@ -46,13 +47,11 @@ pub fn serve(_: &str, _: &str) -> Result<(), amphi::Error> {
 #[cfg(feature = "redis")]
 mod native {
     use std::collections::BTreeSet;
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     use crate::Run;
     use amphi::process::{
-        current_process, start_redis_worker, Process, RedisBuilder, WorkerOptions,
+        current_process, start_redis_worker, LocalRedisServer, Process, RedisBuilder, WorkerOptions,
     };
     use amphi::thread::as_completed_timeout;
     use amphi::Error;
@@ -188,9 +187,8 @@ mod native {
     struct Server {
         url: String,
         origin: &'static str,
-        /// The server started here, the guard that kills it if this process ends without
-        /// dropping it (a `sh` loop watching this process), and its directory.
-        started: Option<(Child, Option<Child>, PathBuf)>,
+        /// Kept for its drop, which kills the server started here.
+        _started: Option<LocalRedisServer>,
     }
 
     impl Server {
@@ -199,82 +197,21 @@ mod native {
                 return Ok(Server {
                     url,
                     origin: "from $AMPHI_REDIS",
-                    started: None,
+                    _started: None,
                 });
             }
-            let dir = std::env::temp_dir()
-                .join(format!("amphi-distributed-squares-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir)
-                .map_err(|err| Error::InvalidArgument(format!("cannot create {dir:?}: {err}")))?;
-            let socket = dir.join("redis.sock");
-            let child = Command::new("redis-server")
-                .args(["--port", "0", "--unixsocket"])
-                .arg(&socket)
-                .args([
-                    "--unixsocketperm",
-                    "700",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .arg("--dir")
-                .arg(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|err| {
-                    let _ = std::fs::remove_dir_all(&dir);
-                    Error::Unsupported(format!(
-                        "no Redis server: set AMPHI_REDIS to one (redis://host:port/db), or \
-                         install redis-server so the example can start its own (Debian: \
-                         apt-get install redis-server) ({err})"
-                    ))
-                })?;
-            let guard = Command::new("sh")
-                .arg("-c")
-                .arg(format!(
-                    "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -9 {}",
-                    std::process::id(),
-                    child.id()
-                ))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok();
-            let server = Server {
-                url: format!("redis+unix://{}", socket.display()),
+            let started = LocalRedisServer::start().map_err(|err| match err {
+                Error::Unsupported(reason) => Error::Unsupported(format!(
+                    "no Redis server: set AMPHI_REDIS to one (redis://host:port/db), or \
+                     install redis-server so the example can start its own ({reason})"
+                )),
+                other => other,
+            })?;
+            Ok(Server {
+                url: started.url(),
                 origin: "a redis-server started for this run",
-                started: Some((child, guard, dir)),
-            };
-            let started = Instant::now();
-            while RedisBuilder::new(&server.url).size(1).build_pool().is_err() {
-                if started.elapsed() > PATIENCE {
-                    return Err(Error::Redis(format!(
-                        "the redis-server started for this run did not answer within \
-                         {PATIENCE:?}"
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Ok(server)
-        }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            if let Some((mut child, guard, dir)) = self.started.take() {
-                if let Some(mut guard) = guard {
-                    let _ = guard.kill();
-                    let _ = guard.wait();
-                }
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = std::fs::remove_dir_all(dir);
-            }
+                _started: Some(started),
+            })
         }
     }
 }

@@ -198,6 +198,137 @@ fn trace_of_thread_and_process_pools_is_valid_trace_event_json() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The trace events of `amphi run EXAMPLE --trace FILE`, run in a scratch directory.
+fn trace_events(test: &str, example: &str) -> Vec<Value> {
+    let dir = scratch(test);
+    let path = dir.join("run.json");
+    let output = amphi()
+        .args(["run", example, "--trace"])
+        .arg(&path)
+        .output()
+        .expect("amphi can be started");
+    assert!(output.status.success(), "amphi run failed: {output:?}");
+    let text = std::fs::read_to_string(&path).expect("the trace file was written");
+    let mut document: Value = serde_json::from_str(&text).expect("the trace is JSON");
+    let _ = std::fs::remove_dir_all(&dir);
+    match document["traceEvents"].take() {
+        Value::Array(events) => events,
+        other => panic!("traceEvents is not an array: {other}"),
+    }
+}
+
+#[test]
+fn process_pool_flows_go_from_the_parent_to_a_worker() {
+    let events = trace_events("flows", "process-pool");
+    let parent = events
+        .iter()
+        .find(|e| {
+            e["ph"] == "M" && e["name"] == "process_name" && e["args"]["name"] == "MainProcess"
+        })
+        .expect("the parent process is named")["pid"]
+        .as_u64()
+        .unwrap();
+    let id = |event: &Value| {
+        event["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("flow without id: {event}"))
+    };
+    let place = |event: &Value| {
+        (
+            event["pid"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no pid: {event}")),
+            event["tid"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no tid: {event}")),
+            number(event, "ts"),
+        )
+    };
+    let mut starts = HashMap::new();
+    let mut ends = HashMap::new();
+    for event in &events {
+        let flows = match event["ph"].as_str() {
+            Some("s") => &mut starts,
+            Some("f") => &mut ends,
+            _ => continue,
+        };
+        assert!(
+            flows.insert(id(event), place(event)).is_none(),
+            "flow id {} twice: {event}",
+            id(event)
+        );
+    }
+    // The example submits a map of ten items (ten chunks of one, Python's default chunk size
+    // for three workers) and eleven apply_async calls: a flow each.
+    assert!(
+        starts.len() >= 21,
+        "each of the process pool's tasks has a flow: {} starts",
+        starts.len()
+    );
+    let submits: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["name"] == "pool.submit")
+        .collect();
+    let tasks: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["name"] == "pool.task")
+        .collect();
+    // The slice of `name` at `place` that carries submission `id`.
+    let slice_at = |slices: &[&Value], id: u64, (pid, tid, ts): (u64, u64, f64)| {
+        slices.iter().any(|slice| {
+            slice["args"]["submission"].as_u64() == Some(id)
+                && slice["pid"].as_u64() == Some(pid)
+                && slice["tid"].as_u64() == Some(tid)
+                && (number(slice, "ts") - ts).abs() <= SLACK_US
+        })
+    };
+    let mut workers = std::collections::BTreeSet::new();
+    for (&id, &start) in &starts {
+        assert_eq!(
+            start.0, parent,
+            "flow {id} starts in the parent, where the task was submitted"
+        );
+        assert!(
+            slice_at(&submits, id, start),
+            "flow {id} starts at a pool.submit slice with its id"
+        );
+        let end = *ends
+            .get(&id)
+            .unwrap_or_else(|| panic!("flow {id} has no end"));
+        assert_ne!(
+            end.0, parent,
+            "flow {id} ends in a worker process, not in the parent"
+        );
+        assert!(
+            slice_at(&tasks, id, end),
+            "flow {id} ends at a worker's pool.task slice with its id"
+        );
+        assert!(
+            end.2 + SLACK_US >= start.2,
+            "flow {id} ends before it starts"
+        );
+        workers.insert(end.0);
+    }
+    assert!(
+        ends.keys().all(|id| starts.contains_key(id)),
+        "every flow end has its start"
+    );
+    let named_workers = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "process_name")
+        .filter(|e| {
+            e["args"]["name"]
+                .as_str()
+                .is_some_and(|name| name.starts_with("PoolWorker-"))
+        })
+        .filter_map(|e| e["pid"].as_u64())
+        .collect::<std::collections::BTreeSet<_>>();
+    assert!(
+        workers.is_subset(&named_workers),
+        "the flows end in the pool's workers {named_workers:?}: {workers:?}"
+    );
+}
+
 #[test]
 fn timeline_prints_one_row_per_thread() {
     let output = amphi()

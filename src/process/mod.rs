@@ -98,7 +98,8 @@
 //!   `multiprocessing.Pool` on worker processes, which survives its workers' deaths; and
 //!   [`Executor`], `ProcessPoolExecutor`, which breaks on one; with the feature `redis`
 //!   (native only), the same pools over Redis Streams, whose workers may run on other
-//!   machines (`Pool::connect`, `Executor::connect`, `RedisBuilder`, `redis_worker`);
+//!   machines (`Pool::connect`, `Executor::connect`, `RedisBuilder`, `redis_worker`,
+//!   `LocalRedisServer`);
 //! - [`connection`]: Python's `multiprocessing.connection`, natively: authenticated message
 //!   connections between unrelated processes over Unix sockets and TCP (a public module of
 //!   its own, whose [`connection::SocketConnection`] is not a pipe's [`Connection`]);
@@ -152,7 +153,7 @@ pub use manager::{
 };
 pub use pipe::{Connection, Pipe};
 #[cfg(feature = "redis")]
-pub use pool::{redis_worker, start_redis_worker, RedisBuilder, WorkerOptions};
+pub use pool::{redis_worker, start_redis_worker, LocalRedisServer, RedisBuilder, WorkerOptions};
 pub use pool::{Executor, ExecutorBuilder, Imap, ImapUnordered, Pool, PoolBuilder, StarArgs};
 pub use process::Process;
 pub use queue::Queue;

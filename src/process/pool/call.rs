@@ -23,6 +23,11 @@
 //! `run_chunk` maps it over a list of arguments (one chunk of a `map` or an `imap`), failing
 //! the chunk at its first panic, as the thread pool does, and `run_star_chunk` does the same
 //! for `starmap`, calling a function of several arguments with each tuple's fields.
+//!
+//! A task's message also carries its submission id, with which the parent's `pool.submit`
+//! span and the worker's `pool.task` span draw a flow arrow in a trace (feature `trace`): one
+//! id per task, so the chunks of a `map` have one each. Without the feature the id is 0 and is
+//! not written at all.
 
 use std::any::type_name;
 
@@ -45,22 +50,34 @@ pub(super) struct Call {
 }
 
 /// A [`Call`] as the worker reads it from a task's message, the argument borrowed from the
-/// message.
+/// message, with the task's submission id (0 when absent).
 #[derive(Debug, Deserialize)]
 pub(super) struct CallRef<'a> {
     entry: u64,
     target: u64,
     #[serde(borrow)]
     args: &'a RawValue,
+    /// The id linking the task's run to its submission in a trace (see [`Code::message`]).
+    #[serde(default)]
+    #[cfg_attr(not(feature = "trace"), allow(dead_code))]
+    pub(super) submission: u64,
 }
 
 /// A [`Call`] as the parent writes it, the argument serialised straight into the message: the
-/// same fields, so the worker reads it as a `Call`.
+/// same fields, so the worker reads it as a `Call`, and the submission id, written only when
+/// it is not 0 (without the feature `trace` the message is the call alone).
 #[derive(Serialize)]
 struct Outgoing<'a, T: ?Sized> {
     entry: u64,
     target: u64,
     args: &'a T,
+    #[serde(skip_serializing_if = "is_zero")]
+    submission: u64,
+}
+
+/// Whether a submission id is absent (0).
+fn is_zero(submission: &u64) -> bool {
+    *submission == 0
 }
 
 /// How a call ended in the worker.
@@ -161,13 +178,20 @@ impl Code {
     }
 
     /// The message that asks a worker to run this code with `args` (a
-    /// [`ToWorker::Run`] of its [`Call`]), as the pipe carries it: [`Error::Encode`] if they
-    /// do not serialise.
-    pub(super) fn message<T: Serialize + ?Sized>(self, args: &T) -> Result<Vec<u8>, Error> {
+    /// [`ToWorker::Run`] of its [`Call`]), as the pipe carries it, with the task's
+    /// `submission` id from [`crate::trace::next_submission`] (0 without the feature `trace`),
+    /// which the worker's `pool.task` span carries: [`Error::Encode`] if they do not
+    /// serialise.
+    pub(super) fn message<T: Serialize + ?Sized>(
+        self,
+        submission: u64,
+        args: &T,
+    ) -> Result<Vec<u8>, Error> {
         let call = Outgoing {
             entry: self.entry,
             target: self.target,
             args,
+            submission,
         };
         serde_json::to_vec(&ToWorker::Run(call)).map_err(unserialisable::<T>)
     }
@@ -180,6 +204,7 @@ impl Call {
             entry: self.entry,
             target: self.target,
             args: &self.args,
+            submission: 0,
         }
         .run()
     }

@@ -47,7 +47,9 @@ where
         let Some(chunk) = next_chunk(&mut self.input, self.chunksize) else {
             return Fed::Exhausted;
         };
-        let message = match self.code.message(&chunk) {
+        let submission = crate::trace::next_submission();
+        let _submit = crate::trace::span!("pool.submit", submission);
+        let message = match self.code.message(submission, &chunk) {
             Ok(message) => message,
             Err(error) => {
                 delivery.finish(Err(error));

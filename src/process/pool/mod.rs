@@ -16,7 +16,8 @@
 //! - `executor`: [`Executor`], `concurrent.futures`' `ProcessPoolExecutor` on the same
 //!   workers and supervisors, which breaks where the pool replaces a dead worker;
 //! - `redis` (feature `redis`, native only): the same pools whose workers serve a Redis
-//!   stream from any machine ([`Pool::connect`], [`Executor::connect`], `redis_worker`).
+//!   stream from any machine ([`Pool::connect`], [`Executor::connect`], `redis_worker`,
+//!   and `LocalRedisServer` for a server of the program's own).
 //!
 //! # Deaths and bad data
 //!
@@ -64,7 +65,7 @@ use call::{Code, Reply};
 pub use executor::{Executor, ExecutorBuilder};
 use imap::WorkerFeed;
 #[cfg(feature = "redis")]
-pub use redis::{redis_worker, start_redis_worker, RedisBuilder, WorkerOptions};
+pub use redis::{redis_worker, start_redis_worker, LocalRedisServer, RedisBuilder, WorkerOptions};
 use shared::{Job, Phase, Shared};
 pub use star::StarArgs;
 use supervisor::{Recipe, Worker};
@@ -452,7 +453,11 @@ impl Pool {
         let count = chunks.len();
         let mut batch = Vec::with_capacity(SUBMIT_BATCH.min(count));
         for (index, chunk) in chunks.iter().enumerate() {
-            let message = match code.message(chunk) {
+            // Each chunk is one task: its own submission id and `pool.submit` slice (which
+            // holds the batch's queueing when it is the batch's last).
+            let submission = crate::trace::next_submission();
+            let _submit = crate::trace::span!("pool.submit", submission);
+            let message = match code.message(submission, chunk) {
                 Ok(message) => message,
                 Err(error) => {
                     gather.abandon(error.clone());
@@ -896,7 +901,9 @@ where
     R: Serialize + DeserializeOwned + Send + 'static,
 {
     shared.check_open(false)?;
-    let message = Code::one(f)?.message(&args)?;
+    let submission = crate::trace::next_submission();
+    let _submit = crate::trace::span!("pool.submit", submission);
+    let message = Code::one(f)?.message(submission, &args)?;
     let cell = Completion::new();
     let job = Job {
         message,

@@ -63,7 +63,7 @@ pub(super) fn work(start: WorkerStart) {
     while let Ok(bytes) = channel.recv_bytes() {
         let answer = match serde_json::from_slice::<ToWorker<CallRef<'_>>>(&bytes) {
             Ok(ToWorker::Run(call)) => {
-                let _task = crate::trace::span!("pool.task");
+                let _task = crate::trace::span!("pool.task", submission = call.submission);
                 call.run()
             }
             Ok(ToWorker::Stop) => return,

@@ -7,7 +7,9 @@
 //! - `client`: the client's two threads, which stand where a local pool's supervisors stand
 //!   (behind the same queue and phase, so `map`, `imap`, `apply`, `submit` are the local
 //!   pool's code): one adds tasks to the pool's stream, one reads the client's result stream;
-//! - `worker`: [`redis_worker`], the loop a worker runs, with its claims and heartbeat.
+//! - `worker`: [`redis_worker`], the loop a worker runs, with its claims and heartbeat;
+//! - `local`: [`LocalRedisServer`], a `redis-server` started for one program on a Unix socket
+//!   (single-machine runs, tests, examples).
 //!
 //! # Delivery and failure
 //!
@@ -33,6 +35,7 @@
 //! group again.
 
 mod client;
+mod local;
 mod protocol;
 mod worker;
 
@@ -47,6 +50,7 @@ use super::shared::{Phase, Shared};
 use super::Pool;
 use crate::Error;
 use client::Link;
+pub use local::LocalRedisServer;
 use protocol::{Keys, GROUP};
 pub use worker::{redis_worker, start_redis_worker, WorkerOptions};
 

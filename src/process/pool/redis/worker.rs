@@ -560,7 +560,10 @@ enum Outgoing {
 /// Runs a task's call as a local worker runs it.
 fn run(call: &[u8]) -> Outgoing {
     let answer = match serde_json::from_slice::<ToWorker<CallRef<'_>>>(call) {
-        Ok(ToWorker::Run(call)) => call.run(),
+        Ok(ToWorker::Run(call)) => {
+            let _task = crate::trace::span!("pool.task", submission = call.submission);
+            call.run()
+        }
         Ok(ToWorker::Stop) => Answer::Failed(Reply::Decode(
             "the task entry asks to stop, not to run a call".to_owned(),
         )),
