@@ -192,26 +192,27 @@ mod recorder {
     }
 
     impl Recording {
-        /// Ends the recording: the events of this process (and of the children that sent theirs
-        /// back: in the browser, those that ended while it recorded), ordered by time, with
-        /// process and thread name metadata.
+        /// Ends the recording: the events of this process and of the children that sent theirs
+        /// (natively those started while it recorded, from their part files; in the browser
+        /// those that ended while it recorded), ordered by time, with process and thread name
+        /// metadata.
         pub fn finish(mut self) -> Vec<Value> {
             self.finished = true;
-            sorted(end())
+            finish_recording()
         }
     }
 
     impl Drop for Recording {
         fn drop(&mut self) {
             if !self.finished {
-                end();
+                finish_recording();
             }
         }
     }
 
-    /// Starts recording this process's spans in memory (installing the recorder as the global
-    /// subscriber the first time). Fails if another global subscriber was installed first, or
-    /// while another recording is under way.
+    /// Starts recording the spans of this process, and of the child processes it starts while
+    /// it records, installing the recorder as the global subscriber the first time. Fails if
+    /// another global subscriber was installed first, or while another recording is under way.
     ///
     /// # Examples
     ///
@@ -224,6 +225,42 @@ mod recorder {
     /// # Ok::<(), amphi::Error>(())
     /// ```
     pub fn record() -> Result<Recording, String> {
+        record_into(None)
+    }
+
+    /// Natively: starts a recording ([`record`]) whose children append their events beside
+    /// `path` (see the module docs); [`finish`] ends it. In the browser, which has no files,
+    /// this fails: use [`record`].
+    pub fn start(path: &Path) -> Result<(), String> {
+        // Ended by `finish`.
+        std::mem::forget(record_into(Some(path))?);
+        Ok(())
+    }
+
+    /// Ends the recording [`start`] began: this process's events and those its children
+    /// appended (their part files are removed), ordered by time, with process and thread name
+    /// metadata; empty without a recording.
+    pub fn finish() -> Vec<Value> {
+        if !active() {
+            return Vec::new();
+        }
+        finish_recording()
+    }
+
+    /// Starts a recording whose children write beside `path` (natively; a path of its own
+    /// when `None`).
+    fn record_into(path: Option<&Path>) -> Result<Recording, String> {
+        let files = crate::sys::trace_files::for_recording(path)?;
+        begin()?;
+        if let Some(files) = &files {
+            crate::sys::trace_files::announce(files);
+        }
+        *lock(&recorder().trace_file) = files;
+        Ok(Recording { finished: false })
+    }
+
+    /// Starts recording in memory.
+    fn begin() -> Result<(), String> {
         let recorder = recorder();
         let installed =
             *INSTALLED.get_or_init(|| tracing::subscriber::set_global_default(Global).is_ok());
@@ -236,35 +273,19 @@ mod recorder {
         recorder.generation.fetch_add(1, Ordering::AcqRel);
         lock(&recorder.events).clear();
         lock(&recorder.threads).clear();
-        Ok(Recording { finished: false })
-    }
-
-    /// Natively: starts a recording ([`record`]) and names the trace file, beside which the
-    /// children started afterwards append their events (see the module docs); [`finish`] ends
-    /// it. In the browser, where there are no files, this fails: use [`record`].
-    pub fn start(path: &Path) -> Result<(), String> {
-        crate::sys::trace_files::check_supported()?;
-        let recording = record()?;
-        crate::sys::trace_files::announce(path);
-        *lock(&recorder().trace_file) = Some(path.to_path_buf());
-        // Ended by `finish`.
-        std::mem::forget(recording);
         Ok(())
     }
 
-    /// Ends the recording [`start`] began: this process's events and those its children
-    /// appended (their part files are removed), ordered by time, with process and thread name
-    /// metadata; empty without [`start`].
-    pub fn finish() -> Vec<Value> {
-        let Some(path) = RECORDER.get().and_then(|r| lock(&r.trace_file).take()) else {
-            return Vec::new();
-        };
+    /// Ends the recording: its events and its children's part files', sorted.
+    fn finish_recording() -> Vec<Value> {
+        let path = lock(&recorder().trace_file).take();
+        if path.is_some() {
+            crate::sys::trace_files::withdraw();
+        }
         let mut events = end();
-        events.extend(crate::sys::trace_files::take_parts(&path));
-        sorted(events)
-    }
-
-    fn sorted(mut events: Vec<Value>) -> Vec<Value> {
+        if let Some(path) = path {
+            events.extend(crate::sys::trace_files::take_parts(&path));
+        }
         events.sort_by(|a, b| {
             let ts = |event: &Value| event["ts"].as_f64().unwrap_or(0.0);
             ts(a).total_cmp(&ts(b))
@@ -312,10 +333,10 @@ mod recorder {
     /// In a child whose parent traces to a file: records from now on, writing each event to
     /// `part` as it closes instead of keeping it.
     pub(super) fn stream_to(part: PartFile) {
-        let recording = record();
-        if recording.is_ok() && recorder().part.set(part).is_ok() {
-            // The child records until it ends; its events are already in its part file.
-            std::mem::forget(recording);
+        // The part file first: no event of the recording is kept in memory. The child records
+        // until it ends; its events are in its part file as they close.
+        if recorder().part.set(part).is_ok() {
+            let _ = begin();
         }
     }
 
@@ -351,7 +372,7 @@ mod recorder {
         events: Mutex<Vec<Value>>,
         /// Thread ids to thread names, for the metadata events.
         threads: Mutex<HashMap<u64, String>>,
-        /// The trace file [`start`] named, until [`finish`].
+        /// Natively, the file beside which the children of the recording under way write.
         trace_file: Mutex<Option<PathBuf>>,
         /// In a child writing to its part file: that file.
         part: OnceLock<PartFile>,

@@ -37,15 +37,31 @@ mod files {
         }
     }
 
-    /// Files can be written here.
-    pub(crate) fn check_supported() -> Result<(), String> {
-        Ok(())
+    /// The file beside which a recording's children write: `path`, or one of the recording's
+    /// own in the temporary directory (only its part files are ever written).
+    pub(crate) fn for_recording(path: Option<&Path>) -> Result<Option<PathBuf>, String> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static RECORDINGS: AtomicU64 = AtomicU64::new(1);
+        Ok(Some(match path {
+            Some(path) => path.to_path_buf(),
+            None => std::env::temp_dir().join(format!(
+                "amphi-trace-{}-{}.json",
+                std::process::id(),
+                RECORDINGS.fetch_add(1, Ordering::Relaxed)
+            )),
+        }))
     }
 
-    /// Tells the children started from now on where the trace goes.
+    /// Tells the children started from now on where their events go.
     pub(crate) fn announce(path: &Path) {
-        // Set once before any child starts, from the thread that then starts them.
+        // Set before the recording's children start (a child started concurrently with this
+        // call may miss the recording).
         std::env::set_var(TRACE_FILE_ENV, path);
+    }
+
+    /// Children started from now on do not record.
+    pub(crate) fn withdraw() {
+        std::env::remove_var(TRACE_FILE_ENV);
     }
 
     /// In a child whose parent traces to a file: its part file beside that file.
@@ -97,7 +113,7 @@ mod files {
 
 #[cfg(target_arch = "wasm32")]
 mod no_files {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use serde_json::Value;
 
@@ -111,17 +127,22 @@ mod no_files {
         }
     }
 
-    /// Why a trace file cannot be named here.
-    pub(crate) fn check_supported() -> Result<(), String> {
-        Err(
-            "the browser has no trace files: record with amphi::trace::record() and \
-             export its events yourself"
-                .into(),
-        )
+    /// No files: children hand their events back with their exit reports. Naming a trace file
+    /// fails.
+    pub(crate) fn for_recording(path: Option<&Path>) -> Result<Option<PathBuf>, String> {
+        match path {
+            None => Ok(None),
+            Some(_) => Err("the browser has no trace files: record with \
+                            amphi::trace::record() and export its events yourself"
+                .into()),
+        }
     }
 
-    /// Never reached ([`check_supported`] fails first).
+    /// Never reached ([`for_recording`] gives no file).
     pub(crate) fn announce(_path: &Path) {}
+
+    /// Never reached ([`for_recording`] gives no file).
+    pub(crate) fn withdraw() {}
 
     /// A browser child learns from its start message instead.
     pub(crate) fn child_part() -> Option<PartFile> {
