@@ -38,15 +38,15 @@ async function run(name) {
   $('title').textContent = `Output: ${name} (running…)`;
   $('output').textContent = '';
   $('checks').replaceChildren();
-  showRunTimeline(name, null);
+  showRunTimeline(name, null, null);
   // The lines as they arrive, while the example runs (kept on window for the tests).
   const lines = (window.__amphiLines = []);
   const onLine = (line) => {
     lines.push(line);
     $('output').textContent = lines.join('\n');
   };
-  const report = await runExample(name, { onLine, trace: true });
-  showRunTimeline(name, report);
+  const { trace, trace_error: traceError, ...report } = await runExample(name, { onLine, trace: true });
+  showRunTimeline(name, trace, traceError);
   show(report);
 }
 

@@ -210,17 +210,25 @@ export function downloadTrace(name, events) {
 }
 
 /**
- * The page's timeline section (#timeline in index.html): hidden while a run goes on
- * (`report` null); then drawn from the report's `trace`, with the Download button saving it.
- * The trace is also kept on `window.__amphiTrace` (for the tests).
+ * The page's timeline section (#timeline in index.html): hidden while a run goes on (`trace`
+ * null); then drawn from the run's trace events, with the Download button saving them, or
+ * showing why there is no trace (`traceError`). The trace is also kept on
+ * `window.__amphiTrace` (for the tests).
  */
-export function showRunTimeline(name, report) {
+export function showRunTimeline(name, trace, traceError) {
   const section = document.getElementById('timeline');
-  const trace = report?.trace ?? null;
-  window.__amphiTrace = trace;
-  section.hidden = !trace;
-  if (!trace) return;
-  drawTimeline(trace, document.getElementById('timeline-svg'));
+  const svg = document.getElementById('timeline-svg');
+  const download = document.getElementById('download-trace');
+  window.__amphiTrace = trace ?? null;
+  section.hidden = !trace && !traceError;
+  download.hidden = !trace;
+  if (!trace) {
+    svg.replaceChildren();
+    delete svg.dataset.lanes;
+    if (traceError) svg.append(element('text', { x: 4, y: 16 }, `no timeline: ${traceError}`));
+    return;
+  }
+  drawTimeline(trace, svg);
   document.getElementById('timeline-legend').replaceChildren(...legendItems());
-  document.getElementById('download-trace').onclick = () => downloadTrace(name, trace);
+  download.onclick = () => downloadTrace(name, trace);
 }
