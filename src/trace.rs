@@ -13,16 +13,18 @@
 //! all.
 //!
 //! With the feature on, the recorder (a small `tracing::Subscriber`, installed once as the
-//! process's global subscriber) keeps the spans of one recording at a time: [`record`] starts one
-//! in memory and [`Recording::finish`] ends it and returns its events, as often as a program
-//! likes (the browser page records each run this way). Natively, [`start`] also names a trace
-//! file: children started afterwards inherit its name through the environment variable
-//! `AMPHI_TRACE_FILE` and append each event, the moment its span closes, as one JSON line to
-//! `FILE.part-PID` beside it (so a child killed mid-run loses only its open spans); [`finish`]
-//! merges and removes those part files. In the browser a child learns from its start message
-//! that its parent records, records in memory, and hands its events back with its exit report;
-//! the parent's instance adds them to its own recording (grandchildren's events travel up the
-//! same way). The platform's part of this is `crate::sys`'s.
+//! process's global subscriber) keeps the spans of one recording at a time: [`record`] starts
+//! one and [`Recording::finish`] ends it and returns its events, as often as a program likes
+//! (the browser page records each run this way). Its child processes record too, each sending
+//! its events to the parent as the platform allows (`crate::sys::trace_files` natively,
+//! `sys/web/process.rs` in the browser). Natively a recording names a trace file ([`start`]'s,
+//! or one of its own): children started while it records inherit its name through the
+//! environment variable `AMPHI_TRACE_FILE` and append each event, the moment its span closes,
+//! as one JSON line to `FILE.part-PID` beside it (so a child killed mid-run loses only its
+//! open spans); the end of the recording ([`finish`] after [`start`]) merges and removes
+//! those part files. In the browser a child learns from its start message that its parent
+//! records, records in memory, and hands its events back with its exit report; the parent's
+//! instance adds them to its own recording (grandchildren's events travel up the same way).
 //!
 //! The events: complete slices (`"ph":"X"`, microseconds), flow events from a task's submission
 //! to its run (`"s"`/`"f"`), and process and thread name metadata (`"M"`), with amphi's process

@@ -2,8 +2,8 @@
 // `runExample(name, { trace: true })`, the format of `amphi run NAME --trace`).
 //
 // One lane per (pid, tid) that has a complete slice (`ph: "X"`), ordered by process then by
-// first activity, labelled with the thread's name (`thread_name` metadata) and the process's
-// (`process_name`). Each slice is a bar from its start to its end; a slice inside another on
+// first activity, labelled with its pid, the names of the threads that ran there (`thread`
+// slices' names, else `thread_name` metadata) and, in a child, the process's (`process_name`). Each slice is a bar from its start to its end; a slice inside another on
 // the same thread (a task inside a worker's life, a wait inside a task) is drawn thinner on top
 // of it, one step per level of nesting. Every bar has a tooltip (an SVG <title>) with the
 // slice's name, its fields and its duration. The SVG carries `data-lanes` (the number of
@@ -57,6 +57,11 @@ export function laneThreads(events) {
   return [...seen.values()];
 }
 
+/** `text`, cut to `length` characters with an ellipsis (the tooltip has it whole). */
+function shorten(text, length) {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
+}
+
 function formatDuration(us) {
   if (us >= 1000) return `${(us / 1000).toFixed(us >= 100_000 ? 0 : 2)} ms`;
   return `${us.toFixed(us >= 10 ? 0 : 1)} µs`;
@@ -103,9 +108,19 @@ export function lanes(events) {
     const start = lane.slices[0].ts;
     const processFirst = Math.min(processStart.get(lane.pid) ?? Infinity, start);
     processStart.set(lane.pid, processFirst);
-    const thread = threadNames.get(laneKey(lane.pid, lane.tid)) ?? `thread ${lane.tid}`;
+    // In the browser a thread id is a Web Worker's, which runs one amphi thread after another:
+    // the lane names each (the `thread` slices' names), else the thread's name when it first
+    // recorded.
+    const ran = new Set(
+      lane.slices.filter((slice) => slice.name === 'thread' && slice.args?.name).map((slice) => slice.args.name),
+    );
+    const thread = ran.size
+      ? [...ran].join(', ')
+      : (threadNames.get(laneKey(lane.pid, lane.tid)) ?? `thread ${lane.tid}`);
     const process = processNames.get(lane.pid) ?? `process ${lane.pid}`;
-    result.push({ pid: lane.pid, tid: lane.tid, label: `${process} · ${thread}`, thread, process, start, slices });
+    // A child's lanes carry its name (its main thread is a MainThread too).
+    const label = process === 'MainProcess' ? thread : `${process} · ${thread}`;
+    result.push({ pid: lane.pid, tid: lane.tid, label, thread, process, start, slices });
   }
   result.sort(
     (a, b) => processStart.get(a.pid) - processStart.get(b.pid) || a.pid - b.pid || a.start - b.start,
@@ -161,8 +176,10 @@ export function drawTimeline(events, svg = element('svg')) {
       lane.append(element('rect', { x: 0, y: top, width: WIDTH, height: LANE_HEIGHT, fill: '#f7f8fa' }));
     }
     const label = element('text', { x: 4, y: top + LANE_HEIGHT / 2 + 4, class: 'label' });
-    label.append(element('tspan', { class: 'pid' }, `${row.pid} `), element('tspan', {}, row.thread));
-    label.append(element('title', {}, `${row.label} (pid ${row.pid}, thread ${row.tid})`));
+    label.append(element('tspan', { class: 'pid' }, `${row.pid} `), element('tspan', {}, shorten(row.label, 34)));
+    label.append(
+      element('title', {}, `${row.process} · ${row.thread} (pid ${row.pid}, thread ${row.tid})`),
+    );
     lane.append(label);
     for (const { slice, depth } of row.slices) {
       const inset = Math.min(depth * DEPTH_STEP, LANE_HEIGHT / 2 - 3);
