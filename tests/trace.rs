@@ -13,6 +13,7 @@
 #![cfg(feature = "trace")]
 
 #[macro_use]
+#[allow(unused_macros)]
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
