@@ -86,14 +86,14 @@ pub(crate) fn child_begins() {}
 
 /// Whether this process records now: a child it starts is told to record too.
 #[cfg(feature = "trace")]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 pub(crate) fn recording() -> bool {
     recorder::active()
 }
 
 /// Whether this process records now (never without the feature `trace`).
 #[cfg(not(feature = "trace"))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 #[inline(always)]
 pub(crate) fn recording() -> bool {
     false
@@ -102,7 +102,7 @@ pub(crate) fn recording() -> bool {
 /// In a child whose parent records and which hands its events back itself (the browser's):
 /// starts recording in memory before the child's entry runs.
 #[cfg(feature = "trace")]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 pub(crate) fn child_records() {
     // A child's instance is fresh: nothing else installed a subscriber or records there.
     std::mem::forget(record());
@@ -110,21 +110,21 @@ pub(crate) fn child_records() {
 
 /// In a child whose parent records: nothing to record without the feature `trace`.
 #[cfg(not(feature = "trace"))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 #[inline(always)]
 pub(crate) fn child_records() {}
 
 /// In such a child at its end: its events (with its own children's) as a JSON array, for its
 /// exit report; `None` when it did not record.
 #[cfg(feature = "trace")]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 pub(crate) fn child_events() -> Option<String> {
     recorder::active().then(|| serde_json::Value::from(recorder::end()).to_string())
 }
 
 /// In such a child at its end: no events without the feature `trace`.
 #[cfg(not(feature = "trace"))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 #[inline(always)]
 pub(crate) fn child_events() -> Option<String> {
     None
@@ -133,7 +133,7 @@ pub(crate) fn child_events() -> Option<String> {
 /// In the parent, when a child that recorded has ended: adds its events (a JSON array, as
 /// [`child_events`] wrote it) to this process's recording, if it still records.
 #[cfg(feature = "trace")]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 pub(crate) fn adopt_child_events(events: &str) {
     if let Ok(serde_json::Value::Array(events)) = serde_json::from_str(events) {
         recorder::adopt(events);
@@ -142,7 +142,7 @@ pub(crate) fn adopt_child_events(events: &str) {
 
 /// In the parent, when a child that recorded has ended: nothing without the feature `trace`.
 #[cfg(not(feature = "trace"))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 #[inline(always)]
 pub(crate) fn adopt_child_events(_events: &str) {}
 
