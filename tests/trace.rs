@@ -5,7 +5,8 @@
 //! overlapping), every flow start matched by one flow end, and a child's events present, with
 //! the child's own pid, on the parent's clock. Natively the child writes them to a part file
 //! beside the recording's; in the browser the child (an isolated worker, its own instance and
-//! recorder) hands them back with its exit report.
+//! recorder) hands them back with its exit report. A grandchild's events reach the recording
+//! the same way, through its parent.
 //!
 //! Run with the feature: `cargo test --features trace --test trace` (and in the browser
 //! `wasm-pack test --headless --chrome . --features trace --test trace`).
@@ -143,6 +144,16 @@ fn child_with_a_thread(_: ()) -> u32 {
     amphi::process::current_process().pid
 }
 
+/// A child that starts a child of its own and joins it: the pids of both.
+fn child_with_a_child(_: ()) -> (u32, u32) {
+    let grandchild = Process::new(child_with_a_thread, ());
+    grandchild.start().expect("the grandchild starts");
+    let grandchild_pid = grandchild
+        .join_timeout(common::PATIENCE)
+        .expect("the grandchild ends in time");
+    (amphi::process::current_process().pid, grandchild_pid)
+}
+
 conformance! {
     fn a_recorded_run_of_threads_is_valid_trace_event_json() {
         let _turn = RECORDING.lock().unwrap_or_else(|poison| poison.into_inner());
@@ -248,5 +259,31 @@ conformance! {
                 "a child's slice outside the parent's [{started}, {joined}]: {slice}"
             );
         }
+    }
+
+    fn a_grandchilds_events_reach_the_recording_through_its_parent() {
+        let _turn = RECORDING.lock().unwrap_or_else(|poison| poison.into_inner());
+        let recording = amphi::trace::record().expect("nothing else records");
+        let child = Process::new(child_with_a_child, ());
+        child.start().expect("the child starts");
+        let (child_pid, grandchild_pid) = child
+            .join_timeout(common::PATIENCE)
+            .expect("the child ends in time");
+        let events = recording.finish();
+        let slices = check_schema(&events);
+        for (who, pid) in [("child", child_pid), ("grandchild", grandchild_pid)] {
+            let pid = u64::from(pid);
+            assert!(
+                slices
+                    .iter()
+                    .any(|e| e["name"] == "process" && e["pid"].as_u64() == Some(pid)),
+                "the {who}'s process slice came back: {events:?}"
+            );
+        }
+        assert!(
+            slices.iter().any(|e| e["name"] == "thread"
+                && e["pid"].as_u64() == Some(u64::from(grandchild_pid))),
+            "the grandchild's thread slice came back: {events:?}"
+        );
     }
 }
