@@ -12,15 +12,25 @@
 //! the `span!` macro expands to a unit struct without `Drop` and `tracing` is not a dependency at
 //! all.
 //!
-//! With the feature on, `start` installs a recorder (a small `tracing::Subscriber`) as the
-//! process's global subscriber and names a trace file; children started afterwards inherit the
-//! file's name through the environment variable `AMPHI_TRACE_FILE`, record their own spans and,
-//! when their entry returns, append them as JSON lines to `FILE.part-PID` beside it. `finish`
-//! takes the parent's events, merges and removes the children's part files, and returns the
-//! events: complete slices (`"ph":"X"`, microseconds), flow events from a task's submission to
-//! its run (`"s"`/`"f"`), and process and thread name metadata (`"M"`). Timestamps are amphi's
-//! monotonic clock ([`crate::time::Instant`]), which natively is the machine's `CLOCK_MONOTONIC`
-//! and so one clock for the whole process tree.
+//! With the feature on, the recorder (a small `tracing::Subscriber`, installed once as the
+//! process's global subscriber) keeps the spans of one recording at a time: [`record`] starts
+//! one and [`Recording::finish`] ends it and returns its events, as often as a program likes
+//! (the browser page records each run this way). Its child processes record too, each sending
+//! its events to the parent as the platform allows (`crate::sys::trace_files` natively,
+//! `sys/web/process.rs` in the browser). Natively a recording names a trace file ([`start`]'s,
+//! or one of its own): children started while it records inherit its name through the
+//! environment variable `AMPHI_TRACE_FILE` and append each event, the moment its span closes,
+//! as one JSON line to `FILE.part-PID` beside it (so a child killed mid-run loses only its
+//! open spans); the end of the recording ([`finish`] after [`start`]) merges and removes
+//! those part files. In the browser a child learns from its start message that its parent
+//! records, records in memory, and hands its events back with its exit report; the parent's
+//! instance adds them to its own recording (grandchildren's events travel up the same way).
+//!
+//! The events: complete slices (`"ph":"X"`, microseconds), flow events from a task's submission
+//! to its run (`"s"`/`"f"`), and process and thread name metadata (`"M"`), with amphi's process
+//! ids and native thread ids. Timestamps are amphi's monotonic clock ([`crate::time::Instant`]),
+//! natively the machine's `CLOCK_MONOTONIC` and in the browser `performance.timeOrigin +
+//! performance.now()`: one clock for the whole process tree.
 
 /// A span entered until the end of the enclosing scope; `()` without the feature `trace`.
 #[cfg(feature = "trace")]
@@ -60,11 +70,12 @@ pub(crate) fn next_submission() -> u64 {
     0
 }
 
-/// In a child, before its target runs: records the child's spans if its parent traces.
+/// In a child, before its target runs: natively, records the child's spans if its parent
+/// traces to a file (a browser child is told by its start message, see [`child_records`]).
 #[cfg(feature = "trace")]
 pub(crate) fn child_begins() {
-    if let Some(path) = std::env::var_os(TRACE_FILE_ENV) {
-        recorder::install(std::path::PathBuf::from(path));
+    if let Some(part) = crate::sys::trace_files::child_part() {
+        recorder::stream_to(part);
     }
 }
 
@@ -73,19 +84,70 @@ pub(crate) fn child_begins() {
 #[inline(always)]
 pub(crate) fn child_begins() {}
 
-/// In a child, after its target returned: appends what it recorded to its part file.
+/// Whether this process records now: a child it starts is told to record too.
 #[cfg(feature = "trace")]
-pub(crate) fn child_ends() {
-    recorder::append_part();
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
+pub(crate) fn recording() -> bool {
+    recorder::active()
 }
 
-/// In a child, after its target returned: appends what it recorded to its part file.
+/// Whether this process records now (never without the feature `trace`).
 #[cfg(not(feature = "trace"))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
 #[inline(always)]
-pub(crate) fn child_ends() {}
+pub(crate) fn recording() -> bool {
+    false
+}
+
+/// In a child whose parent records and which hands its events back itself (the browser's):
+/// starts recording in memory before the child's entry runs.
+#[cfg(feature = "trace")]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
+pub(crate) fn child_records() {
+    // A child's instance is fresh: nothing else installed a subscriber or records there.
+    std::mem::forget(record());
+}
+
+/// In a child whose parent records: nothing to record without the feature `trace`.
+#[cfg(not(feature = "trace"))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
+#[inline(always)]
+pub(crate) fn child_records() {}
+
+/// In such a child at its end: its events (with its own children's) as a JSON array, for its
+/// exit report; `None` when it did not record.
+#[cfg(feature = "trace")]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
+pub(crate) fn child_events() -> Option<String> {
+    recorder::active().then(|| serde_json::Value::from(recorder::end()).to_string())
+}
+
+/// In such a child at its end: no events without the feature `trace`.
+#[cfg(not(feature = "trace"))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
+#[inline(always)]
+pub(crate) fn child_events() -> Option<String> {
+    None
+}
+
+/// In the parent, when a child that recorded has ended: adds its events (a JSON array, as
+/// [`child_events`] wrote it) to this process's recording, if it still records.
+#[cfg(feature = "trace")]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
+pub(crate) fn adopt_child_events(events: &str) {
+    if let Ok(serde_json::Value::Array(events)) = serde_json::from_str(events) {
+        recorder::adopt(events);
+    }
+}
+
+/// In the parent, when a child that recorded has ended: nothing without the feature `trace`.
+#[cfg(not(feature = "trace"))]
+#[allow(dead_code)] // the hand-back of a child's events: the browser's platform code only
+#[inline(always)]
+pub(crate) fn adopt_child_events(_events: &str) {}
 
 #[cfg(feature = "trace")]
-pub use recorder::{finish, start, TRACE_FILE_ENV};
+pub use recorder::{finish, record, start, Recording, TRACE_FILE_ENV};
 
 /// A slice named `run` with the field `example` on the calling thread, until the returned
 /// guard drops: a program's own part of the timeline (the CLI wraps each example in one).
@@ -97,13 +159,16 @@ pub fn run_span(example: &str) -> tracing::span::EnteredSpan {
 #[cfg(feature = "trace")]
 mod recorder {
     //! The recorder: a `tracing::Subscriber` that keeps each span's start, thread and fields,
-    //! and turns it into a complete trace event when the span closes.
+    //! and turns it into a complete trace event when the span closes, while a recording is
+    //! under way.
+    //!
+    //! Its locks are taken by spinning (`crate::sync::spin`): in the browser the page's main
+    //! thread adds a child's events, and may not sleep on a contended mutex.
 
+    use std::collections::hash_map::Entry;
     use std::collections::HashMap;
-    use std::fs;
-    use std::io::Write;
     use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::{Mutex, MutexGuard, OnceLock};
 
     use serde_json::{json, Value};
@@ -111,41 +176,117 @@ mod recorder {
     use tracing::span::{Attributes, Id, Record};
     use tracing::{Event, Metadata, Subscriber};
 
-    /// The environment variable naming the trace file; children append their events beside it.
-    pub const TRACE_FILE_ENV: &str = "AMPHI_TRACE_FILE";
+    use crate::sys::trace_files::PartFile;
 
-    /// The recorder of this process, once installed.
+    pub use crate::sys::trace_files::TRACE_FILE_ENV;
+
+    /// The recorder of this process (of this instance, in the browser).
     static RECORDER: OnceLock<Recorder> = OnceLock::new();
 
-    /// Installs the recorder as this process's global subscriber and names the trace file:
-    /// children started afterwards record too (see the module docs). Fails if another global
-    /// subscriber was installed first.
-    pub fn start(path: &Path) -> Result<(), String> {
-        if !install(path.to_path_buf()) {
-            return Err("another tracing subscriber is already installed".into());
+    /// Whether [`Global`] became the global subscriber; set once.
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+
+    /// A recording under way: its events are [`Recording::finish`]'s. Dropping it unfinished
+    /// ends it and discards them.
+    #[derive(Debug)]
+    pub struct Recording {
+        finished: bool,
+    }
+
+    impl Recording {
+        /// Ends the recording: the events of this process and of the children that sent theirs
+        /// (natively those started while it recorded, from their part files; in the browser
+        /// those that ended while it recorded), ordered by time, with process and thread name
+        /// metadata.
+        pub fn finish(mut self) -> Vec<Value> {
+            self.finished = true;
+            finish_recording()
         }
-        // Set once before any child starts, from the thread that then starts them.
-        std::env::set_var(TRACE_FILE_ENV, path);
+    }
+
+    impl Drop for Recording {
+        fn drop(&mut self) {
+            if !self.finished {
+                finish_recording();
+            }
+        }
+    }
+
+    /// Starts recording the spans of this process, and of the child processes it starts while
+    /// it records, installing the recorder as the global subscriber the first time. Fails if
+    /// another global subscriber was installed first, or while another recording is under way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let recording = amphi::trace::record().expect("nothing else records");
+    /// let worker = amphi::thread::Builder::new().name("worker").spawn(|| 6 * 7)?;
+    /// assert_eq!(worker.join()?, 42);
+    /// let events = recording.finish();
+    /// assert!(events.iter().any(|event| event["name"] == "thread" && event["ph"] == "X"));
+    /// # Ok::<(), amphi::Error>(())
+    /// ```
+    pub fn record() -> Result<Recording, String> {
+        record_into(None)
+    }
+
+    /// Natively: starts a recording ([`record`]) whose children append their events beside
+    /// `path` (see the module docs); [`finish`] ends it. In the browser, which has no files,
+    /// this fails: use [`record`].
+    pub fn start(path: &Path) -> Result<(), String> {
+        // Ended by `finish`.
+        std::mem::forget(record_into(Some(path))?);
         Ok(())
     }
 
-    /// This process's events and those its children appended (their part files are removed),
-    /// ordered by time, with process and thread name metadata; empty without [`start`].
+    /// Ends the recording [`start`] began: this process's events and those its children
+    /// appended (their part files are removed), ordered by time, with process and thread name
+    /// metadata; empty without a recording.
     pub fn finish() -> Vec<Value> {
-        let Some(recorder) = RECORDER.get() else {
+        if !active() {
             return Vec::new();
-        };
-        let mut events = recorder.take_events();
-        if let Some(parts) = part_files(&recorder.path) {
-            for part in parts {
-                if let Ok(text) = fs::read_to_string(&part) {
-                    events.extend(
-                        text.lines()
-                            .filter_map(|line| serde_json::from_str(line).ok()),
-                    );
-                }
-                let _ = fs::remove_file(&part);
-            }
+        }
+        finish_recording()
+    }
+
+    /// Starts a recording whose children write beside `path` (natively; a path of its own
+    /// when `None`).
+    fn record_into(path: Option<&Path>) -> Result<Recording, String> {
+        let files = crate::sys::trace_files::for_recording(path)?;
+        begin()?;
+        if let Some(files) = &files {
+            crate::sys::trace_files::announce(files);
+        }
+        *lock(&recorder().trace_file) = files;
+        Ok(Recording { finished: false })
+    }
+
+    /// Starts recording in memory.
+    fn begin() -> Result<(), String> {
+        let recorder = recorder();
+        let installed =
+            *INSTALLED.get_or_init(|| tracing::subscriber::set_global_default(Global).is_ok());
+        if !installed {
+            return Err("another tracing subscriber is already installed".into());
+        }
+        if recorder.active.swap(true, Ordering::AcqRel) {
+            return Err("a recording is already under way in this process".into());
+        }
+        recorder.generation.fetch_add(1, Ordering::AcqRel);
+        lock(&recorder.events).clear();
+        lock(&recorder.threads).clear();
+        Ok(())
+    }
+
+    /// Ends the recording: its events and its children's part files', sorted.
+    fn finish_recording() -> Vec<Value> {
+        let path = lock(&recorder().trace_file).take();
+        if path.is_some() {
+            crate::sys::trace_files::withdraw();
+        }
+        let mut events = end();
+        if let Some(path) = path {
+            events.extend(crate::sys::trace_files::take_parts(&path));
         }
         events.sort_by(|a, b| {
             let ts = |event: &Value| event["ts"].as_f64().unwrap_or(0.0);
@@ -154,56 +295,51 @@ mod recorder {
         events
     }
 
-    /// Installs a recorder writing beside `path`; whether it became the global subscriber.
-    pub(super) fn install(path: PathBuf) -> bool {
-        let recorder = Recorder {
-            path,
+    fn recorder() -> &'static Recorder {
+        RECORDER.get_or_init(|| Recorder {
+            active: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             open: Mutex::new(HashMap::new()),
             events: Mutex::new(Vec::new()),
             threads: Mutex::new(HashMap::new()),
-        };
-        if RECORDER.set(recorder).is_err() {
-            return false;
-        }
-        tracing::subscriber::set_global_default(Global).is_ok()
+            trace_file: Mutex::new(None),
+            part: OnceLock::new(),
+            process_named: AtomicBool::new(false),
+        })
     }
 
-    /// In a child: appends its events, one JSON object a line, to `FILE.part-PID`.
-    pub(super) fn append_part() {
+    /// Whether a recording is under way.
+    pub(super) fn active() -> bool {
+        RECORDER
+            .get()
+            .is_some_and(|recorder| recorder.active.load(Ordering::Acquire))
+    }
+
+    /// Ends the recording: its events, with this process's name metadata.
+    pub(super) fn end() -> Vec<Value> {
         let Some(recorder) = RECORDER.get() else {
-            return;
+            return Vec::new();
         };
-        let events = recorder.take_events();
-        let mut name = recorder.path.file_name().unwrap_or_default().to_owned();
-        name.push(format!(".part-{}", std::process::id()));
-        let part = recorder.path.with_file_name(name);
-        let mut text = String::new();
-        for event in events {
-            text.push_str(&event.to_string());
-            text.push('\n');
-        }
-        if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(part) {
-            // A trace is best effort: a child that cannot write it still runs its target.
-            let _ = file.write_all(text.as_bytes());
+        recorder.active.store(false, Ordering::Release);
+        recorder.take_events()
+    }
+
+    /// Adds events a child sent back to the recording, if one is under way.
+    pub(super) fn adopt(events: Vec<Value>) {
+        if let Some(recorder) = RECORDER.get().filter(|_| active()) {
+            lock(&recorder.events).extend(events);
         }
     }
 
-    /// The part files beside `path` (`NAME.part-PID`).
-    fn part_files(path: &Path) -> Option<Vec<PathBuf>> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let prefix = format!("{}.part-", path.file_name()?.to_string_lossy());
-        let entries = fs::read_dir(dir).ok()?;
-        Some(
-            entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
-                .map(|entry| entry.path())
-                .collect(),
-        )
+    /// In a child whose parent traces to a file: records from now on, writing each event to
+    /// `part` as it closes instead of keeping it.
+    pub(super) fn stream_to(part: PartFile) {
+        // The part file first: no event of the recording is kept in memory. The child records
+        // until it ends; its events are in its part file as they close.
+        if recorder().part.set(part).is_ok() {
+            let _ = begin();
+        }
     }
 
     /// The current time on amphi's clock, in microseconds.
@@ -212,7 +348,7 @@ mod recorder {
     }
 
     fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
-        mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+        crate::sync::spin::lock(mutex)
     }
 
     /// A span not yet closed.
@@ -222,42 +358,96 @@ mod recorder {
         submission: Option<u64>,
         start_us: f64,
         tid: u64,
+        /// The recording it was opened in: it is kept only if that one is still under way.
+        generation: u64,
         references: usize,
     }
 
     /// What the recorder keeps for this process.
     struct Recorder {
-        path: PathBuf,
+        /// Whether a recording is under way: spans opened otherwise are not kept.
+        active: AtomicBool,
+        /// Which recording is (or was last) under way, counted from 1.
+        generation: AtomicU64,
         next_id: AtomicU64,
         open: Mutex<HashMap<u64, Open>>,
         events: Mutex<Vec<Value>>,
         /// Thread ids to thread names, for the metadata events.
         threads: Mutex<HashMap<u64, String>>,
+        /// Natively, the file beside which the children of the recording under way write.
+        trace_file: Mutex<Option<PathBuf>>,
+        /// In a child writing to its part file: that file.
+        part: OnceLock<PartFile>,
+        /// Whether this child wrote its process name to its part file.
+        process_named: AtomicBool,
+    }
+
+    /// A process name metadata event.
+    fn process_name(pid: u32) -> Value {
+        let process = crate::process::current_process().name;
+        json!({
+            "name": "process_name", "ph": "M", "ts": 0, "pid": pid, "tid": 0,
+            "args": { "name": process },
+        })
+    }
+
+    /// A thread name metadata event.
+    fn thread_name(pid: u32, tid: u64, name: &str) -> Value {
+        json!({
+            "name": "thread_name", "ph": "M", "ts": 0, "pid": pid, "tid": tid,
+            "args": { "name": name },
+        })
     }
 
     impl Recorder {
         /// Takes the events recorded so far, with this process's name metadata.
         fn take_events(&self) -> Vec<Value> {
-            let pid = std::process::id();
-            let process = crate::process::current_process().name;
+            let pid = crate::sys::current_pid();
             let mut events = std::mem::take(&mut *lock(&self.events));
-            events.push(json!({
-                "name": "process_name", "ph": "M", "ts": 0, "pid": pid, "tid": 0,
-                "args": { "name": process },
-            }));
-            for (tid, name) in lock(&self.threads).iter() {
-                events.push(json!({
-                    "name": "thread_name", "ph": "M", "ts": 0, "pid": pid, "tid": tid,
-                    "args": { "name": name },
-                }));
+            events.push(process_name(pid));
+            let threads = std::mem::take(&mut *lock(&self.threads));
+            for (tid, name) in threads {
+                events.push(thread_name(pid, tid, &name));
             }
             events
         }
 
+        /// Keeps `event`, or in a child with a part file, appends it there at once.
+        fn emit(&self, event: Value) {
+            match self.part.get() {
+                Some(part) => {
+                    if !self.process_named.swap(true, Ordering::AcqRel) {
+                        part.append(&process_name(crate::sys::current_pid()).to_string());
+                    }
+                    part.append(&event.to_string());
+                }
+                None => lock(&self.events).push(event),
+            }
+        }
+
+        /// Records the calling thread's name the first time it opens a span.
+        fn saw_thread(&self, tid: u64) {
+            let first = {
+                match lock(&self.threads).entry(tid) {
+                    Entry::Occupied(_) => None,
+                    Entry::Vacant(vacant) => {
+                        Some(vacant.insert(crate::thread::current_name()).clone())
+                    }
+                }
+            };
+            if let (Some(name), Some(part)) = (first, self.part.get()) {
+                part.append(&thread_name(crate::sys::current_pid(), tid, &name).to_string());
+            }
+        }
+
         fn close(&self, open: Open) {
-            let pid = std::process::id();
+            if !self.active.load(Ordering::Acquire)
+                || open.generation != self.generation.load(Ordering::Acquire)
+            {
+                return;
+            }
+            let pid = crate::sys::current_pid();
             let end_us = now_us();
-            let mut events = lock(&self.events);
             let mut args = open.args;
             if let Some(id) = open.submission {
                 args.insert("submission".into(), json!(id));
@@ -273,9 +463,9 @@ mod recorder {
                 if let Some(binding) = binding {
                     flow["bp"] = json!(binding);
                 }
-                events.push(flow);
+                self.emit(flow);
             }
-            events.push(json!({
+            self.emit(json!({
                 "name": open.name, "cat": "amphi", "ph": "X", "ts": open.start_us,
                 "dur": (end_us - open.start_us).max(0.0), "pid": pid, "tid": open.tid,
                 "args": args,
@@ -330,17 +520,20 @@ mod recorder {
                 args: &mut args,
                 submission: &mut submission,
             });
-            let tid = crate::sys::native_thread_id();
-            lock(&recorder.threads)
-                .entry(tid)
-                .or_insert_with(crate::thread::current_name);
             let id = recorder.next_id.fetch_add(1, Ordering::Relaxed);
+            if !recorder.active.load(Ordering::Acquire) {
+                // Not kept: closing an id that is not open does nothing.
+                return Id::from_u64(id);
+            }
+            let tid = crate::sys::native_thread_id();
+            recorder.saw_thread(tid);
             let open = Open {
                 name: attributes.metadata().name(),
                 args,
                 submission,
                 start_us: now_us(),
                 tid,
+                generation: recorder.generation.load(Ordering::Acquire),
                 references: 1,
             };
             lock(&recorder.open).insert(id, open);

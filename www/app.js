@@ -1,10 +1,11 @@
 // The amphi page: lists the examples, runs one on click, and runs `?run=NAME` at once, showing
 // the example's Rust source and Python original beside its output (sources.js).
-// Output lines appear as the example prints them. When a run ends, #report holds its JSON report
-// and <body data-status> is "done" or "failed".
+// Output lines appear as the example prints them. When a run ends, #report holds its JSON report,
+// #timeline its timeline (timeline.js), and <body data-status> is "done" or "failed".
 
 import init, { listExamples, runExample } from './pkg/amphi.js';
 import { showSources } from './sources.js';
+import { showRunTimeline } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,13 +41,16 @@ async function run(name) {
   $('title').textContent = `Output: ${name} (running…)`;
   $('output').textContent = '';
   $('checks').replaceChildren();
+  showRunTimeline(name, null, null);
   // The lines as they arrive, while the example runs (kept on window for the tests).
   const lines = (window.__amphiLines = []);
   const onLine = (line) => {
     lines.push(line);
     $('output').textContent = lines.join('\n');
   };
-  show(await runExample(name, { onLine }));
+  const { trace, trace_error: traceError, ...report } = await runExample(name, { onLine, trace: true });
+  showRunTimeline(name, trace, traceError);
+  show(report);
 }
 
 async function main() {

@@ -2,7 +2,8 @@
 //! Chrome trace-event format that Perfetto's JSON importer reads: required fields on every
 //! event, complete slices with a duration, slices on one thread nested (never partly
 //! overlapping), every flow start matched by one flow end, and children's events on the
-//! parent's clock (inside the parent's run). Also `--timeline`'s rows, and that without the
+//! parent's clock (inside the parent's run). Also `--timeline`'s rows, that a child killed
+//! mid-run still leaves the slices it finished in the merged trace, and that without the
 //! feature `trace` the core crate does not depend on `tracing` at all.
 
 // The CLI is tested as a native process; its dev-dependencies are not built for wasm32.
@@ -386,4 +387,74 @@ fn without_the_feature_the_core_crate_has_no_tracing_dependency() {
         tree(&["--features", "trace"]).contains("tracing"),
         "with the feature, tracing is a dependency (the check above can fail)"
     );
+}
+
+/// A child that finishes one slice (a thread's life), says so on `finished`, then sleeps until
+/// it is killed.
+fn finish_a_thread_then_sleep(finished: amphi::process::Event) {
+    amphi::thread::Builder::new()
+        .name("finished before the kill")
+        .spawn(|| ())
+        .expect("the child starts a thread")
+        .join()
+        .expect("the child's thread ends");
+    finished.set();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn a_killed_child_leaves_its_finished_slices_in_the_trace() {
+    let dir = scratch("trace-kill");
+    let path = dir.join("run.json");
+    amphi::trace::start(&path).expect("this test process records");
+    let finished = amphi::process::Event::new().expect("an event for the child");
+    let child = amphi::process::Process::new(finish_a_thread_then_sleep, finished.clone());
+    child.start().expect("the child starts");
+    let child_pid = u64::from(child.pid().expect("a started child has a pid"));
+    // The watchdog: the child says within PATIENCE that its slice closed.
+    let said = finished.wait_timeout(PATIENCE).is_ok();
+    child.kill().expect("the child can be killed");
+    let joined = child.join_timeout(PATIENCE);
+    let events = amphi::trace::finish();
+    assert!(
+        said,
+        "the child did not finish its thread within {PATIENCE:?}"
+    );
+    assert!(
+        joined.is_err(),
+        "a killed child reports its end as an error"
+    );
+    let of_child = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["ph"] == "X" && e["name"] == name && e["pid"].as_u64() == Some(child_pid))
+            .count()
+    };
+    assert_eq!(
+        of_child("thread"),
+        1,
+        "the child's finished thread slice survived the kill: {events:?}"
+    );
+    assert_eq!(
+        of_child("process"),
+        0,
+        "the child's own slice was still open when it was killed"
+    );
+    assert!(
+        events.iter().any(|e| e["ph"] == "M"
+            && e["name"] == "thread_name"
+            && e["pid"].as_u64() == Some(child_pid)
+            && e["args"]["name"] == "finished before the kill"),
+        "the child's thread is named: {events:?}"
+    );
+    let leftovers = std::fs::read_dir(&dir)
+        .expect("the scratch directory can be read")
+        .count();
+    assert_eq!(
+        leftovers, 0,
+        "the killed child's part file was merged and removed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -50,10 +50,9 @@ where
     let target = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(target) };
     crate::trace::child_begins();
     let report = {
-        let _span = crate::trace::span!("process", pid = std::process::id());
+        let _span = crate::trace::span!("process", pid = crate::sys::current_pid());
         run(target, payload)
     };
-    crate::trace::child_ends();
     let code = match report {
         Report::Returned(_) => 0,
         Report::Exited(code) => code,

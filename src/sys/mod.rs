@@ -16,6 +16,7 @@
 //! | [`map_region`], [`wait_shared_async`], [`region_write_bytes`], [`region_read_bytes`] | memory shared by a process tree (see `shared`, and `crate::process`'s `region`) |
 //! | [`SocketListener`], [`SocketStream`], [`fill_random`] | Unix and TCP sockets between unrelated processes, and random bytes (see `socket`) |
 //! | [`native_thread_id`], [`main_thread_native_id`], [`is_main_thread`], [`CHILD_START`] | which thread runs, and how a child process starts (see `thread_id`) |
+//! | `trace_files` | the trace recorder's files and environment, natively (feature `trace`) |
 //!
 //! [`wait`] and [`wake`] are the one futex call, for both kinds of word: a [`Futex`] names the
 //! word together with its scope, [`Futex::Private`] for a word of this process's memory that
@@ -44,6 +45,8 @@ mod process;
 mod shared;
 mod socket;
 mod thread_id;
+#[cfg(feature = "trace")]
+pub(crate) mod trace_files;
 pub(crate) use process::{
     code_address, code_ref, current_pid, exit_process, inherited, set_inherited, spawn_process,
     ChildExit, ChildHandle, ChildReport, ProcessEntry, ProcessStart, ProcessWatch, Signal,

@@ -41,6 +41,34 @@ export interface Report {
 export interface RunOptions {
   /** Called with each output line while the example runs, in the order of `Report.output`. */
   onLine?: (line: string) => void;
+  /** Record the run's timeline: the report then carries `trace` (or `trace_error`). */
+  trace?: boolean;
+}
+/**
+ * One Chrome trace-event (the format of `amphi run NAME --trace`, which Perfetto and
+ * chrome://tracing open): a complete slice (`ph: "X"`, `ts` and `dur` in microseconds), a flow
+ * from a task's submission to its run (`"s"`/`"f"`, paired by `id`), or process and thread
+ * name metadata (`"M"`, the name in `args.name`). `pid` is amphi's process id (the page's and
+ * each isolated worker's), `tid` the native thread id within it.
+ */
+export interface TraceEvent {
+  name: string;
+  ph: "X" | "s" | "f" | "M";
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  cat?: string;
+  id?: number;
+  bp?: string;
+  args?: Record<string, unknown>;
+}
+/** The report of a run with `{ trace: true }`. */
+export interface TracedReport extends Report {
+  /** The run's events, its child processes' included, ordered by time; null if it could not record. */
+  trace: TraceEvent[] | null;
+  /** Why the run could not be recorded (another run was recording), else absent. */
+  trace_error?: string;
 }
 /** One browser benchmark: amphi against its std peer, measured in the same call. */
 export interface BenchmarkResult {
@@ -88,9 +116,15 @@ pub fn example_sources(name: &str) -> Result<JsValue, JsError> {
 /// Runs the example `name` on an amphi thread (a Web Worker) and resolves to its report.
 /// `options.onLine`, if given, receives each output line while the example runs (this thread
 /// collects them every `LINE_POLL_MS`, and hands over the last ones before resolving).
+/// With `options.trace`, the run is recorded (`amphi::trace::record`, the child processes'
+/// events included) and the report carries `trace`: its Chrome trace-event array, or `null`
+/// and `trace_error` when another run was recording.
 /// Never rejects: a failure to start (for instance a page that is not cross-origin isolated)
 /// is a report with `ok: false` and the reason in `error`.
-#[wasm_bindgen(js_name = runExample, unchecked_return_type = "Promise<Report>")]
+#[wasm_bindgen(
+    js_name = runExample,
+    unchecked_return_type = "Promise<Report | TracedReport>"
+)]
 #[allow(unreachable_pub)] // exported to JavaScript
 pub fn run_example(
     name: String,
@@ -99,12 +133,40 @@ pub fn run_example(
     // Unwind safety: a panic in the example is caught on its own thread and reported; none
     // can escape this future half-way through a shared state it would leave broken.
     wasm_bindgen_futures::future_to_promise(AssertUnwindSafe(async move {
-        let report = match on_line_option(&options) {
-            Ok(on_line) => run_example_here(name, on_line).await,
-            Err(why) => failed_report(name, why),
+        let (on_line, trace) = match (on_line_option(&options), trace_option(&options)) {
+            (Ok(on_line), Ok(trace)) => (on_line, trace),
+            (Err(why), _) | (_, Err(why)) => return Ok(to_js(&failed_report(name, why))),
         };
-        Ok(to_js(&report))
+        if !trace {
+            return Ok(to_js(&run_example_here(name, on_line).await));
+        }
+        let recording = amphi::trace::record();
+        let report = run_example_here(name, on_line).await;
+        let (events, trace_error) = match recording {
+            Ok(recording) => (Some(recording.finish()), None),
+            Err(why) => (None, Some(why)),
+        };
+        let mut value = serde_json::to_value(&report).expect("reports always serialise");
+        value["trace"] = serde_json::json!(events);
+        if let Some(why) = trace_error {
+            value["trace_error"] = serde_json::json!(why);
+        }
+        Ok(to_js(&value))
     }))
+}
+
+/// `options.trace`: false when `options` or the field is absent.
+fn trace_option(options: &JsValue) -> Result<bool, String> {
+    if !options.is_object() {
+        return Ok(false);
+    }
+    let trace = js_sys::Reflect::get(options, &JsValue::from_str("trace"))
+        .map_err(|error| format!("runExample: could not read options.trace: {error:?}"))?;
+    match trace.as_bool() {
+        Some(trace) => Ok(trace),
+        None if trace.is_undefined() || trace.is_null() => Ok(false),
+        None => Err("runExample: options.trace must be a boolean".to_owned()),
+    }
 }
 
 /// How often a run with `onLine` hands new lines to it.

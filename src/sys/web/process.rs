@@ -21,6 +21,11 @@
 //! and resolves with the exit code and the report. A panic unwinds into the entry's
 //! `catch_unwind`; if the thread traps instead, the entry's `lost` twin makes the report.
 //!
+//! With the feature `trace`, a parent that records says so in the start message (`trace`); the
+//! child then records in memory and resolves with its events too (its own children's included,
+//! which reached it the same way), which [`process_exited`] adds to the parent's recording.
+//! A terminated or killed child sends none.
+//!
 //! # Ends
 //!
 //! The realm that created the worker hears the end (a report, a start-up failure, or the
@@ -86,7 +91,9 @@ fn children() -> MutexGuard<'static, Option<HashMap<u32, Child>>> {
 thread_local! {
     /// [`process_exited`] as a JS function of this realm, for the workers it creates.
     static EXITED: JsValue =
-        Closure::<dyn Fn(u32, i32, Option<Vec<u8>>, Option<String>)>::new(process_exited)
+        Closure::<dyn Fn(u32, i32, Option<Vec<u8>>, Option<String>, Option<String>)>::new(
+            process_exited
+        )
             .into_js_value();
 }
 
@@ -147,6 +154,8 @@ pub(crate) fn spawn_process(start: ProcessStart, watch: Watch) -> Result<ChildHa
         .and_then(|()| set("lost", (start.lost as usize).into()))
         .and_then(|()| set("target", start.target.into()))
         .and_then(|()| set("payload", Uint8Array::from(start.payload.as_slice()).into()))
+        // Whether the child records its trace events and hands them back (feature `trace`).
+        .and_then(|()| set("trace", crate::trace::recording().into()))
         .map_err(|err| format!("{err:?}"))?;
     children().get_or_insert_with(HashMap::new).insert(
         pid,
@@ -169,11 +178,21 @@ pub(crate) fn spawn_process(start: ProcessStart, watch: Watch) -> Result<ChildHa
 }
 
 /// The end of child `pid`, in the realm that created its worker: its exit code and its report,
-/// or why it could not run.
-fn process_exited(pid: u32, code: i32, report: Option<Vec<u8>>, broken: Option<String>) {
+/// or why it could not run, and the trace events it recorded (a JSON array) if it was told to.
+fn process_exited(
+    pid: u32,
+    code: i32,
+    report: Option<Vec<u8>>,
+    broken: Option<String>,
+    trace_events: Option<String>,
+) {
     let Some(child) = children().as_mut().and_then(|map| map.remove(&pid)) else {
         return;
     };
+    // Before the exit is visible: whoever joins the child finds its events recorded.
+    if let Some(events) = trace_events {
+        crate::trace::adopt_child_events(&events);
+    }
     region::pid_ended(pid);
     let report = match (report, broken) {
         (_, Some(reason)) => ChildReport::Broken(reason),
@@ -248,8 +267,12 @@ pub async fn process_main(
     lost: usize,
     target: usize,
     payload: Vec<u8>,
+    trace: bool,
 ) -> JsValue {
     PID.store(pid, Ordering::Relaxed);
+    if trace {
+        crate::trace::child_records();
+    }
     // SAFETY: `entry` and `lost` are the parent's `ProcessStart::entry` and `::lost`, function
     // pointers of this same module (table indices, the same in every instance); function
     // pointers and `usize` have the same size on wasm32. `ProcessStart`'s contract makes
@@ -297,13 +320,17 @@ pub async fn process_main(
     exit_result(exit.code, Some(&exit.report))
 }
 
-/// `{ code, report }` for `worker.js`; no report (an exit asked for by another thread) is
-/// heard by the parent as a missing one.
+/// `{ code, report, traceEvents }` for `worker.js`; no report (an exit asked for by another
+/// thread) is heard by the parent as a missing one. `traceEvents`, when the parent asked this
+/// process to record: its events and its children's, a JSON array.
 fn exit_result(code: i32, report: Option<&[u8]>) -> JsValue {
     let result = Object::new();
     let _ = Reflect::set(&result, &"code".into(), &code.into());
     if let Some(report) = report {
         let _ = Reflect::set(&result, &"report".into(), &Uint8Array::from(report).into());
+    }
+    if let Some(events) = crate::trace::child_events() {
+        let _ = Reflect::set(&result, &"traceEvents".into(), &events.into());
     }
     result.into()
 }

@@ -111,7 +111,8 @@ function scriptLoadFailure() {
 }
 
 /// Starts process `start.pid` (a process worker), here or through this thread's parent.
-/// `exited(pid, code, report, broken)` hears its end, in the realm that created the worker.
+/// `exited(pid, code, report, broken, traceEvents)` hears its end, in the realm that created the
+/// worker (`traceEvents`: the JSON array of trace events it recorded when `start.trace` said so).
 export function requestProcess(module, mainUrl, start, exited) {
   if (isThreadWorker) {
     self.postMessage({ amphi: 'process', start });
@@ -125,7 +126,7 @@ export function signalProcess(pid, code) {
   if (isThreadWorker) {
     self.postMessage({ amphi: 'signal', pid, code });
   } else {
-    endProcess(pid, code, null, null);
+    endProcess(pid, code, null, null, null);
   }
 }
 
@@ -134,7 +135,7 @@ function startProcess(init, exited) {
   try {
     worker = createWorker(PROCESS_NAME);
   } catch (error) {
-    exited(init.pid, 1, null, `could not create a process worker: ${error?.stack ?? error}`);
+    exited(init.pid, 1, null, `could not create a process worker: ${error?.stack ?? error}`, null);
     return;
   }
   processes.set(init.pid, { worker, exited });
@@ -142,23 +143,31 @@ function startProcess(init, exited) {
     event.preventDefault();
     const reason =
       event.message || scriptLoadFailure();
-    endProcess(init.pid, 1, null, reason);
+    endProcess(init.pid, 1, null, reason, null);
   });
   worker.addEventListener('message', ({ data }) => {
     if (data?.amphi === 'process-exit') {
-      endProcess(init.pid, data.code, data.report ?? null, data.broken ?? null);
+      endProcess(
+        init.pid,
+        data.code,
+        data.report ?? null,
+        data.broken ?? null,
+        data.traceEvents ?? null,
+      );
     }
   });
   worker.postMessage(init);
 }
 
 /// The end of process `pid`, once: every worker of it is stopped (see stopProcessWorker), then
-/// Rust hears the code and the report (or why there is none).
-function endProcess(pid, code, report, broken) {
+/// Rust hears the code and the report (or why there is none), and the trace events it recorded.
+function endProcess(pid, code, report, broken, traceEvents) {
   const entry = processes.get(pid);
   if (!entry) return;
   processes.delete(pid);
-  stopProcessWorker(entry.worker).then(() => entry.exited(pid, code, report, broken));
+  stopProcessWorker(entry.worker).then(() =>
+    entry.exited(pid, code, report, broken, traceEvents),
+  );
 }
 
 // How long a process worker may take to stop its own workers before it is terminated anyway.
@@ -214,7 +223,7 @@ function startWorker(init, startFailed, processExited) {
     else if (data?.amphi === 'process') {
       const { module, mainUrl, region } = init;
       startProcess({ module, mainUrl, region, ...data.start }, processExited);
-    } else if (data?.amphi === 'signal') endProcess(data.pid, data.code, null, null);
+    } else if (data?.amphi === 'signal') endProcess(data.pid, data.code, null, null, null);
   });
   worker.postMessage(init);
 }
@@ -299,15 +308,19 @@ async function runProcess(init) {
     return;
   }
   try {
-    const { code, report } = await glue.__amphi_process_main(
+    const { code, report, traceEvents } = await glue.__amphi_process_main(
       init.pid,
       init.entry,
       init.lost,
       init.target,
       init.payload,
+      init.trace === true,
     );
     // No report: the process exited from a thread other than its target's.
-    self.postMessage({ amphi: 'process-exit', code, report }, report ? [report.buffer] : []);
+    self.postMessage(
+      { amphi: 'process-exit', code, report, traceEvents },
+      report ? [report.buffer] : [],
+    );
   } catch (error) {
     self.postMessage({ amphi: 'process-exit', code: 1, broken: String(error?.stack ?? error) });
   }

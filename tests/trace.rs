@@ -1,0 +1,289 @@
+//! `amphi::trace::record` (feature `trace`) on both targets: a recorded run of threads and of a
+//! child process, checked against the Chrome trace-event rules that Perfetto's JSON importer
+//! needs and that `native/tests/trace.rs` checks for the CLI's `--trace` file: required fields
+//! on every event, complete slices with a duration, slices on one thread nested (never partly
+//! overlapping), every flow start matched by one flow end, and a child's events present, with
+//! the child's own pid, on the parent's clock. Natively the child writes them to a part file
+//! beside the recording's; in the browser the child (an isolated worker, its own instance and
+//! recorder) hands them back with its exit report. A grandchild's events reach the recording
+//! the same way, through its parent.
+//!
+//! Run with the feature: `cargo test --features trace --test trace` (and in the browser
+//! `wasm-pack test --headless --chrome . --features trace --test trace`).
+
+#![cfg(feature = "trace")]
+
+#[macro_use]
+#[allow(unused_macros)]
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use amphi::process::Process;
+use amphi::ThreadPool;
+use serde_json::Value;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+/// One recording at a time per process: the tests of this file take turns.
+static RECORDING: Mutex<()> = Mutex::new(());
+
+/// Float slack for comparing microsecond timestamps computed from nanoseconds (natively) or
+/// from milliseconds as doubles (`performance.timeOrigin + performance.now()`, in the browser,
+/// where each worker adds its own origin to its own `now`).
+const SLACK_US: f64 = 1.0;
+
+fn number(event: &Value, field: &str) -> f64 {
+    event[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is not a number: {event}"))
+}
+
+fn thread_of(event: &Value) -> (u64, u64) {
+    (
+        event["pid"].as_u64().expect("pid"),
+        event["tid"].as_u64().expect("tid"),
+    )
+}
+
+/// The trace-event rules (see the module docs); the complete slices.
+fn check_schema(events: &[Value]) -> Vec<&Value> {
+    assert!(!events.is_empty(), "the recording has events");
+    for event in events {
+        assert!(event["name"].is_string(), "no name: {event}");
+        let ph = event["ph"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ph: {event}"));
+        assert!(
+            ["X", "s", "f", "M"].contains(&ph),
+            "unexpected phase: {event}"
+        );
+        number(event, "ts");
+        assert!(event["pid"].is_u64(), "no pid: {event}");
+        assert!(event["tid"].is_u64(), "no tid: {event}");
+        if ph == "X" {
+            assert!(number(event, "dur") >= 0.0, "negative duration: {event}");
+        }
+    }
+    let slices: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+
+    // Slices on one thread nest: sorted by start (longest first on ties), each slice ends
+    // before the innermost still-open slice that contains its start.
+    let mut by_thread: HashMap<(u64, u64), Vec<(f64, f64)>> = HashMap::new();
+    for slice in &slices {
+        let start = number(slice, "ts");
+        by_thread
+            .entry(thread_of(slice))
+            .or_default()
+            .push((start, start + number(slice, "dur")));
+    }
+    for (thread, mut spans) in by_thread {
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        let mut open: Vec<(f64, f64)> = Vec::new();
+        for span in spans {
+            while open.last().is_some_and(|top| top.1 <= span.0 + SLACK_US) {
+                open.pop();
+            }
+            if let Some(top) = open.last() {
+                assert!(
+                    span.1 <= top.1 + SLACK_US,
+                    "slices partly overlap on {thread:?}: {top:?} and {span:?}"
+                );
+            }
+            open.push(span);
+        }
+    }
+
+    // Every flow start has one end with the same id, no earlier than the start.
+    let mut starts = HashMap::new();
+    let mut ends = HashMap::new();
+    for event in events {
+        let flows = match event["ph"].as_str() {
+            Some("s") => &mut starts,
+            Some("f") => &mut ends,
+            _ => continue,
+        };
+        let id = event["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("flow without id: {event}"));
+        assert!(
+            flows.insert(id, number(event, "ts")).is_none(),
+            "flow id {id} twice"
+        );
+    }
+    assert_eq!(
+        starts.keys().collect::<BTreeSet<_>>(),
+        ends.keys().collect::<BTreeSet<_>>(),
+        "every flow start has its end and the other way round"
+    );
+    for (id, start) in &starts {
+        assert!(
+            ends[id] + SLACK_US >= *start,
+            "flow {id} ends before it starts"
+        );
+    }
+    slices
+}
+
+fn square(x: u64) -> u64 {
+    amphi::thread::sleep(Duration::from_millis(2)).expect("pool threads may block");
+    x * x
+}
+
+/// A child's work: a thread of its own, started and joined.
+fn child_with_a_thread(_: ()) -> u32 {
+    amphi::thread::Builder::new()
+        .name("child's worker")
+        .spawn(|| ())
+        .expect("the child starts a thread")
+        .join()
+        .expect("the child's thread ends");
+    amphi::process::current_process().pid
+}
+
+/// A child that starts a child of its own and joins it: the pids of both.
+fn child_with_a_child(_: ()) -> (u32, u32) {
+    let grandchild = Process::new(child_with_a_thread, ());
+    grandchild.start().expect("the grandchild starts");
+    let grandchild_pid = grandchild
+        .join_timeout(common::PATIENCE)
+        .expect("the grandchild ends in time");
+    (amphi::process::current_process().pid, grandchild_pid)
+}
+
+conformance! {
+    fn a_recorded_run_of_threads_is_valid_trace_event_json() {
+        let _turn = RECORDING.lock().unwrap_or_else(|poison| poison.into_inner());
+        let recording = amphi::trace::record().expect("nothing else records");
+        let workers: Vec<_> = (0..3)
+            .map(|n| {
+                amphi::thread::Builder::new()
+                    .name(format!("worker {n}"))
+                    .spawn(move || n)
+                    .expect("a worker starts")
+            })
+            .collect();
+        for worker in workers {
+            worker.join().expect("a worker ends");
+        }
+        let pool = ThreadPool::new(2).expect("a pool starts");
+        let squares: Vec<_> = (0..6)
+            .map(|x| pool.apply_async(move || square(x)).expect("a task is queued"))
+            .collect();
+        let squares: Vec<u64> = squares
+            .iter()
+            .map(|square| square.get_timeout(common::PATIENCE).expect("a task ends"))
+            .collect();
+        assert_eq!(squares, [0, 1, 4, 9, 16, 25]);
+        // Every task's slice closed before the recording ends.
+        pool.close();
+        pool.join().expect("the pool's workers end");
+        let events = recording.finish();
+        let slices = check_schema(&events);
+
+        let me = u64::from(amphi::process::current_process().pid);
+        let threads: BTreeSet<(u64, u64)> = slices
+            .iter()
+            .filter(|e| e["name"] == "thread")
+            .map(|e| thread_of(e))
+            .collect();
+        assert!(threads.len() >= 3, "the workers' lives are slices: {threads:?}");
+        assert!(threads.iter().all(|(pid, _)| *pid == me), "this process's pid: {threads:?}");
+        for n in 0..3 {
+            let name = format!("worker {n}");
+            assert!(
+                events.iter().any(|e| e["ph"] == "M"
+                    && e["name"] == "thread_name"
+                    && e["args"]["name"] == name.as_str()),
+                "{name} is named: {events:?}"
+            );
+        }
+        let tasks = slices.iter().filter(|e| e["name"] == "pool.task").count();
+        assert_eq!(tasks, 6, "one slice per pool task");
+        assert_eq!(
+            events.iter().filter(|e| e["ph"] == "s").count(),
+            tasks,
+            "each pool task has a flow from its submission"
+        );
+    }
+
+    fn a_recorded_child_sends_its_events_on_the_parents_clock() {
+        let _turn = RECORDING.lock().unwrap_or_else(|poison| poison.into_inner());
+        let recording = amphi::trace::record().expect("nothing else records");
+        let child = Process::new(child_with_a_thread, ());
+        child.start().expect("the child starts");
+        let child_pid = child
+            .join_timeout(common::PATIENCE)
+            .expect("the child ends in time");
+        let events = recording.finish();
+        let slices = check_schema(&events);
+
+        let me = u64::from(amphi::process::current_process().pid);
+        let child_pid = u64::from(child_pid);
+        assert_ne!(child_pid, me, "the child has a pid of its own");
+        let of_child: Vec<&&Value> = slices
+            .iter()
+            .filter(|e| e["pid"].as_u64() == Some(child_pid))
+            .collect();
+        for name in ["process", "thread"] {
+            assert!(
+                of_child.iter().any(|e| e["name"] == name),
+                "the child's {name} slice came back: {events:?}"
+            );
+        }
+        assert!(
+            events.iter().any(|e| e["ph"] == "M"
+                && e["name"] == "thread_name"
+                && e["pid"].as_u64() == Some(child_pid)
+                && e["args"]["name"] == "child's worker"),
+            "the child's thread is named: {events:?}"
+        );
+        // One clock: the child's slices lie between the parent's start of it and the end of
+        // its join.
+        let parent_slice = |name: &str| {
+            slices
+                .iter()
+                .find(|e| e["name"] == name && e["pid"].as_u64() == Some(me))
+                .unwrap_or_else(|| panic!("the parent's {name} slice: {events:?}"))
+        };
+        let started = number(parent_slice("process.start"), "ts");
+        let join = parent_slice("process.join");
+        let joined = number(join, "ts") + number(join, "dur");
+        for slice in of_child {
+            let start = number(slice, "ts");
+            assert!(
+                start + SLACK_US >= started && start + number(slice, "dur") <= joined + SLACK_US,
+                "a child's slice outside the parent's [{started}, {joined}]: {slice}"
+            );
+        }
+    }
+
+    fn a_grandchilds_events_reach_the_recording_through_its_parent() {
+        let _turn = RECORDING.lock().unwrap_or_else(|poison| poison.into_inner());
+        let recording = amphi::trace::record().expect("nothing else records");
+        let child = Process::new(child_with_a_child, ());
+        child.start().expect("the child starts");
+        let (child_pid, grandchild_pid) = child
+            .join_timeout(common::PATIENCE)
+            .expect("the child ends in time");
+        let events = recording.finish();
+        let slices = check_schema(&events);
+        for (who, pid) in [("child", child_pid), ("grandchild", grandchild_pid)] {
+            let pid = u64::from(pid);
+            assert!(
+                slices
+                    .iter()
+                    .any(|e| e["name"] == "process" && e["pid"].as_u64() == Some(pid)),
+                "the {who}'s process slice came back: {events:?}"
+            );
+        }
+        assert!(
+            slices.iter().any(|e| e["name"] == "thread"
+                && e["pid"].as_u64() == Some(u64::from(grandchild_pid))),
+            "the grandchild's thread slice came back: {events:?}"
+        );
+    }
+}
