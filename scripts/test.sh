@@ -34,6 +34,8 @@ section "browser: wasm-pack test --headless --chrome"
 (
   . scripts/wasm-env.sh
   timeout 900 wasm-pack test --headless --chrome --mode no-install .
+  # tests/trace.rs needs the feature `trace` (the recorder, and children's events on the parent's clock).
+  timeout 900 wasm-pack test --headless --chrome --mode no-install . --features trace --test trace
   timeout 600 wasm-pack test --headless --chrome --mode no-install examples
 )
 
