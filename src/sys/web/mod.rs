@@ -8,7 +8,10 @@
 //! - `process`: processes as Web Workers with their own instance and memory.
 //!
 //! "May this thread block" is answered positively: only a `DedicatedWorkerGlobalScope` may
-//! call `Atomics.wait`; the page's main thread, shared workers and worklets may not.
+//! call `Atomics.wait`; the page's main thread, shared workers and worklets may not. A thread
+//! whose stack wasm-bindgen's thread start allocated from the heap (every thread started in a
+//! worker that joined the memory) is known to be such a worker without asking (see
+//! `can_block`).
 
 // A build-time error, not a run-time one, when the crate being built (amphi's own package, or a
 // user's crate that depends on amphi) was not built for threaded wasm: a dependency's
@@ -75,10 +78,15 @@ extern "C" {
 /// - The instance's first thread (the page's main thread, a process worker's realm that
 ///   instantiated the module, or a dedicated worker that instantiated it for itself) runs on
 ///   the stack the linker placed below `__heap_base`.
-/// - Every other thread of the instance (an amphi thread, a thread of wasm-bindgen-rayon or of
-///   any other user of wasm-bindgen's thread start) was started in a dedicated worker that
-///   joined the instance's memory, and runs on a stack that wasm-bindgen's thread start
-///   allocated from the heap, above `__heap_base`. Such a thread may block.
+/// - Every other thread of the instance is a realm that joined the instance's memory through
+///   wasm-bindgen's thread start (`init` with the module and the memory), which allocates the
+///   thread's stack from the heap, above `__heap_base`. amphi's threads and wasm-bindgen-rayon's
+///   are all dedicated workers, which may block.
+///
+/// The one realm this misjudges is one that joins the memory but is not a dedicated worker (an
+/// `AudioWorklet` given the module and the memory, as in wasm-bindgen's audio worklet
+/// example): it is told "yes", so a blocking acquire there is not refused with `WouldBlock`,
+/// and traps if it has to wait. amphi starts no such realm.
 ///
 /// So a stack above `__heap_base` answers "yes" with a compare of two addresses: the address of
 /// a local of this frame (which the optimiser keeps in a register across a caller's loop) and
