@@ -8,7 +8,10 @@
 //! - `process`: processes as Web Workers with their own instance and memory.
 //!
 //! "May this thread block" is answered positively: only a `DedicatedWorkerGlobalScope` may
-//! call `Atomics.wait`; the page's main thread, shared workers and worklets may not.
+//! call `Atomics.wait`; the page's main thread, shared workers and worklets may not. A thread
+//! whose stack wasm-bindgen's thread start allocated from the heap (every thread started in a
+//! worker that joined the memory) is known to be such a worker without asking (see
+//! `can_block`).
 
 // A build-time error, not a run-time one, when the crate being built (amphi's own package, or a
 // user's crate that depends on amphi) was not built for threaded wasm: a dependency's
@@ -60,33 +63,74 @@ thread_local! {
     static CAN_BLOCK: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
-/// True only inside a dedicated Web Worker, where `Atomics.wait` is allowed.
-///
-/// Every blocking acquire asks this first, so on a worker it must cost no more than a read of
-/// the cached answer: a `LocalKey::get` small enough to inline into the caller, where it is one
-/// load from the thread's TLS block and one compare. Everything else (the first call on a
-/// thread, which asks the platform, and the cached "no" of a thread that may not block, which
-/// only leads to an error) is out of line in [`can_block_uncached`]: inlined, its JavaScript
-/// calls made the cached read too large to inline, and every acquire paid a call and an
-/// indirect call for it.
-#[inline]
-pub(crate) fn can_block() -> bool {
-    CAN_BLOCK.get() == Some(true) || can_block_uncached()
+extern "C" {
+    /// The linker's (`wasm-ld`'s) end of the module's static memory: everything below it is
+    /// the instance's first stack and its static data (in either order), and the heap starts
+    /// here. Only its address is used; the byte is never read.
+    static __heap_base: u8;
 }
 
-/// [`can_block`] where the cache does not say "yes": the cached "no", or on the first call on
-/// a thread, whether the global scope is a dedicated worker's (then cached).
+/// True only inside a dedicated Web Worker, where `Atomics.wait` is allowed.
+///
+/// Every blocking acquire asks this first, before its compare-and-swap, so on a worker it must
+/// cost no memory access. It answers from where the calling thread's stack is:
+///
+/// - The instance's first thread (the page's main thread, a process worker's realm that
+///   instantiated the module, or a dedicated worker that instantiated it for itself) runs on
+///   the stack the linker placed below `__heap_base`.
+/// - Every other thread of the instance is a realm that joined the instance's memory through
+///   wasm-bindgen's thread start (`init` with the module and the memory), which allocates the
+///   thread's stack from the heap, above `__heap_base`. amphi's threads and wasm-bindgen-rayon's
+///   are all dedicated workers, which may block.
+///
+/// The one realm this misjudges is one that joins the memory but is not a dedicated worker (an
+/// `AudioWorklet` given the module and the memory, as in wasm-bindgen's audio worklet
+/// example): it is told "yes", so a blocking acquire there is not refused with `WouldBlock`,
+/// and traps if it has to wait. amphi starts no such realm.
+///
+/// So a stack above `__heap_base` answers "yes" with a compare of two addresses: the address of
+/// a local of this frame (which the optimiser keeps in a register across a caller's loop) and
+/// a link-time constant. Below it, the answer is the platform's, asked once per thread and
+/// cached ([`CAN_BLOCK`]): a cached "yes" is one TLS load and one compare, inline; the first
+/// query and the cached "no" (which only leads to an error) are out of line in
+/// [`can_block_uncached`], so that their JavaScript calls do not keep this function from
+/// inlining into every acquire.
+#[inline]
+pub(crate) fn can_block() -> bool {
+    on_a_started_thread_stack() || CAN_BLOCK.get() == Some(true) || can_block_uncached()
+}
+
+/// Whether the calling thread runs on a stack above `__heap_base`, that is a stack that
+/// wasm-bindgen's thread start allocated from the heap for a worker that joined this instance's
+/// memory (see [`can_block`]).
+#[inline(always)]
+fn on_a_started_thread_stack() -> bool {
+    let frame_marker = 0u8;
+    let stack_address = std::ptr::addr_of!(frame_marker) as usize;
+    // Taking an extern static's address is safe (reading it would not be); the byte is never
+    // read.
+    let heap_base = std::ptr::addr_of!(__heap_base) as usize;
+    stack_address > heap_base
+}
+
+/// [`can_block`] where neither the stack nor the cache says "yes": the cached "no", or on the
+/// first call on a thread, the platform's answer (then cached).
 #[cold]
 #[inline(never)]
 fn can_block_uncached() -> bool {
     if let Some(answer) = CAN_BLOCK.get() {
         return answer;
     }
-    let answer = js_sys::global()
-        .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
-        .is_ok();
+    let answer = platform_can_block();
     CAN_BLOCK.set(Some(answer));
     answer
+}
+
+/// The platform's answer: whether the global scope is a dedicated worker's.
+fn platform_can_block() -> bool {
+    js_sys::global()
+        .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
+        .is_ok()
 }
 
 /// Wall-clock-anchored monotonic time: `performance.timeOrigin + performance.now()`, so every
@@ -106,5 +150,53 @@ pub(crate) fn sleep(duration: Duration) {
             return;
         }
         wait(super::Futex::Private(&word), 0, Some(left));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! [`can_block`]'s answer from the stack against the platform's, on the page's main thread
+    //! (the instance's first thread) and on threads started in workers.
+
+    use super::{can_block, on_a_started_thread_stack, platform_can_block};
+    use crate::thread::Thread;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn the_main_thread_runs_on_the_static_stack_and_may_not_block() {
+        assert!(
+            !on_a_started_thread_stack(),
+            "the page's main thread runs below __heap_base"
+        );
+        assert!(!platform_can_block());
+        assert!(!can_block());
+    }
+
+    #[wasm_bindgen_test]
+    async fn started_threads_run_on_heap_stacks_and_may_block() {
+        let threads = (0..3)
+            .map(|_| {
+                Thread::spawn(|| {
+                    let answers = (
+                        on_a_started_thread_stack(),
+                        platform_can_block(),
+                        can_block(),
+                    );
+                    // A thread started by a started thread (through the page, see `worker`).
+                    let nested = Thread::spawn(|| (on_a_started_thread_stack(), can_block()))
+                        .expect("a thread starts a thread")
+                        .join()
+                        .expect("the nested thread returns");
+                    (answers, nested)
+                })
+                .expect("the page starts a thread")
+            })
+            .collect::<Vec<_>>();
+        for thread in threads {
+            let answers = thread.join_async().await.expect("the thread returns");
+            assert_eq!(answers, ((true, true, true), (true, true)));
+        }
     }
 }
