@@ -16,14 +16,17 @@
 #[macro_use]
 #[allow(unused_macros)]
 mod common;
+#[path = "common/trace_rules.rs"]
+mod trace_rules;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use amphi::process::Process;
 use amphi::ThreadPool;
 use serde_json::Value;
+use trace_rules::{check_trace_events, number, thread_of};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -36,96 +39,9 @@ static RECORDING: Mutex<()> = Mutex::new(());
 /// where each worker adds its own origin to its own `now`).
 const SLACK_US: f64 = 1.0;
 
-fn number(event: &Value, field: &str) -> f64 {
-    event[field]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{field} is not a number: {event}"))
-}
-
-fn thread_of(event: &Value) -> (u64, u64) {
-    (
-        event["pid"].as_u64().expect("pid"),
-        event["tid"].as_u64().expect("tid"),
-    )
-}
-
 /// The trace-event rules (see the module docs); the complete slices.
 fn check_schema(events: &[Value]) -> Vec<&Value> {
-    assert!(!events.is_empty(), "the recording has events");
-    for event in events {
-        assert!(event["name"].is_string(), "no name: {event}");
-        let ph = event["ph"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no ph: {event}"));
-        assert!(
-            ["X", "s", "f", "M"].contains(&ph),
-            "unexpected phase: {event}"
-        );
-        number(event, "ts");
-        assert!(event["pid"].is_u64(), "no pid: {event}");
-        assert!(event["tid"].is_u64(), "no tid: {event}");
-        if ph == "X" {
-            assert!(number(event, "dur") >= 0.0, "negative duration: {event}");
-        }
-    }
-    let slices: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
-
-    // Slices on one thread nest: sorted by start (longest first on ties), each slice ends
-    // before the innermost still-open slice that contains its start.
-    let mut by_thread: HashMap<(u64, u64), Vec<(f64, f64)>> = HashMap::new();
-    for slice in &slices {
-        let start = number(slice, "ts");
-        by_thread
-            .entry(thread_of(slice))
-            .or_default()
-            .push((start, start + number(slice, "dur")));
-    }
-    for (thread, mut spans) in by_thread {
-        spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
-        let mut open: Vec<(f64, f64)> = Vec::new();
-        for span in spans {
-            while open.last().is_some_and(|top| top.1 <= span.0 + SLACK_US) {
-                open.pop();
-            }
-            if let Some(top) = open.last() {
-                assert!(
-                    span.1 <= top.1 + SLACK_US,
-                    "slices partly overlap on {thread:?}: {top:?} and {span:?}"
-                );
-            }
-            open.push(span);
-        }
-    }
-
-    // Every flow start has one end with the same id, no earlier than the start.
-    let mut starts = HashMap::new();
-    let mut ends = HashMap::new();
-    for event in events {
-        let flows = match event["ph"].as_str() {
-            Some("s") => &mut starts,
-            Some("f") => &mut ends,
-            _ => continue,
-        };
-        let id = event["id"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("flow without id: {event}"));
-        assert!(
-            flows.insert(id, number(event, "ts")).is_none(),
-            "flow id {id} twice"
-        );
-    }
-    assert_eq!(
-        starts.keys().collect::<BTreeSet<_>>(),
-        ends.keys().collect::<BTreeSet<_>>(),
-        "every flow start has its end and the other way round"
-    );
-    for (id, start) in &starts {
-        assert!(
-            ends[id] + SLACK_US >= *start,
-            "flow {id} ends before it starts"
-        );
-    }
-    slices
+    check_trace_events(events, SLACK_US)
 }
 
 fn square(x: u64) -> u64 {
