@@ -40,10 +40,10 @@ pub enum Error {
     /// A blocking call was made on a thread that must never block: the browser's main thread
     /// (where `Atomics.wait` is forbidden). Use the `_async` form there, or `try_`.
     ///
-    /// Every thread amphi starts, and the first thread of each process, is told apart. A realm
-    /// that joins the module's memory without being a dedicated worker (an `AudioWorklet`
-    /// handed the module and memory by the application) is taken for a worker: there a
-    /// blocking call that has to wait traps instead of returning this error.
+    /// The check is exact on amphi's threads and on the first thread of each process (the page,
+    /// a process worker). A realm that joins the module's memory without being a dedicated
+    /// worker (an `AudioWorklet` handed the module and memory by the application) is taken for
+    /// a worker: there a blocking call that has to wait traps instead of returning this error.
     #[error(
         "this thread may not block (the browser's main thread cannot call Atomics.wait): \
          use the async form, or run this code in a worker"
