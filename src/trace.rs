@@ -24,8 +24,10 @@
 //! as one JSON line to `FILE.part-PID` beside it (so a child killed mid-run loses only its
 //! open spans); the end of the recording ([`finish`] after [`start`]) merges and removes
 //! those part files. In the browser a child learns from its start message that its parent
-//! records, records in memory, and hands its events back with its exit report; the parent's
-//! instance adds them to its own recording (grandchildren's events travel up the same way).
+//! records, records in memory, and hands its events back with its exit report, or, when it is
+//! terminated or killed, as its worker is stopped (so it too loses only its open spans); the
+//! parent's instance adds them to its own recording (grandchildren's events travel up the same
+//! way).
 //!
 //! The events: complete slices (`"ph":"X"`, microseconds), flow events from a task's submission
 //! to its run (`"s"`/`"f"`), and process and thread name metadata (`"M"`), with amphi's process
@@ -426,17 +428,34 @@ mod recorder {
             }
         }
 
-        /// Records the calling thread's name the first time it opens a span.
-        fn saw_thread(&self, tid: u64) {
-            let first = {
-                match lock(&self.threads).entry(tid) {
-                    Entry::Occupied(_) => None,
+        /// Records the calling thread's name the first time it opens a span, and the name of
+        /// each further amphi thread that starts on it (`starts_thread`: the span is a thread's
+        /// life). In the browser a worker keeps its number for every amphi thread it runs, so
+        /// one thread id can carry several threads one after another; its name is then theirs,
+        /// joined with " / " (the last `thread_name` event of a thread id is the one a viewer
+        /// shows, as it is the one [`Recorder::take_events`] writes).
+        fn saw_thread(&self, tid: u64, starts_thread: bool) {
+            let named = {
+                let mut threads = lock(&self.threads);
+                match threads.entry(tid) {
                     Entry::Vacant(vacant) => {
                         Some(vacant.insert(crate::thread::current_name()).clone())
                     }
+                    Entry::Occupied(mut occupied) if starts_thread => {
+                        let name = crate::thread::current_name();
+                        let names = occupied.get_mut();
+                        if names.split(" / ").any(|known| known == name) {
+                            None
+                        } else {
+                            names.push_str(" / ");
+                            names.push_str(&name);
+                            Some(names.clone())
+                        }
+                    }
+                    Entry::Occupied(_) => None,
                 }
             };
-            if let (Some(name), Some(part)) = (first, self.part.get()) {
+            if let (Some(name), Some(part)) = (named, self.part.get()) {
                 part.append(&thread_name(crate::sys::current_pid(), tid, &name).to_string());
             }
         }
@@ -527,9 +546,10 @@ mod recorder {
                 return Id::from_u64(id);
             }
             let tid = crate::sys::native_thread_id();
-            recorder.saw_thread(tid);
+            let name = attributes.metadata().name();
+            recorder.saw_thread(tid, name == "thread");
             let open = Open {
-                name: attributes.metadata().name(),
+                name,
                 args,
                 submission,
                 start_us: now_us(),

@@ -6,7 +6,9 @@
 //! the child's own pid, on the parent's clock. Natively the child writes them to a part file
 //! beside the recording's; in the browser the child (an isolated worker, its own instance and
 //! recorder) hands them back with its exit report. A grandchild's events reach the recording
-//! the same way, through its parent.
+//! the same way, through its parent. A child that is terminated or killed keeps the slices that
+//! closed before (natively they are in its part file already; in the browser its process worker
+//! hands them back as it is stopped).
 //!
 //! Run with the feature: `cargo test --features trace --test trace` (and in the browser
 //! `wasm-pack test --headless --chrome . --features trace --test trace`).
@@ -44,6 +46,19 @@ fn check_schema(events: &[Value]) -> Vec<&Value> {
     check_trace_events(events, SLACK_US)
 }
 
+/// Whether a `thread_name` event names the thread of `slice` after `name`, alone or among the
+/// threads that ran on that thread id one after another ("a / b").
+fn names_thread(events: &[Value], slice: &Value, name: &str) -> bool {
+    events.iter().any(|e| {
+        e["ph"] == "M"
+            && e["name"] == "thread_name"
+            && thread_of(e) == thread_of(slice)
+            && e["args"]["name"]
+                .as_str()
+                .is_some_and(|names| names.split(" / ").any(|known| known == name))
+    })
+}
+
 fn square(x: u64) -> u64 {
     amphi::thread::sleep(Duration::from_millis(2)).expect("pool threads may block");
     x * x
@@ -70,7 +85,96 @@ fn child_with_a_child(_: ()) -> (u32, u32) {
     (amphi::process::current_process().pid, grandchild_pid)
 }
 
+/// A child that runs a thread to its end, says so, and then sleeps until it is stopped.
+fn child_stopped_midway(finished: amphi::process::Event) {
+    amphi::thread::Builder::new()
+        .name("finished before the stop")
+        .spawn(|| ())
+        .expect("the child starts a thread")
+        .join()
+        .expect("the child's thread ends");
+    finished.set();
+    loop {
+        amphi::thread::sleep(Duration::from_secs(3600)).expect("a child's thread may sleep");
+    }
+}
+
+/// A child that starts a daemonic grandchild ([`child_stopped_midway`], which ends with it) and
+/// sleeps until it is stopped.
+fn child_with_a_stopped_grandchild(finished: amphi::process::Event) {
+    // The handle is not needed: the grandchild ends with this process.
+    Process::builder()
+        .daemon(true)
+        .start(child_stopped_midway, finished)
+        .expect("the grandchild starts");
+    loop {
+        amphi::thread::sleep(Duration::from_secs(3600)).expect("a child's thread may sleep");
+    }
+}
+
+/// Records a child that is stopped (`stop`: terminate or kill) after a thread of its own ended
+/// (`grandchild`: of its daemonic child's, which ends with it): that thread's slice, which closed
+/// before the stop, is in the recording, on the pid of the process that ran it.
+fn a_stopped_child_keeps_its_closed_slices(grandchild: bool, stop: fn(&Process<()>)) {
+    let _turn = RECORDING
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let recording = amphi::trace::record().expect("nothing else records");
+    let finished = amphi::process::Event::new().expect("an event");
+    let target = if grandchild {
+        child_with_a_stopped_grandchild
+    } else {
+        child_stopped_midway
+    };
+    let child = Process::new(target, finished.clone());
+    child.start().expect("the child starts");
+    finished
+        .wait_timeout(common::PATIENCE)
+        .expect("the thread ends in time");
+    let child_pid = u64::from(child.pid().expect("a started child has a pid"));
+    stop(&child);
+    assert!(
+        child.join_timeout(common::PATIENCE).is_err(),
+        "a stopped child reports no result"
+    );
+    let events = recording.finish();
+    let slices = check_schema(&events);
+    let name = "finished before the stop";
+    let ran_it = |pid: u64| {
+        if grandchild {
+            pid != child_pid
+        } else {
+            pid == child_pid
+        }
+    };
+    assert!(
+        slices.iter().any(|e| e["name"] == "thread"
+            && e["args"]["name"] == name
+            && e["pid"].as_u64().is_some_and(ran_it)
+            && names_thread(&events, e, name)),
+        "the finished thread slice came back: {events:?}"
+    );
+}
+
 conformance! {
+    fn a_terminated_childs_closed_slices_reach_the_recording() {
+        a_stopped_child_keeps_its_closed_slices(false, |child| {
+            child.terminate().expect("terminate the child");
+        });
+    }
+
+    fn a_killed_childs_closed_slices_reach_the_recording() {
+        a_stopped_child_keeps_its_closed_slices(false, |child| {
+            child.kill().expect("kill the child");
+        });
+    }
+
+    fn a_terminated_childs_grandchild_hands_back_its_closed_slices_too() {
+        a_stopped_child_keeps_its_closed_slices(true, |child| {
+            child.terminate().expect("terminate the child");
+        });
+    }
+
     fn a_recorded_run_of_threads_is_valid_trace_event_json() {
         let _turn = RECORDING.lock().unwrap_or_else(|poison| poison.into_inner());
         let recording = amphi::trace::record().expect("nothing else records");
@@ -106,16 +210,17 @@ conformance! {
             .filter(|e| e["name"] == "thread")
             .map(|e| thread_of(e))
             .collect();
-        assert!(threads.len() >= 3, "the workers' lives are slices: {threads:?}");
         assert!(threads.iter().all(|(pid, _)| *pid == me), "this process's pid: {threads:?}");
+        // A thread id may carry several threads one after another (a browser worker keeps its
+        // number for every amphi thread it runs): each worker's life is a slice of its own, and
+        // the name of the thread id it ran on lists it.
         for n in 0..3 {
             let name = format!("worker {n}");
-            assert!(
-                events.iter().any(|e| e["ph"] == "M"
-                    && e["name"] == "thread_name"
-                    && e["args"]["name"] == name.as_str()),
-                "{name} is named: {events:?}"
-            );
+            let life = slices
+                .iter()
+                .find(|e| e["name"] == "thread" && e["args"]["name"] == name.as_str())
+                .unwrap_or_else(|| panic!("{name}'s life is a slice: {events:?}"));
+            assert!(names_thread(&events, life, &name), "{name} is named: {events:?}");
         }
         let tasks = slices.iter().filter(|e| e["name"] == "pool.task").count();
         assert_eq!(tasks, 6, "one slice per pool task");

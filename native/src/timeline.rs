@@ -76,9 +76,10 @@ pub(crate) fn render(events: &[Value]) -> Vec<String> {
     }
     let span = (last - first).max(1.0);
     let label = |key: (u64, u64)| {
+        // The last name a thread id was given: the one that lists every thread it carried.
         let thread = names
             .iter()
-            .find(|(k, _)| *k == key)
+            .rfind(|(k, _)| *k == key)
             .map_or("?", |(_, name)| name.as_str());
         let process = processes
             .iter()

@@ -48,6 +48,8 @@ let workerUrl = null;
 const live = (globalThis.__amphiThreadWorkers ??= new Set());
 // Process workers this realm created, by process id: { worker, exited }.
 const processes = (globalThis.__amphiProcessWorkers ??= new Map());
+// In a process worker: its instance's glue, once loaded (it hands back trace events as it stops).
+let processGlue = null;
 
 export function setWorkerUrl(url) {
   workerUrl = url ? String(url) : null;
@@ -165,8 +167,9 @@ function endProcess(pid, code, report, broken, traceEvents) {
   const entry = processes.get(pid);
   if (!entry) return;
   processes.delete(pid);
-  stopProcessWorker(entry.worker).then(() =>
-    entry.exited(pid, code, report, broken, traceEvents),
+  // A process that did not exit (terminated, killed) hands its trace events back as it stops.
+  stopProcessWorker(entry.worker).then((leftEvents) =>
+    entry.exited(pid, code, report, broken, traceEvents ?? leftEvents),
   );
 }
 
@@ -176,27 +179,53 @@ const STOP_PATIENCE_MS = 2000;
 /// Stops a process worker and everything it started. `Worker.terminate()` alone is not enough:
 /// Chromium lets the workers a terminated worker started run on. So the process worker, whose
 /// event loop is always free (its process's code runs on its threads), is first asked to stop
-/// its own threads and child processes (recursively), then terminated.
+/// its own threads and child processes (recursively), then terminated. Resolves with the trace
+/// events the process recorded and had not yet handed back (a JSON array), or null.
 function stopProcessWorker(worker) {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, STOP_PATIENCE_MS);
+    const timer = setTimeout(() => resolve(null), STOP_PATIENCE_MS);
     worker.addEventListener('message', ({ data }) => {
       if (data?.amphi === 'stopped') {
         clearTimeout(timer);
-        resolve();
+        resolve(data.traceEvents ?? null);
       }
     });
     worker.postMessage({ amphi: 'stop' });
-  }).then(() => worker.terminate());
+  }).then((traceEvents) => {
+    worker.terminate();
+    return traceEvents;
+  });
 }
 
-/// In a process worker about to be terminated: stops every worker this realm started.
+/// In a process worker about to be terminated: stops every worker this realm started, and
+/// resolves with the trace events this process recorded and had not yet handed back (its
+/// stopped children's among them), or null.
 async function stopEverything() {
   const children = [...processes.values()];
   processes.clear();
-  await Promise.all(children.map((entry) => stopProcessWorker(entry.worker)));
+  const childEvents = await Promise.all(children.map((entry) => stopProcessWorker(entry.worker)));
+  // Before this realm's thread workers are stopped, so that none is stopped inside the recorder.
+  const traceEvents = handBackTraceEvents(childEvents);
   for (const worker of live) worker.terminate();
   live.clear();
+  return traceEvents;
+}
+
+/// In a process worker that is being stopped: adds the events its stopped children handed back
+/// to its recording, then ends that and returns its events (a JSON array), or null when the
+/// process does not record (any more: one that exited handed them back with its report).
+function handBackTraceEvents(childEvents) {
+  if (!processGlue) return null;
+  try {
+    for (const events of childEvents) {
+      if (events) processGlue.__amphi_adopt_trace_events(events);
+    }
+    return processGlue.__amphi_take_trace_events() ?? null;
+  } catch (error) {
+    // The stop goes on; only the events are lost.
+    console.error('amphi: a stopped process could not hand back its trace events:', error);
+    return null;
+  }
 }
 
 function startWorker(init, startFailed, processExited) {
@@ -307,6 +336,7 @@ async function runProcess(init) {
     self.postMessage({ amphi: 'process-exit', code: 1, broken: String(error?.stack ?? error) });
     return;
   }
+  processGlue = glue;
   try {
     const { code, report, traceEvents } = await glue.__amphi_process_main(
       init.pid,
@@ -332,7 +362,9 @@ if ((isThreadWorker || isProcessWorker) && !self.__amphiWorkerStarted) {
   self.addEventListener('message', ({ data }) => run(data), { once: true });
   if (isProcessWorker) {
     self.addEventListener('message', ({ data }) => {
-      if (data?.amphi === 'stop') stopEverything().then(() => self.postMessage({ amphi: 'stopped' }));
+      if (data?.amphi === 'stop') {
+        stopEverything().then((traceEvents) => self.postMessage({ amphi: 'stopped', traceEvents }));
+      }
     });
   }
 }
