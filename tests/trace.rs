@@ -28,7 +28,9 @@ use std::time::Duration;
 use amphi::process::Process;
 use amphi::ThreadPool;
 use serde_json::Value;
-use trace_rules::{check_trace_events, number, thread_of};
+use trace_rules::{
+    check_trace_events, finish_a_thread_then_sleep, number, thread_of, FINISHED_THREAD,
+};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -85,27 +87,13 @@ fn child_with_a_child(_: ()) -> (u32, u32) {
     (amphi::process::current_process().pid, grandchild_pid)
 }
 
-/// A child that runs a thread to its end, says so, and then sleeps until it is stopped.
-fn child_stopped_midway(finished: amphi::process::Event) {
-    amphi::thread::Builder::new()
-        .name("finished before the stop")
-        .spawn(|| ())
-        .expect("the child starts a thread")
-        .join()
-        .expect("the child's thread ends");
-    finished.set();
-    loop {
-        amphi::thread::sleep(Duration::from_secs(3600)).expect("a child's thread may sleep");
-    }
-}
-
-/// A child that starts a daemonic grandchild ([`child_stopped_midway`], which ends with it) and
-/// sleeps until it is stopped.
+/// A child that starts a daemonic grandchild ([`finish_a_thread_then_sleep`], which ends with
+/// it) and sleeps until it is stopped.
 fn child_with_a_stopped_grandchild(finished: amphi::process::Event) {
     // The handle is not needed: the grandchild ends with this process.
     Process::builder()
         .daemon(true)
-        .start(child_stopped_midway, finished)
+        .start(finish_a_thread_then_sleep, finished)
         .expect("the grandchild starts");
     loop {
         amphi::thread::sleep(Duration::from_secs(3600)).expect("a child's thread may sleep");
@@ -124,7 +112,7 @@ fn a_stopped_child_keeps_its_closed_slices(grandchild: bool, stop: fn(&Process<(
     let target = if grandchild {
         child_with_a_stopped_grandchild
     } else {
-        child_stopped_midway
+        finish_a_thread_then_sleep
     };
     let child = Process::new(target, finished.clone());
     child.start().expect("the child starts");
@@ -139,19 +127,17 @@ fn a_stopped_child_keeps_its_closed_slices(grandchild: bool, stop: fn(&Process<(
     );
     let events = recording.finish();
     let slices = check_schema(&events);
-    let name = "finished before the stop";
-    let ran_it = |pid: u64| {
-        if grandchild {
-            pid != child_pid
-        } else {
-            pid == child_pid
-        }
+    let me = u64::from(amphi::process::current_process().pid);
+    // The grandchild's pid is neither this process's nor the child's.
+    let ran_it = |pid: u64| match grandchild {
+        true => pid != child_pid && pid != me,
+        false => pid == child_pid,
     };
     assert!(
         slices.iter().any(|e| e["name"] == "thread"
-            && e["args"]["name"] == name
+            && e["args"]["name"] == FINISHED_THREAD
             && e["pid"].as_u64().is_some_and(ran_it)
-            && names_thread(&events, e, name)),
+            && names_thread(&events, e, FINISHED_THREAD)),
         "the finished thread slice came back: {events:?}"
     );
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 #[path = "../../tests/common/trace_rules.rs"]
 #[allow(dead_code)] // thread_of is for tests/trace.rs
 mod trace_rules;
-use trace_rules::{check_trace_events, number};
+use trace_rules::{check_trace_events, finish_a_thread_then_sleep, number, FINISHED_THREAD};
 
 /// How long a test lets an `amphi` process run before it kills it and fails.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -312,21 +312,6 @@ fn without_the_feature_the_core_crate_has_no_tracing_dependency() {
     );
 }
 
-/// A child that finishes one slice (a thread's life), says so on `finished`, then sleeps until
-/// it is killed.
-fn finish_a_thread_then_sleep(finished: amphi::process::Event) {
-    amphi::thread::Builder::new()
-        .name("finished before the kill")
-        .spawn(|| ())
-        .expect("the child starts a thread")
-        .join()
-        .expect("the child's thread ends");
-    finished.set();
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
 #[test]
 fn a_killed_child_leaves_its_finished_slices_in_the_trace() {
     let dir = scratch("trace-kill");
@@ -369,7 +354,7 @@ fn a_killed_child_leaves_its_finished_slices_in_the_trace() {
         events.iter().any(|e| e["ph"] == "M"
             && e["name"] == "thread_name"
             && e["pid"].as_u64() == Some(child_pid)
-            && e["args"]["name"] == "finished before the kill"),
+            && e["args"]["name"] == FINISHED_THREAD),
         "the child's thread is named: {events:?}"
     );
     let leftovers = std::fs::read_dir(&dir)

@@ -2,9 +2,11 @@
 //! `tests/trace.rs` (`amphi::trace::record` on both targets) and `native/tests/trace.rs` (the
 //! CLI's `--trace` file): required fields on every event, complete slices with a duration,
 //! slices on one thread nested (never partly overlapping), and every flow start matched by one
-//! flow end with the same id, no earlier than the start.
+//! flow end with the same id, no earlier than the start. Also the child both suites stop
+//! midway, to check that the slices it closed before survive.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -101,4 +103,22 @@ pub(crate) fn check_trace_events(events: &[Value], slack_us: f64) -> Vec<&Value>
         );
     }
     slices
+}
+
+/// The name of [`finish_a_thread_then_sleep`]'s thread.
+pub(crate) const FINISHED_THREAD: &str = "finished before the stop";
+
+/// A child's target: runs a thread ([`FINISHED_THREAD`]) to its end, so one slice closes, says
+/// so on `finished`, then sleeps until it is stopped.
+pub(crate) fn finish_a_thread_then_sleep(finished: amphi::process::Event) {
+    amphi::thread::Builder::new()
+        .name(FINISHED_THREAD)
+        .spawn(|| ())
+        .expect("the child starts a thread")
+        .join()
+        .expect("the child's thread ends");
+    finished.set();
+    loop {
+        amphi::thread::sleep(Duration::from_secs(3600)).expect("a child's thread may sleep");
+    }
 }
