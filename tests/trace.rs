@@ -90,48 +90,72 @@ fn child_with_a_child(_: ()) -> (u32, u32) {
 /// A child that starts a daemonic grandchild ([`finish_a_thread_then_sleep`], which ends with
 /// it) and sleeps until it is stopped.
 fn child_with_a_stopped_grandchild(finished: amphi::process::Event) {
-    // The handle is not needed: the grandchild ends with this process.
-    Process::builder()
-        .daemon(true)
-        .start(finish_a_thread_then_sleep, finished)
-        .expect("the grandchild starts");
+    start_a_daemonic_grandchild(finished);
     loop {
         amphi::thread::sleep(Duration::from_secs(3600)).expect("a child's thread may sleep");
     }
 }
 
-/// Records a child that is stopped (`stop`: terminate or kill) after a thread of its own ended
-/// (`grandchild`: of its daemonic child's, which ends with it): that thread's slice, which closed
-/// before the stop, is in the recording, on the pid of the process that ran it.
-fn a_stopped_child_keeps_its_closed_slices(grandchild: bool, stop: fn(&Process<()>)) {
+/// A child that starts a daemonic grandchild ([`finish_a_thread_then_sleep`]), waits until the
+/// grandchild's thread has ended, and exits, leaving the grandchild to end with it.
+fn child_leaving_a_daemonic_grandchild(finished: amphi::process::Event) {
+    start_a_daemonic_grandchild(finished.clone());
+    finished
+        .wait_timeout(common::PATIENCE)
+        .expect("the grandchild's thread ends in time");
+}
+
+fn start_a_daemonic_grandchild(finished: amphi::process::Event) {
+    // The handle is not needed: the grandchild ends with this process.
+    Process::builder()
+        .daemon(true)
+        .start(finish_a_thread_then_sleep, finished)
+        .expect("the grandchild starts");
+}
+
+/// Who ran the thread whose slice closed: the child, or its grandchild.
+#[derive(Clone, Copy, PartialEq)]
+enum RanBy {
+    Child,
+    Grandchild,
+}
+
+/// Records a child (`target`) whose thread, or whose daemonic child's (`ran_by`), ends, and
+/// then stops it (`stop`: terminate or kill; `None`: the child exits by itself): that thread's
+/// slice, which closed before the stop, is in the recording, on the pid of the process that ran
+/// it.
+fn closed_slices_come_back(
+    target: fn(amphi::process::Event),
+    ran_by: RanBy,
+    stop: Option<fn(&Process<()>)>,
+) {
     let _turn = RECORDING
         .lock()
         .unwrap_or_else(|poison| poison.into_inner());
     let recording = amphi::trace::record().expect("nothing else records");
     let finished = amphi::process::Event::new().expect("an event");
-    let target = if grandchild {
-        child_with_a_stopped_grandchild
-    } else {
-        finish_a_thread_then_sleep
-    };
     let child = Process::new(target, finished.clone());
     child.start().expect("the child starts");
     finished
         .wait_timeout(common::PATIENCE)
         .expect("the thread ends in time");
     let child_pid = u64::from(child.pid().expect("a started child has a pid"));
-    stop(&child);
-    assert!(
-        child.join_timeout(common::PATIENCE).is_err(),
-        "a stopped child reports no result"
+    if let Some(stop) = stop {
+        stop(&child);
+    }
+    let joined = child.join_timeout(common::PATIENCE);
+    assert_eq!(
+        joined.is_ok(),
+        stop.is_none(),
+        "only a child that was not stopped reports a result: {joined:?}"
     );
     let events = recording.finish();
     let slices = check_schema(&events);
     let me = u64::from(amphi::process::current_process().pid);
-    // The grandchild's pid is neither this process's nor the child's.
-    let ran_it = |pid: u64| match grandchild {
-        true => pid != child_pid && pid != me,
-        false => pid == child_pid,
+    let ran_it = |pid: u64| match ran_by {
+        RanBy::Child => pid == child_pid,
+        // The grandchild's pid is neither this process's nor the child's.
+        RanBy::Grandchild => pid != child_pid && pid != me,
     };
     assert!(
         slices.iter().any(|e| e["name"] == "thread"
@@ -142,23 +166,33 @@ fn a_stopped_child_keeps_its_closed_slices(grandchild: bool, stop: fn(&Process<(
     );
 }
 
+fn terminate(child: &Process<()>) {
+    child.terminate().expect("terminate the child");
+}
+
+fn kill(child: &Process<()>) {
+    child.kill().expect("kill the child");
+}
+
 conformance! {
     fn a_terminated_childs_closed_slices_reach_the_recording() {
-        a_stopped_child_keeps_its_closed_slices(false, |child| {
-            child.terminate().expect("terminate the child");
-        });
+        closed_slices_come_back(finish_a_thread_then_sleep, RanBy::Child, Some(terminate));
     }
 
     fn a_killed_childs_closed_slices_reach_the_recording() {
-        a_stopped_child_keeps_its_closed_slices(false, |child| {
-            child.kill().expect("kill the child");
-        });
+        closed_slices_come_back(finish_a_thread_then_sleep, RanBy::Child, Some(kill));
     }
 
     fn a_terminated_childs_grandchild_hands_back_its_closed_slices_too() {
-        a_stopped_child_keeps_its_closed_slices(true, |child| {
-            child.terminate().expect("terminate the child");
-        });
+        closed_slices_come_back(
+            child_with_a_stopped_grandchild,
+            RanBy::Grandchild,
+            Some(terminate),
+        );
+    }
+
+    fn a_daemonic_grandchild_left_by_an_exiting_child_hands_back_its_closed_slices() {
+        closed_slices_come_back(child_leaving_a_daemonic_grandchild, RanBy::Grandchild, None);
     }
 
     fn a_recorded_run_of_threads_is_valid_trace_event_json() {

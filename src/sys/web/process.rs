@@ -337,24 +337,14 @@ fn exit_result(code: i32, report: Option<&[u8]>) -> JsValue {
 }
 
 /// In a process worker about to be stopped (see `stopProcessWorker` in `worker.js`): ends this
-/// process's recording and returns its events so far (a JSON array: the slices that closed,
-/// and its stopped children's, adopted first), or `None` when it does not record (any more: a
-/// process that exited sent its events with its exit report). So a terminated or killed child
-/// loses only the spans still open, as natively.
+/// process's recording and returns its events so far (a JSON array of the slices that closed),
+/// or `None` when it does not record (any more: a process that exited sent its events with its
+/// exit report). So a terminated or killed child loses only the spans still open, as natively.
 #[doc(hidden)]
 #[allow(unreachable_pub)] // exported to JavaScript, not to Rust
 #[wasm_bindgen(js_name = __amphi_take_trace_events)]
 pub fn take_trace_events() -> Option<String> {
     crate::trace::child_events()
-}
-
-/// In a process worker stopping its own children: adds the events a stopped child handed back
-/// (as [`take_trace_events`] wrote them) to this process's recording, if it still records.
-#[doc(hidden)]
-#[allow(unreachable_pub)] // exported to JavaScript, not to Rust
-#[wasm_bindgen(js_name = __amphi_adopt_trace_events)]
-pub fn adopt_trace_events(events: &str) {
-    crate::trace::adopt_child_events(events);
 }
 
 /// Waits until every non-daemonic child of this process has ended.

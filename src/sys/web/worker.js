@@ -167,9 +167,10 @@ function endProcess(pid, code, report, broken, traceEvents) {
   const entry = processes.get(pid);
   if (!entry) return;
   processes.delete(pid);
-  // A process that did not exit (terminated, killed) hands its trace events back as it stops.
+  // A process that did not exit (terminated, killed) hands its trace events back as it stops,
+  // and so do the daemonic children a process that exited leaves behind.
   stopProcessWorker(entry.worker).then((leftEvents) =>
-    entry.exited(pid, code, report, broken, traceEvents ?? leftEvents),
+    entry.exited(pid, code, report, broken, joinTraceEvents(traceEvents, leftEvents)),
   );
 }
 
@@ -211,21 +212,26 @@ async function stopEverything() {
   return traceEvents;
 }
 
-/// In a process worker that is being stopped: adds the events its stopped children handed back
-/// to its recording, then ends that and returns its events (a JSON array), or null when the
-/// process does not record (any more: one that exited handed them back with its report).
+/// In a process worker that is being stopped: ends its recording and returns its events with
+/// those its stopped children handed back (a JSON array), or null when there are none (a
+/// process that exited handed its own back with its report, but its daemonic children, stopped
+/// only now, hand theirs back here).
 function handBackTraceEvents(childEvents) {
-  if (!processGlue) return null;
+  let own = null;
   try {
-    for (const events of childEvents) {
-      if (events) processGlue.__amphi_adopt_trace_events(events);
-    }
-    return processGlue.__amphi_take_trace_events() ?? null;
+    own = processGlue?.__amphi_take_trace_events() ?? null;
   } catch (error) {
-    // The stop goes on; only the events are lost.
+    // The stop goes on; only this process's events are lost.
     console.error('amphi: a stopped process could not hand back its trace events:', error);
-    return null;
   }
+  return joinTraceEvents(own, ...childEvents);
+}
+
+/// JSON arrays of trace events (null for none) joined into one, or null when all are null.
+function joinTraceEvents(...arrays) {
+  const present = arrays.filter((events) => events != null);
+  if (present.length < 2) return present[0] ?? null;
+  return JSON.stringify(present.flatMap((events) => JSON.parse(events)));
 }
 
 function startWorker(init, startFailed, processExited) {
