@@ -195,6 +195,74 @@ conformance! {
         closed_slices_come_back(child_leaving_a_daemonic_grandchild, RanBy::Grandchild, None);
     }
 
+    fn a_wait_that_sleeps_is_a_slice_and_one_that_does_not_is_none() {
+        let _turn = RECORDING
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let waits = |events: &[Value]| -> Vec<String> {
+            check_schema(events)
+                .iter()
+                .filter_map(|e| e["name"].as_str().filter(|name| name.starts_with("wait.")))
+                .map(str::to_owned)
+                .collect()
+        };
+
+        // Nothing to wait for: no wait is recorded, in either family.
+        let recording = amphi::trace::record().expect("nothing else records");
+        let semaphore = amphi::Semaphore::new(1);
+        drop(semaphore.acquire().expect("a free permit"));
+        let event = amphi::Event::new();
+        event.set();
+        event.wait().expect("a set event");
+        amphi::Barrier::new(1)
+            .expect("a barrier")
+            .wait()
+            .expect("one party");
+        let semaphore = amphi::process::Semaphore::new(1).expect("a semaphore");
+        drop(semaphore.acquire().expect("a free permit"));
+        let event = amphi::process::Event::new().expect("an event");
+        event.set();
+        event.wait().expect("a set event");
+        amphi::process::Barrier::new(1)
+            .expect("a barrier")
+            .wait()
+            .expect("one party");
+        let events = recording.finish();
+        assert_eq!(waits(&events), Vec::<String>::new(), "{events:?}");
+
+        // Each one sleeps until its timeout: one slice each, in both families.
+        let recording = amphi::trace::record().expect("nothing else records");
+        let nap = Duration::from_millis(2);
+        assert!(matches!(
+            amphi::Semaphore::new(0).acquire_timeout(nap),
+            Err(amphi::Error::Timeout)
+        ));
+        assert_eq!(
+            amphi::Event::new().wait_timeout(nap),
+            Err(amphi::Error::Timeout)
+        );
+        let barrier = amphi::Barrier::new(2).expect("a barrier");
+        assert_eq!(barrier.wait_timeout(nap), Err(amphi::Error::BrokenBarrier));
+        let semaphore = amphi::process::Semaphore::new(0).expect("a semaphore");
+        assert!(matches!(
+            semaphore.acquire_timeout(nap),
+            Err(amphi::Error::Timeout)
+        ));
+        let event = amphi::process::Event::new().expect("an event");
+        assert_eq!(event.wait_timeout(nap), Err(amphi::Error::Timeout));
+        let barrier = amphi::process::Barrier::new(2).expect("a barrier");
+        assert_eq!(barrier.wait_timeout(nap), Err(amphi::Error::BrokenBarrier));
+        let events = recording.finish();
+        let waits = waits(&events);
+        for name in ["wait.semaphore", "wait.event", "wait.barrier"] {
+            assert_eq!(
+                waits.iter().filter(|wait| *wait == name).count(),
+                2,
+                "one {name} slice per family: {waits:?}"
+            );
+        }
+    }
+
     fn a_recorded_run_of_threads_is_valid_trace_event_json() {
         let _turn = RECORDING.lock().unwrap_or_else(|poison| poison.into_inner());
         let recording = amphi::trace::record().expect("nothing else records");

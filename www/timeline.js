@@ -31,7 +31,7 @@ export const LEGEND = [
   ['thread or process alive', colour('thread')],
   ['pool task', colour('pool.task')],
   ['task submitted', colour('pool.submit')],
-  ['wait (lock, condition, queue, pipe)', colour('wait.lock')],
+  ['wait (lock, semaphore, event, condition, barrier, queue, pipe)', colour('wait.lock')],
   ['process start or join', colour('process.start')],
   ['the example', colour('run')],
 ];

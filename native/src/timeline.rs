@@ -21,6 +21,9 @@ fn mark(name: &str) -> char {
         "pool.submit" => '>',
         "wait.lock" => 'L',
         "wait.condition" => 'C',
+        "wait.semaphore" => 'S',
+        "wait.event" => 'E',
+        "wait.barrier" => 'B',
         "wait.get" | "wait.put" | "wait.ring" => 'q',
         "process.start" => 's',
         "process.join" => 'j',
@@ -30,7 +33,8 @@ fn mark(name: &str) -> char {
 
 /// The legend printed under the timeline.
 pub(crate) const LEGEND: &str = "- thread or process alive   # pool task   > task submitted   \
-     L lock wait   C condition wait   q queue or pipe wait   s process start   j process join";
+     L lock wait   S semaphore wait   E event wait   C condition wait   B barrier wait   \
+     q queue or pipe wait   s process start   j process join";
 
 /// Renders `events` (Chrome trace events) as text lines, or nothing when no slice was recorded.
 pub(crate) fn render(events: &[Value]) -> Vec<String> {

@@ -173,12 +173,15 @@ impl<W: Word, P: Parties> RawBarrier<W, P> {
         action: Option<&dyn Fn()>,
         deadline: Deadline,
     ) -> Result<u32, Error> {
+        // From a party's first sleep to its return (the last party to arrive does not sleep).
+        let mut wait = None;
         let mut guard = self.acquire()?;
         while !self.may_enter()? {
             if deadline.passed() {
                 self.set_state(BROKEN);
                 return Err(Error::BrokenBarrier);
             }
+            wait.get_or_insert_with(|| crate::trace::span!("wait.barrier"));
             guard = self.changed(guard, deadline)?;
         }
         let index = self.arrive();
@@ -193,6 +196,7 @@ impl<W: Word, P: Parties> RawBarrier<W, P> {
                     self.set_state(BROKEN);
                     break Err(Error::BrokenBarrier);
                 }
+                wait.get_or_insert_with(|| crate::trace::span!("wait.barrier"));
                 guard = self.changed(guard, deadline)?;
             }
         };

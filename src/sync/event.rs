@@ -81,6 +81,10 @@ impl<W: Word> RawEvent<W> {
             return Err(Error::WouldBlock);
         }
         let seen = self.word.load(Ordering::Acquire);
+        if self.was_set_since(seen) {
+            return Ok(());
+        }
+        let _wait = crate::trace::span!("wait.event");
         while !self.was_set_since(seen) {
             match self.word.wait(seen, deadline) {
                 Ok(()) => {}

@@ -76,7 +76,11 @@ impl<W: Word> RawSemaphore<W> {
         if !sys::can_block() {
             return Err(Error::WouldBlock);
         }
-        while !self.try_take() {
+        if self.try_take() {
+            return Ok(());
+        }
+        let _wait = crate::trace::span!("wait.semaphore");
+        loop {
             if deadline.passed() {
                 return Err(Error::Timeout);
             }
@@ -88,8 +92,10 @@ impl<W: Word> RawSemaphore<W> {
             };
             drop(sleeping);
             slept?;
+            if self.try_take() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Takes a permit without blocking the thread.
