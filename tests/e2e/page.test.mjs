@@ -9,48 +9,9 @@
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtPackage, launchChromium, startServer } from './support/browser.mjs';
-
-const RUN_TIMEOUT_MS = 120_000;
-
-function requireBuiltPackage() {
-  assert.ok(
-    existsSync(builtPackage),
-    `${builtPackage} is missing: build the npm package first with \`npm run build\``,
-  );
-}
-
-/**
- * Starts a server (with `serverEnv`) and a fresh headless Chromium, calls `body({ url, page,
- * pageErrors })`, and always closes the browser and stops the server afterwards.
- */
-async function withPage(serverEnv, body) {
-  requireBuiltPackage();
-  const server = await startServer(serverEnv);
-  let browser;
-  try {
-    browser = await launchChromium();
-    const page = await browser.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (error) => pageErrors.push(error));
-    await body({ url: server.url, page, pageErrors });
-  } finally {
-    await browser?.close();
-    await server.stop();
-  }
-}
-
-/** Waits until the page's run has ended and returns `data-status` ("done" or "failed"). */
-async function waitForRunEnd(page) {
-  await page.waitForSelector('body[data-status=done], body[data-status=failed]', {
-    state: 'attached',
-    timeout: RUN_TIMEOUT_MS,
-  });
-  return page.evaluate(() => document.body.dataset.status);
-}
+import { RUN_TIMEOUT_MS, waitForRunEnd, withPage } from './support/page.mjs';
 
 /** The JSON report the page put in #report. */
 async function readReport(page) {

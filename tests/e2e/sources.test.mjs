@@ -5,45 +5,20 @@
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtPackage, launchChromium, startServer } from './support/browser.mjs';
-
-const RUN_TIMEOUT_MS = 120_000;
+import { waitForRunEnd, withPage } from './support/page.mjs';
 
 /** A file of the examples crate, read from disk (`path` relative to examples/). */
 function examplesFile(path) {
   return readFileSync(new URL(`../../examples/${path}`, import.meta.url), 'utf8');
 }
 
-/** Starts the server and Chromium, calls `body({ url, page, pageErrors })`, then stops both. */
-async function withPage(body) {
-  assert.ok(
-    existsSync(builtPackage),
-    `${builtPackage} is missing: build the npm package first with \`npm run build\``,
-  );
-  const server = await startServer({});
-  let browser;
-  try {
-    browser = await launchChromium();
-    const page = await browser.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (error) => pageErrors.push(error));
-    await body({ url: server.url, page, pageErrors });
-  } finally {
-    await browser?.close();
-    await server.stop();
-  }
-}
-
 /** Loads `?run=NAME`, waits for the run to end, and returns the two panels' text. */
 async function runAndReadPanels(url, page, name) {
   await page.goto(new URL(`?run=${name}`, url).href);
-  await page.waitForSelector('body[data-status=done], body[data-status=failed]', {
-    state: 'attached',
-    timeout: RUN_TIMEOUT_MS,
-  });
+  await waitForRunEnd(page);
   assert.equal(await page.locator('#sources').isVisible(), true, 'the sources panels are hidden');
   assert.equal(await page.locator('#sources').getAttribute('data-example'), name);
   return {
@@ -53,7 +28,7 @@ async function runAndReadPanels(url, page, name) {
 }
 
 test('?run=bank-account shows its Rust source and its Python original beside the output', async () => {
-  await withPage(async ({ url, page, pageErrors }) => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
     const { rust, python } = await runAndReadPanels(url, page, 'bank-account');
     const rustFile = examplesFile('src/bank_account.rs');
     const pythonFile = examplesFile('python/bank-account.py');
@@ -69,7 +44,7 @@ test('?run=bank-account shows its Rust source and its Python original beside the
 });
 
 test('?run=timer shows its Rust source and says it has no Python original', async () => {
-  await withPage(async ({ url, page, pageErrors }) => {
+  await withPage({}, async ({ url, page, pageErrors }) => {
     const { rust, python } = await runAndReadPanels(url, page, 'timer');
     assert.equal(rust, examplesFile('src/timer.rs'));
     assert.match(python, /^no Python original/);

@@ -7,37 +7,25 @@
 //
 // The npm package must be built into pkg/ first:  npm run build   (then: npm run test:e2e)
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtPackage, launchChromium, startServer } from './support/browser.mjs';
-
-const RUN_TIMEOUT_MS = 120_000;
+import { waitForRunEnd, withPage } from './support/page.mjs';
 
 /** Opens `?run=NAME` in a fresh page, waits for the run to end ok, and calls `body(page)`. */
 async function withRun(name, body) {
-  assert.ok(existsSync(builtPackage), `${builtPackage} is missing: run \`npm run build\` first`);
-  const server = await startServer({});
-  let browser;
-  try {
-    browser = await launchChromium();
-    const page = await browser.newPage({ acceptDownloads: true });
-    const pageErrors = [];
-    page.on('pageerror', (error) => pageErrors.push(error));
-    await page.goto(new URL(`?run=${name}`, server.url).href);
-    await page.waitForSelector('body[data-status=done], body[data-status=failed]', {
-      state: 'attached',
-      timeout: RUN_TIMEOUT_MS,
-    });
-    const status = await page.evaluate(() => document.body.dataset.status);
-    const report = await page.locator('#report').textContent();
-    assert.equal(status, 'done', `${name}: the run failed: ${report}`);
-    assert.deepEqual(pageErrors, [], `${name}: page errors: ${pageErrors.map(String).join('\n')}`);
-    await body(page);
-  } finally {
-    await browser?.close();
-    await server.stop();
-  }
+  await withPage(
+    {},
+    async ({ url, page, pageErrors }) => {
+      await page.goto(new URL(`?run=${name}`, url).href);
+      const status = await waitForRunEnd(page);
+      const report = await page.locator('#report').textContent();
+      assert.equal(status, 'done', `${name}: the run failed: ${report}`);
+      assert.deepEqual(pageErrors, [], `${name}: page errors: ${pageErrors.map(String).join('\n')}`);
+      await body(page);
+    },
+    { acceptDownloads: true },
+  );
 }
 
 /** The trace the page kept, and its SVG's lanes: `{ trace, lanes, declared }`. */
