@@ -7,11 +7,11 @@
 //! `pool.task` where it runs, in the worker process for a process pool, both with the task's
 //! `submission` id, which a process pool's task message carries), and the sleeping paths of the
 //! primitives, thread and process alike, and of the queues and pipes (`wait.lock`,
-//! `wait.semaphore`, `wait.event`, `wait.condition`, `wait.barrier`, `wait.get` and `wait.put` for
-//! the thread queues and pipes, `wait.ring` for a process queue's or pipe's ring). A wait span is
-//! created inside the slow-path function only: an uncontended acquire stays one compare-and-swap. Without the feature
-//! the `span!` macro expands to a unit struct without `Drop` and `tracing` is not a dependency at
-//! all.
+//! `wait.semaphore`, `wait.event`, `wait.condition`, `wait.barrier`, `wait.get` and `wait.put`
+//! for the thread queues and pipes, `wait.ring` for a process queue's or pipe's ring). A wait
+//! span is created inside the slow-path function only: an uncontended acquire stays one
+//! compare-and-swap. Without the feature the `span!` macro expands to a unit struct without
+//! `Drop` and `tracing` is not a dependency at all.
 //!
 //! With the feature on, the recorder (a small `tracing::Subscriber`, installed once as the
 //! process's global subscriber) keeps the spans of one recording at a time: [`record`] starts
