@@ -20,10 +20,8 @@
 #[allow(unused_macros)]
 mod common;
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,6 +31,7 @@ use amphi::process::{
 };
 use amphi::time::Instant;
 use amphi::{Error, GetError, PutError, RecvError, Thread};
+use common::KillRng;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -48,32 +47,6 @@ const MAX_DELAY_US: u64 = 3_000;
 /// Trials per point (see the module docs).
 fn trials() -> u32 {
     common::kill_trials(100, 10)
-}
-
-/// The run's seed: `AMPHI_KILL_SEED` natively if set, else from the clock.
-fn seed(point: &str) -> u64 {
-    #[cfg(not(target_arch = "wasm32"))]
-    if let Some(seed) = std::env::var("AMPHI_KILL_SEED")
-        .ok()
-        .and_then(|text| text.parse().ok())
-    {
-        return seed;
-    }
-    let mut hasher = DefaultHasher::new();
-    (Instant::now(), point).hash(&mut hasher);
-    hasher.finish() | 1
-}
-
-/// xorshift64*: enough randomness to pick kill instants, replayable from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
-    }
 }
 
 /// How one trial ended for the survivor.
@@ -130,9 +103,9 @@ impl Tally {
 }
 
 /// Runs `trial` [`trials()`] times, prints the point's row, and fails on any hang.
-fn run_point(point: &'static str, trial: fn(&mut Rng) -> Result<(Verdict, Duration), Hang>) {
-    let seed = seed(point);
-    let mut rng = Rng(seed);
+fn run_point(point: &'static str, trial: fn(&mut KillRng) -> Result<(Verdict, Duration), Hang>) {
+    let mut rng = KillRng::new(point);
+    let seed = rng.seed();
     let mut tally = Tally {
         point,
         seed,
@@ -270,7 +243,7 @@ impl Helpers {
 
 /// Starts `target(args)`, waits until its loop has run once (`progress` above 0), sleeps a
 /// random delay and kills it; returns when it is gone, with the instant it was killed.
-fn kill_at_random<A>(rng: &mut Rng, target: fn(A), args: A, progress: &Value<u32>) -> Instant
+fn kill_at_random<A>(rng: &mut KillRng, target: fn(A), args: A, progress: &Value<u32>) -> Instant
 where
     A: serde::Serialize + serde::de::DeserializeOwned + 'static,
 {
@@ -325,7 +298,7 @@ fn lock_survives(lock: &Lock) -> Result<Result<(), String>, Hang> {
     Ok(outcome)
 }
 
-fn lock_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn lock_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let lock = Lock::new()?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -368,7 +341,7 @@ fn rlock_loop((lock, progress): (RLock, Value<u32>)) {
     }
 }
 
-fn rlock_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn rlock_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let lock = RLock::new()?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -402,7 +375,7 @@ fn semaphore_loop((semaphore, progress): (Semaphore, Value<u32>)) {
     }
 }
 
-fn semaphore_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn semaphore_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     // Two permits: the child holds at most one, so one is always there for the survivor even
     // if the child died holding the other (which a semaphore cannot give back; see its docs).
     let semaphore = Semaphore::new(2)?;
@@ -503,7 +476,7 @@ fn condition_survives(cond: Condition, killed: Instant) -> Result<(Verdict, Dura
     })
 }
 
-fn condition_waiting_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn condition_waiting_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let cond = Condition::new()?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -514,7 +487,7 @@ fn condition_waiting_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
     condition_survives(cond, killed)
 }
 
-fn condition_notified_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn condition_notified_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let cond = Condition::new()?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -541,7 +514,7 @@ fn barrier_loop((barrier, progress): (Barrier, Value<u32>)) {
 /// How the partner's last wait ended, and when.
 type PartnerWait = (Result<(), String>, Instant);
 
-fn barrier_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn barrier_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let barrier = Barrier::new(2)?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -645,7 +618,7 @@ fn queue_get_loop((queue, progress): (Queue<Vec<u8>>, Value<u32>)) {
     }
 }
 
-fn queue_put_trial(rng: &mut Rng, len: usize) -> Result<(Verdict, Duration), Hang> {
+fn queue_put_trial(rng: &mut KillRng, len: usize) -> Result<(Verdict, Duration), Hang> {
     let queue = Queue::unbounded()?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -663,7 +636,7 @@ fn queue_put_trial(rng: &mut Rng, len: usize) -> Result<(Verdict, Duration), Han
     queue_survives(queue, killed)
 }
 
-fn queue_get_trial(rng: &mut Rng, len: usize) -> Result<(Verdict, Duration), Hang> {
+fn queue_get_trial(rng: &mut KillRng, len: usize) -> Result<(Verdict, Duration), Hang> {
     let queue = Queue::unbounded()?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -710,7 +683,7 @@ fn pipe_recv_loop((receiver, progress): (Connection<Vec<u8>>, Value<u32>)) {
     }
 }
 
-fn pipe_send_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn pipe_send_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let (receiver, sender) = Pipe::new::<Vec<u8>>(false)?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -749,7 +722,7 @@ fn pipe_send_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
     })
 }
 
-fn pipe_recv_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn pipe_recv_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let (receiver, sender) = Pipe::new::<Vec<u8>>(false)?;
     let progress = progress();
     let mut helpers = Helpers::new();
@@ -790,7 +763,7 @@ fn event_loop((event, progress): (Event, Value<u32>)) {
     }
 }
 
-fn event_trial(rng: &mut Rng) -> Result<(Verdict, Duration), Hang> {
+fn event_trial(rng: &mut KillRng) -> Result<(Verdict, Duration), Hang> {
     let event = Event::new()?;
     let progress = progress();
     let mut helpers = Helpers::new();

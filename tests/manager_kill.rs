@@ -30,6 +30,7 @@ use std::time::Duration;
 use amphi::process::{DictProxy, Event, Manager, ManagerStats, Process};
 use amphi::time::Instant;
 use amphi::Error;
+use common::KillRng;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -52,32 +53,6 @@ const SHORT_KEY: u32 = 100;
 
 fn trials() -> u32 {
     common::kill_trials(200, 4)
-}
-
-/// The run's seed: `AMPHI_KILL_SEED` natively if set, else from the clock.
-fn seed() -> u64 {
-    #[cfg(not(target_arch = "wasm32"))]
-    if let Some(seed) = std::env::var("AMPHI_KILL_SEED")
-        .ok()
-        .and_then(|text| text.parse().ok())
-    {
-        return seed;
-    }
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    std::hash::Hash::hash(&Instant::now(), &mut hasher);
-    std::hash::Hasher::finish(&hasher) | 1
-}
-
-/// xorshift64*: enough randomness to pick kill instants, replayable from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
-    }
 }
 
 /// The child: inserts long values and reads back a short one until it is killed (so that it
@@ -127,8 +102,8 @@ fn wait_for_stats(manager: &Manager, objects: usize, clients: usize) -> Result<(
 }
 
 fn run() {
-    let seed = seed();
-    let mut rng = Rng(seed);
+    let mut rng = KillRng::new("manager_kill");
+    let seed = rng.seed();
     let manager = Manager::start().unwrap();
     let probe = manager.dict::<u32, String>().unwrap();
     probe.insert(&0, &"probe".to_owned()).unwrap();
@@ -235,8 +210,8 @@ fn signal(pid: u32, signal: &str) {
 fn a_client_stopped_while_it_writes_holds_up_no_other() {
     const STOPS: u64 = 150;
     let body = amphi::Thread::spawn(|| {
-        let seed = seed();
-        let mut rng = Rng(seed);
+        let mut rng = KillRng::new("a_client_stopped_while_it_writes");
+        let seed = rng.seed();
         let manager = Manager::start().unwrap();
         let probe = manager.dict::<u32, String>().unwrap();
         let running = Event::new().unwrap();

@@ -166,6 +166,23 @@ fn closed_slices_come_back(
     );
 }
 
+/// A child that closes slices without end (threads started and joined one after another) until
+/// it is stopped; says on `running` once the first has closed.
+fn churn_slices(running: amphi::process::Event) {
+    let mut first = true;
+    loop {
+        amphi::thread::Builder::new()
+            .name("churn")
+            .spawn(|| ())
+            .expect("the child starts a thread")
+            .join()
+            .expect("the child's thread ends");
+        if std::mem::take(&mut first) {
+            running.set();
+        }
+    }
+}
+
 fn terminate(child: &Process<()>) {
     child.terminate().expect("terminate the child");
 }
@@ -259,6 +276,50 @@ conformance! {
                 waits.iter().filter(|wait| *wait == name).count(),
                 2,
                 "one {name} slice per family: {waits:?}"
+            );
+        }
+    }
+
+    fn children_stopped_at_random_instants_leave_a_valid_trace() {
+        let _turn = RECORDING
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let mut rng = common::KillRng::new("trace: children stopped at random instants");
+        let seed = rng.seed();
+        let trials = common::kill_trials(100, 40);
+        let recording = amphi::trace::record().expect("nothing else records");
+        let mut stopped = Vec::new();
+        for trial in 0..trials {
+            let context = format!("trial {trial} of {trials} (seed {seed})");
+            let running = amphi::process::Event::new().expect("an event");
+            let child = Process::new(churn_slices, running.clone());
+            child.start().expect("the child starts");
+            running
+                .wait_timeout(common::PATIENCE)
+                .unwrap_or_else(|error| panic!("{context}: the child never ran: {error}"));
+            // Stopped while it closes slices: in the middle of recording one, or of handing
+            // them over.
+            amphi::thread::sleep(Duration::from_micros(rng.below(3_000)))
+                .expect("test threads may block");
+            let stop = if rng.below(2) == 0 { terminate } else { kill };
+            stop(&child);
+            match child.join_timeout(common::PATIENCE) {
+                Err(amphi::Error::Timeout) => panic!("{context}: the stopped child never ended"),
+                Err(_) => {}
+                Ok(()) => panic!("{context}: a stopped child reported a result"),
+            }
+            stopped.push((context, child.pid().expect("a started child has a pid")));
+        }
+        let events = recording.finish();
+        // Whatever instant each child was stopped at, the trace keeps every rule: no event cut
+        // short, no slice half-recorded, slices on each thread nested.
+        let slices = check_schema(&events);
+        for (context, pid) in stopped {
+            assert!(
+                slices.iter().any(|e| e["name"] == "thread"
+                    && e["args"]["name"] == "churn"
+                    && e["pid"].as_u64() == Some(u64::from(pid))),
+                "{context}: the slice the child closed before it said it ran came back"
             );
         }
     }

@@ -159,3 +159,50 @@ pub(crate) fn kill_trials(native: u32, browser: u32) -> u32 {
         browser
     }
 }
+
+/// The pseudo-random instants of a random-kill test: xorshift64*, replayable from its seed,
+/// which is `AMPHI_KILL_SEED` natively when set, else taken from the clock and `salt` (a test's
+/// name, so that tests started at once differ). Print [`KillRng::seed`] with a failure.
+pub(crate) struct KillRng {
+    seed: u64,
+    state: u64,
+}
+
+impl KillRng {
+    pub(crate) fn new(salt: &str) -> KillRng {
+        let seed = Self::chosen_seed().unwrap_or_else(|| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (amphi::time::Instant::now(), salt).hash(&mut hasher);
+            hasher.finish()
+        }) | 1;
+        KillRng { seed, state: seed }
+    }
+
+    /// `AMPHI_KILL_SEED`, natively when set.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn chosen_seed() -> Option<u64> {
+        std::env::var("AMPHI_KILL_SEED")
+            .ok()
+            .and_then(|text| text.parse().ok())
+    }
+
+    /// No environment in the browser.
+    #[cfg(target_arch = "wasm32")]
+    fn chosen_seed() -> Option<u64> {
+        None
+    }
+
+    /// The seed this sequence started from (`AMPHI_KILL_SEED` replays it).
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The next number in `0..bound`.
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
+    }
+}
