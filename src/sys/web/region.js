@@ -42,8 +42,13 @@ export function regionPid() {
   return pid;
 }
 
+/// Whether this realm's process was terminated or has ended (never the page's).
+export function processEnded() {
+  return pid > ROOT_PID && pid < MAX_PIDS && Atomics.load(views[4], liveAt) === 0;
+}
+
 function writable() {
-  if (pid > ROOT_PID && pid < MAX_PIDS && Atomics.load(views[4], liveAt) === 0) {
+  if (processEnded()) {
     throw new Error(`amphi: process ${pid} was terminated; it may not write shared memory`);
   }
 }

@@ -37,7 +37,7 @@
 //   - setWorkerUrl(url) replaces the script: a copy of this file served with the package's
 //     other files, or this file bundled as a module worker.
 
-import { regionBuffer, regionPid, setRegion } from './region.js';
+import { processEnded, regionBuffer, regionPid, setRegion } from './region.js';
 
 const THREAD_NAME = 'amphi:worker';
 const PROCESS_NAME = 'amphi:process';
@@ -221,8 +221,12 @@ function handBackTraceEvents(childEvents) {
   try {
     own = processGlue?.__amphi_take_trace_events() ?? null;
   } catch (error) {
-    // The stop goes on; only this process's events are lost.
-    console.error('amphi: a stopped process could not hand back its trace events:', error);
+    // The stop goes on; only this process's events are lost. The glue refuses calls into an
+    // instance one of whose threads was stopped by its next write to shared memory (see
+    // `processEnded`): that is how a stop can end a thread, so it is not worth a message.
+    if (error?.message !== 'Module terminated') {
+      console.error('amphi: a stopped process could not hand back its trace events:', error);
+    }
   }
   return joinTraceEvents(own, ...childEvents);
 }
@@ -322,12 +326,24 @@ async function runWorker(init) {
     glue.__amphi_worker_main();
     exports.__wbindgen_thread_destroy?.();
   } catch (error) {
-    // A trap (out of memory, an `unreachable`; panics unwind): the thread running here is lost.
-    // This worker's stack is abandoned, so it leaves the pool.
-    glue.__amphi_worker_lost(String(error?.stack ?? error));
+    // This worker's stack is abandoned, so it leaves the pool. A thread of a process that was
+    // terminated ends here (its next write to shared memory throws): nobody waits for it.
+    if (!processEnded()) reportLost(glue, error);
   }
   self.postMessage({ amphi: 'exit' });
   self.close();
+}
+
+/// A trap (out of memory, an `unreachable`; panics unwind) ended the thread running here: tells
+/// Rust it is lost. The glue refuses every call into an instance once a call into it trapped
+/// ("Module terminated"); the thread's end is then only logged.
+function reportLost(glue, error) {
+  const reason = String(error?.stack ?? error);
+  try {
+    glue.__amphi_worker_lost(reason);
+  } catch (refused) {
+    console.error(`amphi: a thread was lost (${reason}) and could not be reported:`, refused);
+  }
 }
 
 /// A process worker: a fresh instance of the module (no memory given: the glue makes a new
