@@ -263,6 +263,7 @@ function startWorker(init, startFailed, processExited) {
       const { module, mainUrl, region } = init;
       startProcess({ module, mainUrl, region, ...data.start }, processExited);
     } else if (data?.amphi === 'signal') endProcess(data.pid, data.code, null, null, null);
+    else if (data?.amphi === 'trapped') threadTrapped(data.reason);
   });
   worker.postMessage(init);
 }
@@ -322,27 +323,55 @@ async function runWorker(init) {
     self.close();
     return;
   }
+  let exitSlot = 0;
   try {
+    // Asked before any job runs: after a trap the glue answers no call into this instance.
+    exitSlot = glue.__amphi_worker_exit_slot();
     glue.__amphi_worker_main();
     exports.__wbindgen_thread_destroy?.();
   } catch (error) {
     // This worker's stack is abandoned, so it leaves the pool. A thread of a process that was
     // terminated ends here (its next write to shared memory throws): nobody waits for it.
-    if (!processEnded()) reportLost(glue, error);
+    if (!processEnded()) reportLost(glue, init.memory, exitSlot, error);
   }
   self.postMessage({ amphi: 'exit' });
   self.close();
 }
 
+// The exit word's values (crate::sys::THREAD_RUNNING and THREAD_LOST in sys/mod.rs).
+const THREAD_RUNNING = 0;
+const THREAD_LOST = 2;
+
 /// A trap (out of memory, an `unreachable`; panics unwind) ended the thread running here: tells
-/// Rust it is lost. The glue refuses every call into an instance once a call into it trapped
-/// ("Module terminated"); the thread's end is then only logged.
-function reportLost(glue, error) {
+/// Rust it is lost, so that its joiner wakes with an error. The glue refuses every call into an
+/// instance once a call into it trapped ("Module terminated"), from any worker; then this marks
+/// the job lost in memory itself (its exit word's address is at `exitSlot`) and wakes its
+/// joiner, and tells the realm that started this worker, which ends the process if it is a
+/// process's worker (an instance that serves no calls cannot go on).
+function reportLost(glue, memory, exitSlot, error) {
   const reason = String(error?.stack ?? error);
   try {
     glue.__amphi_worker_lost(reason);
-  } catch (refused) {
-    console.error(`amphi: a thread was lost (${reason}) and could not be reported:`, refused);
+    return;
+  } catch {
+    // Refused: the instance trapped.
+  }
+  const words = new Int32Array(memory.buffer);
+  const exitWord = Atomics.load(words, exitSlot >>> 2) >>> 2;
+  if (exitWord !== 0) {
+    Atomics.compareExchange(words, exitWord, THREAD_RUNNING, THREAD_LOST);
+    Atomics.notify(words, exitWord);
+  }
+  console.error(`amphi: a thread trapped (${reason}); its instance serves no further calls`);
+  self.postMessage({ amphi: 'trapped', reason });
+}
+
+/// In the realm that started a worker whose thread trapped: a process worker ends its process
+/// with exit code 1 and the reason (its instance serves no further calls, so the process could
+/// never report its end); elsewhere (the page, a test runner's worker) the joiner was woken.
+function threadTrapped(reason) {
+  if (isProcessWorker) {
+    self.postMessage({ amphi: 'process-exit', code: 1, broken: `a thread trapped: ${reason}` });
   }
 }
 

@@ -68,6 +68,10 @@ const RETIRE_AFTER: Duration = Duration::from_secs(20);
 thread_local! {
     /// The watch of the job this worker is running, for `__amphi_worker_lost`.
     static RUNNING_JOB: Cell<Option<*const dyn ThreadWatch>> = const { Cell::new(None) };
+    /// The address of the running job's exit word (0 between jobs), which `worker.js` reads
+    /// from memory to mark the job lost with `Atomics` when the glue refuses
+    /// `__amphi_worker_lost` (it refuses every call into an instance once a call trapped).
+    static RUNNING_EXIT: Cell<usize> = const { Cell::new(0) };
     /// `worker_start_failed` as a JS function of this thread, for the workers it starts.
     static START_FAILED: JsValue =
         Closure::<dyn Fn(String)>::new(worker_start_failed).into_js_value();
@@ -201,7 +205,10 @@ fn mark_lost(watch: &dyn ThreadWatch, reason: String) {
 pub fn worker_main() {
     while let Some(Job { body, watch }) = next_job() {
         RUNNING_JOB.with(|running| running.set(Some(Arc::as_ptr(&watch))));
+        let exit_word: *const AtomicU32 = watch.exit_word();
+        RUNNING_EXIT.with(|running| running.set(exit_word as usize));
         body();
+        RUNNING_EXIT.with(|running| running.set(0));
         RUNNING_JOB.with(|running| running.set(None));
         drop(watch);
         SPARE.fetch_add(1, Ordering::AcqRel);
@@ -219,6 +226,16 @@ pub fn worker_lost(reason: String) {
         let watch = unsafe { &*watch };
         mark_lost(watch, reason);
     }
+}
+
+/// Where this worker keeps the address of its running job's exit word (see `RUNNING_EXIT`):
+/// `worker.js` asks once, before the worker runs any job, and after a trap the glue refuses
+/// to serve reads the word there itself.
+#[doc(hidden)]
+#[allow(unreachable_pub)] // exported to JavaScript, not to Rust
+#[wasm_bindgen(js_name = __amphi_worker_exit_slot)]
+pub fn worker_exit_slot() -> usize {
+    RUNNING_EXIT.with(|slot| std::ptr::from_ref(slot) as usize)
 }
 
 /// Parent-side report that a worker could not load the module: fails the oldest queued job.
