@@ -181,7 +181,9 @@ impl<W: Word, P: Parties> RawBarrier<W, P> {
                 self.set_state(BROKEN);
                 return Err(Error::BrokenBarrier);
             }
-            wait.get_or_insert_with(|| crate::trace::span!("wait.barrier"));
+            if wait.is_none() {
+                wait = Some(crate::trace::span!("wait.barrier"));
+            }
             guard = self.changed(guard, deadline)?;
         }
         let index = self.arrive();
@@ -196,7 +198,9 @@ impl<W: Word, P: Parties> RawBarrier<W, P> {
                     self.set_state(BROKEN);
                     break Err(Error::BrokenBarrier);
                 }
-                wait.get_or_insert_with(|| crate::trace::span!("wait.barrier"));
+                if wait.is_none() {
+                    wait = Some(crate::trace::span!("wait.barrier"));
+                }
                 guard = self.changed(guard, deadline)?;
             }
         };
